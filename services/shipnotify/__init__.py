@@ -1,0 +1,1 @@
+"""shipnotify: real-time shipment-status notifications."""

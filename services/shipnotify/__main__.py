@@ -1,0 +1,3 @@
+from shipnotify.cli import main
+
+raise SystemExit(main())

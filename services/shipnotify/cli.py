@@ -1,0 +1,111 @@
+"""The `shipnotify` command: one subcommand per deployable, plus dev and token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from aiohttp import web
+
+from shipnotify import logs
+from shipnotify.config import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        logs.configure(args.command, level=settings.log_level,
+                       fmt="console" if args.command == "dev" else settings.log_format)
+        result: int = args.run(args, settings)
+        return result
+    except ConfigError as e:
+        print(f"shipnotify {args.command}: configuration error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shipnotify", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = sub.add_parser("dev", help="run the whole system locally on the embedded stack")
+    dev.add_argument("--http-port", type=int, default=8080)
+    dev.add_argument("--no-demo", action="store_true", help="do not run the demo courier")
+    dev.add_argument("--demo-pace", type=float, default=2.0, metavar="SECONDS",
+                     help="seconds between the demo courier's taps (default 2)")
+    dev.set_defaults(run=_dev)
+
+    for name, run, help_ in (
+        ("ingest", _ingest, "serve the courier and order-system API"),
+        ("tracker", _tracker, "apply shipment events to the tracking state"),
+        ("status_api", _status_api, "serve the public tracking API"),
+    ):
+        sub.add_parser(name, help=help_).set_defaults(run=run)
+
+    token = sub.add_parser("token", help="print a token for local use")
+    kinds = token.add_subparsers(dest="kind", required=True, metavar="KIND")
+    courier = kinds.add_parser("courier", help="a courier token for the driver app")
+    courier.add_argument("courier_id")
+    courier.add_argument("--ttl-hours", type=float, default=None)
+    courier.set_defaults(run=_token_courier)
+    return p
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.devstack import stack
+
+    try:
+        asyncio.run(stack.run(settings, http_port=args.http_port,
+                              demo_pace_s=None if args.no_demo else args.demo_pace))
+    except stack.PortInUse as e:
+        print(f"shipnotify dev: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.ingest.app import init_app
+
+    web.run_app(init_app(settings), host=settings.http_host, port=settings.http_port,
+                print=None, access_log=None)
+    return 0
+
+
+def _status_api(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.status_api.app import init_app
+
+    web.run_app(init_app(settings), host=settings.http_host, port=settings.http_port,
+                print=None, access_log=None)
+    return 0
+
+
+def _tracker(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.tracker import service
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.serve(settings, stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def _token_courier(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
+    from shipnotify.ingest.auth import issue_courier_token
+
+    secret = settings.courier_token_secret
+    if not secret:
+        print("SHIPNOTIFY_COURIER_TOKEN_SECRET is not set: signing with the dev secret, "
+              "valid only against `shipnotify dev`", file=sys.stderr)
+        secret = DEV_COURIER_TOKEN_SECRET
+    ttl = int(args.ttl_hours * 3600) if args.ttl_hours else settings.courier_token_ttl_s
+    print(issue_courier_token(secret, args.courier_id, ttl))
+    return 0

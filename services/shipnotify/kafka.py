@@ -1,0 +1,81 @@
+"""Kafka clients built from Settings, and the topics the services share."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shipnotify import logs
+from shipnotify.config import Settings
+
+log = logs.get(__name__)
+
+
+def producer(settings: Settings) -> AIOKafkaProducer:
+    # acks=all: a 202 or a commit means every in-sync replica has the record.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        linger_ms=2,
+        request_timeout_ms=int(settings.kafka_send_timeout_s * 1000),
+    )
+
+
+def consumer(settings: Settings, topic: str, group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 5, 100),
+        max_poll_records=settings.tracker_batch_size,
+    )
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Creates the project's topics when missing (when allowed by settings)."""
+    if not settings.kafka_create_topics:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)
+            for name in (
+                settings.events_topic,
+                settings.events_dead_letter_topic,
+                settings.notifications_topic,
+            )
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another instance created it first
+            log.info("topics created", topics=[t.name for t in wanted])
+    finally:
+        await admin.close()
+
+
+async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
+    """A readiness probe: can we fetch cluster metadata right now?"""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        await asyncio.wait_for(admin.describe_cluster(), timeout_s)
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        await admin.close()
+    return True

@@ -1,0 +1,1 @@
+"""Pure domain logic: statuses and their moves, codecs. No I/O here."""

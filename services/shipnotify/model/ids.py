@@ -1,0 +1,14 @@
+"""Public tracking ids: unguessable, yet the same for the same shipment on every retry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+TRACKING_ID_LENGTH = 20  # base32 characters: 100 bits
+
+
+def tracking_id_for(secret: str, shipment_id: str) -> str:
+    digest = hmac.new(secret.encode(), shipment_id.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:TRACKING_ID_LENGTH]

@@ -1,0 +1,116 @@
+"""Shipment statuses and the one rule of progress.
+
+Progress only moves forward; `delivered`, `returned_to_sender` and `cancelled` are
+terminal. The one way back is a re-delivery loop after a failed attempt (out for
+delivery again, or back in transit), and only when it happened after the attempt.
+An event that does not advance is still kept in the timeline.
+
+The Redis script applies the same rule from `script_args()`, so this module is its
+single source of truth.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    CONFIRMED = "confirmed"
+    AWAITING_PICKUP = "awaiting_pickup"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_ATTEMPTED = "delivery_attempted"
+    READY_FOR_COLLECTION = "ready_for_collection"
+    DELIVERED = "delivered"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    CANCELLED = "cancelled"
+
+    @property
+    def proto(self) -> pb.Status.ValueType:
+        return pb.Status.Value("STATUS_" + self.name)
+
+    @classmethod
+    def from_proto(cls, value: pb.Status.ValueType) -> Status:
+        """Raises ValueError for STATUS_UNSPECIFIED or a number this build does not know."""
+        if value == pb.STATUS_UNSPECIFIED:
+            raise ValueError("status is unspecified")
+        try:
+            return cls[pb.Status.Name(value).removeprefix("STATUS_")]
+        except (ValueError, KeyError):
+            raise ValueError(f"unknown status number {value}") from None
+
+
+class AttemptFailure(StrEnum):
+    RECIPIENT_ABSENT = "recipient_absent"
+    ADDRESS_INCORRECT = "address_incorrect"
+    REFUSED = "refused"
+    NO_ACCESS = "no_access"
+    BUSINESS_CLOSED = "business_closed"
+    OTHER = "other"
+
+    @property
+    def proto(self) -> pb.AttemptFailure.ValueType:
+        return pb.AttemptFailure.Value("ATTEMPT_FAILURE_" + self.name)
+
+    @classmethod
+    def from_proto(cls, value: pb.AttemptFailure.ValueType) -> AttemptFailure | None:
+        if value == pb.ATTEMPT_FAILURE_UNSPECIFIED:
+            return None
+        return cls[pb.AttemptFailure.Name(value).removeprefix("ATTEMPT_FAILURE_")]
+
+
+# The order of progress. Terminal statuses share the top rank: none leads to another.
+RANK: dict[Status, int] = {
+    Status.REGISTERED: 0,
+    Status.CONFIRMED: 1,
+    Status.AWAITING_PICKUP: 2,
+    Status.PICKED_UP: 3,
+    Status.IN_TRANSIT: 4,
+    Status.OUT_FOR_DELIVERY: 5,
+    Status.DELIVERY_ATTEMPTED: 6,
+    Status.READY_FOR_COLLECTION: 7,
+    Status.DELIVERED: 8,
+    Status.RETURNED_TO_SENDER: 8,
+    Status.CANCELLED: 8,
+}
+TERMINAL = frozenset({Status.DELIVERED, Status.RETURNED_TO_SENDER, Status.CANCELLED})
+
+# Moves to a lower rank allowed when they happened later: new status -> from which.
+REDELIVERY_LOOPS: dict[Status, frozenset[Status]] = {
+    Status.OUT_FOR_DELIVERY: frozenset({Status.DELIVERY_ATTEMPTED}),
+    Status.IN_TRANSIT: frozenset({Status.DELIVERY_ATTEMPTED}),
+}
+
+
+def advances(current: Status | None, current_at_ms: int, new: Status, new_at_ms: int) -> bool:
+    """Whether an event with status `new` becomes the shipment's current status."""
+    if current is None:
+        return True
+    if current in TERMINAL:
+        return False
+    if RANK[new] > RANK[current]:
+        return True
+    return current in REDELIVERY_LOOPS.get(new, ()) and new_at_ms > current_at_ms
+
+
+def _csv(statuses: frozenset[Status] | set[Status]) -> str:
+    return "," + ",".join(sorted(statuses)) + ","
+
+
+def script_args(new: Status) -> tuple[str, str]:
+    """The rule for `new` as two lists the Redis script matches the current status against.
+
+    The first: statuses `new` always advances from. The second: statuses it advances
+    from only when it happened later.
+    """
+    return _ALWAYS_FROM[new], _LATER_FROM[new]
+
+
+_ALWAYS_FROM = {
+    new: _csv({s for s in Status if s not in TERMINAL and RANK[new] > RANK[s]}) for new in Status
+}
+_LATER_FROM = {new: _csv(set(REDELIVERY_LOOPS.get(new, frozenset()))) for new in Status}

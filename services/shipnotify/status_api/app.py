@@ -1,0 +1,149 @@
+"""status_api's HTTP app: the URL table, the handlers, and init_app()."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from shipnotify import kafka, web as sweb
+from shipnotify.config import Settings
+from shipnotify.model.codec import TimelineEntry
+from shipnotify.model.status import TERMINAL
+from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
+from shipnotify.store import Shipment, TrackingStore
+from shipnotify.web import ApiError, Route, json_response
+
+STORE = web.AppKey("tracking_store", TrackingStore)
+
+
+class Place(BaseModel):
+    depot: str | None = None
+    city: str | None = None
+    country_code: str | None = None
+
+
+class TimelineItem(BaseModel):
+    status: str
+    label: str
+    occurred_at: datetime
+    recorded_at: datetime
+    advanced: bool
+    failure: str | None = None
+    failure_label: str | None = None
+    location: Place | None = None
+
+
+class Tracking(BaseModel):
+    tracking_id: str
+    lang: str
+    status: str
+    label: str
+    final: bool
+    status_at: datetime
+    timeline: list[TimelineItem]
+
+
+async def track(request: web.Request) -> web.Response:
+    lang = _language(request)
+    shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
+    if shipment is None:
+        raise ApiError(404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"})
+    etag = f'W/"{shipment.version}-{lang}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
+    if etag in _etags(request.headers.get("If-None-Match")):
+        return web.Response(status=304, headers=headers)
+    return json_response(_tracking(shipment, lang), headers=headers)
+
+
+ROUTES = [
+    Route("GET", "/v1/track/{tracking_id}", track,
+          "A shipment's current status and timeline, labelled in the caller's language",
+          {200: ("the shipment", Tracking), 304: ("unchanged since the ETag given", None),
+           404: ("unknown tracking id", sweb.ErrorBody), 422: ("unsupported lang", sweb.ErrorBody)},
+          parameters=[
+              {"name": "lang", "in": "query", "required": False,
+               "schema": {"type": "string", "enum": list(LANGUAGES)},
+               "description": "Overrides Accept-Language."},
+              {"name": "If-None-Match", "in": "header", "required": False,
+               "schema": {"type": "string"}},
+          ], tag="tracking"),
+]
+
+
+def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
+    """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
+    client = redis or Redis.from_url(settings.redis_url)
+    app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
+    sweb.add_routes(app, ROUTES)
+    app[sweb.CHECKS]["redis"] = _redis_ready(app)
+    app[sweb.CHECKS].setdefault("kafka", lambda: kafka.reachable(settings))
+
+    async def close_redis(app: web.Application) -> AsyncIterator[None]:
+        yield
+        if redis is None:  # ours to close
+            await client.aclose()
+
+    app.cleanup_ctx.append(close_redis)
+
+
+def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
+    app = sweb.new_app(settings.max_body_bytes)
+    install(app, settings, redis=redis)
+    return app
+
+
+def _redis_ready(app: web.Application) -> sweb.Check:
+    async def check() -> bool:
+        try:
+            return await app[STORE].ping()
+        except Exception:
+            return False
+
+    return check
+
+
+def _language(request: web.Request) -> str:
+    lang = request.query.get("lang")
+    if lang is None:
+        return negotiate(request.headers.get("Accept-Language"))
+    if lang not in LANGUAGES:
+        raise ApiError(422, "invalid_field", f"lang must be one of {', '.join(LANGUAGES)}",
+                       {"lang": f"unsupported: {lang[:16]}"})
+    return lang
+
+
+def _etags(header: str | None) -> set[str]:
+    return {t.strip() for t in (header or "").split(",") if t.strip()}
+
+
+def _tracking(shipment: Shipment, lang: str) -> Tracking:
+    return Tracking(
+        tracking_id=shipment.tracking_id,
+        lang=lang,
+        status=shipment.status.value,
+        label=STATUS_LABELS[lang][shipment.status],
+        final=shipment.status in TERMINAL,
+        status_at=_time(shipment.status_at_ms),
+        timeline=[_item(e, lang) for e in shipment.timeline],
+    )
+
+
+def _item(e: TimelineEntry, lang: str) -> TimelineItem:
+    return TimelineItem(
+        status=e.status.value,
+        label=STATUS_LABELS[lang][e.status],
+        occurred_at=_time(e.occurred_at_ms),
+        recorded_at=_time(e.recorded_at_ms),
+        advanced=e.advanced,
+        failure=e.failure.value if e.failure else None,
+        failure_label=FAILURE_LABELS[lang][e.failure] if e.failure else None,
+        location=Place(**e.location) if e.location else None,
+    )
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

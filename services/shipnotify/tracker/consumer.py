@@ -1,0 +1,109 @@
+"""The tracker's consume loop: batch in, one pipelined Redis round trip, jobs out, commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from redis.exceptions import RedisError
+
+from shipnotify import logs
+from shipnotify.config import Settings
+from shipnotify.model.codec import MalformedEvent, decode_event
+from shipnotify.store import TrackingStore
+from shipnotify.tracker.notices import NoticePlanner, no_notices
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+log = logs.get(__name__)
+
+
+@dataclass
+class Counts:
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    jobs: int = 0
+    batches: int = 0
+
+
+@dataclass
+class Tracker:
+    settings: Settings
+    store: TrackingStore
+    consumer: AIOKafkaConsumer
+    producer: AIOKafkaProducer
+    plan: NoticePlanner = no_notices
+    counts: Counts = field(default_factory=Counts)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consumes until `stop` is set; the batch under way is finished and committed first."""
+        while not stop.is_set():
+            batch = await self.consumer.getmany(
+                timeout_ms=200, max_records=self.settings.tracker_batch_size
+            )
+            records = [r for recs in batch.values() for r in recs]
+            if records and not await self._until_done(records, stop):
+                return  # stopped while a dependency was down: uncommitted, redelivered later
+            if records:
+                await self._commit(records)
+
+    async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
+        delay = 0.1
+        while True:
+            try:
+                await self.handle(records)
+                return True
+            except (RedisError, KafkaError, OSError) as e:
+                log.warning("batch failed, retrying", error=repr(e), retry_in_s=delay)
+            if stop.is_set():
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka."""
+        events: list[pb.ShipmentEvent] = []
+        sends = []
+        for record in records:
+            try:
+                events.append(decode_event(record.value))
+            except MalformedEvent as e:
+                sends.append(self._dead_letter(record, str(e)))
+        applied = await self.store.apply(events)
+        jobs = [job for a in applied for job in self.plan(a)]
+        for key, value in jobs:
+            sends.append(self.producer.send(self.settings.notifications_topic, key=key, value=value))
+        # send() enqueues and returns a future for the broker's acknowledgement
+        await asyncio.gather(*(await asyncio.gather(*sends)))
+        self.counts.batches += 1
+        self.counts.applied += sum(not a.duplicate for a in applied)
+        self.counts.duplicates += sum(a.duplicate for a in applied)
+        self.counts.dead_letters += len(records) - len(events)
+        self.counts.jobs += len(jobs)
+
+    def _dead_letter(self, record: ConsumerRecord, reason: str):  # type: ignore[no-untyped-def]
+        log.warning("dead letter", reason=reason, partition=record.partition, offset=record.offset)
+        headers = [
+            ("reason", reason.encode()),
+            ("source.topic", record.topic.encode()),
+            ("source.partition", str(record.partition).encode()),
+            ("source.offset", str(record.offset).encode()),
+        ]
+        return self.producer.send(
+            self.settings.events_dead_letter_topic, key=record.key, value=record.value or b"",
+            headers=headers,
+        )
+
+    async def _commit(self, records: list[ConsumerRecord]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+        try:
+            await self.consumer.commit(offsets)
+        except CommitFailedError as e:
+            # A rebalance took the partitions; their new owner re-applies, deduped by event id.
+            log.warning("commit failed after rebalance", error=str(e))

@@ -1,0 +1,34 @@
+"""Runs the tracker as a service: wires Kafka and Redis from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from shipnotify import kafka, logs
+from shipnotify.config import Settings
+from shipnotify.store import TrackingStore
+from shipnotify.tracker.consumer import Tracker
+from shipnotify.tracker.notices import NoticePlanner, no_notices
+
+log = logs.get(__name__)
+
+
+async def serve(settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = no_notices) -> None:
+    await kafka.ensure_topics(settings)
+    redis = Redis.from_url(settings.redis_url)
+    producer = kafka.producer(settings)
+    consumer = kafka.consumer(settings, settings.events_topic, settings.tracker_group)
+    await producer.start()
+    await consumer.start()
+    tracker = Tracker(settings, TrackingStore(redis, retention_days=settings.retention_days),
+                      consumer, producer, plan)
+    log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
+    try:
+        await tracker.run(stop)
+    finally:
+        await consumer.stop()  # commits nothing more; leaves the group
+        await producer.stop()
+        await redis.aclose()
+        log.info("tracker stopped", **vars(tracker.counts))

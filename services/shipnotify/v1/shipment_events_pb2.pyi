@@ -1,0 +1,147 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATUS_UNSPECIFIED: _ClassVar[Status]
+    STATUS_REGISTERED: _ClassVar[Status]
+    STATUS_CONFIRMED: _ClassVar[Status]
+    STATUS_AWAITING_PICKUP: _ClassVar[Status]
+    STATUS_PICKED_UP: _ClassVar[Status]
+    STATUS_IN_TRANSIT: _ClassVar[Status]
+    STATUS_OUT_FOR_DELIVERY: _ClassVar[Status]
+    STATUS_DELIVERY_ATTEMPTED: _ClassVar[Status]
+    STATUS_READY_FOR_COLLECTION: _ClassVar[Status]
+    STATUS_DELIVERED: _ClassVar[Status]
+    STATUS_RETURNED_TO_SENDER: _ClassVar[Status]
+    STATUS_CANCELLED: _ClassVar[Status]
+
+class AttemptFailure(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ATTEMPT_FAILURE_UNSPECIFIED: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_RECIPIENT_ABSENT: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_ADDRESS_INCORRECT: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_REFUSED: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_NO_ACCESS: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_BUSINESS_CLOSED: _ClassVar[AttemptFailure]
+    ATTEMPT_FAILURE_OTHER: _ClassVar[AttemptFailure]
+
+class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_UNSPECIFIED: _ClassVar[Channel]
+    CHANNEL_SMS: _ClassVar[Channel]
+    CHANNEL_EMAIL: _ClassVar[Channel]
+
+class Source(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SOURCE_UNSPECIFIED: _ClassVar[Source]
+    SOURCE_ORDER_SYSTEM: _ClassVar[Source]
+    SOURCE_COURIER_APP: _ClassVar[Source]
+    SOURCE_OPERATOR: _ClassVar[Source]
+STATUS_UNSPECIFIED: Status
+STATUS_REGISTERED: Status
+STATUS_CONFIRMED: Status
+STATUS_AWAITING_PICKUP: Status
+STATUS_PICKED_UP: Status
+STATUS_IN_TRANSIT: Status
+STATUS_OUT_FOR_DELIVERY: Status
+STATUS_DELIVERY_ATTEMPTED: Status
+STATUS_READY_FOR_COLLECTION: Status
+STATUS_DELIVERED: Status
+STATUS_RETURNED_TO_SENDER: Status
+STATUS_CANCELLED: Status
+ATTEMPT_FAILURE_UNSPECIFIED: AttemptFailure
+ATTEMPT_FAILURE_RECIPIENT_ABSENT: AttemptFailure
+ATTEMPT_FAILURE_ADDRESS_INCORRECT: AttemptFailure
+ATTEMPT_FAILURE_REFUSED: AttemptFailure
+ATTEMPT_FAILURE_NO_ACCESS: AttemptFailure
+ATTEMPT_FAILURE_BUSINESS_CLOSED: AttemptFailure
+ATTEMPT_FAILURE_OTHER: AttemptFailure
+CHANNEL_UNSPECIFIED: Channel
+CHANNEL_SMS: Channel
+CHANNEL_EMAIL: Channel
+SOURCE_UNSPECIFIED: Source
+SOURCE_ORDER_SYSTEM: Source
+SOURCE_COURIER_APP: Source
+SOURCE_OPERATOR: Source
+
+class Contact(_message.Message):
+    __slots__ = ("name", "phone", "email", "locale", "time_zone", "channels")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    phone: str
+    email: str
+    locale: str
+    time_zone: str
+    channels: _containers.RepeatedScalarFieldContainer[Channel]
+    def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ...) -> None: ...
+
+class Party(_message.Message):
+    __slots__ = ("contacts",)
+    CONTACTS_FIELD_NUMBER: _ClassVar[int]
+    contacts: _containers.RepeatedCompositeFieldContainer[Contact]
+    def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
+
+class ShipmentRegistered(_message.Message):
+    __slots__ = ("tracking_id", "sender", "recipient")
+    TRACKING_ID_FIELD_NUMBER: _ClassVar[int]
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    tracking_id: str
+    sender: Party
+    recipient: Party
+    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ...) -> None: ...
+
+class Location(_message.Message):
+    __slots__ = ("depot", "city", "country_code")
+    DEPOT_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    depot: str
+    city: str
+    country_code: str
+    def __init__(self, depot: _Optional[str] = ..., city: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class StatusChanged(_message.Message):
+    __slots__ = ("status", "courier_id", "failure", "location")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COURIER_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    status: Status
+    courier_id: str
+    failure: AttemptFailure
+    location: Location
+    def __init__(self, status: _Optional[_Union[Status, str]] = ..., courier_id: _Optional[str] = ..., failure: _Optional[_Union[AttemptFailure, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
+
+class ShipmentEvent(_message.Message):
+    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    shipment_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    recorded_at: _timestamp_pb2.Timestamp
+    source: Source
+    registered: ShipmentRegistered
+    status_changed: StatusChanged
+    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ...) -> None: ...

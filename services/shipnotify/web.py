@@ -1,0 +1,224 @@
+"""What every HTTP service shares: JSON errors, body parsing, health, the OpenAPI document.
+
+Each service declares its routes as a table of `Route`s; the same table registers
+the handlers and writes the OpenAPI document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from shipnotify import logs
+
+log = logs.get(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Check = Callable[[], Awaitable[bool]]
+M = TypeVar("M", bound=BaseModel)
+
+ROUTES = web.AppKey("routes", list["Route"])
+CHECKS = web.AppKey("checks", dict[str, Check])
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    fields: dict[str, str] = {}
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, bool] = {}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+        self.fields, self.headers = fields or {}, headers or {}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    body: type[BaseModel] | None = None
+    security: str | None = None  # a name under components.securitySchemes
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    tag: str = ""
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=model.model_dump_json(exclude_none=True),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+
+
+def error_response(err: ApiError) -> web.Response:
+    body = ErrorBody(error=err.error, message=err.message, fields=err.fields)
+    return json_response(body, err.status, err.headers)
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge -> 413
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as e:
+        raise validation_error(e) from None
+
+
+def validation_error(e: ValidationError, prefix: str = "") -> ApiError:
+    fields: dict[str, str] = {}
+    for err in e.errors(include_url=False):
+        if err["type"] == "json_invalid":
+            return ApiError(400, "invalid_json", "the body is not valid JSON", {"body": err["msg"]})
+        name = prefix + ".".join(str(p) for p in err["loc"]) or "body"
+        fields.setdefault(name, err["msg"])
+    return ApiError(422, "invalid_field", "; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON; no stack trace reaches a client."""
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return error_response(e)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        field = {413: "body", 405: "method", 404: "path"}.get(e.status, "request")
+        headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(
+            ApiError(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason,
+                     {field: e.reason}, headers)
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error", path=request.path)
+        return error_response(ApiError(500, "internal", "internal error; it has been logged"))
+
+
+def new_app(max_body_bytes: int) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=max_body_bytes)
+    app[ROUTES] = []
+    app[CHECKS] = {}
+    add_routes(app, _COMMON)
+    return app
+
+
+def add_routes(app: web.Application, routes: Sequence[Route]) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler)
+    app[ROUTES].extend(routes)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response(Health(status="ok"))
+
+
+async def readyz(request: web.Request) -> web.Response:
+    names = list(request.app[CHECKS])
+    results = await asyncio.gather(*(request.app[CHECKS][n]() for n in names))
+    checks = dict(zip(names, results, strict=True))
+    ok = all(results)
+    return json_response(Health(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi(request.app[ROUTES]))
+
+
+_COMMON = [
+    Route("GET", "/healthz", healthz, "Liveness: the process serves HTTP",
+          {200: ("alive", Health)}, tag="operations"),
+    Route("GET", "/readyz", readyz, "Readiness: Redis and Kafka answer",
+          {200: ("ready", Health), 503: ("a dependency does not answer", Health)}, tag="operations"),
+    Route("GET", "/openapi.json", openapi_json, "This document",
+          {200: ("OpenAPI 3.1 document", None)}, tag="operations"),
+]
+
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+               "description": "The order system's key (SHIPNOTIFY_API_KEYS)."},
+    "courierToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                     "description": "A signed, expiring courier token: `shipnotify token courier ID`."},
+}
+
+
+def openapi(routes: Sequence[Route]) -> dict[str, Any]:
+    models: set[type[BaseModel]] = {ErrorBody}
+    for r in routes:
+        models.update(m for _, m in r.responses.values() if m)
+        if r.body:
+            models.add(r.body)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for r in routes:
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "shipnotify", "version": "1",
+                 "description": "Courier status events in; tracking state out."},
+        "paths": paths,
+        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(r: Route) -> dict[str, Any]:
+    params = [
+        {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in r.path.split("/") if p.startswith("{")
+    ] + r.parameters
+    responses: dict[str, Any] = {}
+    for status, (description, model) in sorted(r.responses.items()):
+        responses[str(status)] = {"description": description}
+        if model:
+            responses[str(status)]["content"] = {"application/json": {"schema": _ref(model)}}
+    errors = {400, 413, 422} if r.body else set()
+    errors |= {401} if r.security else set()
+    for status in sorted(errors - r.responses.keys()):
+        responses[str(status)] = {"description": "error",
+                                  "content": {"application/json": {"schema": _ref(ErrorBody)}}}
+    op: dict[str, Any] = {"summary": r.summary, "operationId": r.handler.__name__,
+                          "responses": responses}
+    if r.tag:
+        op["tags"] = [r.tag]
+    if params:
+        op["parameters"] = params
+    if r.body:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": _ref(r.body)}}}
+    if r.security:
+        op["security"] = [{s: []} for s in r.security.split("|")]
+    return op
