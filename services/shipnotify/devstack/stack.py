@@ -33,8 +33,9 @@ class PortInUse(Exception):
 
 async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) -> None:
     with tempfile.TemporaryDirectory(prefix="shipnotify-dev-") as tmp, \
-            processes.broker(Path(tmp)) as bootstrap, \
-            processes.redis_server(Path(tmp)) as redis_url:
+            processes.broker(Path(tmp)) as broker, \
+            processes.redis_server(Path(tmp)) as redis:
+        bootstrap, redis_url = broker.address, redis.address
         base = f"http://127.0.0.1:{http_port}"
         settings = settings.with_(
             kafka_bootstrap=bootstrap, kafka_idempotence=False, kafka_partitions=3,

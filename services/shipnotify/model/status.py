@@ -114,3 +114,25 @@ _ALWAYS_FROM = {
     new: _csv({s for s in Status if s not in TERMINAL and RANK[new] > RANK[s]}) for new in Status
 }
 _LATER_FROM = {new: _csv(set(REDELIVERY_LOOPS.get(new, frozenset()))) for new in Status}
+
+
+class Shipment:
+    """The rule applied to a stream of events, in memory: what the Redis script does.
+
+    It serves the unit tests and, later, rebuilding state from the events topic.
+    """
+
+    def __init__(self) -> None:
+        self.status: Status | None = None
+        self.status_at_ms = 0
+        self.seen: dict[str, bool] = {}  # event id -> whether it advanced
+
+    def apply(self, event_id: str, status: Status, occurred_at_ms: int) -> bool | None:
+        """Whether the event advanced the shipment; None for an event id seen before."""
+        if event_id in self.seen:
+            return None
+        moved = advances(self.status, self.status_at_ms, status, occurred_at_ms)
+        if moved:
+            self.status, self.status_at_ms = status, occurred_at_ms
+        self.seen[event_id] = moved
+        return moved

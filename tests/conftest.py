@@ -1,0 +1,58 @@
+"""Fixtures that start the real broker and redis-server on free loopback ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from shipnotify.config import Settings
+from shipnotify.devstack import processes
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def broker(workdir: Path) -> Iterator[str]:
+    with processes.broker(workdir) as server:
+        yield server.address
+
+
+@pytest.fixture(scope="session")
+def redis_url(workdir: Path) -> Iterator[str]:
+    with processes.redis_server(workdir) as server:
+        yield server.address
+
+
+@pytest.fixture
+def settings(broker: str, redis_url: str) -> Settings:
+    """Settings of one test: its own topics and group, so tests never see each other's records."""
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        kafka_bootstrap=broker,
+        kafka_partitions=3,
+        kafka_send_timeout_s=3.0,
+        kafka_session_timeout_ms=6000,
+        events_topic=f"events-{run}",
+        events_dead_letter_topic=f"events-{run}.dlq",
+        notifications_topic=f"notifications-{run}",
+        tracker_group=f"tracker-{run}",
+        redis_url=redis_url,
+        api_keys=("test-key",),
+        courier_token_secret="test-courier-secret-" + "x" * 40,
+        tracking_id_secret="test-tracking-secret",
+        public_url="http://tracking.test",
+    )
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()

@@ -1,0 +1,114 @@
+"""Integration fixtures: the HTTP services on a loopback port and the tracker as a task."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from shipnotify import kafka, web
+from shipnotify.config import Settings
+from shipnotify.ingest import app as ingest_app
+from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.status_api import app as status_app
+from shipnotify.tracker import service
+from shipnotify.tracker.notices import NoticePlanner, no_notices
+
+T = TypeVar("T")
+Api = TestClient[Any, Any]
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    """ingest and status_api in one app, as `shipnotify dev` serves them."""
+    await kafka.ensure_topics(settings)
+    app = web.new_app(settings.max_body_bytes)
+    ingest_app.install(app, settings)
+    status_app.install(app, settings)
+    async with TestClient(TestServer(app)) as client:
+        await eventually(lambda: _ready(app))
+        yield client
+
+
+async def _ready(app: Any) -> bool:
+    return bool(app[ingest_app.EVENT_LOG].ready)
+
+
+@asynccontextmanager
+async def running_tracker(settings: Settings, plan: NoticePlanner = no_notices
+                          ) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.serve(settings, stop, plan=plan))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await task
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 20.0) -> T:
+    """Polls until check() returns something truthy; returns it."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s: last {result!r}")
+        await asyncio.sleep(0.05)
+
+
+def courier(settings: Settings, courier_id: str = "courier-1") -> dict[str, str]:
+    token = issue_courier_token(settings.courier_token_secret, courier_id, 600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_key(settings: Settings) -> dict[str, str]:
+    return {"X-Api-Key": settings.api_keys[0]}
+
+
+def tap(status: str, *, minutes_ago: float = 0, **extra: Any) -> dict[str, Any]:
+    when = datetime.now(UTC) - timedelta(minutes=minutes_ago, milliseconds=1)
+    return {"event_id": str(uuid.uuid4()), "occurred_at": when.isoformat(), "status": status,
+            **extra}
+
+
+def registration(shipment_id: str) -> dict[str, Any]:
+    return {
+        "shipment_id": shipment_id,
+        "sender": {"contacts": [{"name": "Ana Popescu", "phone": "+40721234567",
+                                 "email": "ana@example.com", "locale": "ro"}]},
+        "recipient": {"contacts": [{"name": "Ion Rusu", "email": "ion@example.com"}]},
+    }
+
+
+async def register(client: Api, settings: Settings, shipment_id: str) -> str:
+    resp = await client.post("/v1/shipments", json=registration(shipment_id),
+                             headers=api_key(settings))
+    assert resp.status == 202, await resp.text()
+    tracking_id: str = (await resp.json())["tracking_id"]
+    return tracking_id
+
+
+async def read_topic(settings: Settings, topic: str, count: int,
+                     timeout_s: float = 15.0) -> Sequence[ConsumerRecord]:
+    """Reads `count` records from the start of a topic (no group)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                records.extend(r for recs in batch.values() for r in recs)
+    finally:
+        await consumer.stop()
+    return records

@@ -1,0 +1,222 @@
+"""ingest -> Kafka -> tracker -> Redis -> status_api, on the real broker and redis-server."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shipnotify import kafka
+from shipnotify.config import Settings
+from shipnotify.model.status import Shipment, Status
+from shipnotify.store import Applied, TrackingStore
+from shipnotify.store.tracking import shipment_keys
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap
+
+
+async def track(api: Api, tracking_id: str, **params: str) -> dict[str, Any]:
+    resp = await api.get(f"/v1/track/{tracking_id}", params=params)
+    assert resp.status == 200, await resp.text()
+    body: dict[str, Any] = await resp.json()
+    return body
+
+
+async def post(api: Api, settings: Settings, shipment_id: str, body: dict[str, Any]) -> None:
+    resp = await api.post(f"/v1/shipments/{shipment_id}/events", json=body,
+                          headers=courier(settings))
+    assert resp.status == 202, await resp.text()
+
+
+async def test_a_posted_status_appears_in_the_status_api(api: Api, settings: Settings) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "ship-1")
+        await post(api, settings, "ship-1", tap("picked_up", location={"city": "Bălți"}))
+
+        async def picked_up() -> dict[str, Any] | None:
+            resp = await api.get(f"/v1/track/{tid}")
+            body: dict[str, Any] = await resp.json() if resp.status == 200 else {}
+            return body if body.get("status") == "picked_up" else None
+
+        body = await eventually(picked_up)
+    assert body["label"] == "Picked up"
+    assert body["tracking_id"] == tid
+    assert [e["status"] for e in body["timeline"]] == ["registered", "picked_up"]
+    assert body["timeline"][1]["location"] == {"city": "Bălți"}
+    # no personal data: no name, phone, email, courier id, shipment id
+    text = str(body)
+    for secret in ("Ana", "+40721234567", "ana@example.com", "courier-1", "ship-1"):
+        assert secret not in text
+
+
+async def test_labels_follow_the_language_asked_for(api: Api, settings: Settings) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "ship-2")
+        await eventually(lambda: _status(api, tid))
+    assert (await track(api, tid, lang="ru"))["label"] == "Зарегистрировано"
+    resp = await api.get(f"/v1/track/{tid}", headers={"Accept-Language": "ro-RO,ro;q=0.9"})
+    assert (await resp.json())["label"] == "Înregistrat"
+    resp = await api.get(f"/v1/track/{tid}", params={"lang": "xx"})
+    assert resp.status == 422
+    assert "lang" in (await resp.json())["fields"]
+
+
+async def test_etag_revalidation_and_unknown_ids(api: Api, settings: Settings) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "ship-3")
+        await eventually(lambda: _status(api, tid))
+        first = await api.get(f"/v1/track/{tid}")
+        etag = first.headers["ETag"]
+        same = await api.get(f"/v1/track/{tid}", headers={"If-None-Match": etag})
+        assert same.status == 304
+        assert same.headers["ETag"] == etag
+        await post(api, settings, "ship-3", tap("confirmed"))
+        await eventually(lambda: _status(api, tid, "confirmed"))
+        changed = await api.get(f"/v1/track/{tid}", headers={"If-None-Match": etag})
+        assert changed.status == 200
+        assert changed.headers["ETag"] != etag
+        other_lang = await api.get(f"/v1/track/{tid}", params={"lang": "ru"},
+                                   headers={"If-None-Match": changed.headers["ETag"]})
+        assert other_lang.status == 200  # the ETag names the language too
+    missing = await api.get("/v1/track/doesnotexist0000000")
+    assert missing.status == 404
+    assert (await missing.json())["fields"] == {"tracking_id": "unknown"}
+
+
+async def test_the_same_event_id_twice_makes_one_timeline_entry(
+    api: Api, settings: Settings
+) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "ship-4")
+        body = tap("picked_up")
+        await post(api, settings, "ship-4", body)
+        await post(api, settings, "ship-4", body)  # the app retried
+        await post(api, settings, "ship-4", tap("in_transit"))
+        await eventually(lambda: _status(api, tid, "in_transit"))
+    timeline = (await track(api, tid))["timeline"]
+    assert [e["status"] for e in timeline] == ["registered", "picked_up", "in_transit"]
+
+
+async def test_a_late_lower_status_is_kept_but_does_not_regress(
+    api: Api, settings: Settings
+) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "ship-5")
+        await post(api, settings, "ship-5", tap("out_for_delivery", minutes_ago=10))
+        # tapped 60 minutes ago while offline, uploaded now
+        await post(api, settings, "ship-5", tap("picked_up", minutes_ago=60))
+
+        async def three() -> dict[str, Any] | None:
+            resp = await api.get(f"/v1/track/{tid}")
+            body: dict[str, Any] = await resp.json()
+            return body if len(body.get("timeline", ())) == 3 else None
+
+        body = await eventually(three)
+    assert body["status"] == "out_for_delivery"
+    assert [(e["status"], e["advanced"]) for e in body["timeline"]] == [
+        ("picked_up", False), ("out_for_delivery", True), ("registered", True)]  # by time
+
+
+async def test_a_malformed_record_is_dead_lettered_and_the_next_one_applied(
+    api: Api, settings: Settings
+) -> None:
+    await kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        tid = await register(api, settings, "ship-6")
+        await producer.send_and_wait(settings.events_topic, key=b"ship-6", value=b"\x00garbage")
+        wrong = pb.ShipmentEvent(event_id="not-a-uuid", shipment_id="ship-6")
+        await producer.send_and_wait(settings.events_topic, key=b"ship-6",
+                                     value=wrong.SerializeToString())
+    finally:
+        await producer.stop()
+    await post(api, settings, "ship-6", tap("confirmed"))
+    async with running_tracker(settings):
+        await eventually(lambda: _status(api, tid, "confirmed"))
+    letters = await read_topic(settings, settings.events_dead_letter_topic, 2)
+    reasons = sorted(dict(r.headers)["reason"].decode() for r in letters)
+    assert reasons[0].startswith("event_id is not a UUID")
+    assert reasons[1].startswith("not a ShipmentEvent")
+    assert {r.value for r in letters} == {b"\x00garbage", wrong.SerializeToString()}
+    assert all(dict(r.headers)["source.topic"] == settings.events_topic.encode() for r in letters)
+
+
+async def test_the_planner_seam_emits_jobs_before_commit_and_again_on_redelivery(
+    api: Api, settings: Settings, redis: Redis
+) -> None:
+    def plan(applied: Applied) -> Sequence[tuple[bytes, bytes]]:
+        if not applied.advanced:
+            return ()
+        event = applied.event
+        return [(event.shipment_id.encode(), f"{event.event_id}:{applied.previous}".encode())]
+
+    body = tap("picked_up")
+    async with running_tracker(settings, plan):
+        tid = await register(api, settings, "ship-7")
+        await post(api, settings, "ship-7", body)
+        await eventually(lambda: _status(api, tid, "picked_up"))
+    jobs = await read_topic(settings, settings.notifications_topic, 2)
+    assert jobs[-1].value == f"{body['event_id']}:registered".encode()
+    # The same event delivered again (a crash before commit): the same job again.
+    await post(api, settings, "ship-7", body)
+    async with running_tracker(settings, plan):
+        again = await read_topic(settings, settings.notifications_topic, 3)
+    assert again[-1].value == jobs[-1].value
+    timeline = (await track(api, tid))["timeline"]
+    assert len(timeline) == 2
+
+
+async def test_the_script_and_the_model_agree_on_random_streams(redis: Redis) -> None:
+    """The Lua script and model.status.Shipment give the same status and outcomes."""
+    store = TrackingStore(redis)
+    rng = random.Random(7)
+    for n in range(60):
+        shipment_id = f"agree-{uuid.uuid4().hex[:8]}-{n}"
+        model = Shipment()
+        events = []
+        for i in range(rng.randint(1, 10)):
+            event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=shipment_id)
+            event.occurred_at.FromMilliseconds(rng.randint(0, 20))
+            event.status_changed.status = rng.choice(list(Status)).proto
+            events.append(event)
+            if i and rng.random() < 0.3:
+                events.append(rng.choice(events))  # a redelivery
+        applied = await store.apply(events)
+        for event, result in zip(events, applied, strict=True):
+            moved = model.apply(event.event_id, Status.from_proto(event.status_changed.status),
+                                event.occurred_at.ToMilliseconds())
+            assert result.duplicate == (moved is None)
+            if moved is not None:
+                assert result.advanced == moved
+        state = await redis.hget(shipment_keys(shipment_id)[0], "s")
+        assert model.status is not None
+        assert state == model.status.value.encode()
+
+
+async def test_delivered_shipments_expire_after_the_retention(redis: Redis) -> None:
+    store = TrackingStore(redis, retention_days=2)
+    event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=f"ret-{uuid.uuid4()}")
+    event.occurred_at.FromMilliseconds(1)
+    event.status_changed.status = pb.STATUS_DELIVERED
+    await store.apply([event])
+    ttl = await redis.ttl(shipment_keys(event.shipment_id)[0])
+    assert 2 * 86400 - 10 < ttl <= 2 * 86400
+
+
+async def test_readyz_checks_redis_and_kafka(api: Api) -> None:
+    resp = await api.get("/readyz")
+    assert resp.status == 200
+    assert (await resp.json())["checks"] == {"kafka": True, "redis": True}
+    assert (await api.get("/healthz")).status == 200
+
+
+async def _status(api: Api, tid: str, status: str = "registered") -> bool:
+    resp = await api.get(f"/v1/track/{tid}")
+    return resp.status == 200 and (await resp.json())["status"] == status
+
+

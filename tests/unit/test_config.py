@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from shipnotify.config import ConfigError, Settings
+
+
+def test_defaults_without_environment() -> None:
+    assert Settings.from_env({}) == Settings()
+
+
+def test_values_are_parsed_by_type() -> None:
+    s = Settings.from_env({
+        "SHIPNOTIFY_HTTP_PORT": "9000",
+        "SHIPNOTIFY_KAFKA_IDEMPOTENCE": "true",
+        "SHIPNOTIFY_API_KEYS": "a, b,,c",
+        "SHIPNOTIFY_KAFKA_SEND_TIMEOUT_S": "1.5",
+        "OTHER": "ignored",
+    })
+    assert (s.http_port, s.kafka_idempotence, s.api_keys, s.kafka_send_timeout_s) == (
+        9000, True, ("a", "b", "c"), 1.5)
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(ConfigError, match="SHIPNOTIFY_HTTP_PORT='x'"):
+        Settings.from_env({"SHIPNOTIFY_HTTP_PORT": "x"})
+    with pytest.raises(ConfigError, match="SHIPNOTIFY_KAFKA_IDEMPOTENCE"):
+        Settings.from_env({"SHIPNOTIFY_KAFKA_IDEMPOTENCE": "maybe"})
+
+
+def test_require_names_missing_secrets() -> None:
+    with pytest.raises(ConfigError, match="SHIPNOTIFY_API_KEYS, SHIPNOTIFY_COURIER_TOKEN_SECRET"):
+        Settings().require("api_keys", "courier_token_secret")
+
+
+def test_to_env_round_trips() -> None:
+    s = Settings(api_keys=("a", "b"), kafka_idempotence=True, http_port=1, kafka_send_timeout_s=0.5)
+    assert Settings.from_env(s.to_env()) == s
