@@ -17,8 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        logs.configure(args.command, level=settings.log_level,
-                       fmt="console" if args.command == "dev" else settings.log_format)
+        logs.configure(
+            args.command,
+            level=settings.log_level,
+            fmt="console" if args.command == "dev" else settings.log_format,
+        )
         result: int = args.run(args, settings)
         return result
     except ConfigError as e:
@@ -35,8 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run the whole system locally on the embedded stack")
     dev.add_argument("--http-port", type=int, default=8080)
     dev.add_argument("--no-demo", action="store_true", help="do not run the demo courier")
-    dev.add_argument("--demo-pace", type=float, default=2.0, metavar="SECONDS",
-                     help="seconds between the demo courier's taps (default 2)")
+    dev.add_argument(
+        "--demo-pace",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between the demo courier's taps (default 2)",
+    )
     dev.set_defaults(run=_dev)
 
     for name, run, help_ in (
@@ -59,8 +67,13 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.devstack import stack
 
     try:
-        asyncio.run(stack.run(settings, http_port=args.http_port,
-                              demo_pace_s=None if args.no_demo else args.demo_pace))
+        asyncio.run(
+            stack.run(
+                settings,
+                http_port=args.http_port,
+                demo_pace_s=None if args.no_demo else args.demo_pace,
+            )
+        )
     except stack.PortInUse as e:
         print(f"shipnotify dev: {e}", file=sys.stderr)
         return 1
@@ -70,16 +83,26 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.ingest.app import init_app
 
-    web.run_app(init_app(settings), host=settings.http_host, port=settings.http_port,
-                print=None, access_log=None)
+    web.run_app(
+        init_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=None,
+    )
     return 0
 
 
 def _status_api(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.status_api.app import init_app
 
-    web.run_app(init_app(settings), host=settings.http_host, port=settings.http_port,
-                print=None, access_log=None)
+    web.run_app(
+        init_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=None,
+    )
     return 0
 
 
@@ -103,8 +126,11 @@ def _token_courier(args: argparse.Namespace, settings: Settings) -> int:
 
     secret = settings.courier_token_secret
     if not secret:
-        print("SHIPNOTIFY_COURIER_TOKEN_SECRET is not set: signing with the dev secret, "
-              "valid only against `shipnotify dev`", file=sys.stderr)
+        print(
+            "SHIPNOTIFY_COURIER_TOKEN_SECRET is not set: signing with the dev secret, "
+            "valid only against `shipnotify dev`",
+            file=sys.stderr,
+        )
         secret = DEV_COURIER_TOKEN_SECRET
     ttl = int(args.ttl_hours * 3600) if args.ttl_hours else settings.courier_token_ttl_s
     print(issue_courier_token(secret, args.courier_id, ttl))

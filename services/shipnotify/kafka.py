@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -57,10 +58,8 @@ async def ensure_topics(settings: Settings) -> None:
             if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another instance was first
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another instance created it first
             log.info("topics created", topics=[t.name for t in wanted])
     finally:
         await admin.close()

@@ -28,7 +28,9 @@ def configure(service: str, *, level: str = "info", fmt: str = "json") -> None:
     )
     structlog.contextvars.bind_contextvars(service=service)
     # Library loggers (aiokafka, aiohttp) go to stderr at warning and above.
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format="%(name)s %(levelname)s %(message)s"
+    )
 
 
 def get(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -112,8 +112,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         field = {413: "body", 405: "method", 404: "path"}.get(e.status, "request")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(
-            ApiError(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason,
-                     {field: e.reason}, headers)
+            ApiError(
+                e.status,
+                e.reason.lower().replace(" ", "_"),
+                e.text or e.reason,
+                {field: e.reason},
+                headers,
+            )
         )
     except asyncio.CancelledError:
         raise
@@ -141,31 +146,65 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    names = list(request.app[CHECKS])
-    results = await asyncio.gather(*(request.app[CHECKS][n]() for n in names))
-    checks = dict(zip(names, results, strict=True))
+    checks: dict[str, Check] = request.app[CHECKS]
+    names = list(checks)
+    results = await asyncio.gather(*(checks[n]() for n in names))
     ok = all(results)
-    return json_response(Health(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503)
+    health = Health(
+        status="ok" if ok else "unavailable", checks=dict(zip(names, results, strict=True))
+    )
+    return json_response(health, 200 if ok else 503)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(openapi(request.app[ROUTES]))
+    return web.json_response(openapi_of(request.app))
+
+
+def openapi_of(app: web.Application) -> dict[str, Any]:
+    routes: list[Route] = app[ROUTES]
+    return openapi(routes)
 
 
 _COMMON = [
-    Route("GET", "/healthz", healthz, "Liveness: the process serves HTTP",
-          {200: ("alive", Health)}, tag="operations"),
-    Route("GET", "/readyz", readyz, "Readiness: Redis and Kafka answer",
-          {200: ("ready", Health), 503: ("a dependency does not answer", Health)}, tag="operations"),
-    Route("GET", "/openapi.json", openapi_json, "This document",
-          {200: ("OpenAPI 3.1 document", None)}, tag="operations"),
+    Route(
+        "GET",
+        "/healthz",
+        healthz,
+        "Liveness: the process serves HTTP",
+        {200: ("alive", Health)},
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "Readiness: Redis and Kafka answer",
+        {200: ("ready", Health), 503: ("a dependency does not answer", Health)},
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/openapi.json",
+        openapi_json,
+        "This document",
+        {200: ("OpenAPI 3.1 document", None)},
+        tag="operations",
+    ),
 ]
 
 SECURITY_SCHEMES = {
-    "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
-               "description": "The order system's key (SHIPNOTIFY_API_KEYS)."},
-    "courierToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                     "description": "A signed, expiring courier token: `shipnotify token courier ID`."},
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "The order system's key (SHIPNOTIFY_API_KEYS).",
+    },
+    "courierToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A signed, expiring courier token: `shipnotify token courier ID`.",
+    },
 }
 
 
@@ -184,8 +223,11 @@ def openapi(routes: Sequence[Route]) -> dict[str, Any]:
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "shipnotify", "version": "1",
-                 "description": "Courier status events in; tracking state out."},
+        "info": {
+            "title": "shipnotify",
+            "version": "1",
+            "description": "Courier status events in; tracking state out.",
+        },
         "paths": paths,
         "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
     }
@@ -198,7 +240,8 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 def _operation(r: Route) -> dict[str, Any]:
     params = [
         {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-        for p in r.path.split("/") if p.startswith("{")
+        for p in r.path.split("/")
+        if p.startswith("{")
     ] + r.parameters
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted(r.responses.items()):
@@ -208,17 +251,24 @@ def _operation(r: Route) -> dict[str, Any]:
     errors = {400, 413, 422} if r.body else set()
     errors |= {401} if r.security else set()
     for status in sorted(errors - r.responses.keys()):
-        responses[str(status)] = {"description": "error",
-                                  "content": {"application/json": {"schema": _ref(ErrorBody)}}}
-    op: dict[str, Any] = {"summary": r.summary, "operationId": r.handler.__name__,
-                          "responses": responses}
+        responses[str(status)] = {
+            "description": "error",
+            "content": {"application/json": {"schema": _ref(ErrorBody)}},
+        }
+    op: dict[str, Any] = {
+        "summary": r.summary,
+        "operationId": r.handler.__name__,
+        "responses": responses,
+    }
     if r.tag:
         op["tags"] = [r.tag]
     if params:
         op["parameters"] = params
     if r.body:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": _ref(r.body)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(r.body)}},
+        }
     if r.security:
         op["security"] = [{s: []} for s in r.security.split("|")]
     return op

@@ -42,8 +42,9 @@ async def _ready(app: Any) -> bool:
 
 
 @asynccontextmanager
-async def running_tracker(settings: Settings, plan: NoticePlanner = no_notices
-                          ) -> AsyncIterator[asyncio.Task[None]]:
+async def running_tracker(
+    settings: Settings, plan: NoticePlanner = no_notices
+) -> AsyncIterator[asyncio.Task[None]]:
     stop = asyncio.Event()
     task = asyncio.create_task(service.serve(settings, stop, plan=plan))
     try:
@@ -53,7 +54,7 @@ async def running_tracker(settings: Settings, plan: NoticePlanner = no_notices
         await task
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 20.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float = 20.0) -> T:
     """Polls until check() returns something truthy; returns it."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -76,32 +77,50 @@ def api_key(settings: Settings) -> dict[str, str]:
 
 def tap(status: str, *, minutes_ago: float = 0, **extra: Any) -> dict[str, Any]:
     when = datetime.now(UTC) - timedelta(minutes=minutes_ago, milliseconds=1)
-    return {"event_id": str(uuid.uuid4()), "occurred_at": when.isoformat(), "status": status,
-            **extra}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": when.isoformat(),
+        "status": status,
+        **extra,
+    }
 
 
 def registration(shipment_id: str) -> dict[str, Any]:
     return {
         "shipment_id": shipment_id,
-        "sender": {"contacts": [{"name": "Ana Popescu", "phone": "+40721234567",
-                                 "email": "ana@example.com", "locale": "ro"}]},
+        "sender": {
+            "contacts": [
+                {
+                    "name": "Ana Popescu",
+                    "phone": "+40721234567",
+                    "email": "ana@example.com",
+                    "locale": "ro",
+                }
+            ]
+        },
         "recipient": {"contacts": [{"name": "Ion Rusu", "email": "ion@example.com"}]},
     }
 
 
 async def register(client: Api, settings: Settings, shipment_id: str) -> str:
-    resp = await client.post("/v1/shipments", json=registration(shipment_id),
-                             headers=api_key(settings))
+    resp = await client.post(
+        "/v1/shipments", json=registration(shipment_id), headers=api_key(settings)
+    )
     assert resp.status == 202, await resp.text()
     tracking_id: str = (await resp.json())["tracking_id"]
     return tracking_id
 
 
-async def read_topic(settings: Settings, topic: str, count: int,
-                     timeout_s: float = 15.0) -> Sequence[ConsumerRecord]:
+async def read_topic(
+    settings: Settings, topic: str, count: int, timeout_s: float = 15.0
+) -> Sequence[ConsumerRecord]:
     """Reads `count` records from the start of a topic (no group)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:

@@ -20,8 +20,9 @@ from .conftest import Api, api_key, courier, eventually, read_topic, registratio
 
 async def test_status_is_on_the_topic_when_202_is_answered(api: Api, settings: Settings) -> None:
     body = tap("picked_up", minutes_ago=90, location={"depot": "North", "country_code": "MD"})
-    resp = await api.post("/v1/shipments/s-1/events", json=body,
-                          headers=courier(settings, "courier-9"))
+    resp = await api.post(
+        "/v1/shipments/s-1/events", json=body, headers=courier(settings, "courier-9")
+    )
     assert resp.status == 202, await resp.text()
     assert await resp.json() == {"event_id": body["event_id"], "shipment_id": "s-1"}
 
@@ -46,11 +47,17 @@ async def test_registration_is_idempotent_in_its_tracking_id(api: Api, settings:
         replies.append(await resp.json())
     assert replies[0]["tracking_id"] == replies[1]["tracking_id"]
     assert len(replies[0]["tracking_id"]) == 20
-    assert replies[0]["tracking_url"] == f"http://tracking.test/v1/track/{replies[0]['tracking_id']}"
+    assert (
+        replies[0]["tracking_url"] == f"http://tracking.test/v1/track/{replies[0]['tracking_id']}"
+    )
     records = await read_topic(settings, settings.events_topic, 2)
     event = pb.ShipmentEvent.FromString(records[0].value)
     contact = event.registered.sender.contacts[0]
-    assert (contact.phone, contact.email, contact.locale) == ("+40721234567", "ana@example.com", "ro")
+    assert (contact.phone, contact.email, contact.locale) == (
+        "+40721234567",
+        "ana@example.com",
+        "ro",
+    )
     assert list(contact.channels) == [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL]
 
 
@@ -69,7 +76,11 @@ def _bad(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
         (_bad(tap("delivered"), occurred_at="2999-01-01T10:00:00Z"), 422, "occurred_at"),
         (tap("delivery_attempted"), 422, "body"),
         (_bad(tap("delivered"), failure="refused"), 422, "body"),
-        (_bad(tap("delivered"), location={"country_code": "Moldova"}), 422, "location.country_code"),
+        (
+            _bad(tap("delivered"), location={"country_code": "Moldova"}),
+            422,
+            "location.country_code",
+        ),
         (_bad(tap("delivered"), extra="field"), 422, "extra"),
     ],
 )
@@ -89,18 +100,34 @@ async def test_bad_status_bodies_get_422_naming_the_field(
         ({"shipment_id": ""}, "shipment_id"),
         ({"sender": {"contacts": []}}, "sender.contacts"),
         ({"sender": {"contacts": [{"name": "A", "phone": "+4072"}]}}, "sender.contacts.0.phone"),
-        ({"sender": {"contacts": [{"name": "A", "email": "not-an-email"}]}}, "sender.contacts.0.email"),
-        ({"sender": {"contacts": [{"name": "A", "email": "a@example.com", "time_zone": "Mars/Base"}]}},
-         "sender.contacts.0.time_zone"),
-        ({"sender": {"contacts": [{"name": "A", "email": "a@example.com", "channels": ["sms"]}]}},
-         "sender.contacts.0"),
+        (
+            {"sender": {"contacts": [{"name": "A", "email": "not-an-email"}]}},
+            "sender.contacts.0.email",
+        ),
+        (
+            {
+                "sender": {
+                    "contacts": [{"name": "A", "email": "a@example.com", "time_zone": "Mars/Base"}]
+                }
+            },
+            "sender.contacts.0.time_zone",
+        ),
+        (
+            {
+                "sender": {
+                    "contacts": [{"name": "A", "email": "a@example.com", "channels": ["sms"]}]
+                }
+            },
+            "sender.contacts.0",
+        ),
     ],
 )
 async def test_bad_registrations_get_422_naming_the_field(
     api: Api, settings: Settings, change: dict[str, Any], field: str
 ) -> None:
-    resp = await api.post("/v1/shipments", json={**registration("s-4"), **change},
-                          headers=api_key(settings))
+    resp = await api.post(
+        "/v1/shipments", json={**registration("s-4"), **change}, headers=api_key(settings)
+    )
     assert resp.status == 422
     assert field in (await resp.json())["fields"]
 
@@ -120,8 +147,12 @@ async def test_body_too_large_is_413(api: Api, settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic Zm9vOmJhcg=="},
-     {"X-Api-Key": "wrong"}],
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic Zm9vOmJhcg=="},
+        {"X-Api-Key": "wrong"},
+    ],
 )
 async def test_missing_or_bad_credentials_are_401(
     api: Api, settings: Settings, headers: dict[str, str]
@@ -134,8 +165,9 @@ async def test_missing_or_bad_credentials_are_401(
 
 
 async def test_order_system_may_cancel_with_its_key(api: Api, settings: Settings) -> None:
-    resp = await api.post("/v1/shipments/s-8/events", json=tap("cancelled"),
-                          headers=api_key(settings))
+    resp = await api.post(
+        "/v1/shipments/s-8/events", json=tap("cancelled"), headers=api_key(settings)
+    )
     assert resp.status == 202
     [record] = await read_topic(settings, settings.events_topic, 1)
     assert pb.ShipmentEvent.FromString(record.value).source == pb.SOURCE_ORDER_SYSTEM
@@ -144,11 +176,14 @@ async def test_order_system_may_cancel_with_its_key(api: Api, settings: Settings
 async def test_batch_answers_per_item_and_appends_the_valid_ones(
     api: Api, settings: Settings
 ) -> None:
-    good = [{**tap("picked_up", minutes_ago=180), "shipment_id": "s-9"},
-            {**tap("in_transit", minutes_ago=120), "shipment_id": "s-9"}]
+    good = [
+        {**tap("picked_up", minutes_ago=180), "shipment_id": "s-9"},
+        {**tap("in_transit", minutes_ago=120), "shipment_id": "s-9"},
+    ]
     bad = {**tap("flying"), "shipment_id": "s-9"}
-    resp = await api.post("/v1/events:batch", json={"events": [good[0], bad, good[1]]},
-                          headers=courier(settings))
+    resp = await api.post(
+        "/v1/events:batch", json={"events": [good[0], bad, good[1]]}, headers=courier(settings)
+    )
     assert resp.status == 200
     reply = await resp.json()
     assert (reply["accepted"], reply["rejected"]) == (2, 1)
@@ -156,7 +191,8 @@ async def test_batch_answers_per_item_and_appends_the_valid_ones(
     assert "events.1.status" in reply["results"][1]["fields"]
     records = await read_topic(settings, settings.events_topic, 2)
     assert sorted(pb.ShipmentEvent.FromString(r.value).event_id for r in records) == sorted(
-        g["event_id"] for g in good)
+        g["event_id"] for g in good
+    )
 
 
 async def test_batch_over_the_limit_is_413(api: Api, settings: Settings) -> None:
@@ -169,8 +205,9 @@ async def test_batch_over_the_limit_is_413(api: Api, settings: Settings) -> None
 async def test_kafka_unreachable_gets_503_with_retry_after(settings: Settings) -> None:
     down = settings.with_(kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_send_timeout_s=0.5)
     async with TestClient(TestServer(ingest_app.init_app(down))) as client:
-        resp = await client.post("/v1/shipments/s-10/events", json=tap("delivered"),
-                                 headers=courier(down))
+        resp = await client.post(
+            "/v1/shipments/s-10/events", json=tap("delivered"), headers=courier(down)
+        )
         assert resp.status == 503
         assert resp.headers["Retry-After"] == "5"
         assert (await resp.json())["fields"] == {"kafka": "unreachable"}
@@ -186,12 +223,14 @@ async def test_kafka_lost_after_start_gets_503(settings: Settings, tmp_path: Any
         await kafka.ensure_topics(own)
         async with TestClient(TestServer(ingest_app.init_app(own))) as client:
             await eventually(lambda: _ready(client))
-            first = await client.post("/v1/shipments/s-11/events", json=tap("picked_up"),
-                                      headers=courier(own))
+            first = await client.post(
+                "/v1/shipments/s-11/events", json=tap("picked_up"), headers=courier(own)
+            )
             assert first.status == 202
             broker.stop()
-            resp = await client.post("/v1/shipments/s-11/events", json=tap("delivered"),
-                                     headers=courier(own))
+            resp = await client.post(
+                "/v1/shipments/s-11/events", json=tap("delivered"), headers=courier(own)
+            )
             assert resp.status == 503
             assert resp.headers["Retry-After"]
 

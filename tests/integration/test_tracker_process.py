@@ -28,8 +28,12 @@ STATUSES = list(Status)
 def start_tracker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings.to_env(), "SHIPNOTIFY_TRACKER_BATCH_SIZE": "40"}
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "shipnotify", "tracker"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", "tracker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def make_events(shipments: int, per_shipment: int, seed: int) -> list[pb.ShipmentEvent]:
@@ -49,8 +53,12 @@ async def produce(settings: Settings, events: list[pb.ShipmentEvent]) -> None:
     producer = kafka.producer(settings)
     await producer.start()
     try:
-        acks = [await producer.send(settings.events_topic, key=e.shipment_id.encode(),
-                                    value=e.SerializeToString()) for e in events]
+        acks = [
+            await producer.send(
+                settings.events_topic, key=e.shipment_id.encode(), value=e.SerializeToString()
+            )
+            for e in events
+        ]
         await asyncio.gather(*acks)
     finally:
         await producer.stop()
@@ -70,7 +78,8 @@ async def assert_applied_exactly_once(redis: Redis, events: list[pb.ShipmentEven
     models: dict[str, Shipment] = {}
     for e in events:  # per-shipment order is the topic's order
         models.setdefault(e.shipment_id, Shipment()).apply(
-            e.event_id, Status.from_proto(e.status_changed.status), e.occurred_at.ToMilliseconds())
+            e.event_id, Status.from_proto(e.status_changed.status), e.occurred_at.ToMilliseconds()
+        )
     for sid, model in models.items():
         state_key, timeline_key, _ = shipment_keys(sid)
         assert await redis.hlen(timeline_key) == expected[sid]
@@ -100,6 +109,7 @@ async def test_killed_mid_stream_and_restarted_applies_every_event_once(
             first.kill()
     second = start_tracker(settings, log)
     try:
+
         async def all_applied() -> bool:
             return sum((await versions(redis, events)).values()) >= len(events)
 
@@ -139,5 +149,6 @@ async def test_sigterm_finishes_the_batch_commits_and_leaves(
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(20) == 0
     last = log.read_text().strip().splitlines()[-1]
-    assert '"applied": 1,' in last and '"duplicates": 0' in last, last
+    assert '"applied": 1,' in last, last
+    assert '"duplicates": 0' in last, last
     await assert_applied_exactly_once(redis, events + extra)

@@ -27,8 +27,9 @@ async def track(api: Api, tracking_id: str, **params: str) -> dict[str, Any]:
 
 
 async def post(api: Api, settings: Settings, shipment_id: str, body: dict[str, Any]) -> None:
-    resp = await api.post(f"/v1/shipments/{shipment_id}/events", json=body,
-                          headers=courier(settings))
+    resp = await api.post(
+        f"/v1/shipments/{shipment_id}/events", json=body, headers=courier(settings)
+    )
     assert resp.status == 202, await resp.text()
 
 
@@ -79,8 +80,11 @@ async def test_etag_revalidation_and_unknown_ids(api: Api, settings: Settings) -
         changed = await api.get(f"/v1/track/{tid}", headers={"If-None-Match": etag})
         assert changed.status == 200
         assert changed.headers["ETag"] != etag
-        other_lang = await api.get(f"/v1/track/{tid}", params={"lang": "ru"},
-                                   headers={"If-None-Match": changed.headers["ETag"]})
+        other_lang = await api.get(
+            f"/v1/track/{tid}",
+            params={"lang": "ru"},
+            headers={"If-None-Match": changed.headers["ETag"]},
+        )
         assert other_lang.status == 200  # the ETag names the language too
     missing = await api.get("/v1/track/doesnotexist0000000")
     assert missing.status == 404
@@ -118,7 +122,10 @@ async def test_a_late_lower_status_is_kept_but_does_not_regress(
         body = await eventually(three)
     assert body["status"] == "out_for_delivery"
     assert [(e["status"], e["advanced"]) for e in body["timeline"]] == [
-        ("picked_up", False), ("out_for_delivery", True), ("registered", True)]  # by time
+        ("picked_up", False),
+        ("out_for_delivery", True),
+        ("registered", True),
+    ]  # by time
 
 
 async def test_a_malformed_record_is_dead_lettered_and_the_next_one_applied(
@@ -131,8 +138,9 @@ async def test_a_malformed_record_is_dead_lettered_and_the_next_one_applied(
         tid = await register(api, settings, "ship-6")
         await producer.send_and_wait(settings.events_topic, key=b"ship-6", value=b"\x00garbage")
         wrong = pb.ShipmentEvent(event_id="not-a-uuid", shipment_id="ship-6")
-        await producer.send_and_wait(settings.events_topic, key=b"ship-6",
-                                     value=wrong.SerializeToString())
+        await producer.send_and_wait(
+            settings.events_topic, key=b"ship-6", value=wrong.SerializeToString()
+        )
     finally:
         await producer.stop()
     await post(api, settings, "ship-6", tap("confirmed"))
@@ -188,8 +196,11 @@ async def test_the_script_and_the_model_agree_on_random_streams(redis: Redis) ->
                 events.append(rng.choice(events))  # a redelivery
         applied = await store.apply(events)
         for event, result in zip(events, applied, strict=True):
-            moved = model.apply(event.event_id, Status.from_proto(event.status_changed.status),
-                                event.occurred_at.ToMilliseconds())
+            moved = model.apply(
+                event.event_id,
+                Status.from_proto(event.status_changed.status),
+                event.occurred_at.ToMilliseconds(),
+            )
             assert result.duplicate == (moved is None)
             if moved is not None:
                 assert result.advanced == moved
@@ -218,5 +229,3 @@ async def test_readyz_checks_redis_and_kafka(api: Api) -> None:
 async def _status(api: Api, tid: str, status: str = "registered") -> bool:
     resp = await api.get(f"/v1/track/{tid}")
     return resp.status == 200 and (await resp.json())["status"] == status
-
-

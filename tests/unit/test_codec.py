@@ -18,8 +18,9 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 
 
 def status_event(**overrides: object) -> pb.ShipmentEvent:
-    event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id="s-1",
-                             source=pb.SOURCE_COURIER_APP)
+    event = pb.ShipmentEvent(
+        event_id=str(uuid.uuid4()), shipment_id="s-1", source=pb.SOURCE_COURIER_APP
+    )
     event.occurred_at.FromMilliseconds(1_700_000_000_123)
     event.recorded_at.FromMilliseconds(1_700_000_005_000)
     event.status_changed.status = pb.STATUS_DELIVERY_ATTEMPTED
@@ -52,8 +53,10 @@ def test_registration_decodes_as_registered() -> None:
         (b"\xff\xff\xff\xff", "not a ShipmentEvent"),
         (status_event(event_id="nope").SerializeToString(), "event_id is not a UUID"),
         (status_event(shipment_id="").SerializeToString(), "shipment_id"),
-        (pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id="s").SerializeToString(),
-         "occurred_at is missing"),
+        (
+            pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id="s").SerializeToString(),
+            "occurred_at is missing",
+        ),
     ],
 )
 def test_malformed_records_name_their_reason(raw: bytes, reason: str) -> None:
@@ -78,13 +81,21 @@ def test_event_without_body_is_malformed() -> None:
 
 def test_timeline_entry_round_trips_with_the_outcome_the_script_appends() -> None:
     entry = entry_for(status_event())
-    assert entry == TimelineEntry(Status.DELIVERY_ATTEMPTED, 1_700_000_000_123, 1_700_000_005_000,
-                                  AttemptFailure.REFUSED, {"city": "Chișinău"})
+    assert entry == TimelineEntry(
+        Status.DELIVERY_ATTEMPTED,
+        1_700_000_000_123,
+        1_700_000_005_000,
+        AttemptFailure.REFUSED,
+        {"city": "Chișinău"},
+    )
     stored = entry_head(entry) + ',"a":1,"p":"out_for_delivery"}'
     back = entry_from_json(stored)
     assert back.advanced is True
-    assert (back.status, back.failure, back.location) == (entry.status, entry.failure,
-                                                          entry.location)
+    assert (back.status, back.failure, back.location) == (
+        entry.status,
+        entry.failure,
+        entry.location,
+    )
 
 
 def test_timeline_entry_holds_no_courier_id() -> None:

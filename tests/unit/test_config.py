@@ -10,15 +10,21 @@ def test_defaults_without_environment() -> None:
 
 
 def test_values_are_parsed_by_type() -> None:
-    s = Settings.from_env({
-        "SHIPNOTIFY_HTTP_PORT": "9000",
-        "SHIPNOTIFY_KAFKA_IDEMPOTENCE": "true",
-        "SHIPNOTIFY_API_KEYS": "a, b,,c",
-        "SHIPNOTIFY_KAFKA_SEND_TIMEOUT_S": "1.5",
-        "OTHER": "ignored",
-    })
+    s = Settings.from_env(
+        {
+            "SHIPNOTIFY_HTTP_PORT": "9000",
+            "SHIPNOTIFY_KAFKA_IDEMPOTENCE": "true",
+            "SHIPNOTIFY_API_KEYS": "a, b,,c",
+            "SHIPNOTIFY_KAFKA_SEND_TIMEOUT_S": "1.5",
+            "OTHER": "ignored",
+        }
+    )
     assert (s.http_port, s.kafka_idempotence, s.api_keys, s.kafka_send_timeout_s) == (
-        9000, True, ("a", "b", "c"), 1.5)
+        9000,
+        True,
+        ("a", "b", "c"),
+        1.5,
+    )
 
 
 def test_a_bad_value_names_its_variable() -> None:

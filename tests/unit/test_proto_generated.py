@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
-    subprocess.run(["bash", str(ROOT / "proto" / "generate.sh"), str(tmp_path)], check=True,
-                   env=env)
+    subprocess.run(
+        ["bash", str(ROOT / "proto" / "generate.sh"), str(tmp_path)], check=True, env=env
+    )
     checked_in = ROOT / "services" / "shipnotify" / "v1"
     made = sorted(p.name for p in (tmp_path / "shipnotify" / "v1").iterdir())
     assert made == ["shipment_events_pb2.py", "shipment_events_pb2.pyi"]

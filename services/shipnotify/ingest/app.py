@@ -10,8 +10,9 @@ from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import TypeAdapter, ValidationError
 
-from shipnotify import logs, web as sweb
-from shipnotify.config import Settings
+from shipnotify import logs
+from shipnotify import web as sweb
+from shipnotify.config import ConfigError, Settings
 from shipnotify.ingest import auth
 from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
@@ -48,7 +49,10 @@ async def register_shipment(request: web.Request) -> web.Response:
     body = await parse_body(request, RegisterShipment)
     tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
     event = _envelope(
-        body.shipment_id, str(body.event_id or uuid.uuid4()), body.occurred_at, pb.SOURCE_ORDER_SYSTEM
+        body.shipment_id,
+        str(body.event_id or uuid.uuid4()),
+        body.occurred_at,
+        pb.SOURCE_ORDER_SYSTEM,
     )
     event.registered.tracking_id = tracking_id
     event.registered.sender.CopyFrom(_party(body.sender))
@@ -57,7 +61,7 @@ async def register_shipment(request: web.Request) -> web.Response:
     log.info("shipment registered", shipment_id=body.shipment_id, event_id=event.event_id)
     return json_response(
         Registered(
-            event_id=event.event_id,
+            event_id=uuid.UUID(event.event_id),
             shipment_id=body.shipment_id,
             tracking_id=tracking_id,
             tracking_url=f"{settings.public_url}/v1/track/{tracking_id}",
@@ -76,8 +80,13 @@ async def record_status(request: web.Request) -> web.Response:
         raise sweb.validation_error(e, prefix="shipment_id") from None
     event = _status_event(shipment_id, body, source, courier_id)
     await _append(request, [event])
-    log.info("status recorded", shipment_id=shipment_id, event_id=event.event_id,
-             status=body.status, courier_id=courier_id)
+    log.info(
+        "status recorded",
+        shipment_id=shipment_id,
+        event_id=event.event_id,
+        status=body.status,
+        courier_id=courier_id,
+    )
     return json_response(Accepted(event_id=body.event_id, shipment_id=shipment_id), 202)
 
 
@@ -86,8 +95,12 @@ async def record_status_batch(request: web.Request) -> web.Response:
     raw = await parse_body(request, RawBatch)
     limit = request.app[SETTINGS].max_batch_events
     if len(raw.events) > limit:
-        raise ApiError(413, "too_many_events", f"at most {limit} events a batch",
-                       {"events": f"{len(raw.events)} > {limit}"})
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"at most {limit} events a batch",
+            {"events": f"{len(raw.events)} > {limit}"},
+        )
     results: list[ItemResult] = []
     events: list[pb.ShipmentEvent] = []
     for i, item in enumerate(raw.events):
@@ -101,33 +114,65 @@ async def record_status_batch(request: web.Request) -> web.Response:
         results.append(ItemResult(index=i, result="accepted", event_id=body.event_id))
     await _append(request, events)
     accepted = len(events)
-    log.info("status batch recorded", accepted=accepted, rejected=len(results) - accepted,
-             courier_id=courier_id)
-    return json_response(BatchResult(accepted=accepted, rejected=len(results) - accepted,
-                                     results=results))
+    log.info(
+        "status batch recorded",
+        accepted=accepted,
+        rejected=len(results) - accepted,
+        courier_id=courier_id,
+    )
+    return json_response(
+        BatchResult(accepted=accepted, rejected=len(results) - accepted, results=results)
+    )
 
 
 ROUTES = [
-    Route("POST", "/v1/shipments", register_shipment,
-          "Register a shipment with its sender and recipient contacts",
-          {202: ("appended to the events topic", Registered),
-           503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody)},
-          body=RegisterShipment, security="apiKey", tag="ingest"),
-    Route("POST", "/v1/shipments/{shipment_id}/events", record_status, "Record a status tap",
-          {202: ("appended to the events topic", Accepted),
-           503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody)},
-          body=StatusEvent, security="courierToken|apiKey", tag="ingest"),
-    Route("POST", "/v1/events:batch", record_status_batch,
-          "Record the taps an app kept while offline; a result per item",
-          {200: ("every valid item appended; see results", BatchResult),
-           503: ("Kafka unavailable; nothing appended, retry after Retry-After", sweb.ErrorBody)},
-          body=StatusBatch, security="courierToken|apiKey", tag="ingest"),
+    Route(
+        "POST",
+        "/v1/shipments",
+        register_shipment,
+        "Register a shipment with its sender and recipient contacts",
+        {
+            202: ("appended to the events topic", Registered),
+            503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody),
+        },
+        body=RegisterShipment,
+        security="apiKey",
+        tag="ingest",
+    ),
+    Route(
+        "POST",
+        "/v1/shipments/{shipment_id}/events",
+        record_status,
+        "Record a status tap",
+        {
+            202: ("appended to the events topic", Accepted),
+            503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody),
+        },
+        body=StatusEvent,
+        security="courierToken|apiKey",
+        tag="ingest",
+    ),
+    Route(
+        "POST",
+        "/v1/events:batch",
+        record_status_batch,
+        "Record the taps an app kept while offline; a result per item",
+        {
+            200: ("every valid item appended; see results", BatchResult),
+            503: ("Kafka unavailable; nothing appended, retry after Retry-After", sweb.ErrorBody),
+        },
+        body=StatusBatch,
+        security="courierToken|apiKey",
+        tag="ingest",
+    ),
 ]
 
 
 def install(app: web.Application, settings: Settings, *, event_log: EventLog | None = None) -> None:
     """Adds ingest to an app (its own, or the single app of `shipnotify dev`)."""
     settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
+    if len(settings.courier_token_secret.encode()) < 32:  # RFC 7518: HS256 keys of 256 bits
+        raise ConfigError("SHIPNOTIFY_COURIER_TOKEN_SECRET must be at least 32 bytes")
     app[SETTINGS] = settings
     app[EVENT_LOG] = event_log or EventLog(settings)
     sweb.add_routes(app, ROUTES)
@@ -154,13 +199,15 @@ def _kafka_ready(app: web.Application) -> sweb.Check:
     return check
 
 
-def _caller(request: web.Request) -> tuple[pb.Source.ValueType, str]:
+def _caller(request: web.Request) -> tuple[pb.Source, str]:
     """A courier with a token, or the order system with its key (for confirm or cancel)."""
     settings = request.app[SETTINGS]
     if "X-Api-Key" in request.headers and "Authorization" not in request.headers:
         auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
         return pb.SOURCE_ORDER_SYSTEM, ""
-    courier = auth.courier_id_from(request.headers.get("Authorization"), settings.courier_token_secret)
+    courier = auth.courier_id_from(
+        request.headers.get("Authorization"), settings.courier_token_secret
+    )
     return pb.SOURCE_COURIER_APP, courier
 
 
@@ -170,12 +217,18 @@ async def _append(request: web.Request, events: list[pb.ShipmentEvent]) -> None:
     try:
         await request.app[EVENT_LOG].append(events)
     except LogUnavailable:
-        raise ApiError(503, "unavailable", "the event log is unreachable; nothing was recorded",
-                       {"kafka": "unreachable"}, {"Retry-After": RETRY_AFTER_S}) from None
+        raise ApiError(
+            503,
+            "unavailable",
+            "the event log is unreachable; nothing was recorded",
+            {"kafka": "unreachable"},
+            {"Retry-After": RETRY_AFTER_S},
+        ) from None
 
 
-def _envelope(shipment_id: str, event_id: str, occurred_at: datetime | None,
-              source: pb.Source.ValueType) -> pb.ShipmentEvent:
+def _envelope(
+    shipment_id: str, event_id: str, occurred_at: datetime | None, source: pb.Source
+) -> pb.ShipmentEvent:
     now = datetime.now(UTC)
     event = pb.ShipmentEvent(event_id=event_id, shipment_id=shipment_id, source=source)
     event.occurred_at.CopyFrom(_ts(occurred_at or now))
@@ -183,8 +236,9 @@ def _envelope(shipment_id: str, event_id: str, occurred_at: datetime | None,
     return event
 
 
-def _status_event(shipment_id: str, body: StatusEvent, source: pb.Source.ValueType,
-                  courier_id: str) -> pb.ShipmentEvent:
+def _status_event(
+    shipment_id: str, body: StatusEvent, source: pb.Source, courier_id: str
+) -> pb.ShipmentEvent:
     event = _envelope(shipment_id, str(body.event_id), body.occurred_at, source)
     change = event.status_changed
     change.status = Status(body.status).proto
@@ -193,8 +247,11 @@ def _status_event(shipment_id: str, body: StatusEvent, source: pb.Source.ValueTy
         change.failure = body.failure.proto
     if body.location:
         loc = body.location
-        change.location.CopyFrom(pb.Location(depot=loc.depot or "", city=loc.city or "",
-                                             country_code=loc.country_code or ""))
+        change.location.CopyFrom(
+            pb.Location(
+                depot=loc.depot or "", city=loc.city or "", country_code=loc.country_code or ""
+            )
+        )
     return event
 
 
@@ -204,7 +261,10 @@ def _party(party: Party) -> pb.Party:
 
 def _contact(c: Contact) -> pb.Contact:
     return pb.Contact(
-        name=c.name, phone=c.phone or "", email=c.email or "", locale=c.locale,
+        name=c.name,
+        phone=c.phone or "",
+        email=c.email or "",
+        locale=c.locale,
         time_zone=c.time_zone,
         channels=[pb.CHANNEL_SMS if ch == "sms" else pb.CHANNEL_EMAIL for ch in c.channels or []],
     )

@@ -51,6 +51,9 @@ def check_api_key(presented: str | None, keys: Sequence[str]) -> None:
 
 def _unauthorized(reason: str) -> ApiError:
     return ApiError(
-        401, "unauthorized", reason, {"Authorization": reason},
+        401,
+        "unauthorized",
+        reason,
+        {"Authorization": reason},
         {"WWW-Authenticate": 'Bearer realm="shipnotify"'},
     )

@@ -35,6 +35,7 @@ class EventLog:
         while True:
             producer = kafka.producer(self._settings)
             try:
+                await kafka.ensure_topics(self._settings)
                 await producer.start()
             except (KafkaError, OSError) as e:
                 await producer.stop()

@@ -97,7 +97,11 @@ def entry_for(event: pb.ShipmentEvent) -> TimelineEntry:
 def entry_head(entry: TimelineEntry) -> str:
     """The entry as JSON without its closing brace: the Redis script appends the
     outcome it decides (`,"a":0|1,"p":"<previous status>"}`)."""
-    doc: dict[str, Any] = {"s": entry.status.value, "o": entry.occurred_at_ms, "r": entry.recorded_at_ms}
+    doc: dict[str, Any] = {
+        "s": entry.status.value,
+        "o": entry.occurred_at_ms,
+        "r": entry.recorded_at_ms,
+    }
     if entry.failure:
         doc["f"] = entry.failure.value
     if entry.location:

@@ -12,6 +12,7 @@ single source of truth.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import cast
 
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -30,11 +31,11 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
     @property
-    def proto(self) -> pb.Status.ValueType:
-        return pb.Status.Value("STATUS_" + self.name)
+    def proto(self) -> pb.Status:
+        return cast(pb.Status, pb.Status.Value("STATUS_" + self.name))
 
     @classmethod
-    def from_proto(cls, value: pb.Status.ValueType) -> Status:
+    def from_proto(cls, value: int) -> Status:
         """Raises ValueError for STATUS_UNSPECIFIED or a number this build does not know."""
         if value == pb.STATUS_UNSPECIFIED:
             raise ValueError("status is unspecified")
@@ -53,11 +54,11 @@ class AttemptFailure(StrEnum):
     OTHER = "other"
 
     @property
-    def proto(self) -> pb.AttemptFailure.ValueType:
-        return pb.AttemptFailure.Value("ATTEMPT_FAILURE_" + self.name)
+    def proto(self) -> pb.AttemptFailure:
+        return cast(pb.AttemptFailure, pb.AttemptFailure.Value("ATTEMPT_FAILURE_" + self.name))
 
     @classmethod
-    def from_proto(cls, value: pb.AttemptFailure.ValueType) -> AttemptFailure | None:
+    def from_proto(cls, value: int) -> AttemptFailure | None:
         if value == pb.ATTEMPT_FAILURE_UNSPECIFIED:
             return None
         return cls[pb.AttemptFailure.Name(value).removeprefix("ATTEMPT_FAILURE_")]

@@ -9,7 +9,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from shipnotify import kafka, web as sweb
+from shipnotify import kafka
+from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL
@@ -51,7 +52,9 @@ async def track(request: web.Request) -> web.Response:
     lang = _language(request)
     shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
     if shipment is None:
-        raise ApiError(404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"})
+        raise ApiError(
+            404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
+        )
     etag = f'W/"{shipment.version}-{lang}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
     if etag in _etags(request.headers.get("If-None-Match")):
@@ -60,17 +63,34 @@ async def track(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    Route("GET", "/v1/track/{tracking_id}", track,
-          "A shipment's current status and timeline, labelled in the caller's language",
-          {200: ("the shipment", Tracking), 304: ("unchanged since the ETag given", None),
-           404: ("unknown tracking id", sweb.ErrorBody), 422: ("unsupported lang", sweb.ErrorBody)},
-          parameters=[
-              {"name": "lang", "in": "query", "required": False,
-               "schema": {"type": "string", "enum": list(LANGUAGES)},
-               "description": "Overrides Accept-Language."},
-              {"name": "If-None-Match", "in": "header", "required": False,
-               "schema": {"type": "string"}},
-          ], tag="tracking"),
+    Route(
+        "GET",
+        "/v1/track/{tracking_id}",
+        track,
+        "A shipment's current status and timeline, labelled in the caller's language",
+        {
+            200: ("the shipment", Tracking),
+            304: ("unchanged since the ETag given", None),
+            404: ("unknown tracking id", sweb.ErrorBody),
+            422: ("unsupported lang", sweb.ErrorBody),
+        },
+        parameters=[
+            {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(LANGUAGES)},
+                "description": "Overrides Accept-Language.",
+            },
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+            },
+        ],
+        tag="tracking",
+    ),
 ]
 
 
@@ -111,8 +131,12 @@ def _language(request: web.Request) -> str:
     if lang is None:
         return negotiate(request.headers.get("Accept-Language"))
     if lang not in LANGUAGES:
-        raise ApiError(422, "invalid_field", f"lang must be one of {', '.join(LANGUAGES)}",
-                       {"lang": f"unsupported: {lang[:16]}"})
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"lang must be one of {', '.join(LANGUAGES)}",
+            {"lang": f"unsupported: {lang[:16]}"},
+        )
     return lang
 
 

@@ -9,7 +9,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from shipnotify.model.codec import TimelineEntry, entry_for, entry_from_json, entry_head, event_status
+from shipnotify.model.codec import (
+    TimelineEntry,
+    entry_for,
+    entry_from_json,
+    entry_head,
+    event_status,
+)
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -67,7 +73,9 @@ class TrackingStore:
                     event.shipment_id,
                     ex=_TRACKING_LINK_TTL_S,
                 )
-            await self._apply(keys=shipment_keys(event.shipment_id), args=self._args(event), client=pipe)
+            await self._apply(
+                keys=shipment_keys(event.shipment_id), args=self._args(event), client=pipe
+            )
         replies = [r for r in await pipe.execute() if isinstance(r, list)]
         return [_applied(event, reply) for event, reply in zip(events, replies, strict=True)]
 
@@ -92,7 +100,7 @@ class TrackingStore:
         shipment_id = await self._redis.get(tracking_key(tracking_id))
         if shipment_id is None:
             return None
-        sid = shipment_id.decode()
+        sid = shipment_id.decode() if isinstance(shipment_id, bytes) else shipment_id
         state_key, timeline_key, _ = shipment_keys(sid)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(state_key)
@@ -106,7 +114,7 @@ class TrackingStore:
         )
         return Shipment(
             shipment_id=sid,
-            tracking_id=state.get(b"t", b"").decode(),
+            tracking_id=bytes(state.get(b"t", b"")).decode(),
             status=Status(state[b"s"].decode()),
             status_at_ms=int(state[b"o"]),
             version=int(state.get(b"v", 0)),

@@ -75,7 +75,9 @@ class Tracker:
         applied = await self.store.apply(events)
         jobs = [job for a in applied for job in self.plan(a)]
         for key, value in jobs:
-            sends.append(self.producer.send(self.settings.notifications_topic, key=key, value=value))
+            sends.append(
+                self.producer.send(self.settings.notifications_topic, key=key, value=value)
+            )
         # send() enqueues and returns a future for the broker's acknowledgement
         await asyncio.gather(*(await asyncio.gather(*sends)))
         self.counts.batches += 1
@@ -93,7 +95,9 @@ class Tracker:
             ("source.offset", str(record.offset).encode()),
         ]
         return self.producer.send(
-            self.settings.events_dead_letter_topic, key=record.key, value=record.value or b"",
+            self.settings.events_dead_letter_topic,
+            key=record.key,
+            value=record.value or b"",
             headers=headers,
         )
 

@@ -15,15 +15,22 @@ from shipnotify.tracker.notices import NoticePlanner, no_notices
 log = logs.get(__name__)
 
 
-async def serve(settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = no_notices) -> None:
+async def serve(
+    settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = no_notices
+) -> None:
     await kafka.ensure_topics(settings)
     redis = Redis.from_url(settings.redis_url)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.events_topic, settings.tracker_group)
     await producer.start()
     await consumer.start()
-    tracker = Tracker(settings, TrackingStore(redis, retention_days=settings.retention_days),
-                      consumer, producer, plan)
+    tracker = Tracker(
+        settings,
+        TrackingStore(redis, retention_days=settings.retention_days),
+        consumer,
+        producer,
+        plan,
+    )
     log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
     try:
         await tracker.run(stop)

@@ -1,0 +1,159 @@
+"""`shipnotify dev` from the outside: it comes up, the demo's tracking URL shows a timeline,
+and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipnotify.devstack.processes import free_port
+
+
+def get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (loopback only)
+        body: dict[str, Any] = json.load(resp)
+        return body
+
+
+def listening(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.timeout(120)
+def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    out = tmp_path / "dev.out"
+    with out.open("wb") as sink:
+        dev = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shipnotify",
+                "dev",
+                "--http-port",
+                str(port),
+                "--demo-pace",
+                "0.05",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        urls: list[str] = []
+        while len(urls) < 3:
+            assert dev.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            urls = re.findall(r"demo shipment \S+: (http://\S+)", out.read_text())
+            time.sleep(0.2)
+        assert all(u.startswith(f"http://127.0.0.1:{port}/v1/track/") for u in urls)
+
+        body: dict[str, Any] = {}
+        while body.get("status") != "delivered":
+            assert time.monotonic() < deadline, body
+            with contextlib.suppress(OSError):  # 404 until the registration is applied
+                body = get(urls[0])
+            time.sleep(0.2)
+        statuses = [e["status"] for e in body["timeline"]]
+        assert statuses[0] == "registered"
+        assert "in_transit" in statuses  # the late tap: kept in the timeline...
+        assert body["status"] == "delivered"  # ...without a step back
+        assert get(f"http://127.0.0.1:{port}/readyz")["status"] == "ok"
+        text = out.read_text()
+        assert re.search(r"API key\s+\S+", text)
+        kafka = re.search(r"Kafka\s+(127\.0\.0\.1:\d+)", text)
+        redis = re.search(r"Redis\s+redis://(127\.0\.0\.1:\d+)", text)
+        assert kafka
+        assert redis
+        assert listening(kafka[1])
+        assert listening(redis[1])
+    finally:
+        dev.send_signal(signal.SIGINT)  # Ctrl-C
+        code = dev.wait(30)
+    assert code == 0, out.read_text()
+    assert "stopped" in out.read_text()
+    for address in (kafka[1], redis[1], f"127.0.0.1:{port}"):
+        assert not listening(address), f"{address} still open after Ctrl-C"
+
+
+def test_dev_reports_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "shipnotify", "dev", "--http-port", str(port), "--no-demo"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_token_command_prints_a_courier_token() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shipnotify", "token", "courier", "courier-7"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
+    from shipnotify.ingest.auth import courier_id_from
+
+    token = done.stdout.strip()
+    assert courier_id_from(f"Bearer {token}", DEV_COURIER_TOKEN_SECRET) == "courier-7"
+    assert "dev secret" in done.stderr
+
+
+def test_a_service_without_its_secrets_says_which_are_missing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shipnotify", "ingest"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 2
+    assert "SHIPNOTIFY_API_KEYS" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_short_courier_secret_is_refused() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SHIPNOTIFY_API_KEYS": "k",
+        "SHIPNOTIFY_COURIER_TOKEN_SECRET": "short",
+        "SHIPNOTIFY_TRACKING_ID_SECRET": "t",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shipnotify", "ingest"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "at least 32 bytes" in done.stderr
