@@ -83,26 +83,18 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.ingest.app import init_app
 
-    web.run_app(
-        init_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        access_log=None,
-    )
-    return 0
+    return _serve(init_app(settings), settings)
 
 
 def _status_api(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.status_api.app import init_app
 
-    web.run_app(
-        init_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        access_log=None,
-    )
+    return _serve(init_app(settings), settings)
+
+
+def _serve(app: web.Application, settings: Settings) -> int:
+    # run_app stops gracefully on SIGTERM and SIGINT, running the cleanup contexts
+    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None, access_log=None)
     return 0
 
 

@@ -125,6 +125,11 @@ async def record_status_batch(request: web.Request) -> web.Response:
     )
 
 
+UNAVAILABLE = (
+    "Kafka did not acknowledge: nothing appended; retry after Retry-After",
+    sweb.ErrorBody,
+)
+
 ROUTES = [
     Route(
         "POST",
@@ -133,7 +138,7 @@ ROUTES = [
         "Register a shipment with its sender and recipient contacts",
         {
             202: ("appended to the events topic", Registered),
-            503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody),
+            503: UNAVAILABLE,
         },
         body=RegisterShipment,
         security="apiKey",
@@ -146,7 +151,7 @@ ROUTES = [
         "Record a status tap",
         {
             202: ("appended to the events topic", Accepted),
-            503: ("Kafka unavailable; retry after Retry-After", sweb.ErrorBody),
+            503: UNAVAILABLE,
         },
         body=StatusEvent,
         security="courierToken|apiKey",
@@ -159,7 +164,7 @@ ROUTES = [
         "Record the taps an app kept while offline; a result per item",
         {
             200: ("every valid item appended; see results", BatchResult),
-            503: ("Kafka unavailable; nothing appended, retry after Retry-After", sweb.ErrorBody),
+            503: UNAVAILABLE,
         },
         body=StatusBatch,
         security="courierToken|apiKey",
