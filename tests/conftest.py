@@ -42,6 +42,8 @@ def settings(broker: str, redis_url: str) -> Settings:
         events_topic=f"events-{run}",
         events_dead_letter_topic=f"events-{run}.dlq",
         notifications_topic=f"notifications-{run}",
+        notifications_dead_letter_topic=f"notifications-{run}.dlq",
+        notifier_group=f"notifier-{run}",
         tracker_group=f"tracker-{run}",
         redis_url=redis_url,
         api_keys=("test-key",),

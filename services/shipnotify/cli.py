@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -51,8 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         ("ingest", _ingest, "serve the courier and order-system API"),
         ("tracker", _tracker, "apply shipment events to the tracking state"),
         ("status_api", _status_api, "serve the public tracking API"),
+        ("notifier", _notifier, "send notices by SMS and email"),
     ):
         sub.add_parser(name, help=help_).set_defaults(run=run)
+
+    redrive = sub.add_parser("redrive", help="send the notices that gave up again")
+    redrive.add_argument("--limit", type=int, default=None, help="at most this many")
+    redrive.set_defaults(run=_redrive)
 
     token = sub.add_parser("token", help="print a token for local use")
     kinds = token.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -101,14 +107,34 @@ def _serve(app: web.Application, settings: Settings) -> int:
 def _tracker(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.tracker import service
 
+    return _until_signal(lambda stop: service.serve(settings, stop))
+
+
+def _until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Runs a consumer service until SIGTERM or SIGINT asks it to finish and leave."""
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await service.serve(settings, stop)
+        await serve(stop)
 
     asyncio.run(run())
+    return 0
+
+
+def _notifier(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.notifier import service
+
+    return _until_signal(lambda stop: service.serve(settings, stop))
+
+
+def _redrive(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.notifier.redrive import redrive
+
+    done = asyncio.run(redrive(settings, limit=args.limit))
+    print(f"redriven: {done.jobs} notices; unreadable records left: {done.unreadable}")
     return 0
 
 

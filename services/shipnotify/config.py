@@ -33,6 +33,27 @@ class Settings:
     tracker_group: str = "shipnotify-tracker"
     tracker_batch_size: int = 500
     kafka_session_timeout_ms: int = 10_000
+    notifications_dead_letter_topic: str = "shipnotify.notifications.v1.dlq"
+    notifier_group: str = "shipnotify-notifier"
+    # Notices
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""  # a sender number in E.164 or a Messaging Service SID (MG...)
+    twilio_api_url: str = ""  # only to point at the SMS sandbox; empty: Twilio itself
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "shipnotify <notices@localhost>"
+    sms_per_second: float = 10.0
+    emails_per_second: float = 20.0
+    sends_in_flight: int = 32  # per channel
+    send_timeout_s: float = 10.0
+    retry_first_s: float = 2.0  # first retry delay; doubles, with jitter, up to 5 minutes
+    retry_max_age_s: int = 24 * 3600
+    quiet_hours: str = "21:00-08:00"  # no SMS then, in the contact's time zone; "" for none
+    webhook_url: str = ""  # where the SMS provider reaches status_api; default: public_url
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
     retention_days: int = 90

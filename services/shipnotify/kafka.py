@@ -54,6 +54,7 @@ async def ensure_topics(settings: Settings) -> None:
                 settings.events_topic,
                 settings.events_dead_letter_topic,
                 settings.notifications_topic,
+                settings.notifications_dead_letter_topic,
             )
             if name not in existing
         ]

@@ -19,7 +19,7 @@ from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service
-from shipnotify.tracker.notices import NoticePlanner, no_notices
+from shipnotify.tracker.notices import NoticePlanner, plan_notices
 
 T = TypeVar("T")
 Api = TestClient[Any, Any]
@@ -43,7 +43,7 @@ async def _ready(app: Any) -> bool:
 
 @asynccontextmanager
 async def running_tracker(
-    settings: Settings, plan: NoticePlanner = no_notices
+    settings: Settings, plan: NoticePlanner = plan_notices
 ) -> AsyncIterator[asyncio.Task[None]]:
     stop = asyncio.Event()
     task = asyncio.create_task(service.serve(settings, stop, plan=plan))

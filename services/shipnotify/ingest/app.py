@@ -29,7 +29,7 @@ from shipnotify.ingest.schemas import (
     StatusBatch,
     StatusEvent,
 )
-from shipnotify.model.ids import tracking_id_for
+from shipnotify.model.ids import tracking_id_for, tracking_url
 from shipnotify.model.status import Status
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, json_response, parse_body
@@ -64,7 +64,7 @@ async def register_shipment(request: web.Request) -> web.Response:
             event_id=uuid.UUID(event.event_id),
             shipment_id=body.shipment_id,
             tracking_id=tracking_id,
-            tracking_url=f"{settings.public_url}/v1/track/{tracking_id}",
+            tracking_url=tracking_url(settings.public_url, tracking_id),
         ),
         202,
     )
@@ -272,6 +272,7 @@ def _contact(c: Contact) -> pb.Contact:
         locale=c.locale,
         time_zone=c.time_zone,
         channels=[pb.CHANNEL_SMS if ch == "sms" else pb.CHANNEL_EMAIL for ch in c.channels or []],
+        statuses=[Status(st).proto for st in c.statuses or []],
     )
 
 

@@ -87,6 +87,10 @@ class Contact(Strict):
     channels: list[Channel] | None = Field(
         default=None, description="Preferred channels; by default every channel with an address."
     )
+    statuses: list[CourierStatus] | None = Field(
+        default=None,
+        description="Statuses this contact hears about; by default the party's usual ones.",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:

@@ -12,3 +12,8 @@ TRACKING_ID_LENGTH = 20  # base32 characters: 100 bits
 def tracking_id_for(secret: str, shipment_id: str) -> str:
     digest = hmac.new(secret.encode(), shipment_id.encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:TRACKING_ID_LENGTH]
+
+
+def tracking_url(public_url: str, tracking_id: str) -> str:
+    """The link customers get (in the registration reply and in every notice)."""
+    return f"{public_url.rstrip('/')}/v1/track/{tracking_id}"

@@ -14,8 +14,10 @@ from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL
+from shipnotify.status_api import hooks
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.store import Shipment, TrackingStore
+from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
 STORE = web.AppKey("tracking_store", TrackingStore)
@@ -94,11 +96,43 @@ ROUTES = [
 ]
 
 
+_SIGNED = {403: ("bad X-Twilio-Signature", sweb.ErrorBody)}
+HOOK_ROUTES = [
+    Route(
+        "POST",
+        "/v1/twilio/status",
+        hooks.message_status,
+        "Delivery receipt of an SMS (Twilio status callback)",
+        {204: ("recorded", None), **_SIGNED},
+        tag="webhooks",
+    ),
+    Route(
+        "POST",
+        "/v1/twilio/inbound",
+        hooks.inbound_sms,
+        "Inbound SMS: STOP, START or HELP",
+        {200: ("TwiML reply", None), **_SIGNED},
+        tag="webhooks",
+    ),
+    Route(
+        "GET",
+        "/v1/shipments/{shipment_id}/notices",
+        hooks.shipment_notices,
+        "Operators: a shipment's notices and their states",
+        {200: ("the notices", hooks.Notices)},
+        security="apiKey",
+        tag="operations",
+    ),
+]
+
+
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
     client = redis or Redis.from_url(settings.redis_url)
     app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
-    sweb.add_routes(app, ROUTES)
+    app[hooks.SETTINGS] = settings
+    app[hooks.BOOK] = NoticeBook(client, settings.notifications_topic)
+    sweb.add_routes(app, ROUTES + HOOK_ROUTES)
     app[sweb.CHECKS]["redis"] = _redis_ready(app)
     app[sweb.CHECKS].setdefault("kafka", lambda: kafka.reachable(settings))
 

@@ -9,12 +9,17 @@
 -- ARGV[5] ",statuses," it always advances from    ARGV[6] ",statuses," it advances from if later
 -- ARGV[7] parties bytes or ""                     ARGV[8] tracking id or ""
 -- ARGV[9] "1" if the status is terminal           ARGV[10] retention (s) after a terminal status
--- Returns {duplicate 0|1, advanced 0|1, previous status or "", version}
+-- Returns {duplicate 0|1, advanced 0|1, previous status or "", version, parties}; parties
+-- only when the event advanced (its notices need the contacts), else "".
 
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then
   local a, p = string.match(old, ',"a":(%d),"p":"([%w_]*)"}$')
-  return {1, tonumber(a), p, tonumber(redis.call('HGET', KEYS[1], 'v') or 0)}
+  local v = tonumber(redis.call('HGET', KEYS[1], 'v') or 0)
+  if a == '1' then
+    return {1, 1, p, v, redis.call('GET', KEYS[3]) or ''}
+  end
+  return {1, 0, p, v, ''}
 end
 
 local cur = redis.call('HMGET', KEYS[1], 's', 'o')
@@ -42,4 +47,7 @@ local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
 if advanced == 1 and ARGV[9] == '1' then
   for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[10]) end
 end
-return {0, advanced, previous, version}
+if advanced == 1 then
+  return {0, 1, previous, version, redis.call('GET', KEYS[3]) or ''}
+end
+return {0, 0, previous, version, ''}

@@ -43,6 +43,7 @@ class Applied:
     advanced: bool
     previous: Status | None
     version: int
+    registered: pb.ShipmentRegistered | None = None  # with contacts; only when advanced
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +127,14 @@ class TrackingStore:
 
 
 def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
-    duplicate, advanced, previous, version = reply
+    duplicate, advanced, previous, version, parties = reply
     prev = previous.decode() if isinstance(previous, bytes) else previous
+    registered = pb.ShipmentRegistered.FromString(parties) if parties else None
     return Applied(
         event=event,
         duplicate=bool(duplicate),
         advanced=bool(advanced),
         previous=Status(prev) if prev else None,
         version=int(version),
+        registered=registered,
     )

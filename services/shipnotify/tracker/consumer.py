@@ -14,7 +14,7 @@ from shipnotify import logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import TrackingStore
-from shipnotify.tracker.notices import NoticePlanner, no_notices
+from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
@@ -35,7 +35,7 @@ class Tracker:
     store: TrackingStore
     consumer: AIOKafkaConsumer
     producer: AIOKafkaProducer
-    plan: NoticePlanner = no_notices
+    plan: NoticePlanner = plan_notices
     counts: Counts = field(default_factory=Counts)
 
     async def run(self, stop: asyncio.Event) -> None:

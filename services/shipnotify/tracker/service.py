@@ -10,13 +10,13 @@ from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.store import TrackingStore
 from shipnotify.tracker.consumer import Tracker
-from shipnotify.tracker.notices import NoticePlanner, no_notices
+from shipnotify.tracker.notices import NoticePlanner, plan_notices
 
 log = logs.get(__name__)
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = no_notices
+    settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = plan_notices
 ) -> None:
     await kafka.ensure_topics(settings)
     redis = Redis.from_url(settings.redis_url)

@@ -75,20 +75,22 @@ SOURCE_COURIER_APP: Source
 SOURCE_OPERATOR: Source
 
 class Contact(_message.Message):
-    __slots__ = ("name", "phone", "email", "locale", "time_zone", "channels")
+    __slots__ = ("name", "phone", "email", "locale", "time_zone", "channels", "statuses")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
     name: str
     phone: str
     email: str
     locale: str
     time_zone: str
     channels: _containers.RepeatedScalarFieldContainer[Channel]
-    def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ...) -> None: ...
+    statuses: _containers.RepeatedScalarFieldContainer[Status]
+    def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ..., statuses: _Optional[_Iterable[_Union[Status, str]]] = ...) -> None: ...
 
 class Party(_message.Message):
     __slots__ = ("contacts",)

@@ -1,0 +1,1 @@
+"""notifier: renders notices and sends them by SMS and email, each once."""

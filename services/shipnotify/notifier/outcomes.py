@@ -1,0 +1,34 @@
+"""What a provider made of one send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shipnotify.v1 import notifications_pb2 as npb
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    permanent: bool  # permanent: never retried (an invalid number, a 5xx from SMTP)
+    code: str = ""
+    opted_out: bool = False  # the provider says this address refuses our messages
+
+
+Outcome = Sent | Failed
+
+
+class Sender(Protocol):
+    """A channel's provider: the notifier's port, so tests can hand in their own."""
+
+    channel: int  # shipnotify.v1 Channel
+
+    async def send(self, job: npb.NotificationJob) -> Outcome: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,70 @@
+"""`shipnotify redrive`: sends the notices that gave up (the dead-letter topic) again."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+from redis.asyncio import Redis
+
+from shipnotify import kafka, logs
+from shipnotify.config import Settings
+from shipnotify.store.notices import NoticeBook
+from shipnotify.v1 import notifications_pb2 as npb
+
+log = logs.get(__name__)
+GROUP = "shipnotify-redrive"
+
+
+@dataclass
+class Redriven:
+    jobs: int = 0
+    unreadable: int = 0
+
+
+async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None = None) -> Redriven:
+    """Moves dead letters back to the jobs topic, each with a fresh age, until none is left
+    (nothing new for `idle_s`) or `limit` is reached; commits as it goes."""
+    await kafka.ensure_topics(settings)
+    redis = Redis.from_url(settings.redis_url)
+    book = NoticeBook(redis, settings.notifications_topic)
+    producer = kafka.producer(settings)
+    consumer = kafka.consumer(settings, settings.notifications_dead_letter_topic, GROUP)
+    await producer.start()
+    await consumer.start()
+    done = Redriven()
+    try:
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
+        while loop.time() - quiet_since < idle_s and (limit is None or done.jobs < limit):
+            batch = await consumer.getmany(timeout_ms=200, max_records=200)
+            records = [r for recs in batch.values() for r in recs]
+            if not records:
+                continue
+            quiet_since = loop.time()
+            acks = []
+            for record in records:
+                try:
+                    job = npb.NotificationJob.FromString(record.value or b"")
+                except DecodeError:
+                    done.unreadable += 1  # stays in the dead-letter topic's history
+                    continue
+                job.planned_at.GetCurrentTime()
+                await book.update(job.shipment_id, job.notification_id, "redriven", force=True)
+                acks.append(
+                    await producer.send(
+                        settings.notifications_topic,
+                        key=job.shipment_id.encode(),
+                        value=job.SerializeToString(),
+                    )
+                )
+                done.jobs += 1
+            await asyncio.gather(*acks)
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await redis.aclose()
+    log.info("redrive done", jobs=done.jobs, unreadable=done.unreadable)
+    return done

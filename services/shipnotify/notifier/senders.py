@@ -1,0 +1,143 @@
+"""The two channels' providers: Twilio for SMS (through the twilio library's async client)
+and an SMTP relay for email (aiosmtplib)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+
+import aiohttp
+import aiosmtplib
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from shipnotify.config import Settings
+from shipnotify.model.ids import tracking_url
+from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.notifier import templates
+from shipnotify.notifier.outcomes import Failed, Outcome, Sent
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+OPTED_OUT = 21610  # Twilio: the number replied STOP
+# Twilio answers these when a retry may succeed; every other 4xx is final.
+_TRANSIENT_HTTP = {408, 409, 429}
+
+
+def _party(job: npb.NotificationJob) -> templates.Party:
+    return "sender" if job.party == npb.PARTY_ROLE_SENDER else "recipient"
+
+
+def _texts(job: npb.NotificationJob) -> tuple[str, Status, AttemptFailure | None]:
+    return (
+        templates.language_for(job.locale),
+        Status.from_proto(job.status),
+        AttemptFailure.from_proto(job.failure),
+    )
+
+
+class TwilioSms:
+    channel = pb.CHANNEL_SMS
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        # No max_retries: the library must never repeat a POST (message creation is not
+        # idempotent); our retries are ours, after recording the outcome.
+        self._http = AsyncTwilioHttpClient(timeout=settings.send_timeout_s)
+        self._client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
+        )
+        if settings.twilio_api_url:
+            self._client.api.base_url = settings.twilio_api_url
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        lang, status, failure = _texts(job)
+        body = templates.sms_text(
+            lang,
+            _party(job),
+            status,
+            failure=failure,
+            tracking_url=tracking_url(self._settings.public_url, job.tracking_id),
+        )
+        sender = self._settings.twilio_from
+        origin = {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}
+        try:
+            message = await self._client.messages.create_async(
+                to=job.address, body=body, status_callback=self._callback(job), **origin
+            )
+        except TwilioRestException as e:
+            transient = e.status >= 500 or e.status in _TRANSIENT_HTTP
+            return Failed(
+                f"twilio {e.status} {e.code}: {e.msg}",
+                permanent=not transient,
+                code=str(e.code or e.status),
+                opted_out=e.code == OPTED_OUT,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            return Failed(f"twilio unreachable: {e!r}", permanent=False, code="network")
+        return Sent(str(message.sid))
+
+    def _callback(self, job: npb.NotificationJob) -> str:
+        base = self._settings.webhook_url or self._settings.public_url
+        return f"{base}/v1/twilio/status?s={job.shipment_id}&n={job.notification_id}"
+
+    async def close(self) -> None:
+        if self._http.session is not None:
+            await self._http.session.close()
+
+
+class SmtpEmail:
+    channel = pb.CHANNEL_EMAIL
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+
+    def message(self, job: npb.NotificationJob) -> EmailMessage:
+        lang, status, failure = _texts(job)
+        link = tracking_url(self._settings.public_url, job.tracking_id)
+        mail = templates.email(lang, _party(job), status, tracking_url=link, failure=failure)
+        msg = EmailMessage()
+        msg["From"] = self._settings.mail_from
+        msg["To"] = formataddr((job.name, job.address))
+        msg["Subject"] = mail.subject  # the default policy encodes non-ASCII as RFC 2047 UTF-8
+        msg["Date"] = formatdate(localtime=False)
+        # Derived from the notification id: a resent copy is recognisable as the same message.
+        msg["Message-ID"] = f"<{job.notification_id}@{self._domain}>"
+        msg["List-Unsubscribe"] = (
+            f"<mailto:{parseaddr(self._settings.mail_from)[1]}?subject=unsubscribe>"
+        )
+        msg.set_content(mail.text)
+        msg.add_alternative(mail.html, subtype="html")
+        return msg
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        s = self._settings
+        try:
+            errors, _ = await aiosmtplib.send(
+                self.message(job),
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username or None,
+                password=s.smtp_password or None,
+                start_tls=s.smtp_starttls,
+                timeout=s.send_timeout_s,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            code = min(r.code for r in e.recipients)
+            return Failed(f"smtp {code}: recipient refused", permanent=code >= 500, code=str(code))
+        except aiosmtplib.SMTPResponseException as e:
+            return Failed(f"smtp {e.code}: {e.message}", permanent=e.code >= 500, code=str(e.code))
+        except (aiosmtplib.SMTPException, TimeoutError, OSError) as e:
+            return Failed(f"smtp unreachable: {e!r}", permanent=False, code="network")
+        if errors:
+            code = min(c for c, _ in errors.values())
+            return Failed(f"smtp {code}: recipient refused", permanent=code >= 500, code=str(code))
+        return Sent(self.message_id(job))
+
+    def message_id(self, job: npb.NotificationJob) -> str:
+        return f"<{job.notification_id}@{self._domain}>"
+
+    async def close(self) -> None:
+        return None

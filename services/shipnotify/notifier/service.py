@@ -1,0 +1,51 @@
+"""Runs the notifier as a service: wires Kafka, Redis and the providers from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from shipnotify import kafka, logs
+from shipnotify.config import Settings
+from shipnotify.notifier.outcomes import Sender
+from shipnotify.notifier.worker import Notifier
+from shipnotify.store.notices import NoticeBook
+
+log = logs.get(__name__)
+
+
+def senders_from(settings: Settings) -> list[Sender]:
+    from shipnotify.notifier.senders import SmtpEmail, TwilioSms
+
+    settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from")
+    return [TwilioSms(settings), SmtpEmail(settings)]
+
+
+async def serve(
+    settings: Settings, stop: asyncio.Event, *, senders: Sequence[Sender] | None = None
+) -> None:
+    senders = list(senders) if senders is not None else senders_from(settings)
+    await kafka.ensure_topics(settings)
+    redis = Redis.from_url(settings.redis_url)
+    producer = kafka.producer(settings)
+    consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
+    await producer.start()
+    await consumer.start()
+    notifier = Notifier(settings, book=NoticeBook(redis, settings.notifications_topic), senders=senders, producer=producer)
+    log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
+    try:
+        due = asyncio.create_task(notifier.due(stop))
+        await notifier.consume(consumer, stop)
+        await due
+    finally:
+        await notifier.drain(settings.send_timeout_s)
+        await consumer.stop()
+        await producer.stop()
+        for sender in senders:
+            with contextlib.suppress(Exception):
+                await sender.close()
+        await redis.aclose()
+        log.info("notifier stopped", **vars(notifier.counts))

@@ -1,0 +1,283 @@
+"""The notifier's work: take jobs from Kafka into the due set, send each notice once.
+
+A consumed batch is committed as soon as its jobs are in Redis's due set (leased to
+this process); sending happens beside it. A notice that cannot go now (provider down,
+quiet hours) gets a later score in the due set and blocks nothing. A crashed notifier's
+leases run out and any instance takes the notices up again; the claim on the notice
+state keeps each notification id from being sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
+from aiolimiter import AsyncLimiter
+from google.protobuf.message import DecodeError
+
+from shipnotify import logs
+from shipnotify.config import Settings
+from shipnotify.notifier.breaker import Breaker
+from shipnotify.notifier.outcomes import Failed, Sender, Sent
+from shipnotify.notifier.quiet import parse_window, quiet_until
+from shipnotify.store.notices import NoticeBook, now_ms
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+log = logs.get(__name__)
+_CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email"}
+_MAX_RETRY_DELAY_S = 300.0
+
+
+@dataclass
+class Lane:
+    """One channel: its provider, how many sends at once, how many a second."""
+
+    sender: Sender
+    in_flight: asyncio.Semaphore
+    rate: AsyncLimiter
+    breaker: Breaker = field(default_factory=Breaker)
+
+
+@dataclass
+class Counts:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    dead_letters: int = 0
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        book: NoticeBook,
+        senders: Sequence[Sender],
+        producer: AIOKafkaProducer,
+    ) -> None:
+        self.settings = settings
+        self.book = book
+        self.producer = producer
+        rates = {
+            pb.CHANNEL_SMS: settings.sms_per_second,
+            pb.CHANNEL_EMAIL: settings.emails_per_second,
+        }
+        self.lanes = {
+            s.channel: Lane(
+                s,
+                asyncio.Semaphore(settings.sends_in_flight),
+                AsyncLimiter(rates.get(s.channel, 10.0), 1.0),
+            )
+            for s in senders
+        }
+        self.quiet = parse_window(settings.quiet_hours)
+        self.counts = Counts()
+        self._tasks: dict[bytes, asyncio.Task[None]] = {}
+        self._lease_s = settings.send_timeout_s * 3
+
+    # -- taking work --------------------------------------------------------------------
+
+    async def consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=500)
+            records = [r for recs in batch.values() for r in recs]
+            if records:
+                await self.take(records)
+                await self._commit(consumer, records)
+            if len(self._tasks) > 4 * self.settings.sends_in_flight:
+                # backpressure: Kafka keeps what we cannot start yet
+                await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
+
+    async def take(self, records: Sequence[ConsumerRecord]) -> None:
+        """Puts a batch's jobs in the due set, leased to us, and starts them."""
+        jobs, sends = [], []
+        for record in records:
+            try:
+                npb.NotificationJob.FromString(record.value or b"").notification_id or _bad()
+                jobs.append(bytes(record.value))
+            except (DecodeError, ValueError):
+                sends.append(self._dead_letter(record.value or b"", "not a NotificationJob"))
+        await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
+        await asyncio.gather(*(await asyncio.gather(*sends)))
+        for raw in jobs:
+            self._start(raw)
+
+    async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
+        """Takes up notices whose time has come: retries, mornings, expired leases."""
+        while not stop.is_set():
+            for raw in await self.book.take_due(self._lease_s, limit=200):
+                self._start(raw)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    def _start(self, raw: bytes) -> None:
+        if raw not in self._tasks:
+            task = asyncio.create_task(self._handle_safely(raw))
+            self._tasks[raw] = task
+            task.add_done_callback(lambda _: self._tasks.pop(raw, None))
+
+    async def drain(self, timeout_s: float) -> None:
+        """On shutdown: let sends under way finish; what is left comes due elsewhere."""
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks.values()), timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- one notice ---------------------------------------------------------------------
+
+    async def _handle_safely(self, raw: bytes) -> None:
+        try:
+            await self.handle(npb.NotificationJob.FromString(raw), raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Redis or Kafka trouble: the lease runs out and the notice comes due again.
+            log.exception("notice handling failed; it will come due again")
+
+    async def handle(self, job: npb.NotificationJob, raw: bytes) -> None:
+        sid, nid = job.shipment_id, job.notification_id
+        bound = log.bind(
+            shipment_id=sid,
+            event_id=job.event_id,
+            notification_id=nid,
+            channel=_CHANNEL_NAMES.get(job.channel, "?"),
+        )
+        lane = self.lanes.get(job.channel)
+        if lane is None:
+            await self._final(job, raw, "rejected", e="no sender for this channel")
+            return
+        if job.channel == pb.CHANNEL_SMS and not await self._sms_may_go(job, raw):
+            return
+        if not lane.breaker.closed():
+            await self._retry_at(
+                job,
+                raw,
+                now_ms() + int(lane.breaker.remaining_s() * 1000) + random.randint(0, 500),
+                "provider paused after failures",
+            )
+            return
+        attempt = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
+        if attempt == 0:
+            await self.book.done(raw)  # sent already, or another sender holds it
+            return
+        async with lane.in_flight, lane.rate:
+            outcome = await lane.sender.send(job)
+        if isinstance(outcome, Sent):
+            lane.breaker.succeeded()
+            self.counts.sent += 1
+            await self._final(job, raw, "sent", id=outcome.provider_id)
+            bound.info("notice sent", attempt=attempt, lag_ms=now_ms() - _ms(job.planned_at))
+        elif outcome.permanent:
+            await self._permanent(job, raw, outcome)
+            bound.warning("notice rejected", reason=outcome.reason)
+        else:
+            lane.breaker.failed()
+            await self._transient(job, raw, outcome, attempt)
+            bound.warning("notice failed, will retry", reason=outcome.reason, attempt=attempt)
+
+    async def _sms_may_go(self, job: npb.NotificationJob, raw: bytes) -> bool:
+        sid, nid = job.shipment_id, job.notification_id
+        if await self.book.opted_out(job.address):
+            self.counts.skipped += 1
+            await self._final(job, raw, "opted_out")
+            return False
+        occurred = _ms(job.occurred_at)
+        morning = quiet_until(datetime.now(UTC), job.time_zone, self.quiet)
+        latest = await self.book.latest_deferred(sid, job.address, occurred, nid)
+        if latest != nid:  # a later status for this contact is waiting: only it goes
+            self.counts.skipped += 1
+            await self._final(job, raw, "superseded")
+            return False
+        if morning is not None:
+            self.counts.deferred += 1
+            await self.book.update(sid, nid, "deferred", until=int(morning.timestamp() * 1000))
+            await self.book.schedule([raw], int(morning.timestamp() * 1000))
+            return False
+        return True
+
+    async def _permanent(self, job: npb.NotificationJob, raw: bytes, failed: Failed) -> None:
+        self.counts.failed += 1
+        if failed.opted_out:
+            await self.book.opt_out(job.address)
+        await self._final(
+            job,
+            raw,
+            "opted_out" if failed.opted_out else "rejected",
+            e=failed.reason,
+            code=failed.code,
+        )
+
+    async def _transient(
+        self, job: npb.NotificationJob, raw: bytes, failed: Failed, attempt: int
+    ) -> None:
+        if now_ms() - _ms(job.planned_at) > self.settings.retry_max_age_s * 1000:
+            await (
+                await self._dead_letter(raw, f"gave up after {attempt} attempts: {failed.reason}")
+            )
+            await self._final(job, raw, "dead", e=failed.reason)
+            return
+        delay = min(_MAX_RETRY_DELAY_S, self.settings.retry_first_s * 2 ** (attempt - 1))
+        due = now_ms() + int(random.uniform(delay / 2, delay) * 1000)  # jitter spreads a herd
+        await self._retry_at(job, raw, due, failed.reason)
+
+    async def _retry_at(
+        self, job: npb.NotificationJob, raw: bytes, due_ms: int, reason: str
+    ) -> None:
+        self.counts.retried += 1
+        await self.book.update(
+            job.shipment_id, job.notification_id, "retrying", e=reason, due=due_ms
+        )
+        await self.book.schedule([raw], due_ms)
+
+    async def _final(
+        self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
+    ) -> None:
+        await self.book.update(
+            job.shipment_id, job.notification_id, state, **(self._meta(job) | fields)
+        )
+        await self.book.done(raw)
+
+    def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
+        return {
+            "c": _CHANNEL_NAMES.get(job.channel, "?"),
+            "p": "sender" if job.party == npb.PARTY_ROLE_SENDER else "recipient",
+            "st": pb.Status.Name(job.status).removeprefix("STATUS_").lower(),
+            "ev": job.event_id,
+        }
+
+    async def _dead_letter(self, raw: bytes, reason: str) -> asyncio.Future[object]:
+        self.counts.dead_letters += 1
+        future: asyncio.Future[object] = await self.producer.send(
+            self.settings.notifications_dead_letter_topic,
+            value=raw,
+            headers=[("reason", reason.encode())],
+        )
+        return future
+
+    async def _commit(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError as e:
+            log.warning("commit failed after rebalance", error=str(e))
+
+
+def _ms(ts: object) -> int:
+    return int(ts.ToMilliseconds())  # type: ignore[attr-defined]
+
+
+def _bad() -> None:
+    raise ValueError("no notification_id")

@@ -1,0 +1,235 @@
+"""The notifier against the real broker and redis-server, with our own fake providers
+behind the Sender port: once-only sending, retries, opt-outs, quiet hours, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from shipnotify import kafka
+from shipnotify.config import Settings
+from shipnotify.model.notices import plan
+from shipnotify.model.status import Status
+from shipnotify.notifier import service
+from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
+from shipnotify.notifier.redrive import redrive
+from shipnotify.store.notices import NoticeBook, due_key
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+from .conftest import eventually, read_topic
+
+SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
+
+
+class FakeSender:
+    def __init__(self, channel: int, failures: Sequence[Failed] = (), delay_s: float = 0.0):
+        self.channel = channel
+        self.sent: list[npb.NotificationJob] = []
+        self.tries = 0
+        self.failures = list(failures)
+        self.delay_s = delay_s
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        self.tries += 1
+        await asyncio.sleep(self.delay_s)
+        if self.failures:
+            return self.failures.pop(0)
+        self.sent.append(job)
+        return Sent(f"fake-{len(self.sent)}")
+
+    async def close(self) -> None:
+        return None
+
+
+@asynccontextmanager
+async def running_notifier(settings: Settings, senders: Sequence[Sender]) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.serve(settings, stop, senders=senders))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+def jobs_for(
+    status: Status,
+    *,
+    sender_phone: str = "+40721234567",
+    minutes_ago: float = 0,
+    shipment_id: str | None = None,
+) -> list[bytes]:
+    reg = pb.ShipmentRegistered(tracking_id="t" * 20)
+    reg.sender.contacts.add(
+        name="A", phone=sender_phone, email="a@example.com", channels=[SMS, EMAIL], time_zone="UTC"
+    )
+    reg.recipient.contacts.add(name="B", email="b@example.com", channels=[EMAIL])
+    event = pb.ShipmentEvent(
+        event_id=str(uuid.uuid4()), shipment_id=shipment_id or f"n-{uuid.uuid4().hex[:8]}"
+    )
+    when = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    event.occurred_at.FromDatetime(when)
+    event.recorded_at.FromDatetime(when)
+    event.status_changed.status = status.proto
+    return [j.SerializeToString() for j in plan(event, reg)]
+
+
+async def produce(settings: Settings, jobs: Sequence[bytes]) -> None:
+    await kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        for raw in jobs:
+            job = npb.NotificationJob.FromString(raw)
+            await producer.send_and_wait(
+                settings.notifications_topic, key=job.shipment_id.encode(), value=raw
+            )
+    finally:
+        await producer.stop()
+
+
+def fast(settings: Settings) -> Settings:
+    return settings.with_(retry_first_s=0.2, send_timeout_s=2.0, quiet_hours="")
+
+
+async def test_each_job_is_sent_once_even_when_delivered_twice(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = fast(settings)
+    sms, email = FakeSender(SMS), FakeSender(EMAIL)
+    jobs = jobs_for(Status.DELIVERED)  # sender: sms + email; recipient: email
+    async with running_notifier(settings, [sms, email]):
+        await produce(settings, jobs + jobs)  # a tracker that re-emitted after a crash
+        await eventually(lambda: _count(lambda: len(sms.sent) + len(email.sent) >= 3))
+        await asyncio.sleep(0.5)  # time for a duplicate to show, if there were one
+    assert len(sms.sent) == 1
+    assert sorted(j.address for j in email.sent) == ["a@example.com", "b@example.com"]
+    shipment = npb.NotificationJob.FromString(jobs[0]).shipment_id
+    states = await NoticeBook(redis, settings.notifications_topic).of_shipment(shipment)
+    assert sorted(s["s"] for s in states.values()) == ["sent", "sent", "sent"]
+    assert await redis.zcard(due_key(settings.notifications_topic)) == 0
+
+
+async def test_transient_failures_are_retried_later_and_sent_once(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = fast(settings)
+    down = [Failed("twilio 500", permanent=False, code="500")] * 2
+    sms, email = FakeSender(SMS, down), FakeSender(EMAIL)
+    jobs = jobs_for(Status.PICKED_UP)
+    async with running_notifier(settings, [sms, email]):
+        await produce(settings, jobs)
+        await eventually(lambda: _count(lambda: len(sms.sent) == 1))
+    assert (sms.tries, len(sms.sent)) == (3, 1)
+    sid = npb.NotificationJob.FromString(jobs[0]).shipment_id
+    sms_state = [s for s in (await NoticeBook(redis, settings.notifications_topic).of_shipment(sid)).values() if s["c"] == "sms"]
+    assert sms_state[0]["s"] == "sent"
+    assert sms_state[0]["n"] == 3
+
+
+async def test_a_permanent_failure_is_not_retried_and_an_opt_out_is_kept(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = fast(settings)
+    phone = "+37369000111"
+    sms = FakeSender(
+        SMS, [Failed("twilio 400 21610", permanent=True, code="21610", opted_out=True)]
+    )
+    email = FakeSender(EMAIL)
+    async with running_notifier(settings, [sms, email]):
+        await produce(settings, jobs_for(Status.CONFIRMED, sender_phone=phone))
+        await eventually(lambda: NoticeBook(redis, settings.notifications_topic).opted_out(phone))
+        await produce(settings, jobs_for(Status.PICKED_UP, sender_phone=phone))
+        await eventually(lambda: _count(lambda: len(email.sent) >= 3))
+        await asyncio.sleep(0.5)
+    assert sms.tries == 1  # not retried, and the next SMS to that number not even tried
+    assert sms.sent == []
+
+
+async def test_a_provider_outage_does_not_hold_up_the_other_channel(settings: Settings) -> None:
+    settings = fast(settings)
+    sms = FakeSender(SMS, [Failed("timeout", permanent=False)] * 1000, delay_s=1.5)
+    email = FakeSender(EMAIL)
+    jobs = [j for _ in range(10) for j in jobs_for(Status.DELIVERED)]
+    loop = asyncio.get_running_loop()
+    async with running_notifier(settings, [sms, email]):
+        start = loop.time()
+        await produce(settings, jobs)
+        await eventually(lambda: _count(lambda: len(email.sent) == 20), timeout_s=30)
+        took = loop.time() - start
+    assert took < 5, f"email waited {took:.1f}s for a failing SMS provider"
+    assert sms.sent == []
+
+
+async def test_quiet_hours_defer_sms_email_goes_and_only_the_latest_sms_is_sent(
+    settings: Settings, redis: Redis
+) -> None:
+    now = datetime.now(UTC)
+    window = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=1)):%H:%M}"
+    night = fast(settings).with_(quiet_hours=window)
+    sid = f"q-{uuid.uuid4().hex[:8]}"
+    earlier = jobs_for(Status.PICKED_UP, shipment_id=sid, minutes_ago=5)
+    later = jobs_for(Status.DELIVERED, shipment_id=sid)
+    sms, email = FakeSender(SMS), FakeSender(EMAIL)
+    async with running_notifier(night, [sms, email]):
+        await produce(night, earlier + later)
+        await eventually(lambda: _count(lambda: len(email.sent) == 4))
+        book = NoticeBook(redis, settings.notifications_topic)
+        await eventually(lambda: _states(book, sid, "deferred", 2))
+    assert sms.sent == []
+    # Morning comes: the deferred notices come due; only the latest status goes.
+    due = due_key(settings.notifications_topic)
+    await redis.zadd(due, dict.fromkeys(await redis.zrange(due, 0, -1), 0))
+    async with running_notifier(fast(settings), [sms, email]):
+        await eventually(lambda: _states(book, sid, "superseded", 1))
+        await eventually(lambda: _count(lambda: len(sms.sent) == 1))
+    assert sms.sent[0].status == pb.STATUS_DELIVERED
+
+
+async def test_notices_too_old_go_to_the_dead_letter_topic_and_redrive_sends_them(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = fast(settings).with_(retry_max_age_s=1)
+    jobs = jobs_for(Status.CONFIRMED, minutes_ago=1)  # sender only: sms + email
+    failing = FakeSender(SMS, [Failed("twilio 503", permanent=False)])
+    async with running_notifier(settings, [failing, FakeSender(EMAIL)]):
+        await produce(settings, jobs)
+        [letter] = await read_topic(settings, settings.notifications_dead_letter_topic, 1)
+    assert dict(letter.headers)["reason"].startswith(b"gave up after 1 attempts")
+    done = await redrive(settings, idle_s=1.0)
+    assert (done.jobs, done.unreadable) == (1, 0)
+    sms = FakeSender(SMS)
+    async with running_notifier(settings, [sms, FakeSender(EMAIL)]):
+        await eventually(lambda: _count(lambda: len(sms.sent) == 1))
+    sid = npb.NotificationJob.FromString(jobs[0]).shipment_id
+    states = await NoticeBook(redis, settings.notifications_topic).of_shipment(sid)
+    assert sorted(s["s"] for s in states.values()) == ["sent", "sent"]
+
+
+async def test_a_malformed_job_is_dead_lettered(settings: Settings) -> None:
+    await kafka.ensure_topics(settings)
+    producer = kafka.producer(settings)
+    await producer.start()
+    await producer.send_and_wait(settings.notifications_topic, value=b"\xff\x00junk")
+    await producer.stop()
+    email = FakeSender(EMAIL)
+    async with running_notifier(fast(settings), [FakeSender(SMS), email]):
+        [letter] = await read_topic(settings, settings.notifications_dead_letter_topic, 1)
+    assert letter.value == b"\xff\x00junk"
+    assert dict(letter.headers)["reason"] == b"not a NotificationJob"
+
+
+async def _count(check: object) -> bool:
+    return bool(check())  # type: ignore[operator]
+
+
+async def _states(book: NoticeBook, sid: str, state: str, count: int) -> bool:
+    states = await book.of_shipment(sid)
+    return sum(s["s"] == state for s in states.values()) == count
+

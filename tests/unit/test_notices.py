@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import uuid
+
+from shipnotify.model.notices import DEFAULT_MATRIX, notification_id, plan
+from shipnotify.model.status import Status
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
+SENDER, RECIPIENT = npb.PARTY_ROLE_SENDER, npb.PARTY_ROLE_RECIPIENT
+
+
+def registration() -> pb.ShipmentRegistered:
+    reg = pb.ShipmentRegistered(tracking_id="t" * 20)
+    reg.sender.contacts.add(name="Desk", email="desk@shop.example", channels=[EMAIL])
+    reg.sender.contacts.add(
+        name="Owner",
+        phone="+40721234567",
+        email="o@shop.example",
+        channels=[SMS, EMAIL],
+        locale="ro",
+    )
+    reg.recipient.contacts.add(name="Ion", phone="+37369123456", channels=[SMS])
+    return reg
+
+
+def status_event(status: Status, event_id: str | None = None) -> pb.ShipmentEvent:
+    event = pb.ShipmentEvent(event_id=event_id or str(uuid.uuid4()), shipment_id="s-1")
+    event.occurred_at.FromMilliseconds(1_000)
+    event.recorded_at.FromMilliseconds(2_000)
+    event.status_changed.status = status.proto
+    return event
+
+
+def routes(jobs: list[npb.NotificationJob]) -> set[tuple[int, str, int]]:
+    return {(j.party, j.address, j.channel) for j in jobs}
+
+
+def test_default_matrix() -> None:
+    assert DEFAULT_MATRIX[SENDER] == {
+        Status.CONFIRMED,
+        Status.PICKED_UP,
+        Status.DELIVERY_ATTEMPTED,
+        Status.DELIVERED,
+        Status.RETURNED_TO_SENDER,
+    }
+    assert DEFAULT_MATRIX[RECIPIENT] == {
+        Status.PICKED_UP,
+        Status.OUT_FOR_DELIVERY,
+        Status.DELIVERY_ATTEMPTED,
+        Status.READY_FOR_COLLECTION,
+        Status.DELIVERED,
+    }
+
+
+def test_picked_up_reaches_every_contact_of_both_parties_on_their_channels() -> None:
+    jobs = plan(status_event(Status.PICKED_UP), registration())
+    assert routes(jobs) == {
+        (SENDER, "desk@shop.example", EMAIL),
+        (SENDER, "+40721234567", SMS),
+        (SENDER, "o@shop.example", EMAIL),
+        (RECIPIENT, "+37369123456", SMS),
+    }
+    assert all(j.tracking_id == "t" * 20 and j.status == pb.STATUS_PICKED_UP for j in jobs)
+
+
+def test_a_status_for_one_party_only() -> None:
+    assert {j.party for j in plan(status_event(Status.OUT_FOR_DELIVERY), registration())} == {
+        RECIPIENT
+    }
+    assert {j.party for j in plan(status_event(Status.CONFIRMED), registration())} == {SENDER}
+    assert plan(status_event(Status.IN_TRANSIT), registration()) == []
+
+
+def test_a_contacts_own_statuses_replace_the_default() -> None:
+    reg = registration()
+    reg.recipient.contacts[0].statuses.extend([pb.STATUS_IN_TRANSIT])
+    assert routes(plan(status_event(Status.IN_TRANSIT), reg)) == {(RECIPIENT, "+37369123456", SMS)}
+    assert plan(status_event(Status.OUT_FOR_DELIVERY), reg) == []  # opted out of it
+
+
+def test_ids_are_deterministic_and_jobs_identical_on_redelivery() -> None:
+    event = status_event(Status.DELIVERED, "8d9e3c56-0000-4000-8000-000000000001")
+    first = [j.SerializeToString() for j in plan(event, registration())]
+    again = [j.SerializeToString() for j in plan(event, registration())]
+    assert first == again
+    ids = [j.notification_id for j in plan(event, registration())]
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == notification_id(event.event_id, SENDER, "desk@shop.example", EMAIL)
+
+
+def test_registration_events_notify_no_one() -> None:
+    event = status_event(Status.CONFIRMED)
+    event.registered.CopyFrom(registration())
+    assert plan(event, registration()) == []
