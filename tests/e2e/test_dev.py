@@ -62,7 +62,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, out.read_text()
             urls = re.findall(r"demo shipment \S+: (http://\S+)", out.read_text())
             time.sleep(0.2)
-        assert all(u.startswith(f"http://127.0.0.1:{port}/v1/track/") for u in urls)
+        assert all(u.startswith(f"http://127.0.0.1:{port}/t/") for u in urls)
 
         body: dict[str, Any] = {}
         while body.get("status") != "delivered":

@@ -47,9 +47,7 @@ async def test_registration_is_idempotent_in_its_tracking_id(api: Api, settings:
         replies.append(await resp.json())
     assert replies[0]["tracking_id"] == replies[1]["tracking_id"]
     assert len(replies[0]["tracking_id"]) == 20
-    assert (
-        replies[0]["tracking_url"] == f"http://tracking.test/v1/track/{replies[0]['tracking_id']}"
-    )
+    assert replies[0]["tracking_url"] == f"http://tracking.test/t/{replies[0]['tracking_id']}"
     records = await read_topic(settings, settings.events_topic, 2)
     event = pb.ShipmentEvent.FromString(records[0].value)
     contact = event.registered.sender.contacts[0]

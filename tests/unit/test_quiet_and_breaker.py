@@ -11,7 +11,7 @@ NIGHT = parse_window("21:00-08:00")
 
 
 def test_parse_window() -> None:
-    assert NIGHT == (time(21), time(8))
+    assert (time(21), time(8)) == NIGHT
     assert parse_window("") is None
     with pytest.raises(ValueError, match="HH:MM"):
         parse_window("late")

@@ -15,5 +15,6 @@ def tracking_id_for(secret: str, shipment_id: str) -> str:
 
 
 def tracking_url(public_url: str, tracking_id: str) -> str:
-    """The link customers get (in the registration reply and in every notice)."""
-    return f"{public_url.rstrip('/')}/v1/track/{tracking_id}"
+    """The link customers get (in the registration reply and in every notice); short, so
+    that a Cyrillic SMS with it still fits one segment."""
+    return f"{public_url.rstrip('/')}/t/{tracking_id}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ Outcome = Sent | Failed
 class Sender(Protocol):
     """A channel's provider: the notifier's port, so tests can hand in their own."""
 
-    channel: int  # shipnotify.v1 Channel
+    channel: pb.Channel
 
     async def send(self, job: npb.NotificationJob) -> Outcome: ...
 

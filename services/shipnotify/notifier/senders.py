@@ -3,6 +3,7 @@ and an SMTP relay for email (aiosmtplib)."""
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 
@@ -63,9 +64,11 @@ class TwilioSms:
         sender = self._settings.twilio_from
         origin = {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}
         try:
-            message = await self._client.messages.create_async(
-                to=job.address, body=body, status_callback=self._callback(job), **origin
-            )
+            # the library's own timeout does not reach its requests: bound the call here
+            async with asyncio.timeout(self._settings.send_timeout_s):
+                message = await self._client.messages.create_async(
+                    to=job.address, body=body, status_callback=self._callback(job), **origin
+                )
         except TwilioRestException as e:
             transient = e.status >= 500 or e.status in _TRANSIENT_HTTP
             return Failed(

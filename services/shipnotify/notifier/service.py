@@ -34,7 +34,12 @@ async def serve(
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
     await producer.start()
     await consumer.start()
-    notifier = Notifier(settings, book=NoticeBook(redis, settings.notifications_topic), senders=senders, producer=producer)
+    notifier = Notifier(
+        settings,
+        book=NoticeBook(redis, settings.notifications_topic),
+        senders=senders,
+        producer=producer,
+    )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:
         due = asyncio.create_task(notifier.due(stop))

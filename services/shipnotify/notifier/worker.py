@@ -101,10 +101,9 @@ class Notifier:
         """Puts a batch's jobs in the due set, leased to us, and starts them."""
         jobs, sends = [], []
         for record in records:
-            try:
-                npb.NotificationJob.FromString(record.value or b"").notification_id or _bad()
+            if _readable(record.value):
                 jobs.append(bytes(record.value))
-            except (DecodeError, ValueError):
+            else:
                 sends.append(self._dead_letter(record.value or b"", "not a NotificationJob"))
         await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
         await asyncio.gather(*(await asyncio.gather(*sends)))
@@ -200,7 +199,7 @@ class Notifier:
             return False
         if morning is not None:
             self.counts.deferred += 1
-            await self.book.update(sid, nid, "deferred", until=int(morning.timestamp() * 1000))
+            await self.book.update(sid, nid, "deferred", {"until": int(morning.timestamp() * 1000)})
             await self.book.schedule([raw], int(morning.timestamp() * 1000))
             return False
         return True
@@ -235,7 +234,7 @@ class Notifier:
     ) -> None:
         self.counts.retried += 1
         await self.book.update(
-            job.shipment_id, job.notification_id, "retrying", e=reason, due=due_ms
+            job.shipment_id, job.notification_id, "retrying", {"e": reason, "due": due_ms}
         )
         await self.book.schedule([raw], due_ms)
 
@@ -243,7 +242,7 @@ class Notifier:
         self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
     ) -> None:
         await self.book.update(
-            job.shipment_id, job.notification_id, state, **(self._meta(job) | fields)
+            job.shipment_id, job.notification_id, state, self._meta(job) | fields
         )
         await self.book.done(raw)
 
@@ -279,5 +278,8 @@ def _ms(ts: object) -> int:
     return int(ts.ToMilliseconds())  # type: ignore[attr-defined]
 
 
-def _bad() -> None:
-    raise ValueError("no notification_id")
+def _readable(raw: bytes | None) -> bool:
+    try:
+        return bool(npb.NotificationJob.FromString(raw or b"").notification_id)
+    except DecodeError:
+        return False

@@ -50,6 +50,11 @@ class Tracking(BaseModel):
     timeline: list[TimelineItem]
 
 
+async def tracking_link(request: web.Request) -> web.Response:
+    # The short link of the notices; until the tracking page exists it leads to the API.
+    raise web.HTTPFound(f"/v1/track/{request.match_info['tracking_id']}")
+
+
 async def track(request: web.Request) -> web.Response:
     lang = _language(request)
     shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
@@ -65,6 +70,14 @@ async def track(request: web.Request) -> web.Response:
 
 
 ROUTES = [
+    Route(
+        "GET",
+        "/t/{tracking_id}",
+        tracking_link,
+        "The short tracking link of the notices",
+        {302: ("to the shipment's tracking", None)},
+        tag="tracking",
+    ),
     Route(
         "GET",
         "/v1/track/{tracking_id}",

@@ -16,10 +16,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 
-
 def due_key(jobs_topic: str) -> str:
     """The due set of one jobs topic (so that stacks sharing a Redis stay apart)."""
     return "notifier:due:" + jobs_topic
+
 
 # state -> rank; from rank 2 on a notice is never sent again
 RANKS = {
@@ -79,16 +79,21 @@ class NoticeBook:
 
     async def claim(self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float) -> int:
         now = now_ms()
-        args = [nid, now, now + int(lease_s * 1000), json.dumps(meta)]
+        args: list[str | int] = [nid, now, now + int(lease_s * 1000), json.dumps(meta)]
         return int(await self._claim(keys=[notices_key(shipment_id)], args=args))
 
     async def update(
-        self, shipment_id: str, nid: str, state: str, force: bool = False, **fields: Any
+        self,
+        shipment_id: str,
+        nid: str,
+        state: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        force: bool = False,
     ) -> str:
-        patch = {"s": state, "t": now_ms(), **fields}
-        args = [nid, json.dumps(patch), RANKS[state], "1" if force else "0"]
-        result = await self._update(keys=[notices_key(shipment_id)], args=args)
-        return result.decode() if isinstance(result, bytes) else str(result)
+        patch = {"s": state, "t": now_ms(), **(fields or {})}
+        args: list[str | int] = [nid, json.dumps(patch), RANKS[state], "1" if force else "0"]
+        return _text(await self._update(keys=[notices_key(shipment_id)], args=args))
 
     async def receipt(
         self, shipment_id: str, nid: str, provider_status: str, error_code: str | None
@@ -97,11 +102,11 @@ class NoticeBook:
         if state is None:
             return None
         extra = {"r": provider_status} | ({"e": f"receipt {error_code}"} if error_code else {})
-        return await self.update(shipment_id, nid, state, **extra)
+        return await self.update(shipment_id, nid, state, extra)
 
     async def of_shipment(self, shipment_id: str) -> dict[str, dict[str, Any]]:
         raw = await self._redis.hgetall(notices_key(shipment_id))
-        return {k.decode(): json.loads(v) for k, v in raw.items()}
+        return {_text(k): json.loads(v) for k, v in raw.items()}
 
     # the due set: retries, deferrals, and every notice while it is being sent
     async def schedule(self, jobs: list[bytes], at_ms: int) -> None:
@@ -123,7 +128,7 @@ class NoticeBook:
         self, shipment_id: str, address: str, occurred_ms: int, nid: str
     ) -> str:
         result = await self._quiet(keys=[_quiet_key(shipment_id)], args=[address, occurred_ms, nid])
-        return result.decode() if isinstance(result, bytes) else str(result)
+        return _text(result)
 
     # SMS opt-out (STOP / START, or error 21610)
     async def opt_out(self, phone: str) -> None:
@@ -134,3 +139,7 @@ class NoticeBook:
 
     async def opted_out(self, phone: str) -> bool:
         return bool(await self._redis.exists(_opt_out_key(phone)))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

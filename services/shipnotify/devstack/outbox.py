@@ -1,0 +1,120 @@
+"""The local stack's outbox: every SMS and email the sandboxes received, newest first, as a
+page a developer keeps open (GET /outbox) and as JSON (GET /outbox.json)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from aiohttp import web
+
+from shipnotify.devstack.mail_sandbox import MailSandbox, ReceivedMail
+from shipnotify.devstack.sms_sandbox import SmsMessage, SmsSandbox
+
+_REFRESH_S = 3
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def install(app: web.Application, sms: SmsSandbox, mail: MailSandbox) -> None:
+    async def page(request: web.Request) -> web.Response:
+        html = render(_newest_sms(sms), _newest_mail(mail))
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=_NO_STORE)
+
+    async def as_json(request: web.Request) -> web.Response:
+        body = {
+            "sms": [_sms_json(m) for m in _newest_sms(sms)],
+            "email": [_mail_json(m) for m in _newest_mail(mail)],
+        }
+        return web.json_response(body, headers=_NO_STORE)
+
+    app.router.add_get("/outbox", page)
+    app.router.add_get("/outbox.json", as_json)
+
+
+def _newest_sms(sms: SmsSandbox) -> list[SmsMessage]:
+    return sorted(sms.messages, key=lambda m: m.created_at, reverse=True)
+
+
+def _newest_mail(mail: MailSandbox) -> list[ReceivedMail]:
+    return sorted(mail.messages, key=lambda m: m.received_at, reverse=True)
+
+
+def _sms_json(m: SmsMessage) -> dict[str, Any]:
+    return {
+        "sid": m.sid,
+        "at": m.created_at.isoformat(),
+        "to": m.to,
+        "from": m.from_,
+        "body": m.body,
+        "status": m.status,
+        "error_code": m.error_code,
+    }
+
+
+def _mail_json(m: ReceivedMail) -> dict[str, Any]:
+    return {
+        "at": m.received_at.isoformat(),
+        "from": m.mail_from,
+        "to": list(m.rcpt_tos),
+        "subject": m.subject,
+        "excerpt": m.excerpt(),
+    }
+
+
+def render(sms: list[SmsMessage], mail: list[ReceivedMail]) -> str:
+    """The outbox page; every value from a message is escaped."""
+    sms_rows = [_row(_time(m.created_at), m.to, m.body, _sms_status(m), pre={2}) for m in sms]
+    mail_rows = [
+        _row(_time(m.received_at), ", ".join(m.rcpt_tos), m.subject, m.excerpt()) for m in mail
+    ]
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="{_REFRESH_S}">
+<title>shipnotify outbox</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 2em; }}
+th, td {{ text-align: left; vertical-align: top; padding: .3em .6em;
+  border-bottom: 1px solid #ddd; }}
+td.pre {{ white-space: pre-wrap; }}
+.empty {{ color: #888; }}
+</style>
+</head>
+<body>
+<h1>Outbox</h1>
+<p>Everything the local stack sent, newest first (times in UTC; refreshes every
+{_REFRESH_S} s; also as <a href="/outbox.json">JSON</a>).</p>
+<h2>SMS ({len(sms)})</h2>
+{_table(("Time", "To", "Body", "Status"), sms_rows)}
+<h2>Email ({len(mail)})</h2>
+{_table(("Time", "To", "Subject", "Text"), mail_rows)}
+</body>
+</html>
+"""
+
+
+def _table(headings: tuple[str, ...], rows: list[str]) -> str:
+    if not rows:
+        return '<p class="empty">None yet.</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(rows) + "\n</table>"
+
+
+def _row(*cells: str, pre: set[int] | None = None) -> str:
+    """One table row; the cells numbered in `pre` keep their line breaks."""
+    tds = (
+        f'<td class="pre">{escape(c)}</td>' if i in (pre or set()) else f"<td>{escape(c)}</td>"
+        for i, c in enumerate(cells)
+    )
+    return "<tr>" + "".join(tds) + "</tr>"
+
+
+def _sms_status(m: SmsMessage) -> str:
+    return m.status if m.error_code is None else f"{m.status} ({m.error_code})"
+
+
+def _time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,259 @@
+"""A courier's tap to SMS and email, through the real twilio library to the SMS sandbox and
+aiosmtplib to a real SMTP server: exactly the expected notices, each once, whatever fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer
+
+from shipnotify import kafka, web
+from shipnotify.config import Settings
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.processes import free_port
+from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.ingest import app as ingest_app
+from shipnotify.notifier import service as notifier
+from shipnotify.notifier.templates import sms_segments
+from shipnotify.status_api import app as status_app
+from shipnotify.store import TrackingStore
+from shipnotify.store.notices import NoticeBook
+from shipnotify.tracker.consumer import Tracker
+from shipnotify.tracker.notices import plan_notices
+
+from .conftest import Api, api_key, courier, eventually, running_tracker, tap
+
+SENDER_PHONE, RECIPIENT_PHONE = "+40721234567", "+37369123456"
+ACCOUNT, TOKEN = "AC" + "0" * 32, "sandbox-auth-token"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    api: Api
+    sms: SmsSandbox
+    mail: MailSandbox
+    book: NoticeBook
+
+    async def register(self, shipment_id: str, recipient_phone: str = RECIPIENT_PHONE) -> None:
+        body = {
+            "shipment_id": shipment_id,
+            "sender": {
+                "contacts": [
+                    {
+                        "name": "Ana",
+                        "phone": SENDER_PHONE,
+                        "email": "ana@example.com",
+                        "locale": "ru",
+                    }
+                ]
+            },
+            "recipient": {
+                "contacts": [
+                    {
+                        "name": "Мария",
+                        "phone": recipient_phone,
+                        "locale": "ro",
+                        "time_zone": "Europe/Chisinau",
+                    }
+                ]
+            },
+        }
+        resp = await self.api.post("/v1/shipments", json=body, headers=api_key(self.settings))
+        assert resp.status == 202, await resp.text()
+
+    async def tap(self, shipment_id: str, status: str, **extra: Any) -> dict[str, Any]:
+        body = tap(status, **extra)
+        resp = await self.api.post(
+            f"/v1/shipments/{shipment_id}/events", json=body, headers=courier(self.settings)
+        )
+        assert resp.status == 202, await resp.text()
+        return body
+
+    def sms_to(self, phone: str) -> list[str]:
+        return [m.body for m in self.sms.messages if m.to == phone]
+
+    def mail_to(self, address: str) -> list[EmailMessage]:
+        return [m.message for m in self.mail.messages if address in m.rcpt_tos]
+
+
+@pytest.fixture
+async def stack(settings: Settings, redis: Any) -> AsyncIterator[Stack]:
+    mail = MailSandbox()
+    mail.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with SmsSandbox(ACCOUNT, TOKEN).running() as sms:
+        settings = settings.with_(
+            twilio_account_sid=ACCOUNT,
+            twilio_auth_token=TOKEN,
+            twilio_from="+15005550006",
+            twilio_api_url=sms.base_url,
+            smtp_host="127.0.0.1",
+            smtp_port=mail.port,
+            mail_from="Carrier <notices@carrier.example>",
+            public_url=base,
+            webhook_url=base,
+            retry_first_s=0.2,
+            send_timeout_s=2.0,
+            quiet_hours="",
+        )
+        await kafka.ensure_topics(settings)
+        app = web.new_app(settings.max_body_bytes)
+        ingest_app.install(app, settings)
+        status_app.install(app, settings)
+        async with TestClient(TestServer(app, port=port)) as api:
+            await eventually(lambda: _ready(app))
+            yield Stack(settings, api, sms, mail, NoticeBook(redis, settings.notifications_topic))
+        await sms.settled()
+    mail.stop()
+
+
+@asynccontextmanager
+async def running_notifier(settings: Settings) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(notifier.serve(settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def until(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    async def poll() -> bool:
+        return check()
+
+    await eventually(poll, timeout_s)
+
+
+async def test_one_status_sends_exactly_the_expected_notices(stack: Stack) -> None:
+    async with running_tracker(stack.settings), running_notifier(stack.settings):
+        await stack.register("n-1")
+        await stack.tap("n-1", "picked_up")
+        await until(lambda: len(stack.sms.messages) == 2 and len(stack.mail.messages) == 1)
+        await asyncio.sleep(1.0)  # room for a duplicate to show, if there were one
+        await stack.sms.settled()
+
+        async def delivered() -> bool:
+            states = await stack.book.of_shipment("n-1")
+            return sorted(s["s"] for s in states.values()) == ["delivered", "delivered", "sent"]
+
+        await eventually(delivered)  # the SMS receipts came back through the signed webhook
+    [to_sender] = stack.sms_to(SENDER_PHONE)
+    [to_recipient] = stack.sms_to(RECIPIENT_PHONE)
+    assert "/t/" in to_recipient
+    assert any("\u0400" <= ch <= "\u04ff" for ch in to_sender)  # in Russian
+    assert sms_segments(to_sender) == sms_segments(to_recipient) == 1
+    [mail] = stack.mail_to("ana@example.com")
+    assert mail.is_multipart()
+    assert {p.get_content_type() for p in mail.iter_parts()} == {"text/plain", "text/html"}
+    assert mail["Message-ID"].endswith("@carrier.example>")
+    assert mail["List-Unsubscribe"].startswith("<mailto:notices@carrier.example")
+    assert any("\u0400" <= ch <= "\u04ff" for ch in str(mail["Subject"]))
+    [raw] = [m.raw for m in stack.mail.messages]
+    assert b"Subject: =?utf-8?" in raw  # RFC 2047, UTF-8
+    resp = await stack.api.get("/v1/shipments/n-1/notices", headers=api_key(stack.settings))
+    notices = (await resp.json())["notices"]
+    assert {(n["channel"], n["party"]) for n in notices} == {
+        ("sms", "sender"),
+        ("email", "sender"),
+        ("sms", "recipient"),
+    }
+    assert (await stack.api.get("/v1/shipments/n-1/notices")).status == 401
+
+
+async def test_a_tracker_restarted_before_its_commit_sends_no_duplicate(stack: Stack) -> None:
+    s = stack.settings
+    await stack.register("n-2")
+    await stack.tap("n-2", "out_for_delivery")
+    # A tracker applies the batch and emits its jobs, then dies before committing.
+    consumer = AIOKafkaConsumer(
+        s.events_topic,
+        bootstrap_servers=s.kafka_bootstrap,
+        group_id=s.tracker_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = kafka.producer(s)
+    await consumer.start()
+    await producer.start()
+    try:
+        records: list[Any] = []
+        async with asyncio.timeout(20):
+            while len(records) < 2:
+                batch = await consumer.getmany(timeout_ms=200)
+                records += [r for recs in batch.values() for r in recs]
+        store = TrackingStore(stack.book._redis)
+        await Tracker(s, store, consumer, producer, plan_notices).handle(records)
+    finally:
+        await consumer.stop()  # no commit
+        await producer.stop()
+    async with running_tracker(s), running_notifier(s):  # the restart replays the batch
+        await until(lambda: len(stack.sms.messages) >= 1)
+        await asyncio.sleep(2.0)
+    assert len(stack.sms_to(RECIPIENT_PHONE)) == 1  # out_for_delivery: the recipient only
+    assert stack.sms_to(SENDER_PHONE) == []
+
+
+async def test_an_sms_outage_delays_notices_but_each_arrives_once(stack: Stack) -> None:
+    stack.sms.fail_for(6.0, status=500)  # longer than the consumer groups take to join
+    async with running_tracker(stack.settings), running_notifier(stack.settings):
+        await stack.register("n-3")
+        await stack.tap("n-3", "delivered")
+        await until(lambda: len(stack.mail.messages) == 1)  # email is not held up
+        assert stack.sms.messages == []
+        await until(lambda: len(stack.sms.messages) == 2, timeout_s=30)
+        await asyncio.sleep(1.0)
+    assert len(stack.sms_to(SENDER_PHONE)) == 1
+    assert len(stack.sms_to(RECIPIENT_PHONE)) == 1
+    states = await stack.book.of_shipment("n-3")
+    assert max(s["n"] for s in states.values() if s["c"] == "sms") > 1  # it was retried
+
+
+async def test_an_opted_out_number_is_not_retried_and_is_remembered(stack: Stack) -> None:
+    stack.sms.opt_out(RECIPIENT_PHONE)  # the provider answers 21610
+    async with running_tracker(stack.settings), running_notifier(stack.settings):
+        await stack.register("n-4")
+        await stack.tap("n-4", "picked_up")
+        await eventually(lambda: stack.book.opted_out(RECIPIENT_PHONE))
+        await until(lambda: len(stack.sms_to(SENDER_PHONE)) == 1)
+        await asyncio.sleep(1.0)
+    states = await stack.book.of_shipment("n-4")
+    [refused] = [s for s in states.values() if s["p"] == "recipient"]
+    assert (refused["s"], refused["n"], refused["code"]) == ("opted_out", 1, "21610")
+
+
+async def test_stop_and_start_by_sms_with_a_valid_signature(stack: Stack) -> None:
+    url = f"{stack.settings.webhook_url}/v1/twilio/inbound"
+    status, reply = await stack.sms.send_inbound(url, RECIPIENT_PHONE, "+15005550006", "STOP")
+    assert status == 200
+    assert "<Message>" in reply
+    assert await stack.book.opted_out(RECIPIENT_PHONE)
+    status, reply = await stack.sms.send_inbound(url, RECIPIENT_PHONE, "+15005550006", "start")
+    assert status == 200
+    assert not await stack.book.opted_out(RECIPIENT_PHONE)
+    status, reply = await stack.sms.send_inbound(url, RECIPIENT_PHONE, "+15005550006", "help")
+    assert "STOP" in reply
+
+
+async def test_webhooks_with_a_bad_signature_get_403(stack: Stack) -> None:
+    form = {"From": RECIPIENT_PHONE, "Body": "STOP"}
+    for path in ("/v1/twilio/inbound", "/v1/twilio/status?s=x&n=y"):
+        resp = await stack.api.post(path, data=form, headers={"X-Twilio-Signature": "forged"})
+        assert resp.status == 403
+        assert (await resp.json())["fields"] == {"X-Twilio-Signature": "invalid"}
+        resp = await stack.api.post(path, data=form)
+        assert resp.status == 403
+    assert not await stack.book.opted_out(RECIPIENT_PHONE)
+
+
+async def _ready(app: Any) -> bool:
+    return bool(app[ingest_app.EVENT_LOG].ready)
