@@ -75,6 +75,12 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert "in_transit" in statuses  # the late tap: kept in the timeline...
         assert body["status"] == "delivered"  # ...without a step back
         assert get(f"http://127.0.0.1:{port}/readyz")["status"] == "ok"
+        outbox: dict[str, Any] = {}
+        while not (outbox.get("sms") and outbox.get("email")):  # the demo's notices
+            assert time.monotonic() < deadline, outbox
+            outbox = get(f"http://127.0.0.1:{port}/outbox.json")
+            time.sleep(0.2)
+        assert any("/t/" in m["body"] for m in outbox["sms"])
         text = out.read_text()
         assert re.search(r"API key\s+\S+", text)
         kafka = re.search(r"Kafka\s+(127\.0\.0\.1:\d+)", text)

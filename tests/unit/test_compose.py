@@ -37,7 +37,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 
-PROJECT_SERVICES = {"ingest", "tracker", "status_api"}
+PROJECT_SERVICES = {"ingest", "tracker", "notifier", "status_api"}
 HTTP_SERVICES = {"ingest", "status_api"}
 SETTING_NAMES = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
@@ -168,7 +168,7 @@ def test_the_schema_rejects_a_broken_compose_file(
 # ---- (b) services run real subcommands ----
 
 
-def test_the_project_image_runs_exactly_the_three_services() -> None:
+def test_the_project_image_runs_exactly_the_deployables() -> None:
     assert set(_project_services(_compose())) == PROJECT_SERVICES
 
 
@@ -207,6 +207,8 @@ def test_each_service_environment_makes_valid_settings(name: str) -> None:
     assert settings.redis_url.startswith("redis://redis:")
     if name == "ingest":
         settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
+    if name == "notifier":
+        settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host")
 
 
 # ---- compose wiring ----

@@ -15,9 +15,12 @@ from aiohttp import web
 from shipnotify import kafka, logs
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.devstack import demo, processes
+from shipnotify.devstack import demo, outbox, processes
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.notifier import service as notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service as tracker
 
@@ -27,6 +30,8 @@ log = logs.get(__name__)
 # SHIPNOTIFY_COURIER_TOKEN_SECRET is not set, so its tokens work against `shipnotify dev`.
 DEV_COURIER_TOKEN_SECRET = "dev-only-courier-token-secret-do-not-deploy"  # noqa: S105
 DEV_TRACKING_ID_SECRET = "dev-only-tracking-id-secret"  # noqa: S105
+DEV_TWILIO_SID = "AC" + "de" * 16
+DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
 
 
 class PortInUse(Exception):
@@ -34,49 +39,32 @@ class PortInUse(Exception):
 
 
 async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) -> None:
-    with (
-        tempfile.TemporaryDirectory(prefix="shipnotify-dev-") as tmp,
-        processes.broker(Path(tmp)) as broker,
-        processes.redis_server(Path(tmp)) as redis,
-    ):
-        bootstrap, redis_url = broker.address, redis.address
-        base = f"http://127.0.0.1:{http_port}"
-        settings = settings.with_(
-            kafka_bootstrap=bootstrap,
-            kafka_idempotence=False,
-            kafka_partitions=3,
-            redis_url=redis_url,
-            http_host="127.0.0.1",
-            http_port=http_port,
-            public_url=base,
-            api_keys=settings.api_keys or (secrets.token_urlsafe(18),),
-            courier_token_secret=settings.courier_token_secret or DEV_COURIER_TOKEN_SECRET,
-            tracking_id_secret=settings.tracking_id_secret or DEV_TRACKING_ID_SECRET,
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shipnotify-dev-")))
+        broker = stack.enter_context(processes.broker(tmp))
+        redis = stack.enter_context(processes.redis_server(tmp))
+        mail = stack.enter_context(MailSandbox())
+        sms = await stack.enter_async_context(
+            SmsSandbox(DEV_TWILIO_SID, DEV_TWILIO_TOKEN).running()
         )
+        base = f"http://127.0.0.1:{http_port}"
+        settings = _dev_settings(settings, broker.address, redis.address, base, sms, mail)
         await kafka.ensure_topics(settings)
-        app = sweb.new_app(settings.max_body_bytes)
-        ingest_app.install(app, settings)
-        status_app.install(app, settings)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", http_port).start()
-        except OSError as e:
-            await runner.cleanup()
-            raise PortInUse(
-                f"cannot listen on 127.0.0.1:{http_port} ({e.strerror}); "
-                "choose another with --http-port"
-            ) from None
+        runner = await _serve_http(settings, sms, mail)
+        stack.push_async_callback(runner.cleanup)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        tracking = asyncio.create_task(tracker.serve(settings, stop))
+        services = [
+            asyncio.create_task(tracker.serve(settings, stop)),
+            asyncio.create_task(notifier.serve(settings, stop)),
+        ]
         token = issue_courier_token(
             settings.courier_token_secret, "demo-courier", settings.courier_token_ttl_s
         )
-        _banner(settings, base, bootstrap, redis_url, token)
+        _banner(settings, base, broker.address, redis.address, token)
         walk = (
             asyncio.create_task(demo.run(base, settings.api_keys[0], token, pace_s=demo_pace_s))
             if demo_pace_s is not None
@@ -84,7 +72,8 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         )
         try:
             await asyncio.wait(
-                [tracking, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+                [*services, asyncio.create_task(stop.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             print("\nstopping...", flush=True)
@@ -93,11 +82,58 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await walk
             stop.set()
-            try:
-                await tracking  # re-raises if the tracker died
-            finally:
-                await runner.cleanup()
-    print("stopped: broker, redis-server and services are down", flush=True)
+            await asyncio.gather(*services)  # re-raises if a service died
+    print("stopped: broker, redis-server, sandboxes and services are down", flush=True)
+
+
+def _dev_settings(
+    settings: Settings,
+    bootstrap: str,
+    redis_url: str,
+    base: str,
+    sms: SmsSandbox,
+    mail: MailSandbox,
+) -> Settings:
+    return settings.with_(
+        kafka_bootstrap=bootstrap,
+        kafka_idempotence=False,
+        kafka_partitions=3,
+        redis_url=redis_url,
+        http_host="127.0.0.1",
+        http_port=int(base.rsplit(":", 1)[1]),
+        public_url=base,
+        webhook_url=base,
+        api_keys=settings.api_keys or (secrets.token_urlsafe(18),),
+        courier_token_secret=settings.courier_token_secret or DEV_COURIER_TOKEN_SECRET,
+        tracking_id_secret=settings.tracking_id_secret or DEV_TRACKING_ID_SECRET,
+        twilio_account_sid=DEV_TWILIO_SID,
+        twilio_auth_token=DEV_TWILIO_TOKEN,
+        twilio_from=DEFAULT_FROM,
+        twilio_api_url=sms.base_url,
+        smtp_host=mail.host,
+        smtp_port=mail.port,
+        smtp_starttls=False,
+        mail_from="Demo Carrier <notices@carrier.example>",
+        quiet_hours="",  # the demo shows its notices at any hour
+    )
+
+
+async def _serve_http(settings: Settings, sms: SmsSandbox, mail: MailSandbox) -> web.AppRunner:
+    app = sweb.new_app(settings.max_body_bytes)
+    ingest_app.install(app, settings)
+    status_app.install(app, settings)
+    outbox.install(app, sms, mail)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
+    except OSError as e:
+        await runner.cleanup()
+        raise PortInUse(
+            f"cannot listen on 127.0.0.1:{settings.http_port} ({e.strerror}); "
+            "choose another with --http-port"
+        ) from None
+    return runner
 
 
 def _banner(settings: Settings, base: str, bootstrap: str, redis_url: str, token: str) -> None:
@@ -115,6 +151,8 @@ shipnotify dev is up (Ctrl-C stops everything)
   HTTP        {base}  (ingest and status_api; the API document: {base}/openapi.json)
   Kafka       {bootstrap}  (embedded broker, in memory)
   Redis       {redis_url}
+  outbox      {base}/outbox  (every SMS and email sent; the SMS sandbox and the SMTP server)
+  SMS faults  curl -d '{{"status": 500, "seconds": 30}}' {settings.twilio_api_url}/_sandbox/faults
   API key     {key}
   courier     a token for courier 'demo-courier': {token}
 

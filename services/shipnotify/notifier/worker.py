@@ -192,13 +192,13 @@ class Notifier:
             return False
         occurred = _ms(job.occurred_at)
         morning = quiet_until(datetime.now(UTC), job.time_zone, self.quiet)
-        latest = await self.book.latest_deferred(sid, job.address, occurred, nid)
-        if latest != nid:  # a later status for this contact is waiting: only it goes
-            self.counts.skipped += 1
+        if await self.book.later_deferred(sid, job.address, occurred):
+            self.counts.skipped += 1  # a later status for this contact waits: only it goes
             await self._final(job, raw, "superseded")
             return False
         if morning is not None:
             self.counts.deferred += 1
+            await self.book.defer(sid, job.address, occurred, nid)
             await self.book.update(sid, nid, "deferred", {"until": int(morning.timestamp() * 1000)})
             await self.book.schedule([raw], int(morning.timestamp() * 1000))
             return False

@@ -124,11 +124,14 @@ class NoticeBook:
     async def pending(self) -> int:
         return int(await self._redis.zcard(self._due))
 
-    async def latest_deferred(
-        self, shipment_id: str, address: str, occurred_ms: int, nid: str
-    ) -> str:
-        result = await self._quiet(keys=[_quiet_key(shipment_id)], args=[address, occurred_ms, nid])
-        return _text(result)
+    async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None:
+        """Remembers a notice held back by quiet hours, if it is the contact's latest."""
+        await self._quiet(keys=[_quiet_key(shipment_id)], args=[address, occurred_ms, nid])
+
+    async def later_deferred(self, shipment_id: str, address: str, occurred_ms: int) -> bool:
+        """Whether a later status for this contact is waiting for the morning."""
+        latest = await self._redis.hget(_quiet_key(shipment_id), address)
+        return latest is not None and int(_text(latest).split(":", 1)[0]) > occurred_ms
 
     # SMS opt-out (STOP / START, or error 21610)
     async def opt_out(self, phone: str) -> None:

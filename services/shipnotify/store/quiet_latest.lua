@@ -6,4 +6,5 @@ if not cur or tonumber(string.match(cur, '^(%d+)')) <= tonumber(ARGV[2]) then
   cur = ARGV[2] .. ':' .. ARGV[3]
   redis.call('HSET', KEYS[1], ARGV[1], cur)
 end
+redis.call('EXPIRE', KEYS[1], 172800)  -- two nights at most
 return string.match(cur, ':(.+)$')
