@@ -42,7 +42,7 @@ class Stack:
     mail: MailSandbox
     book: NoticeBook
 
-    async def register(self, shipment_id: str, recipient_phone: str = RECIPIENT_PHONE) -> None:
+    async def register(self, shipment_id: str, recipient_phone: str = RECIPIENT_PHONE) -> str:
         body = {
             "shipment_id": shipment_id,
             "sender": {
@@ -68,6 +68,8 @@ class Stack:
         }
         resp = await self.api.post("/v1/shipments", json=body, headers=api_key(self.settings))
         assert resp.status == 202, await resp.text()
+        tracking_id: str = (await resp.json())["tracking_id"]
+        return tracking_id
 
     async def tap(self, shipment_id: str, status: str, **extra: Any) -> dict[str, Any]:
         body = tap(status, **extra)
@@ -206,9 +208,11 @@ async def test_a_tracker_restarted_before_its_commit_sends_no_duplicate(stack: S
 async def test_an_sms_outage_delays_notices_but_each_arrives_once(stack: Stack) -> None:
     stack.sms.fail_for(6.0, status=500)  # longer than the consumer groups take to join
     async with running_tracker(stack.settings), running_notifier(stack.settings):
-        await stack.register("n-3")
+        tid = await stack.register("n-3")
         await stack.tap("n-3", "delivered")
         await until(lambda: len(stack.mail.messages) == 1)  # email is not held up
+        resp = await stack.api.get(f"/v1/track/{tid}")  # nor the tracking state
+        assert (await resp.json())["status"] == "delivered"
         assert stack.sms.messages == []
         await until(lambda: len(stack.sms.messages) == 2, timeout_s=30)
         await asyncio.sleep(1.0)

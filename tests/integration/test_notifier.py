@@ -237,3 +237,32 @@ async def _count(check: Callable[[], bool]) -> bool:
 async def _states(book: NoticeBook, sid: str, state: str, count: int) -> bool:
     states = await book.of_shipment(sid)
     return sum(s["s"] == state for s in states.values()) == count  # type: ignore[no-any-return]
+
+
+class CountingSender(FakeSender):
+    def __init__(self, channel: pb.Channel, delay_s: float) -> None:
+        super().__init__(channel, delay_s=delay_s)
+        self.now = 0
+        self.most = 0
+        self.times: list[float] = []
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        self.times.append(asyncio.get_running_loop().time())
+        try:
+            return await super().send(job)
+        finally:
+            self.now -= 1
+
+
+async def test_sends_are_bounded_and_rate_limited_per_channel(settings: Settings) -> None:
+    settings = fast(settings).with_(sends_in_flight=3, emails_per_second=20)
+    email = CountingSender(EMAIL, delay_s=0.05)
+    jobs = [j for _ in range(20) for j in jobs_for(Status.DELIVERED)]  # 40 emails
+    async with running_notifier(settings, [FakeSender(SMS), email]):
+        await produce(settings, jobs)
+        await eventually(lambda: _count(lambda: len(email.sent) == 40), timeout_s=30)
+    assert email.most == 3
+    # 20 a second, with a one-second burst: 40 sends span at least one second
+    assert email.times[-1] - email.times[0] >= 0.9
