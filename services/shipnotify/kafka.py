@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
 from shipnotify import logs
 from shipnotify.config import Settings
@@ -79,3 +79,17 @@ async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
     finally:
         await admin.close()
     return True
+
+
+async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:
+    """Commits past the records of a batch whose effects are durable."""
+    offsets: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+    try:
+        await consumer.commit(offsets)
+    except CommitFailedError as e:
+        # A rebalance took the partitions; their new owner redoes the batch, which changes
+        # nothing twice (event ids, notification ids).
+        log.warning("commit failed after rebalance", error=str(e))

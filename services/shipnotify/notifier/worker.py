@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiolimiter import AsyncLimiter
 from google.protobuf.message import DecodeError
 
-from shipnotify import logs
+from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Sender, Sent
@@ -92,7 +91,7 @@ class Notifier:
             records = [r for recs in batch.values() for r in recs]
             if records:
                 await self.take(records)
-                await self._commit(consumer, records)
+                await kafka.commit_batch(consumer, records)
             if len(self._tasks) > 4 * self.settings.sends_in_flight:
                 # backpressure: Kafka keeps what we cannot start yet
                 await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
@@ -262,16 +261,6 @@ class Notifier:
             headers=[("reason", reason.encode())],
         )
         return future
-
-    async def _commit(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
-        try:
-            await consumer.commit(offsets)
-        except CommitFailedError as e:
-            log.warning("commit failed after rebalance", error=str(e))
 
 
 def _ms(ts: object) -> int:

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from shipnotify import logs
+from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import TrackingStore
@@ -48,7 +48,7 @@ class Tracker:
             if records and not await self._until_done(records, stop):
                 return  # stopped while a dependency was down: uncommitted, redelivered later
             if records:
-                await self._commit(records)
+                await kafka.commit_batch(self.consumer, records)
 
     async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         delay = 0.1
@@ -100,14 +100,3 @@ class Tracker:
             value=record.value or b"",
             headers=headers,
         )
-
-    async def _commit(self, records: list[ConsumerRecord]) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
-        try:
-            await self.consumer.commit(offsets)
-        except CommitFailedError as e:
-            # A rebalance took the partitions; their new owner re-applies, deduped by event id.
-            log.warning("commit failed after rebalance", error=str(e))
