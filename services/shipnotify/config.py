@@ -63,6 +63,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = 256 * 1024
     max_batch_events: int = 500
+    track_requests_per_minute: int = 120  # per client address, on the public tracking routes
+    live_keepalive_s: float = 15.0
     # Secrets: only ever from the environment.
     api_keys: tuple[str, ...] = ()
     courier_token_secret: str = ""

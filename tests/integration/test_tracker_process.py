@@ -81,7 +81,7 @@ async def assert_applied_exactly_once(redis: Redis, events: list[pb.ShipmentEven
             e.event_id, Status.from_proto(e.status_changed.status), e.occurred_at.ToMilliseconds()
         )
     for sid, model in models.items():
-        state_key, timeline_key, _ = shipment_keys(sid)
+        state_key, timeline_key, *_ = shipment_keys(sid)
         assert await redis.hlen(timeline_key) == expected[sid]
         assert model.status is not None
         assert await redis.hget(state_key, "s") == model.status.value.encode()

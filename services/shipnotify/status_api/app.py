@@ -14,13 +14,16 @@ from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL
-from shipnotify.status_api import hooks
+from shipnotify.status_api import hooks, live
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
+from shipnotify.status_api.limits import RateLimit
 from shipnotify.store import Shipment, TrackingStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
 STORE = web.AppKey("tracking_store", TrackingStore)
+LIMIT = web.AppKey("rate_limit", RateLimit)
+LIVE_KEEPALIVE_S = web.AppKey("live_keepalive_s", float)
 
 
 class Place(BaseModel):
@@ -56,6 +59,7 @@ async def tracking_link(request: web.Request) -> web.Response:
 
 
 async def track(request: web.Request) -> web.Response:
+    await request.app[LIMIT].check(request)
     lang = _language(request)
     shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
     if shipment is None:
@@ -69,6 +73,24 @@ async def track(request: web.Request) -> web.Response:
     return json_response(_tracking(shipment, lang), headers=headers)
 
 
+async def track_events(request: web.Request) -> web.StreamResponse:
+    await request.app[LIMIT].check(request)
+    lang = _language(request)
+    store = request.app[STORE]
+    shipment_id = await store.shipment_id_for(request.match_info["tracking_id"])
+    if shipment_id is None:
+        raise ApiError(
+            404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
+        )
+
+    async def snapshot() -> Tracking | None:
+        shipment = await store.shipment(shipment_id)
+        return _tracking(shipment, lang) if shipment else None
+
+    keepalive = request.app[LIVE_KEEPALIVE_S]
+    return await live.stream(request, store, shipment_id, snapshot, keepalive)
+
+
 ROUTES = [
     Route(
         "GET",
@@ -76,6 +98,27 @@ ROUTES = [
         tracking_link,
         "The short tracking link of the notices",
         {302: ("to the shipment's tracking", None)},
+        tag="tracking",
+    ),
+    Route(
+        "GET",
+        "/v1/track/{tracking_id}/events",
+        track_events,
+        "Live updates (server-sent events): the snapshot at each change; resumes from"
+        " Last-Event-ID",
+        {
+            200: ("text/event-stream of `update` events, each a Tracking", None),
+            404: ("unknown tracking id", sweb.ErrorBody),
+            429: ("too many requests; see Retry-After", sweb.ErrorBody),
+        },
+        parameters=[
+            {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(LANGUAGES)},
+            }
+        ],
         tag="tracking",
     ),
     Route(
@@ -88,6 +131,7 @@ ROUTES = [
             304: ("unchanged since the ETag given", None),
             404: ("unknown tracking id", sweb.ErrorBody),
             422: ("unsupported lang", sweb.ErrorBody),
+            429: ("too many requests; see Retry-After", sweb.ErrorBody),
         },
         parameters=[
             {
@@ -143,6 +187,8 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
     client = redis or Redis.from_url(settings.redis_url)
     app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
+    app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
+    app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
     app[hooks.SETTINGS] = settings
     app[hooks.BOOK] = NoticeBook(client, settings.notifications_topic)
     sweb.add_routes(app, ROUTES + HOOK_ROUTES)

@@ -4,6 +4,7 @@
 -- KEYS[1] state hash     s: current status, o: its occurred_at (ms), v: version, t: tracking id
 -- KEYS[2] timeline hash  event id -> entry JSON
 -- KEYS[3] parties        registration (protobuf bytes); personal data, never read by status_api
+-- KEYS[4] updates        a short stream with an entry per change: live pages resume from it
 -- ARGV[1] event id        ARGV[2] status          ARGV[3] occurred_at (ms)
 -- ARGV[4] entry JSON without its closing brace
 -- ARGV[5] ",statuses," it always advances from    ARGV[6] ",statuses," it advances from if later
@@ -44,8 +45,9 @@ if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[1], 't', ARGV[8])
 end
 local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '16', '*', 'v', version)
 if advanced == 1 and ARGV[9] == '1' then
-  for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[10]) end
+  for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[10]) end
 end
 if advanced == 1 then
   return {0, 1, previous, version, redis.call('GET', KEYS[3]) or ''}

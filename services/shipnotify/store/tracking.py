@@ -26,7 +26,7 @@ _TRACKING_LINK_TTL_S = 400 * 86400
 
 def shipment_keys(shipment_id: str) -> list[str]:
     tag = "{shp:" + shipment_id + "}"
-    return [tag + ":state", tag + ":timeline", tag + ":parties"]
+    return [tag + ":state", tag + ":timeline", tag + ":parties", tag + ":updates"]
 
 
 def tracking_key(tracking_id: str) -> str:
@@ -97,12 +97,33 @@ class TrackingStore:
             self._retention_s,
         ]
 
-    async def shipment_by_tracking_id(self, tracking_id: str) -> Shipment | None:
+    async def shipment_id_for(self, tracking_id: str) -> str | None:
         shipment_id = await self._redis.get(tracking_key(tracking_id))
         if shipment_id is None:
             return None
-        sid = shipment_id.decode() if isinstance(shipment_id, bytes) else shipment_id
-        state_key, timeline_key, _ = shipment_keys(sid)
+        return shipment_id.decode() if isinstance(shipment_id, bytes) else str(shipment_id)
+
+    async def shipment_by_tracking_id(self, tracking_id: str) -> Shipment | None:
+        sid = await self.shipment_id_for(tracking_id)
+        return None if sid is None else await self.shipment(sid)
+
+    async def last_update_id(self, shipment_id: str) -> str:
+        """The id of the newest change, for Last-Event-ID; "0-0" when none is kept."""
+        newest: Any = await self._redis.xrevrange(shipment_keys(shipment_id)[3], count=1)
+        return _text(newest[0][0]) if newest else "0-0"
+
+    async def next_update(self, shipment_id: str, after: str, wait_ms: int) -> str | None:
+        """Waits up to wait_ms for a change after the id `after`; returns the newest id."""
+        reply: Any = await self._redis.xread(  # RESP2: [[key, [(id, fields), ...]]]
+            {shipment_keys(shipment_id)[3]: after}, block=wait_ms
+        )
+        if not reply:
+            return None
+        entries = reply[0][1]
+        return _text(entries[-1][0]) if entries else None
+
+    async def shipment(self, sid: str) -> Shipment | None:
+        state_key, timeline_key, *_ = shipment_keys(sid)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(state_key)
         pipe.hvals(timeline_key)
@@ -138,3 +159,7 @@ def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
         version=int(version),
         registered=registered,
     )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
