@@ -68,7 +68,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         while body.get("status") != "delivered":
             assert time.monotonic() < deadline, body
             with contextlib.suppress(OSError):  # 404 until the registration is applied
-                body = get(urls[0])
+                body = get(urls[0].replace("/t/", "/v1/track/"))
             time.sleep(0.2)
         statuses = [e["status"] for e in body["timeline"]]
         assert statuses[0] == "registered"

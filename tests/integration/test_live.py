@@ -91,3 +91,34 @@ async def test_public_routes_are_rate_limited_per_client(settings: Settings, red
         assert 1 <= int(resp.headers["Retry-After"]) <= 60
         assert (await resp.json())["error"] == "too_many_requests"
     assert statuses[5:] == [429, 429]
+
+
+async def test_the_tracking_page_renders_on_the_server(api: Api, settings: Settings) -> None:
+    async with running_tracker(settings):
+        tid = await register(api, settings, "page-1")
+        await post_status(api, settings, "page-1", "out_for_delivery")
+
+        async def out() -> bool:
+            resp = await api.get(f"/v1/track/{tid}")
+            return resp.status == 200 and (await resp.json())["status"] == "out_for_delivery"
+
+        await eventually(out)
+    resp = await api.get(f"/t/{tid}", headers={"Accept-Language": "ro"})
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    html = await resp.text()
+    assert '<html lang="ro"' in html
+    assert "În curs de livrare" in html
+    assert "Ana" not in html  # no personal data
+    assert "+40721234567" not in html
+    missing = await api.get("/t/nosuchtrackingid0000")
+    assert missing.status == 404
+    assert missing.content_type == "text/html"
+
+
+async def post_status(api: Api, settings: Settings, shipment_id: str, status: str) -> None:
+    resp = await api.post(
+        f"/v1/shipments/{shipment_id}/events", json=tap(status), headers=courier(settings)
+    )
+    assert resp.status == 202

@@ -14,7 +14,7 @@ from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL
-from shipnotify.status_api import hooks, live
+from shipnotify.status_api import hooks, live, page
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.status_api.limits import RateLimit
 from shipnotify.store import Shipment, TrackingStore
@@ -53,9 +53,37 @@ class Tracking(BaseModel):
     timeline: list[TimelineItem]
 
 
-async def tracking_link(request: web.Request) -> web.Response:
-    # The short link of the notices; until the tracking page exists it leads to the API.
-    raise web.HTTPFound(f"/v1/track/{request.match_info['tracking_id']}")
+async def tracking_page(request: web.Request) -> web.Response:
+    """The public page: rendered whole on the server, then kept live by its script."""
+    await request.app[LIMIT].check(request)
+    tracking_id = request.match_info["tracking_id"]
+    lang = _language(request)
+    shipment = await request.app[STORE].shipment_by_tracking_id(tracking_id)
+    headers = {
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Language",
+        "Content-Security-Policy": _PAGE_POLICY,
+        "Referrer-Policy": "no-referrer",
+    }
+    if shipment is None:
+        return web.Response(
+            text=page.not_found(lang, tracking_id),
+            status=404,
+            content_type="text/html",
+            headers=headers,
+        )
+    return web.Response(
+        text=page.render(_tracking(shipment, lang), lang=lang),
+        content_type="text/html",
+        headers=headers,
+    )
+
+
+# Everything the page needs is inline or from this origin.
+_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
 
 
 async def track(request: web.Request) -> web.Response:
@@ -95,9 +123,13 @@ ROUTES = [
     Route(
         "GET",
         "/t/{tracking_id}",
-        tracking_link,
-        "The short tracking link of the notices",
-        {302: ("to the shipment's tracking", None)},
+        tracking_page,
+        "The public tracking page (HTML), the link every notice carries",
+        {
+            200: ("the page", None),
+            404: ("unknown tracking id (an HTML page)", None),
+            429: ("too many requests; see Retry-After", sweb.ErrorBody),
+        },
         tag="tracking",
     ),
     Route(

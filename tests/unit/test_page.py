@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from shipnotify.model.status import TERMINAL, AttemptFailure, Status
+from shipnotify.status_api.app import Place, TimelineItem, Tracking
+from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
+from shipnotify.status_api.page import UI, not_found, render, script_json
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+VOID = {"meta", "link", "br", "img", "input", "hr", "source", "wbr"}
+Event = tuple[Status, AttemptFailure | None, Place | None]
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str | None]
+    children: list[Node] = field(default_factory=list)
+    text: str = ""
+
+    def all(self) -> list[Node]:
+        return [self, *(d for c in self.children for d in c.all())]
+
+    def find(self, **attrs: str) -> list[Node]:
+        want = {k.replace("_", "-"): v for k, v in attrs.items()}
+        return [n for n in self.all() if all(n.attrs.get(k) == v for k, v in want.items())]
+
+    def tags(self, tag: str) -> list[Node]:
+        return [n for n in self.all() if n.tag == tag]
+
+    def one(self, **attrs: str) -> Node:
+        (node,) = self.find(**attrs)
+        return node
+
+    def content(self) -> str:
+        return self.text + "".join(c.content() for c in self.children)
+
+
+class Tree(HTMLParser):
+    """A strict little DOM: every element but the void ones must be closed, in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack[-1].tag == tag, f"</{tag}> closes <{self.stack[-1].tag}>"
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(Node("#text", {}, text=data))
+
+
+def parse(page: str) -> Node:
+    tree = Tree()
+    tree.feed(page)
+    tree.close()
+    assert tree.stack == [tree.root], "unclosed elements"
+    return tree.root
+
+
+def tracking(lang: str, events: list[Event], *, tracking_id: str = "SN123456789MD") -> Tracking:
+    items = [
+        TimelineItem(
+            status=status.value,
+            label=STATUS_LABELS[lang][status],
+            occurred_at=T0 + timedelta(hours=n),
+            recorded_at=T0 + timedelta(hours=n, seconds=5),
+            advanced=True,
+            failure=failure.value if failure else None,
+            failure_label=FAILURE_LABELS[lang][failure] if failure else None,
+            location=place,
+        )
+        for n, (status, failure, place) in enumerate(events)
+    ]
+    last = events[-1][0]
+    return Tracking(
+        tracking_id=tracking_id,
+        lang=lang,
+        status=last.value,
+        label=STATUS_LABELS[lang][last],
+        final=last in TERMINAL,
+        status_at=items[-1].occurred_at,
+        timeline=items,
+    )
+
+
+HUB = Place(depot="Chișinău hub", city="Chișinău", country_code="MD")
+ROAD: list[Event] = [
+    (Status.REGISTERED, None, None),
+    (Status.CONFIRMED, None, None),
+    (Status.PICKED_UP, None, HUB),
+    (Status.IN_TRANSIT, None, HUB),
+    (Status.OUT_FOR_DELIVERY, None, Place(city="Bălți")),
+]
+CASES: dict[str, list[Event]] = {
+    "delivered": [*ROAD, (Status.DELIVERED, None, Place(city="Bălți"))],
+    "attempted": [*ROAD, (Status.DELIVERY_ATTEMPTED, AttemptFailure.RECIPIENT_ABSENT, None)],
+    "returned": [*ROAD[:4], (Status.RETURNED_TO_SENDER, None, HUB)],
+    "cancelled": [*ROAD[:2], (Status.CANCELLED, None, None)],
+    "collect": [*ROAD[:4], (Status.READY_FOR_COLLECTION, None, HUB)],
+}
+
+
+def stages(doc: Node) -> list[Node]:
+    return [n for n in doc.one(id="progress").children if n.tag == "li"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_page_shows_status_timeline_and_progress(lang: str, case: str) -> None:
+    t = tracking(lang, CASES[case])
+    page = render(t, lang=lang)
+    doc = parse(page)
+
+    (html,) = doc.tags("html")
+    assert html.attrs["lang"] == lang
+    assert {"header", "main", "footer", "h1"} <= {n.tag for n in doc.all()}
+    assert doc.one(data_testid="status").content() == t.label
+    assert doc.one(data_testid="live").attrs["aria-live"] == "polite"
+
+    timeline = doc.one(data_testid="timeline")
+    assert timeline.tag == "ol"
+    items = [n for n in timeline.children if n.tag == "li"]
+    assert all(n.attrs["data-testid"] == "timeline-item" for n in items)
+    assert [n.attrs["data-status"] for n in items] == [s.value for s, _, _ in CASES[case]][::-1]
+    assert items[0].tags("time")[0].attrs["datetime"] == (
+        t.timeline[-1].occurred_at.isoformat().replace("+00:00", "Z")
+    )
+    assert "UTC" in doc.one(id="updated").content()
+
+    current = [n for n in stages(doc) if n.attrs.get("aria-current") == "step"]
+    assert len(current) == 1
+    for code in LANGUAGES:
+        link = doc.one(data_testid=f"lang-{code}")
+        assert link.attrs["href"] == f"?lang={code}"
+        assert (link.attrs.get("aria-current") == "true") == (code == lang)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_delivered_completes_every_stage(lang: str) -> None:
+    doc = parse(render(tracking(lang, CASES["delivered"]), lang=lang))
+    classes = [n.attrs["class"] for n in stages(doc)]
+    assert classes == ["stage stage--done"] * 5 + ["stage stage--complete"]
+    assert stages(doc)[-1].attrs["aria-current"] == "step"
+    assert "status--delivered" in (doc.one(data_testid="status").attrs["class"] or "")
+    assert "hidden" in doc.one(id="failure").attrs
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_failed_attempt_is_shown_as_such(lang: str) -> None:
+    doc = parse(render(tracking(lang, CASES["attempted"]), lang=lang))
+    failure = FAILURE_LABELS[lang][AttemptFailure.RECIPIENT_ABSENT]
+    assert "hidden" not in doc.one(id="failure").attrs
+    assert doc.one(id="failure-text").content() == failure
+    assert "status--attempted" in (doc.one(data_testid="status").attrs["class"] or "")
+    out, delivered = stages(doc)[4:]
+    assert out.attrs["class"] == "stage stage--attempted"
+    assert out.attrs["aria-current"] == "step"
+    assert UI[lang]["attempted"] in out.content()
+    assert STATUS_LABELS[lang][Status.OUT_FOR_DELIVERY] in out.content()
+    assert delivered.attrs["class"] == "stage stage--todo"
+    newest = doc.find(data_testid="timeline-item")[0]
+    assert "item--failed" in (newest.attrs["class"] or "")
+    assert failure in newest.content()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_ready_for_collection_is_its_own_stage(lang: str) -> None:
+    doc = parse(render(tracking(lang, CASES["collect"]), lang=lang))
+    stage = stages(doc)[4]
+    assert stage.attrs["class"] == "stage stage--collect"
+    assert STATUS_LABELS[lang][Status.READY_FOR_COLLECTION] in stage.content()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(
+    ("case", "end", "reached"),
+    [("returned", Status.RETURNED_TO_SENDER, 4), ("cancelled", Status.CANCELLED, 2)],
+)
+def test_returned_and_cancelled_end_apart_from_delivery(
+    lang: str, case: str, end: Status, reached: int
+) -> None:
+    doc = parse(render(tracking(lang, CASES[case]), lang=lang))
+    shown = stages(doc)
+    assert [n.attrs["class"] for n in shown] == ["stage stage--done"] * reached + [
+        "stage stage--ended"
+    ]
+    assert STATUS_LABELS[lang][end] in shown[-1].content()
+    assert STATUS_LABELS[lang][Status.DELIVERED] not in doc.one(id="progress").content()
+    assert "status--ended" in (doc.one(data_testid="status").attrs["class"] or "")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_external_resources(lang: str) -> None:
+    for page in (render(tracking(lang, CASES["delivered"]), lang=lang), not_found(lang, "X")):
+        doc = parse(page)
+        assert "src=" not in page
+        assert 'href="http' not in page
+        assert "@import" not in page
+        assert "url(" not in page
+        assert not doc.tags("link")
+        hrefs = [n.attrs["href"] or "" for n in doc.all() if "href" in n.attrs]
+        assert all(h.startswith(("?lang=", "#")) for h in hrefs)
+
+
+def test_dynamic_values_are_escaped() -> None:
+    evil = "<script>alert(1)</script>"
+    events: list[Event] = [
+        (Status.REGISTERED, None, None),
+        (Status.IN_TRANSIT, None, Place(depot=evil, city='"><img src=x>')),
+    ]
+    tracking_id = 'AB</script><script>alert("x")</script><!--'
+    page = render(tracking("en", events, tracking_id=tracking_id), lang="en")
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img" not in page
+    doc = parse(page)
+    assert evil in doc.find(data_testid="timeline-item")[0].content()
+    (script,) = doc.tags("script")
+    code = script.content()
+    assert "</" not in code
+    assert "<!--" not in code
+    assert script_json(tracking_id) in code
+    assert json.loads(script_json(tracking_id).replace("<\\/", "</")) == tracking_id
+
+
+def test_script_uses_the_stream_then_polling() -> None:
+    page = render(tracking("ru", CASES["delivered"]), lang="ru")
+    (script,) = parse(page).tags("script")
+    code = script.content()
+    assert "new EventSource(" in code
+    assert '"/events"' in code
+    assert '"If-None-Match"' in code
+    assert "fetch(" in code
+    assert "innerHTML" not in code
+    assert "Intl.DateTimeFormat" in code
+    config = json.loads(code.split("const C = ", 1)[1].split(";\n", 1)[0])
+    assert config["id"] == "SN123456789MD"
+    assert config["lang"] == "ru"
+    assert config["pollMs"] == 5000
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_not_found_is_localized_and_escaped(lang: str) -> None:
+    page = not_found(lang, "<b>nope</b>")
+    doc = parse(page)
+    (html,) = doc.tags("html")
+    assert html.attrs["lang"] == lang
+    assert doc.tags("h1")[0].content() == UI[lang]["not_found"]
+    assert "<b>" not in page
+    assert "&lt;b&gt;nope&lt;/b&gt;" in page
+    assert "<script" not in page
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    page = render(tracking("en", CASES["delivered"]), lang="xx")
+    assert '<html lang="en">' in page
