@@ -1,0 +1,169 @@
+"""The tracking page in a real headless Chromium against `shipnotify dev`: a status posted by
+a courier appears on an open page without a reload, the language switch works, and the page
+renders without JavaScript. Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from shipnotify.devstack.processes import free_port
+from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
+from shipnotify.ingest.auth import issue_courier_token
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+API_KEY = "browser-test-key"
+# As the machine's closed network wants: no background connections, no first-run work.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+        reply: dict[str, Any] = json.load(resp)
+        return reply
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    out = tmp_path_factory.mktemp("dev") / "dev.out"
+    env = {
+        **os.environ,
+        "SHIPNOTIFY_API_KEYS": API_KEY,
+        "SHIPNOTIFY_TRACK_REQUESTS_PER_MINUTE": "100000",
+    }
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", "dev", "--no-demo", "--http-port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "shipnotify dev is up" not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+def _ship(base: str) -> tuple[str, str]:
+    shipment_id = f"web-{uuid.uuid4().hex[:8]}"
+    reply = _post(
+        f"{base}/v1/shipments",
+        {
+            "shipment_id": shipment_id,
+            "sender": {"contacts": [{"name": "Ana", "email": "ana@example.com"}]},
+            "recipient": {"contacts": [{"name": "Ion", "email": "ion@example.com"}]},
+        },
+        {"X-Api-Key": API_KEY},
+    )
+    return shipment_id, str(reply["tracking_url"])
+
+
+def _tap(base: str, shipment_id: str, status: str, **extra: Any) -> None:
+    token = issue_courier_token(DEV_COURIER_TOKEN_SECRET, "courier-web", 600)
+    when = (datetime.now(UTC) - timedelta(milliseconds=1)).isoformat()
+    _post(
+        f"{base}/v1/shipments/{shipment_id}/events",
+        {"event_id": str(uuid.uuid4()), "occurred_at": when, "status": status, **extra},
+        {"Authorization": f"Bearer {token}"},
+    )
+
+
+def _wait_for_tracking(url: str) -> None:
+    api = url.replace("/t/", "/v1/track/")
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(api, timeout=5):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{api} never appeared")
+
+
+@pytest.mark.timeout(180)
+async def test_a_posted_status_appears_on_an_open_page_without_reload(
+    dev: str, browser: Browser
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shipment_id, url = _ship(dev)
+    _wait_for_tracking(url)
+    page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="en-GB")
+    await page.goto(url)
+    status = page.get_by_test_id("status")
+    assert (await status.inner_text()).strip() == "Registered"
+    await expect(page.get_by_test_id("live")).to_contain_text("Live", timeout=10_000)
+    navigations = 0
+
+    def navigated(_: object) -> None:
+        nonlocal navigations
+        navigations += 1
+
+    page.on("framenavigated", navigated)
+    started = time.monotonic()
+    _tap(dev, shipment_id, "out_for_delivery", location={"city": "Chișinău"})
+    await expect(status).to_contain_text("Out for delivery", timeout=5_000)
+    took = time.monotonic() - started
+    assert navigations == 0  # no reload
+    assert took < 1.0, f"the page took {took:.2f}s to show the new status"
+    assert await page.get_by_test_id("timeline-item").count() == 2
+    await page.screenshot(path=ARTIFACTS / "tracking-page-en.png", full_page=True)
+
+    await page.get_by_test_id("lang-ru").click()
+    await expect(page.get_by_test_id("status")).to_contain_text("Передано курьеру")
+    await expect(page.locator("html")).to_have_attribute("lang", "ru")
+    await page.screenshot(path=ARTIFACTS / "tracking-page-ru.png", full_page=True)
+    await page.close()
+
+
+async def test_the_page_renders_without_javascript(dev: str, browser: Browser) -> None:
+    _, url = _ship(dev)
+    _wait_for_tracking(url)
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(url + "?lang=ro")
+    assert (await page.get_by_test_id("status").inner_text()).strip() == "Înregistrat"
+    assert re.search(r"UTC", await page.content())
+    await context.close()
