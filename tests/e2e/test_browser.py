@@ -5,15 +5,11 @@ renders without JavaScript. Screenshots are kept in test-artifacts/."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,13 +17,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from shipnotify.devstack.processes import free_port
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
 from shipnotify.ingest.auth import issue_courier_token
 
+from .conftest import API_KEY
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-API_KEY = "browser-test-key"
 # As the machine's closed network wants: no background connections, no first-run work.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,34 +46,6 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, 
     with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
         reply: dict[str, Any] = json.load(resp)
         return reply
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    out = tmp_path_factory.mktemp("dev") / "dev.out"
-    env = {
-        **os.environ,
-        "SHIPNOTIFY_API_KEYS": API_KEY,
-        "SHIPNOTIFY_TRACK_REQUESTS_PER_MINUTE": "100000",
-    }
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shipnotify", "dev", "--no-demo", "--http-port", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "shipnotify dev is up" not in out.read_text():
-            assert proc.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
 
 
 @pytest.fixture

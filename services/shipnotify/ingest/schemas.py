@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
@@ -52,12 +52,13 @@ def _e164(value: str) -> str:
 
 
 def _time_zone(value: str) -> str:
+    # the known names first: ZoneInfo would look any string up as a file
+    if value not in _ZONES:
+        raise ValueError("not an IANA time zone, such as Europe/Bucharest")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError("not an IANA time zone, such as Europe/Bucharest") from None
-    if value not in _ZONES:
-        raise ValueError("not an IANA time zone, such as Europe/Bucharest")
     return value
 
 
@@ -155,7 +156,8 @@ class BatchStatusEvent(StatusEvent):
 class StatusBatch(Strict):
     """Taps an app kept while offline, oldest first. Items are checked one by one."""
 
-    events: Annotated[list[BatchStatusEvent], Field(min_length=1)]
+    # Each item is checked on its own: an invalid one gets its result, never fails the batch.
+    events: Annotated[list[BatchStatusEvent | dict[str, Any]], Field(min_length=1)]
 
 
 class RawBatch(Strict):

@@ -185,7 +185,7 @@ ROUTES = [
 ]
 
 
-_SIGNED = {403: ("bad X-Twilio-Signature", sweb.ErrorBody)}
+_SIGNED = {403: ("bad X-Twilio-Signature", sweb.ErrorBody), 400: ("not a form", sweb.ErrorBody)}
 HOOK_ROUTES = [
     Route(
         "POST",

@@ -55,7 +55,10 @@ class Notices(BaseModel):
 
 async def _signed_form(request: web.Request) -> dict[str, str]:
     settings = request.app[SETTINGS]
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    try:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+    except ValueError as e:  # a malformed form body (e.g. multipart without a boundary)
+        raise ApiError(400, "invalid_body", "the body is not a form", {"body": str(e)}) from None
     base = (settings.webhook_url or settings.public_url).rstrip("/")
     signature = request.headers.get("X-Twilio-Signature", "")
     valid = bool(settings.twilio_auth_token) and RequestValidator(

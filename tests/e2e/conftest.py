@@ -1,0 +1,44 @@
+"""A `shipnotify dev` process for the end-to-end tests that need the whole stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from shipnotify.devstack.processes import free_port
+
+API_KEY = "e2e-test-key"
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    out = tmp_path_factory.mktemp("dev") / "dev.out"
+    env = {
+        **os.environ,
+        "SHIPNOTIFY_API_KEYS": API_KEY,
+        "SHIPNOTIFY_TRACK_REQUESTS_PER_MINUTE": "100000",
+    }
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", "dev", "--no-demo", "--http-port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "shipnotify dev is up" not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
