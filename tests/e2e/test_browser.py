@@ -135,3 +135,26 @@ async def test_the_page_renders_without_javascript(dev: str, browser: Browser) -
     assert (await page.get_by_test_id("status").inner_text()).strip() == "Înregistrat"
     assert re.search(r"UTC", await page.content())
     await context.close()
+
+
+@pytest.mark.timeout(120)
+async def test_without_server_sent_events_the_page_polls(dev: str, browser: Browser) -> None:
+    shipment_id, url = _ship(dev)
+    _wait_for_tracking(url)
+    page = await browser.new_page()
+    polls: list[str] = []
+    await page.route("**/events*", lambda route: route.abort())  # a proxy that drops streams
+    page.on(
+        "request",
+        lambda r: (
+            polls.append(r.headers.get("if-none-match", ""))
+            if "/v1/track/" in r.url and "/events" not in r.url
+            else None
+        ),
+    )
+    await page.goto(url)
+    _tap(dev, shipment_id, "picked_up")
+    await expect(page.get_by_test_id("status")).to_contain_text("Picked up", timeout=40_000)
+    await expect(page.get_by_test_id("timeline-item")).to_have_count(2)
+    assert polls, "the page never polled"
+    await page.close()
