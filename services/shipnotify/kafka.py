@@ -93,3 +93,19 @@ async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]
         # A rebalance took the partitions; their new owner redoes the batch, which changes
         # nothing twice (event ids, notification ids).
         log.warning("commit failed after rebalance", error=str(e))
+
+
+async def wait_until_reachable(settings: Settings, stop: asyncio.Event) -> bool:
+    """Waits for Kafka (and creates the topics) so a consumer service starts before its broker
+    without a crash loop; False when asked to stop first."""
+    delay = 0.2
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings)
+            return True
+        except (KafkaError, OSError) as e:
+            log.warning("kafka not reachable, retrying", error=repr(e), retry_in_s=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 5.0)
+    return False

@@ -163,3 +163,26 @@ def test_a_short_courier_secret_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "at least 32 bytes" in done.stderr
+
+
+def test_a_consumer_service_waits_for_kafka_and_stops_cleanly(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "SHIPNOTIFY_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}
+    out = tmp_path / "tracker.out"
+    with out.open("wb") as sink:
+        tracker = subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", "tracker"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while "kafka not reachable, retrying" not in out.read_text():
+            assert tracker.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.1)
+    finally:
+        tracker.send_signal(signal.SIGTERM)
+        code = tracker.wait(20)
+    assert code == 0
+    assert "Traceback" not in out.read_text()

@@ -27,8 +27,11 @@ def senders_from(settings: Settings) -> list[Sender]:
 async def serve(
     settings: Settings, stop: asyncio.Event, *, senders: Sequence[Sender] | None = None
 ) -> None:
+    if senders is None:
+        settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from")
+    if not await kafka.wait_until_reachable(settings, stop):
+        return
     senders = list(senders) if senders is not None else senders_from(settings)
-    await kafka.ensure_topics(settings)
     redis = Redis.from_url(settings.redis_url)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)

@@ -18,7 +18,8 @@ log = logs.get(__name__)
 async def serve(
     settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = plan_notices
 ) -> None:
-    await kafka.ensure_topics(settings)
+    if not await kafka.wait_until_reachable(settings, stop):
+        return
     redis = Redis.from_url(settings.redis_url)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.events_topic, settings.tracker_group)
