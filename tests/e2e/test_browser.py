@@ -1,6 +1,6 @@
 """The tracking page in a real headless Chromium against `shipnotify dev`: a status posted by
 a courier appears on an open page without a reload, the language switch works, and the page
-renders without JavaScript. Screenshots are kept in test-artifacts/."""
+renders without JavaScript. Screenshots are kept in tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from shipnotify.ingest.auth import issue_courier_token
 
 from .conftest import API_KEY
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 # As the machine's closed network wants: no background connections, no first-run work.
 CHROMIUM_ARGS = [
