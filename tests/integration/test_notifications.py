@@ -4,6 +4,7 @@ aiosmtplib to a real SMTP server: exactly the expected notices, each once, whate
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.processes import free_port
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.ingest import app as ingest_app
+from shipnotify.model.notices import plan
 from shipnotify.notifier import service as notifier
 from shipnotify.notifier.templates import sms_segments
 from shipnotify.status_api import app as status_app
@@ -27,6 +29,7 @@ from shipnotify.store import TrackingStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import plan_notices
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import Api, api_key, courier, eventually, running_tracker, tap
 
@@ -261,3 +264,41 @@ async def test_webhooks_with_a_bad_signature_get_403(stack: Stack) -> None:
 
 async def _ready(app: Any) -> bool:
     return bool(app[ingest_app.EVENT_LOG].ready)
+
+
+async def test_no_phone_number_or_email_reaches_the_logs(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invalid = "+15005550001"  # the provider answers 21211, quoting the number
+    reg = pb.ShipmentRegistered(tracking_id="p" * 20)
+    reg.sender.contacts.add(
+        name="Ana",
+        phone=invalid,
+        email="ana@example.com",
+        channels=[pb.CHANNEL_SMS, pb.CHANNEL_EMAIL],
+    )
+    event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id="n-logs")
+    event.occurred_at.GetCurrentTime()
+    event.recorded_at.GetCurrentTime()
+    event.status_changed.status = pb.STATUS_CONFIRMED
+    producer = kafka.producer(stack.settings)
+    await producer.start()
+    for job in plan(event, reg):
+        await producer.send_and_wait(
+            stack.settings.notifications_topic, key=b"n-logs", value=job.SerializeToString()
+        )
+    await producer.stop()
+    async with running_notifier(stack.settings):
+        await until(lambda: len(stack.mail.messages) == 1)
+
+        async def rejected() -> bool:
+            states = await stack.book.of_shipment("n-logs")
+            return any(s["s"] == "rejected" for s in states.values())
+
+        await eventually(rejected)
+    states = await stack.book.of_shipment("n-logs")
+    logs = capsys.readouterr()
+    for secret in (invalid, "ana@example.com"):
+        assert secret not in logs.out + logs.err
+        assert secret not in str(states)
+    assert "21211" in logs.out + logs.err  # the reason itself is kept

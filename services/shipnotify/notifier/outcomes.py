@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,19 @@ class Failed:
     permanent: bool  # permanent: never retried (an invalid number, a 5xx from SMTP)
     code: str = ""
     opted_out: bool = False  # the provider says this address refuses our messages
+
+    def __post_init__(self) -> None:
+        # Providers quote the address in their messages; reasons are logged and stored.
+        object.__setattr__(self, "reason", redact(self.reason))
+
+
+_PHONE = re.compile(r"\+\d[\d ()-]{6,}\d|\b\d{9,15}\b")  # not error codes (5 digits)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def redact(text: str) -> str:
+    """The text with phone numbers and email addresses masked."""
+    return _EMAIL.sub("<email>", _PHONE.sub("<phone>", text))
 
 
 Outcome = Sent | Failed
