@@ -107,7 +107,7 @@ class SmtpEmail:
         msg["Subject"] = mail.subject  # the default policy encodes non-ASCII as RFC 2047 UTF-8
         msg["Date"] = formatdate(localtime=False)
         # Derived from the notification id: a resent copy is recognisable as the same message.
-        msg["Message-ID"] = f"<{job.notification_id}@{self._domain}>"
+        msg["Message-ID"] = self.message_id(job)
         msg["List-Unsubscribe"] = (
             f"<mailto:{parseaddr(self._settings.mail_from)[1]}?subject=unsubscribe>"
         )

@@ -20,7 +20,6 @@ log = logs.get(__name__)
 def senders_from(settings: Settings) -> list[Sender]:
     from shipnotify.notifier.senders import SmtpEmail, TwilioSms
 
-    settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from")
     return [TwilioSms(settings), SmtpEmail(settings)]
 
 

@@ -91,9 +91,7 @@ async def track(request: web.Request) -> web.Response:
     lang = _language(request)
     shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
     if shipment is None:
-        raise ApiError(
-            404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
-        )
+        raise _not_found()
     etag = f'W/"{shipment.version}-{lang}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
     if etag in _etags(request.headers.get("If-None-Match")):
@@ -107,9 +105,7 @@ async def track_events(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     shipment_id = await store.shipment_id_for(request.match_info["tracking_id"])
     if shipment_id is None:
-        raise ApiError(
-            404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
-        )
+        raise _not_found()
 
     async def snapshot() -> Tracking | None:
         shipment = await store.shipment(shipment_id)
@@ -118,6 +114,11 @@ async def track_events(request: web.Request) -> web.StreamResponse:
     keepalive = request.app[LIVE_KEEPALIVE_S]
     return await live.stream(request, store, shipment_id, snapshot, keepalive)
 
+
+_PUBLIC_ERRORS: dict[int, tuple[str, type[BaseModel] | None]] = {
+    404: ("unknown tracking id", sweb.ErrorBody),
+    429: ("too many requests; see Retry-After", sweb.ErrorBody),
+}
 
 ROUTES = [
     Route(
@@ -140,8 +141,7 @@ ROUTES = [
         " Last-Event-ID",
         {
             200: ("text/event-stream of `update` events, each a Tracking", None),
-            404: ("unknown tracking id", sweb.ErrorBody),
-            429: ("too many requests; see Retry-After", sweb.ErrorBody),
+            **_PUBLIC_ERRORS,
         },
         parameters=[
             {
@@ -161,9 +161,8 @@ ROUTES = [
         {
             200: ("the shipment", Tracking),
             304: ("unchanged since the ETag given", None),
-            404: ("unknown tracking id", sweb.ErrorBody),
             422: ("unsupported lang", sweb.ErrorBody),
-            429: ("too many requests; see Retry-After", sweb.ErrorBody),
+            **_PUBLIC_ERRORS,
         },
         parameters=[
             {
@@ -249,6 +248,12 @@ def _redis_ready(app: web.Application) -> sweb.Check:
             return False
 
     return check
+
+
+def _not_found() -> ApiError:
+    return ApiError(
+        404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
+    )
 
 
 def _language(request: web.Request) -> str:

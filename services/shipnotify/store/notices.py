@@ -15,6 +15,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from shipnotify.store.tracking import text as _text
+
 
 def due_key(jobs_topic: str) -> str:
     """The due set of one jobs topic (so that stacks sharing a Redis stay apart)."""
@@ -142,7 +144,3 @@ class NoticeBook:
 
     async def opted_out(self, phone: str) -> bool:
         return bool(await self._redis.exists(_opt_out_key(phone)))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -110,7 +110,7 @@ class TrackingStore:
     async def last_update_id(self, shipment_id: str) -> str:
         """The id of the newest change, for Last-Event-ID; "0-0" when none is kept."""
         newest: Any = await self._redis.xrevrange(shipment_keys(shipment_id)[3], count=1)
-        return _text(newest[0][0]) if newest else "0-0"
+        return text(newest[0][0]) if newest else "0-0"
 
     async def next_update(self, shipment_id: str, after: str, wait_ms: int) -> str | None:
         """Waits up to wait_ms for a change after the id `after`; returns the newest id."""
@@ -120,7 +120,7 @@ class TrackingStore:
         if not reply:
             return None
         entries = reply[0][1]
-        return _text(entries[-1][0]) if entries else None
+        return text(entries[-1][0]) if entries else None
 
     async def shipment(self, sid: str) -> Shipment | None:
         state_key, timeline_key, *_ = shipment_keys(sid)
@@ -161,5 +161,6 @@ def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
     )
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply as str, whichever way the client decoded it."""
     return value.decode() if isinstance(value, bytes) else str(value)
