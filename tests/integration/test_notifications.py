@@ -24,11 +24,14 @@ from shipnotify.ingest import app as ingest_app
 from shipnotify.model.notices import plan
 from shipnotify.notifier import service as notifier
 from shipnotify.notifier.templates import sms_segments
+from shipnotify.notifier.outcomes import Sent
+from shipnotify.notifier.worker import Notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.store import TrackingStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import plan_notices
+from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import Api, api_key, courier, eventually, running_tracker, tap
@@ -302,3 +305,68 @@ async def test_no_phone_number_or_email_reaches_the_logs(
         assert secret not in logs.out + logs.err
         assert secret not in str(states)
     assert "21211" in logs.out + logs.err  # the reason itself is kept
+
+
+def _job(shipment_id: str, channel: pb.Channel, address: str) -> npb.NotificationJob:
+    job = npb.NotificationJob(
+        notification_id=str(uuid.uuid4()),
+        shipment_id=shipment_id,
+        event_id=str(uuid.uuid4()),
+        tracking_id="T" * 20,
+        party=npb.PARTY_ROLE_RECIPIENT,
+        channel=channel,
+        address=address,
+        name="Ion",
+        locale="en",
+        status=pb.STATUS_OUT_FOR_DELIVERY,
+    )
+    job.planned_at.GetCurrentTime()
+    return job
+
+
+async def _after_a_crash_mid_send(stack: Stack, job: npb.NotificationJob) -> None:
+    """Leaves the notice as a notifier killed while sending it leaves it."""
+    assert (await stack.book.claim(job.shipment_id, job.notification_id, {}, 0.0)).attempt == 1
+    await asyncio.sleep(0.01)  # the dead sender's lease is over
+
+
+async def test_a_notice_in_doubt_after_a_crash_is_looked_up_and_never_sent_twice(
+    stack: Stack,
+) -> None:
+    s = stack.settings
+    producer = kafka.producer(s)
+    await producer.start()
+    senders = notifier.senders_from(s)
+    worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
+    try:
+        # The provider took the message, then the notifier died before recording it.
+        took_it = _job("doubt-1", pb.CHANNEL_SMS, "+40720000001")
+        await _after_a_crash_mid_send(stack, took_it)
+        first = await senders[0].send(took_it)
+        assert isinstance(first, Sent)
+        # The notifier died before its request left.
+        never_got_it = _job("doubt-2", pb.CHANNEL_SMS, "+40720000002")
+        await _after_a_crash_mid_send(stack, never_got_it)
+        # Email cannot be looked up: it goes again, under the same Message-ID.
+        mail = _job("doubt-3", pb.CHANNEL_EMAIL, "ion@example.com")
+        await _after_a_crash_mid_send(stack, mail)
+
+        for job in (took_it, never_got_it, mail):
+            await worker.handle(job, job.SerializeToString())
+    finally:
+        await producer.stop()
+        for sender in senders:
+            await sender.close()
+
+    assert [m.sid for m in stack.sms.messages if m.to == "+40720000001"] == [first.provider_id]
+    assert len(stack.sms_to("+40720000002")) == 1
+    assert [m["Message-ID"] for m in stack.mail_to("ion@example.com")] == [
+        f"<{mail.notification_id}@carrier.example>"
+    ]
+    for job, provider_id in (
+        (took_it, first.provider_id),
+        (never_got_it, stack.sms.messages[-1].sid),
+    ):
+        state = (await stack.book.of_shipment(job.shipment_id))[job.notification_id]
+        assert state["s"] in {"sent", "delivered"}  # receipts may have come in already
+        assert (state["id"], state["d"]) == (provider_id, 1)

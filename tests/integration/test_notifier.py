@@ -43,6 +43,12 @@ class FakeSender:
         self.sent.append(job)
         return Sent(f"fake-{len(self.sent)}")
 
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        ids = [j.notification_id for j in self.sent]
+        if job.notification_id in ids:
+            return Sent(f"fake-{ids.index(job.notification_id) + 1}")
+        return None
+
     async def close(self) -> None:
         return None
 

@@ -5,7 +5,8 @@ served on a loopback port so the real `twilio` library can talk to it.
         client = Client(account_sid, auth_token, http_client=AsyncTwilioHttpClient())
         client.api.base_url = sms.base_url
 
-It accepts `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, records every accepted
+It accepts `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (and lists with GET,
+by To and From, newest first, as the notifier does after a crash), records every accepted
 message, moves it to "sent" and then "delivered" and posts signed status callbacks, as the
 provider does. Faults are injected from Python (`fail_next`, `fail_for`, `opt_out`,
 `response_delay_s`) or, by operators of the local stack, over HTTP (`POST /_sandbox/faults`).
@@ -244,9 +245,9 @@ class SmsSandbox:
 
     def _app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post(
-            f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message
-        )
+        messages = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json"
+        app.router.add_post(messages, self._create_message)
+        app.router.add_get(messages, self._read_messages)
         app.router.add_get("/_sandbox/messages.json", self._list_messages)
         app.router.add_post("/_sandbox/faults", self._add_fault)
         app.router.add_delete("/_sandbox/faults", self._clear_faults)
@@ -296,6 +297,36 @@ class SmsSandbox:
         if self.response_delay_s > 0:
             await asyncio.sleep(self.response_delay_s)
         return web.json_response(message.resource(), status=201)
+
+    async def _read_messages(self, request: web.Request) -> web.Response:
+        """The provider's message list: newest first, filtered by To and From, one page."""
+        if not self._authenticated(request):
+            return _error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="API"'})
+        if request.match_info["account_sid"] != self.account_sid:
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        q = request.query
+        try:
+            size = min(max(int(q.get("PageSize", "50")), 1), 1000)
+        except ValueError:
+            return _error(400, 20001, "PageSize must be a number")
+        found = [
+            m.resource()
+            for m in reversed(self._messages.values())
+            if q.get("To", m.to) == m.to and q.get("From", m.from_) == m.from_
+        ][:size]
+        return web.json_response(
+            {
+                "messages": found,
+                "page": 0,
+                "page_size": size,
+                "start": 0,
+                "end": max(len(found) - 1, 0),
+                "uri": request.path_qs,
+                "first_page_uri": request.path_qs,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            }
+        )
 
     def _authenticated(self, request: web.Request) -> bool:
         credentials = _basic_credentials(request.headers.get("Authorization", ""))

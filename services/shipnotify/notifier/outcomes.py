@@ -46,4 +46,9 @@ class Sender(Protocol):
 
     async def send(self, job: npb.NotificationJob) -> Outcome: ...
 
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        """After a sender died mid-send: the message if the provider has it (Sent), None
+        if it surely has not, Failed if the provider cannot tell now."""
+        ...
+
     async def close(self) -> None: ...

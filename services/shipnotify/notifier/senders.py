@@ -4,6 +4,7 @@ and an SMTP relay for email (aiosmtplib)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
 
@@ -24,6 +25,8 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 OPTED_OUT = 21610  # Twilio: the number replied STOP
 # Twilio answers these when a retry may succeed; every other 4xx is final.
 _TRANSIENT_HTTP = {408, 409, 429}
+_LOOKUP_LIMIT = 20  # a number gets few messages from us; the one we look for is recent
+_CLOCK_SKEW_S = 5.0
 
 
 def _party(job: npb.NotificationJob) -> templates.Party:
@@ -52,22 +55,27 @@ class TwilioSms:
         if settings.twilio_api_url:
             self._client.api.base_url = settings.twilio_api_url
 
-    async def send(self, job: npb.NotificationJob) -> Outcome:
+    def body(self, job: npb.NotificationJob) -> str:
         lang, status, failure = _texts(job)
-        body = templates.sms_text(
+        return templates.sms_text(
             lang,
             _party(job),
             status,
             failure=failure,
             tracking_url=tracking_url(self._settings.public_url, job.tracking_id),
         )
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
         sender = self._settings.twilio_from
         origin = {"messaging_service_sid": sender} if sender.startswith("MG") else {"from_": sender}
         try:
             # the library's own timeout does not reach its requests: bound the call here
             async with asyncio.timeout(self._settings.send_timeout_s):
                 message = await self._client.messages.create_async(
-                    to=job.address, body=body, status_callback=self._callback(job), **origin
+                    to=job.address,
+                    body=self.body(job),
+                    status_callback=self._callback(job),
+                    **origin,
                 )
         except TwilioRestException as e:
             transient = e.status >= 500 or e.status in _TRANSIENT_HTTP
@@ -80,6 +88,28 @@ class TwilioSms:
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             return Failed(f"twilio unreachable: {e!r}", permanent=False, code="network")
         return Sent(str(message.sid))
+
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        # The provider lists a number's messages newest first; ours is the one with this
+        # notice's text created since the attempt began (the clock skew allowed for).
+        sender = self._settings.twilio_from
+        origin = {} if sender.startswith("MG") else {"from_": sender}
+        body = self.body(job)
+        since = datetime.fromtimestamp(since_ms / 1000 - _CLOCK_SKEW_S, UTC)
+        try:
+            async with asyncio.timeout(self._settings.send_timeout_s):
+                recent = await self._client.messages.list_async(
+                    to=job.address, limit=_LOOKUP_LIMIT, **origin
+                )
+        except TwilioRestException as e:
+            return Failed(f"twilio {e.status} {e.code}: {e.msg}", permanent=False, code="lookup")
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            return Failed(f"twilio unreachable: {e!r}", permanent=False, code="lookup")
+        for message in recent:
+            created = message.date_created
+            if message.body == body and (created is None or created >= since):
+                return Sent(str(message.sid))
+        return None
 
     def _callback(self, job: npb.NotificationJob) -> str:
         base = self._settings.webhook_url or self._settings.public_url
@@ -138,6 +168,11 @@ class SmtpEmail:
             code = min(c for c, _ in errors.values())
             return Failed(f"smtp {code}: recipient refused", permanent=code >= 500, code=str(code))
         return Sent(self.message_id(job))
+
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        # SMTP cannot be asked what it accepted (RFC 1047's duplicate window): send again,
+        # with the same Message-ID, so mail systems and readers can tell it is one message.
+        return None
 
     def message_id(self, job: npb.NotificationJob) -> str:
         return f"<{job.notification_id}@{self._domain}>"

@@ -164,12 +164,19 @@ class Notifier:
                 "provider paused after failures",
             )
             return
-        attempt = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
+        claim = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
+        attempt = claim.attempt
         if attempt == 0:
             await self.book.done(raw)  # sent already, or another sender holds it
             return
-        async with lane.in_flight, lane.rate:
-            outcome = await lane.sender.send(job)
+        outcome = None
+        if claim.in_doubt_since_ms is not None:
+            outcome = await lane.sender.find(job, claim.in_doubt_since_ms)
+            found = isinstance(outcome, Sent)
+            bound.warning("notice in doubt after a crash", provider_has_it=found)
+        if outcome is None:
+            async with lane.in_flight, lane.rate:
+                outcome = await lane.sender.send(job)
         if isinstance(outcome, Sent):
             lane.breaker.succeeded()
             self.counts.sent += 1

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis
 
 from shipnotify.store.tracking import text as _text
+
+
+@dataclass(frozen=True)
+class Claim:
+    attempt: int  # 0: sent already, or another sender holds it
+    # Set when the previous attempt's sender died mid-send: since when the provider may
+    # already have the message.
+    in_doubt_since_ms: int | None = None
 
 
 def due_key(jobs_topic: str) -> str:
@@ -79,10 +88,13 @@ class NoticeBook:
         self._take = redis.register_script(_script("due_take.lua"))
         self._quiet = redis.register_script(_script("quiet_latest.lua"))
 
-    async def claim(self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float) -> int:
+    async def claim(
+        self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float
+    ) -> Claim:
         now = now_ms()
         args: list[str | int] = [nid, now, now + int(lease_s * 1000), json.dumps(meta)]
-        return int(await self._claim(keys=[notices_key(shipment_id)], args=args))
+        attempt, doubt = await self._claim(keys=[notices_key(shipment_id)], args=args)
+        return Claim(int(attempt), int(doubt) or None)
 
     async def update(
         self,
