@@ -23,8 +23,8 @@ from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.ingest import app as ingest_app
 from shipnotify.model.notices import plan
 from shipnotify.notifier import service as notifier
-from shipnotify.notifier.templates import sms_segments
 from shipnotify.notifier.outcomes import Sent
+from shipnotify.notifier.templates import sms_segments
 from shipnotify.notifier.worker import Notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.store import TrackingStore
