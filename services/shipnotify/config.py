@@ -50,12 +50,14 @@ class Settings:
     emails_per_second: float = 20.0
     sends_in_flight: int = 32  # per channel
     send_timeout_s: float = 10.0
-    retry_first_s: float = 2.0  # first retry delay; doubles, with jitter, up to 5 minutes
+    retry_first_s: float = 2.0  # first retry delay; doubles, with jitter, up to the max
+    retry_max_delay_s: float = 300.0  # the longest wait between two tries of a notice
     retry_max_age_s: int = 24 * 3600
     quiet_hours: str = "21:00-08:00"  # no SMS then, in the contact's time zone; "" for none
     webhook_url: str = ""  # where the SMS provider reaches status_api; default: public_url
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = 128  # per process; live pages hold one each while open
     retention_days: int = 90
     # HTTP
     http_host: str = "127.0.0.1"

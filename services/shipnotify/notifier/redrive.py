@@ -6,10 +6,10 @@ import asyncio
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
-from redis.asyncio import Redis
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
+from shipnotify.store import connect
 from shipnotify.store.notices import NoticeBook
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -27,7 +27,7 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
     """Moves dead letters back to the jobs topic, each with a fresh age, until none is left
     (nothing new for `idle_s`) or `limit` is reached; commits as it goes."""
     await kafka.ensure_topics(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings)
     book = NoticeBook(redis, settings.notifications_topic)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_dead_letter_topic, GROUP)

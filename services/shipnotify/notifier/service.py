@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
+from shipnotify.store import connect
 from shipnotify.store.notices import NoticeBook
 
 log = logs.get(__name__)
@@ -31,7 +30,7 @@ async def serve(
     if not await kafka.wait_until_reachable(settings, stop):
         return
     senders = list(senders) if senders is not None else senders_from(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
     await producer.start()

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -31,7 +31,6 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
 _CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email"}
-_MAX_RETRY_DELAY_S = 300.0
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Lane:
     sender: Sender
     in_flight: asyncio.Semaphore
     rate: AsyncLimiter
-    breaker: Breaker = field(default_factory=Breaker)
+    breaker: Breaker
 
 
 @dataclass
@@ -75,6 +74,7 @@ class Notifier:
                 s,
                 asyncio.Semaphore(settings.sends_in_flight),
                 AsyncLimiter(rates.get(s.channel, 10.0), 1.0),
+                Breaker(max_pause_s=min(30.0, settings.retry_max_delay_s)),
             )
             for s in senders
         }
@@ -82,6 +82,7 @@ class Notifier:
         self.counts = Counts()
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._lease_s = settings.send_timeout_s * 3
+        self._capacity = 4 * settings.sends_in_flight  # notices handled at once
 
     # -- taking work --------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class Notifier:
             if records:
                 await self.take(records)
                 await kafka.commit_batch(consumer, records)
-            if len(self._tasks) > 4 * self.settings.sends_in_flight:
+            if len(self._tasks) > self._capacity:
                 # backpressure: Kafka keeps what we cannot start yet
                 await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
 
@@ -112,7 +113,8 @@ class Notifier:
     async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
         """Takes up notices whose time has come: retries, mornings, expired leases."""
         while not stop.is_set():
-            for raw in await self.book.take_due(self._lease_s, limit=200):
+            room = min(200, self._capacity - len(self._tasks))  # the rest stays due
+            for raw in await self.book.take_due(self._lease_s, limit=room) if room > 0 else []:
                 self._start(raw)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
@@ -164,19 +166,23 @@ class Notifier:
                 "provider paused after failures",
             )
             return
-        claim = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
-        attempt = claim.attempt
-        if attempt == 0:
-            await self.book.done(raw)  # sent already, or another sender holds it
-            return
-        outcome = None
-        if claim.in_doubt_since_ms is not None:
-            outcome = await lane.sender.find(job, claim.in_doubt_since_ms)
-            found = isinstance(outcome, Sent)
-            bound.warning("notice in doubt after a crash", provider_has_it=found)
-        if outcome is None:
-            async with lane.in_flight, lane.rate:
+        async with lane.in_flight, lane.rate:
+            # Claimed only now, so that the lease covers the send, not the wait for a slot.
+            claim = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
+            attempt = claim.attempt
+            if attempt == 0:
+                outcome = None  # sent already, or another sender holds it
+            elif claim.in_doubt_since_ms is None:
                 outcome = await lane.sender.send(job)
+            else:
+                outcome = await lane.sender.find(job, claim.in_doubt_since_ms)
+                bound.warning(
+                    "notice in doubt after a crash", provider_has_it=isinstance(outcome, Sent)
+                )
+                outcome = outcome or await lane.sender.send(job)
+        if outcome is None:
+            await self.book.done(raw)
+            return
         if isinstance(outcome, Sent):
             lane.breaker.succeeded()
             self.counts.sent += 1
@@ -231,7 +237,9 @@ class Notifier:
             )
             await self._final(job, raw, "dead", e=failed.reason)
             return
-        delay = min(_MAX_RETRY_DELAY_S, self.settings.retry_first_s * 2 ** (attempt - 1))
+        delay = min(
+            self.settings.retry_max_delay_s, self.settings.retry_first_s * 2 ** (attempt - 1)
+        )
         due = now_ms() + int(random.uniform(delay / 2, delay) * 1000)  # jitter spreads a herd
         await self._retry_at(job, raw, due, failed.reason)
 

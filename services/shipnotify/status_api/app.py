@@ -17,7 +17,7 @@ from shipnotify.model.status import TERMINAL
 from shipnotify.status_api import hooks, live, page
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.status_api.limits import RateLimit
-from shipnotify.store import Shipment, TrackingStore
+from shipnotify.store import Shipment, TrackingStore, connect
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
@@ -216,7 +216,7 @@ HOOK_ROUTES = [
 
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
-    client = redis or Redis.from_url(settings.redis_url)
+    client = redis or connect(settings)
     app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s

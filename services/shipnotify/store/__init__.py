@@ -1,5 +1,17 @@
 """Tracking state in Redis: the key scheme, the apply script and the reads."""
 
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from shipnotify.config import Settings
 from shipnotify.store.tracking import Applied, Shipment, TrackingStore
 
-__all__ = ["Applied", "Shipment", "TrackingStore"]
+__all__ = ["Applied", "Shipment", "TrackingStore", "connect"]
+
+
+def connect(settings: Settings) -> Redis:
+    """A client whose callers wait their turn for a connection in a burst, instead of
+    failing with "too many connections"."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
+    )
+    return Redis(connection_pool=pool)

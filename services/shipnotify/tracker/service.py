@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from redis.asyncio import Redis
-
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
-from shipnotify.store import TrackingStore
+from shipnotify.store import TrackingStore, connect
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 
@@ -20,7 +18,7 @@ async def serve(
 ) -> None:
     if not await kafka.wait_until_reachable(settings, stop):
         return
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.events_topic, settings.tracker_group)
     await producer.start()

@@ -1,0 +1,477 @@
+"""The fault-injection harness: the deployables as child processes on a fresh broker and
+redis-server, the real SMTP server and SMS sandbox, couriers that never give up a tap, and
+the count of notices at the two providers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from redis.asyncio import Redis
+
+from shipnotify.config import Settings
+from shipnotify.devstack import processes
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.model.ids import tracking_id_for
+from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
+from shipnotify.model.status import Shipment, Status
+from shipnotify.store import TrackingStore
+from shipnotify.store.notices import NoticeBook
+from shipnotify.store.tracking import shipment_keys, text
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+ACCOUNT, TOKEN = "AC" + "c4" * 16, "chaos-sandbox-token"
+API_KEY = "chaos-api-key"
+WALK = ("confirmed", "picked_up", "in_transit", "out_for_delivery", "delivered")
+_CHANNELS = {"sms": pb.CHANNEL_SMS, "email": pb.CHANNEL_EMAIL}
+
+
+# -- the load ---------------------------------------------------------------------------
+
+
+@dataclass
+class Parcel:
+    """One shipment of the load: its registration, then its taps, in the order sent."""
+
+    shipment_id: str
+    registration: dict[str, Any]
+    taps: list[dict[str, Any]]
+    contacts: dict[int, tuple[str, str]]  # party -> (channel, address)
+
+    def requests(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "/v1/shipments", self.registration
+        for tap in self.taps:
+            yield f"/v1/shipments/{self.shipment_id}/events", tap
+
+    def expected(self) -> tuple[Status, dict[str, Status], set[str]]:
+        """The final status, the timeline (event id -> status), and the notification ids
+        due, by the pure model applied in the order sent."""
+        model = Shipment()
+        first = self.registration
+        model.apply(first["event_id"], Status.REGISTERED, _ms(first["occurred_at"]))
+        notices = set()
+        for tap in self.taps:
+            status = Status(tap["status"])
+            if model.apply(tap["event_id"], status, _ms(tap["occurred_at"])):
+                for party, (channel, address) in self.contacts.items():
+                    if status in DEFAULT_MATRIX[cast(npb.PartyRole, party)]:
+                        notices.add(
+                            notification_id(tap["event_id"], party, address, _CHANNELS[channel])
+                        )
+        assert model.status is not None
+        timeline = {first["event_id"]: Status.REGISTERED}
+        timeline |= {tap["event_id"]: Status(tap["status"]) for tap in self.taps}
+        return model.status, timeline, notices
+
+
+def make_load(shipments: int, seed: int) -> list[Parcel]:
+    """A walk of five statuses per shipment; every 5th uploads `in_transit` late (after
+    `out_for_delivery`, as an app back from offline does), every 7th sends a tap twice."""
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    parcels = []
+    for n in range(shipments):
+        sid = f"chaos-{seed}-{n:05d}"
+        phone = f"+4072{n:07d}"
+        email = f"party-{n}@example.com"
+        sms_party, email_party = (
+            (npb.PARTY_ROLE_SENDER, npb.PARTY_ROLE_RECIPIENT)
+            if n % 2
+            else (npb.PARTY_ROLE_RECIPIENT, npb.PARTY_ROLE_SENDER)
+        )
+        contacts: dict[int, tuple[str, str]] = {
+            sms_party: ("sms", phone),
+            email_party: ("email", email),
+        }
+        people = {
+            party: {
+                "name": f"Party {n}",
+                ("phone" if channel == "sms" else "email"): address,
+                "locale": ("en", "ru", "ro")[n % 3],
+            }
+            for party, (channel, address) in contacts.items()
+        }
+        at = start + timedelta(seconds=rng.randint(0, 600))
+        registration = {
+            "shipment_id": sid,
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": at.isoformat(),
+            "sender": {"contacts": [people[npb.PARTY_ROLE_SENDER]]},
+            "recipient": {"contacts": [people[npb.PARTY_ROLE_RECIPIENT]]},
+        }
+        taps = []
+        for status in WALK:
+            at += timedelta(minutes=rng.randint(1, 20))
+            taps.append(
+                {"event_id": str(uuid.uuid4()), "occurred_at": at.isoformat(), "status": status}
+            )
+        if n % 5 == 0:
+            taps.append(taps.pop(2))  # in_transit arrives after out_for_delivery
+        if n % 7 == 0:
+            taps.insert(2, dict(taps[1]))  # the same tap again: the app retried
+        parcels.append(Parcel(sid, registration, taps, contacts))
+    return parcels
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+# -- the services -----------------------------------------------------------------------
+
+
+@dataclass
+class Services:
+    """The deployables as `shipnotify <name>` child processes, each logging to a file."""
+
+    settings: Settings
+    workdir: Path
+    ports: dict[str, int]
+    running: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    started: Counter[str] = field(default_factory=Counter)
+    kills: int = 0
+
+    def start(self, name: str) -> None:
+        env = {**os.environ, **self.settings.to_env()}
+        if name in self.ports:
+            env["SHIPNOTIFY_HTTP_PORT"] = str(self.ports[name])
+        self.started[name] += 1
+        log = self.workdir / f"{name}-{self.started[name]}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "shipnotify", name],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.running.setdefault(name, []).append(proc)
+
+    def kill(self, name: str, rng: random.Random) -> None:
+        """kill -9 of one instance: no commit, no goodbye."""
+        instances = self.running[name]
+        proc = instances.pop(rng.randrange(len(instances)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        self.kills += 1
+
+    def stop(self, name: str) -> None:
+        """SIGTERM to the oldest instance: it finishes its work and leaves its group."""
+        proc = self.running[name].pop(0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, f"{name} exited with {proc.returncode}"
+
+    def count(self, name: str) -> int:
+        return len(self.running.get(name, []))
+
+    def stop_all(self) -> None:
+        for instances in self.running.values():
+            for proc in instances:
+                processes.stop(proc, timeout_s=10)
+        self.running.clear()
+
+    def logs(self, name: str) -> str:
+        return "".join(p.read_text() for p in sorted(self.workdir.glob(f"{name}-*.log")))
+
+
+# -- one stack --------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    scenario: str
+    events: int = 0
+    expected: int = 0
+    sent: int = 0
+    duplicated: int = 0
+    lost: int = 0
+    unexpected: int = 0
+    kills: int = 0
+    in_doubt: int = 0
+    seconds: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def line(self) -> str:
+        more = "".join(f", {k} {v}" for k, v in self.extra.items())
+        return (
+            f"{self.scenario}: events {self.events}, notices expected {self.expected}, "
+            f"sent {self.sent}, duplicated {self.duplicated}, lost {self.lost}, "
+            f"unexpected {self.unexpected}, kills {self.kills}, in doubt {self.in_doubt}{more}, "
+            f"{self.seconds:.0f} s"
+        )
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    services: Services
+    sms: SmsSandbox
+    mail: MailSandbox
+    redis: Redis
+    broker: processes.Server
+    redis_server: processes.Server
+    workdir: Path
+    accepted: Counter[str] = field(default_factory=Counter)  # event id -> 202s
+    refused: Counter[int] = field(default_factory=Counter)  # HTTP status -> times
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.services.ports['ingest']}"
+
+    @property
+    def status_url(self) -> str:
+        return f"http://127.0.0.1:{self.services.ports['status_api']}"
+
+    def start_all(self, trackers: int = 1, notifiers: int = 1) -> None:
+        for name, n in (
+            ("ingest", 1),
+            ("status_api", 1),
+            ("tracker", trackers),
+            ("notifier", notifiers),
+        ):
+            for _ in range(n):
+                self.services.start(name)
+
+    async def ready(self, timeout_s: float = 60.0) -> None:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + timeout_s
+            for url in (self.ingest_url, self.status_url):
+                while True:
+                    try:
+                        async with http.get(url + "/readyz") as resp:
+                            if resp.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    assert time.monotonic() < deadline, f"{url} not ready"
+                    await asyncio.sleep(0.2)
+
+    # -- couriers
+
+    async def drive(self, parcels: list[Parcel], over_s: float) -> None:
+        """Sends every parcel's requests in order, the parcels spread over `over_s`; each
+        request is repeated, as the driver app does, until it is accepted."""
+        token = issue_courier_token(self.settings.courier_token_secret, "chaos-courier", 3600)
+        headers = {"X-Api-Key": API_KEY, "Authorization": f"Bearer {token}"}
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+            t0 = time.monotonic()
+
+            async def one(i: int, parcel: Parcel) -> None:
+                await asyncio.sleep(max(0.0, t0 + over_s * i / len(parcels) - time.monotonic()))
+                for path, body in parcel.requests():
+                    await self._until_accepted(http, path, body)
+
+            await asyncio.gather(*(one(i, p) for i, p in enumerate(parcels)))
+
+    async def _until_accepted(
+        self, http: aiohttp.ClientSession, path: str, body: dict[str, Any]
+    ) -> None:
+        while True:
+            try:
+                async with http.post(self.ingest_url + path, json=body) as resp:
+                    if resp.status == 202:
+                        self.accepted[body["event_id"]] += 1
+                        return
+                    assert resp.status in (429, 503), f"{resp.status}: {await resp.text()}"
+                    assert resp.headers.get("Retry-After"), "a refusal without Retry-After"
+                    self.refused[resp.status] += 1
+                    await asyncio.sleep(float(resp.headers["Retry-After"]))
+            except (aiohttp.ClientError, TimeoutError):
+                self.refused[0] += 1  # the service is restarting: try again
+                await asyncio.sleep(0.5)
+
+    async def probe(self, parcels: list[Parcel], every_s: float) -> list[float]:
+        """Sends the parcels one by one, each tap after the last is shown: the seconds from
+        each tap's 202 until status_api shows the status it led to."""
+        lags = []
+        token = issue_courier_token(self.settings.courier_token_secret, "probe-courier", 3600)
+        headers = {"X-Api-Key": API_KEY, "Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for parcel in parcels:
+                model = Shipment()
+                url = self.status_url + "/v1/track/" + self._tracking_id(parcel.shipment_id)
+                for path, body in parcel.requests():
+                    await self._until_accepted(http, path, body)
+                    accepted = time.monotonic()
+                    model.apply(
+                        body["event_id"],
+                        Status(body.get("status", "registered")),
+                        _ms(body["occurred_at"]),
+                    )
+                    assert model.status is not None
+                    await self._until_shown(http, url, model.status)
+                    lags.append(time.monotonic() - accepted)
+                await asyncio.sleep(every_s)
+        return lags
+
+    async def _until_shown(self, http: aiohttp.ClientSession, url: str, status: Status) -> None:
+        for _ in range(3000):  # 30 s
+            async with http.get(url) as resp:
+                if resp.status == 200 and (await resp.json())["status"] == status.value:
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{url} did not show {status} within 30 s")
+
+    def _tracking_id(self, shipment_id: str) -> str:
+        return tracking_id_for(self.settings.tracking_id_secret, shipment_id)
+
+    # -- the count
+
+    def delivered(self) -> Counter[str]:
+        """Notification id -> times it reached a provider."""
+        got: Counter[str] = Counter()
+        for m in self.sms.messages:
+            got[parse_qs(urlsplit(m.status_callback or "").query)["n"][0]] += 1
+        for mail in self.mail.messages:
+            got[str(mail.message["Message-ID"]).strip("<>").split("@")[0]] += 1
+        return got
+
+    async def settle(self, expected: set[str], timeout_s: float) -> None:
+        """Waits for every expected notice, then for the due set to empty, then a little
+        more, so a late duplicate has its chance to show."""
+        book = NoticeBook(self.redis, self.settings.notifications_topic)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if expected <= set(self.delivered()) and await book.pending() == 0:
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.sleep(2 * self.settings.send_timeout_s)
+
+    async def verify(self, parcels: list[Parcel], figures: Figures) -> None:
+        """Fills in the figures; then asserts every notice once and every shipment right."""
+        expected: set[str] = set()
+        wrong = []
+        store = TrackingStore(self.redis)
+        for parcel in parcels:
+            status, timeline, notices = parcel.expected()
+            expected |= notices
+            got = await store.shipment(parcel.shipment_id)
+            ids = {text(k) for k in await self.redis.hkeys(shipment_keys(parcel.shipment_id)[1])}
+            if (
+                got is None
+                or got.status != status
+                or ids != set(timeline)
+                or Counter(e.status for e in got.timeline) != Counter(timeline.values())
+            ):
+                wrong.append(parcel.shipment_id)
+        delivered = self.delivered()
+        figures.events = sum(len(p.taps) + 1 for p in parcels)
+        figures.expected = len(expected)
+        figures.sent = sum(delivered[n] > 0 for n in expected)
+        figures.duplicated = sum(c - 1 for c in delivered.values() if c > 1)
+        figures.lost = len(expected - set(delivered))
+        figures.unexpected = len(set(delivered) - expected)
+        figures.kills = self.services.kills
+        figures.in_doubt = len(await self._in_doubt_ids(parcels))
+        figures.extra.setdefault("wrong shipments", len(wrong))
+        print(figures.line())
+        REPORT.append(figures.line())
+        assert not wrong, f"{len(wrong)} shipments with a wrong state or timeline: {wrong[:5]}"
+        assert figures.lost == 0, await self._why_lost(parcels, expected - set(delivered))
+        assert figures.unexpected == 0, figures.line()
+        sms_dupes = sum(c - 1 for c in Counter(self._sms_ids()).values() if c > 1)
+        assert sms_dupes == 0, f"{sms_dupes} SMS sent twice"
+        # Email cannot be looked up after a crash mid-send: only such notices may repeat.
+        repeated = {n for n, c in delivered.items() if c > 1}
+        assert repeated <= await self._in_doubt_ids(parcels), figures.line()
+
+    async def _why_lost(self, parcels: list[Parcel], lost: set[str]) -> str:
+        book = NoticeBook(self.redis, self.settings.notifications_topic)
+        states = {}
+        for parcel in parcels:
+            for nid, state in (await book.of_shipment(parcel.shipment_id)).items():
+                if nid in lost:
+                    states[nid] = state
+        missing = len(lost) - len(states)
+        return f"lost {len(lost)}, never claimed {missing}, pending {await book.pending()}: " + (
+            "; ".join(f"{n}: {s}" for n, s in list(states.items())[:5])
+        )
+
+    def _sms_ids(self) -> list[str]:
+        return [
+            parse_qs(urlsplit(m.status_callback or "").query)["n"][0] for m in self.sms.messages
+        ]
+
+    async def _in_doubt_ids(self, parcels: list[Parcel]) -> set[str]:
+        """Notices whose sender died while sending them."""
+        book = NoticeBook(self.redis, self.settings.notifications_topic)
+        ids = set()
+        for parcel in parcels:
+            states = await book.of_shipment(parcel.shipment_id)
+            ids |= {nid for nid, state in states.items() if state.get("d")}
+        return ids
+
+
+REPORT: list[str] = []
+
+
+@asynccontextmanager
+async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
+    """A fresh broker, redis-server, SMTP server and SMS sandbox; services not yet started."""
+    async with AsyncExitStack() as exits:
+        broker = exits.enter_context(processes.broker(workdir))
+        redis_server = exits.enter_context(processes.redis_server(workdir))
+        mail = exits.enter_context(MailSandbox())
+        sms = await exits.enter_async_context(SmsSandbox(ACCOUNT, TOKEN).running())
+        ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
+        status_base = f"http://127.0.0.1:{ports['status_api']}"
+        settings = Settings(
+            kafka_bootstrap=broker.address,
+            kafka_partitions=6,
+            kafka_send_timeout_s=3.0,
+            kafka_session_timeout_ms=2000,
+            redis_url=redis_server.address,
+            api_keys=(API_KEY,),
+            courier_token_secret="chaos-courier-token-secret-" + "x" * 32,
+            tracking_id_secret="chaos-tracking-id-secret",
+            public_url=status_base,
+            webhook_url=status_base,
+            twilio_account_sid=ACCOUNT,
+            twilio_auth_token=TOKEN,
+            twilio_from="+15005550006",
+            twilio_api_url=sms.base_url,
+            smtp_host=mail.host,
+            smtp_port=mail.port,
+            mail_from="Chaos Carrier <notices@carrier.example>",
+            sms_per_second=2000.0,
+            emails_per_second=2000.0,
+            send_timeout_s=2.0,
+            retry_first_s=0.5,
+            retry_max_delay_s=4.0,
+            quiet_hours="",
+            track_requests_per_minute=1_000_000,
+            log_level="info",
+        ).with_(**overrides)
+        redis = Redis.from_url(settings.redis_url)
+        exits.push_async_callback(redis.aclose)
+        services = Services(settings, workdir, ports)
+        exits.callback(services.stop_all)
+        yield Stack(settings, services, sms, mail, redis, broker, redis_server, workdir)
+
+
+@contextmanager
+def timed(figures: Figures) -> Iterator[None]:
+    t0 = time.monotonic()
+    try:
+        yield
+    finally:
+        figures.seconds = time.monotonic() - t0
