@@ -82,13 +82,13 @@ class Parcel:
         return model.status, timeline, notices
 
 
-def make_load(shipments: int, seed: int) -> list[Parcel]:
+def make_load(shipments: int, seed: int, first: int = 0) -> list[Parcel]:
     """A walk of five statuses per shipment; every 5th uploads `in_transit` late (after
     `out_for_delivery`, as an app back from offline does), every 7th sends a tap twice."""
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(hours=2)
     parcels = []
-    for n in range(shipments):
+    for n in range(first, first + shipments):
         sid = f"chaos-{seed}-{n:05d}"
         phone = f"+4072{n:07d}"
         email = f"party-{n}@example.com"
@@ -173,11 +173,15 @@ class Services:
         proc.wait(5)
         self.kills += 1
 
-    def stop(self, name: str) -> None:
+    async def stop(self, name: str) -> None:
         """SIGTERM to the oldest instance: it finishes its work and leaves its group."""
         proc = self.running[name].pop(0)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0, f"{name} exited with {proc.returncode}"
+        for _ in range(300):  # the sandboxes run on this loop: wait without blocking it
+            if proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert proc.poll() == 0, f"{name} exited with {proc.returncode}"
 
     def count(self, name: str) -> int:
         return len(self.running.get(name, []))
@@ -345,9 +349,10 @@ class Stack:
             got[str(mail.message["Message-ID"]).strip("<>").split("@")[0]] += 1
         return got
 
-    async def settle(self, expected: set[str], timeout_s: float) -> None:
+    async def settle(self, parcels: list[Parcel], timeout_s: float = 120) -> None:
         """Waits for every expected notice, then for the due set to empty, then a little
         more, so a late duplicate has its chance to show."""
+        expected = set().union(*(p.expected()[2] for p in parcels))
         book = NoticeBook(self.redis, self.settings.notifications_topic)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

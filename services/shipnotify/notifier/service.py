@@ -47,7 +47,7 @@ async def serve(
         await notifier.consume(consumer, stop)
         await due
     finally:
-        await notifier.drain(settings.send_timeout_s)
+        await notifier.drain(2 * settings.send_timeout_s)  # a send started last has its time
         await consumer.stop()
         await producer.stop()
         for sender in senders:

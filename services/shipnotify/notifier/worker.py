@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiolimiter import AsyncLimiter
@@ -23,9 +24,9 @@ from google.protobuf.message import DecodeError
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.breaker import Breaker
-from shipnotify.notifier.outcomes import Failed, Sender, Sent
+from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
 from shipnotify.notifier.quiet import parse_window, quiet_until
-from shipnotify.store.notices import NoticeBook, now_ms
+from shipnotify.store.notices import Claim, NoticeBook, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -83,6 +84,7 @@ class Notifier:
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._lease_s = settings.send_timeout_s * 3
         self._capacity = 4 * settings.sends_in_flight  # notices handled at once
+        self._stopping = False
 
     # -- taking work --------------------------------------------------------------------
 
@@ -126,7 +128,8 @@ class Notifier:
             task.add_done_callback(lambda _: self._tasks.pop(raw, None))
 
     async def drain(self, timeout_s: float) -> None:
-        """On shutdown: let sends under way finish; what is left comes due elsewhere."""
+        """On shutdown: sends under way finish; notices not yet claimed stay due for others."""
+        self._stopping = True
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks.values()), timeout=timeout_s)
             for task in pending:
@@ -167,21 +170,19 @@ class Notifier:
             )
             return
         async with lane.in_flight, lane.rate:
+            if self._stopping:
+                return  # not claimed: it stays due, for whoever comes next
             # Claimed only now, so that the lease covers the send, not the wait for a slot.
             claim = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
             attempt = claim.attempt
-            if attempt == 0:
-                outcome = None  # sent already, or another sender holds it
-            elif claim.in_doubt_since_ms is None:
-                outcome = await lane.sender.send(job)
-            else:
-                outcome = await lane.sender.find(job, claim.in_doubt_since_ms)
-                bound.warning(
-                    "notice in doubt after a crash", provider_has_it=isinstance(outcome, Sent)
-                )
-                outcome = outcome or await lane.sender.send(job)
-        if outcome is None:
-            await self.book.done(raw)
+            if attempt > 0:
+                outcome = await self._send(lane, job, claim, bound)
+        if attempt == 0:
+            await self.book.done(raw)  # sent already
+            return
+        if attempt < 0:
+            # another sender has it: look again when its lease ends, in case it died
+            await self.book.schedule([raw], claim.until_ms + random.randint(100, 1000))
             return
         if isinstance(outcome, Sent):
             lane.breaker.succeeded()
@@ -195,6 +196,15 @@ class Notifier:
             lane.breaker.failed()
             await self._transient(job, raw, outcome, attempt)
             bound.warning("notice failed, will retry", reason=outcome.reason, attempt=attempt)
+
+    async def _send(
+        self, lane: Lane, job: npb.NotificationJob, claim: Claim, bound: Any
+    ) -> Outcome:
+        if claim.in_doubt_since_ms is None:
+            return await lane.sender.send(job)
+        found = await lane.sender.find(job, claim.in_doubt_since_ms)
+        bound.warning("notice in doubt after a crash", provider_has_it=isinstance(found, Sent))
+        return found or await lane.sender.send(job)
 
     async def _sms_may_go(self, job: npb.NotificationJob, raw: bytes) -> bool:
         sid, nid = job.shipment_id, job.notification_id

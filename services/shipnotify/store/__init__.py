@@ -14,4 +14,4 @@ def connect(settings: Settings) -> Redis:
     pool = BlockingConnectionPool.from_url(
         settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # closing the client closes the pool

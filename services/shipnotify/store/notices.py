@@ -21,10 +21,11 @@ from shipnotify.store.tracking import text as _text
 
 @dataclass(frozen=True)
 class Claim:
-    attempt: int  # 0: sent already, or another sender holds it
+    attempt: int  # 0: done already; -1: another sender holds it until `until_ms`
     # Set when the previous attempt's sender died mid-send: since when the provider may
     # already have the message.
     in_doubt_since_ms: int | None = None
+    until_ms: int = 0
 
 
 def due_key(jobs_topic: str) -> str:
@@ -93,8 +94,12 @@ class NoticeBook:
     ) -> Claim:
         now = now_ms()
         args: list[str | int] = [nid, now, now + int(lease_s * 1000), json.dumps(meta)]
-        attempt, doubt = await self._claim(keys=[notices_key(shipment_id)], args=args)
-        return Claim(int(attempt), int(doubt) or None)
+        attempt, at = (
+            int(x) for x in await self._claim(keys=[notices_key(shipment_id)], args=args)
+        )
+        if attempt < 0:
+            return Claim(attempt, until_ms=at)
+        return Claim(attempt, in_doubt_since_ms=at or None)
 
     async def update(
         self,
