@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     redrive.add_argument("--limit", type=int, default=None, help="at most this many")
     redrive.set_defaults(run=_redrive)
 
+    rebuild = sub.add_parser(
+        "rebuild", help="restore the tracking state from Kafka after Redis lost it"
+    )
+    rebuild.set_defaults(run=_rebuild)
+
     token = sub.add_parser("token", help="print a token for local use")
     kinds = token.add_subparsers(dest="kind", required=True, metavar="KIND")
     courier = kinds.add_parser("courier", help="a courier token for the driver app")
@@ -135,6 +140,17 @@ def _redrive(args: argparse.Namespace, settings: Settings) -> int:
 
     done = asyncio.run(redrive(settings, limit=args.limit))
     print(f"redriven: {done.jobs} notices; unreadable records left: {done.unreadable}")
+    return 0
+
+
+def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.tracker.rebuild import rebuild
+
+    done = asyncio.run(rebuild(settings))
+    print(
+        f"rebuilt: {done.shipments} shipments from {done.events} events"
+        f" (unreadable, in the dead-letter topic: {done.unreadable})"
+    )
     return 0
 
 

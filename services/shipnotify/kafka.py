@@ -81,6 +81,26 @@ async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
     return True
 
 
+async def committed(settings: Settings, group: str, topic: str) -> dict[TopicPartition, int]:
+    """The group's committed offsets on the topic (empty for a group that never committed).
+    Asked through a consumer of the group that does not join it."""
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        await reader.topics()  # fetches the metadata that partitions_for_topic reads
+        found = {}
+        for p in reader.partitions_for_topic(topic) or ():
+            tp = TopicPartition(topic, p)
+            offset = await reader.committed(tp)
+            if offset is not None and offset >= 0:
+                found[tp] = offset
+        return found
+    finally:
+        await reader.stop()
+
+
 async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:
     """Commits past the records of a batch whose effects are durable."""
     offsets: dict[TopicPartition, int] = {}

@@ -233,6 +233,7 @@ class Stack:
     broker: processes.Server
     redis_server: processes.Server
     workdir: Path
+    exits: AsyncExitStack
     accepted: Counter[str] = field(default_factory=Counter)  # event id -> 202s
     refused: Counter[int] = field(default_factory=Counter)  # HTTP status -> times
 
@@ -268,9 +269,42 @@ class Stack:
                     assert time.monotonic() < deadline, f"{url} not ready"
                     await asyncio.sleep(0.2)
 
+    async def restart_redis_empty(self) -> None:
+        """kill -9 of redis-server, and a new one on the same port with no data."""
+        self.redis_server.proc.kill()
+        self.redis_server.proc.wait()
+        port = int(self.settings.redis_url.rsplit(":", 1)[1].split("/")[0])
+        self.redis_server = self.exits.enter_context(processes.redis_server(self.workdir, port))
+        await self.redis.connection_pool.disconnect()  # ours were to the old server
+
+    async def run(self, *args: str) -> str:
+        """A `shipnotify` command with this stack's settings; its output."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "shipnotify",
+            *args,
+            env={**os.environ, **self.settings.to_env()},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode == 0, out.decode()
+        return out.decode()
+
+    async def snapshot(self, parcels: list[Parcel]) -> dict[str, object]:
+        """Every shipment's state and timeline hashes, as Redis holds them."""
+        pipe = self.redis.pipeline(transaction=False)
+        for parcel in parcels:
+            state, timeline, *_ = shipment_keys(parcel.shipment_id)
+            pipe.hgetall(state)
+            pipe.hgetall(timeline)
+        replies = await pipe.execute()
+        return {p.shipment_id: replies[2 * i : 2 * i + 2] for i, p in enumerate(parcels)}
+
     # -- couriers
 
-    async def drive(self, parcels: list[Parcel], over_s: float) -> None:
+    async def drive(self, parcels: list[Parcel], over_s: float, skip: int = 0) -> None:
         """Sends every parcel's requests in order, the parcels spread over `over_s`; each
         request is repeated, as the driver app does, until it is accepted."""
         token = issue_courier_token(self.settings.courier_token_secret, "chaos-courier", 3600)
@@ -281,7 +315,7 @@ class Stack:
 
             async def one(i: int, parcel: Parcel) -> None:
                 await asyncio.sleep(max(0.0, t0 + over_s * i / len(parcels) - time.monotonic()))
-                for path, body in parcel.requests():
+                for path, body in list(parcel.requests())[skip:]:
                     await self._until_accepted(http, path, body)
 
             await asyncio.gather(*(one(i, p) for i, p in enumerate(parcels)))
@@ -470,7 +504,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
         exits.push_async_callback(redis.aclose)
         services = Services(settings, workdir, ports)
         exits.callback(services.stop_all)
-        yield Stack(settings, services, sms, mail, redis, broker, redis_server, workdir)
+        yield Stack(settings, services, sms, mail, redis, broker, redis_server, workdir, exits)
 
 
 @contextmanager

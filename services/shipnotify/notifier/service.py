@@ -10,7 +10,7 @@ from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
-from shipnotify.store import connect
+from shipnotify.store import connect, intact
 from shipnotify.store.notices import NoticeBook
 
 log = logs.get(__name__)
@@ -31,6 +31,11 @@ async def serve(
         return
     senders = list(senders) if senders is not None else senders_from(settings)
     redis = connect(settings)
+    if not await intact.wait_until_intact(
+        redis, settings, settings.notifier_group, settings.notifications_topic, stop
+    ):
+        await redis.aclose()
+        return
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
     await producer.start()

@@ -18,14 +18,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
 from google.protobuf.message import DecodeError
+from redis.exceptions import RedisError
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
 from shipnotify.notifier.quiet import parse_window, quiet_until
+from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import Claim, NoticeBook, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -92,8 +95,7 @@ class Notifier:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
             records = [r for recs in batch.values() for r in recs]
-            if records:
-                await self.take(records)
+            if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
             if len(self._tasks) > self._capacity:
                 # backpressure: Kafka keeps what we cannot start yet
@@ -116,10 +118,30 @@ class Notifier:
         """Takes up notices whose time has come: retries, mornings, expired leases."""
         while not stop.is_set():
             room = min(200, self._capacity - len(self._tasks))  # the rest stays due
-            for raw in await self.book.take_due(self._lease_s, limit=room) if room > 0 else []:
-                self._start(raw)
+            try:
+                if room > 0 and await self.book.intact():  # an emptied Redis has nothing due
+                    for raw in await self.book.take_due(self._lease_s, limit=room):
+                        self._start(raw)
+            except RedisError as e:
+                log.warning("due notices not readable now", error=repr(e))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
+
+    async def _until_taken(self, records: Sequence[ConsumerRecord], stop: asyncio.Event) -> bool:
+        """Takes a batch, holding it uncommitted while Redis is down or came back empty;
+        False if asked to stop first."""
+        while True:
+            try:
+                if not await self.book.intact():
+                    raise StoreLost
+                await self.take(records)
+                return True
+            except (RedisError, KafkaError, OSError, StoreLost) as e:
+                log.error("jobs not taken, retrying", error=str(e))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+            if stop.is_set():
+                return False
 
     def _start(self, raw: bytes) -> None:
         if raw not in self._tasks:

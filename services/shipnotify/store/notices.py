@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from shipnotify.store import intact
 from shipnotify.store.tracking import text as _text
 
 
@@ -139,6 +140,9 @@ class NoticeBook:
 
     async def done(self, job: bytes) -> None:
         await self._redis.zrem(self._due, job)
+
+    async def intact(self) -> bool:
+        return await intact.intact(self._redis)
 
     async def pending(self) -> int:
         return int(await self._redis.zcard(self._due))

@@ -17,6 +17,7 @@ from shipnotify.model.codec import (
     event_status,
 )
 from shipnotify.model.status import TERMINAL, Status, script_args
+from shipnotify.store import intact
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 _APPLY_LUA = files("shipnotify.store").joinpath("apply_event.lua").read_text()
@@ -142,6 +143,9 @@ class TrackingStore:
             version=int(state.get(b"v", 0)),
             timeline=timeline,
         )
+
+    async def check_intact(self) -> None:
+        await intact.check(self._redis)
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())

@@ -14,6 +14,7 @@ from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import TrackingStore
+from shipnotify.store.intact import StoreLost
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -56,7 +57,7 @@ class Tracker:
             try:
                 await self.handle(records)
                 return True
-            except (RedisError, KafkaError, OSError) as e:
+            except (RedisError, KafkaError, OSError, StoreLost) as e:
                 log.warning("batch failed, retrying", error=repr(e), retry_in_s=delay)
             if stop.is_set():
                 return False
@@ -65,6 +66,7 @@ class Tracker:
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka."""
+        await self.store.check_intact()  # never apply onto a Redis that came back empty
         events: list[pb.ShipmentEvent] = []
         sends = []
         for record in records:
