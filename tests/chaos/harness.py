@@ -304,7 +304,9 @@ class Stack:
 
     # -- couriers
 
-    async def drive(self, parcels: list[Parcel], over_s: float, skip: int = 0) -> None:
+    async def drive(
+        self, parcels: list[Parcel], over_s: float, skip: int = 0, upto: int | None = None
+    ) -> None:
         """Sends every parcel's requests in order, the parcels spread over `over_s`; each
         request is repeated, as the driver app does, until it is accepted."""
         token = issue_courier_token(self.settings.courier_token_secret, "chaos-courier", 3600)
@@ -315,7 +317,7 @@ class Stack:
 
             async def one(i: int, parcel: Parcel) -> None:
                 await asyncio.sleep(max(0.0, t0 + over_s * i / len(parcels) - time.monotonic()))
-                for path, body in list(parcel.requests())[skip:]:
+                for path, body in list(parcel.requests())[skip:upto]:
                     await self._until_accepted(http, path, body)
 
             await asyncio.gather(*(one(i, p) for i, p in enumerate(parcels)))
