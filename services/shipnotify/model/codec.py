@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 MAX_ID_LENGTH = 128
@@ -29,6 +30,21 @@ def decode_event(raw: bytes | None) -> pb.ShipmentEvent:
         raise MalformedEvent(f"not a ShipmentEvent: {e}") from None
     _check(event)
     return event
+
+
+def decode_job(raw: bytes | None) -> npb.NotificationJob:
+    """A notification job, or MalformedEvent: another message that happens to parse (the
+    wire format has no type tag) lacks what the planner always sets."""
+    job = npb.NotificationJob()
+    try:
+        job.ParseFromString(raw or b"")
+        uuid.UUID(job.notification_id)
+    except (DecodeError, ValueError):
+        raise MalformedEvent("not a NotificationJob") from None
+    known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)
+    if not (known and job.shipment_id and job.address and job.HasField("planned_at")):
+        raise MalformedEvent("not a NotificationJob")
+    return job
 
 
 def _check(event: pb.ShipmentEvent) -> None:

@@ -2,8 +2,9 @@
 
 Progress only moves forward; `delivered`, `returned_to_sender` and `cancelled` are
 terminal. The one way back is a re-delivery loop after a failed attempt (out for
-delivery again, or back in transit), and only when it happened after the attempt.
-An event that does not advance is still kept in the timeline.
+delivery again, or back in transit), and only when it happened after the attempt;
+between an attempt and the status it loops back to, whichever happened later wins, in
+either order of arrival. An event that does not advance is still kept in the timeline.
 
 The Redis script applies the same rule from `script_args()`, so this module is its
 single source of truth.
@@ -87,15 +88,22 @@ REDELIVERY_LOOPS: dict[Status, frozenset[Status]] = {
 }
 
 
+def _looped(a: Status, b: Status) -> bool:
+    """Whether one of the two can follow the other again in a re-delivery loop."""
+    return a in REDELIVERY_LOOPS.get(b, ()) or b in REDELIVERY_LOOPS.get(a, ())
+
+
 def advances(current: Status | None, current_at_ms: int, new: Status, new_at_ms: int) -> bool:
     """Whether an event with status `new` becomes the shipment's current status."""
     if current is None:
         return True
     if current in TERMINAL:
         return False
-    if RANK[new] > RANK[current]:
-        return True
-    return current in REDELIVERY_LOOPS.get(new, ()) and new_at_ms > current_at_ms
+    if _looped(current, new):
+        # Either may come first: the later wins, so a failed attempt uploaded late never
+        # undoes the re-delivery that followed it.
+        return new_at_ms > current_at_ms
+    return RANK[new] > RANK[current]
 
 
 def _csv(statuses: frozenset[Status] | set[Status]) -> str:
@@ -112,9 +120,12 @@ def script_args(new: Status) -> tuple[str, str]:
 
 
 _ALWAYS_FROM = {
-    new: _csv({s for s in Status if s not in TERMINAL and RANK[new] > RANK[s]}) for new in Status
+    new: _csv(
+        {s for s in Status if s not in TERMINAL and RANK[new] > RANK[s] and not _looped(s, new)}
+    )
+    for new in Status
 }
-_LATER_FROM = {new: _csv(set(REDELIVERY_LOOPS.get(new, frozenset()))) for new in Status}
+_LATER_FROM = {new: _csv({s for s in Status if _looped(s, new)}) for new in Status}
 
 
 class Shipment:

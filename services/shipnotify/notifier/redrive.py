@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
-
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
+from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.store import connect
 from shipnotify.store.notices import NoticeBook
-from shipnotify.v1 import notifications_pb2 as npb
 
 log = logs.get(__name__)
 GROUP = "shipnotify-redrive"
@@ -46,8 +44,8 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
             acks = []
             for record in records:
                 try:
-                    job = npb.NotificationJob.FromString(record.value or b"")
-                except DecodeError:
+                    job = decode_job(record.value)
+                except MalformedEvent:
                     done.unreadable += 1  # stays in the dead-letter topic's history
                     continue
                 job.planned_at.GetCurrentTime()

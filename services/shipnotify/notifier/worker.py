@@ -20,11 +20,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
-from google.protobuf.message import DecodeError
 from redis.exceptions import RedisError
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
+from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
 from shipnotify.notifier.quiet import parse_window, quiet_until
@@ -316,6 +316,7 @@ def _ms(ts: object) -> int:
 
 def _readable(raw: bytes | None) -> bool:
     try:
-        return bool(npb.NotificationJob.FromString(raw or b"").notification_id)
-    except DecodeError:
+        decode_job(raw)
+    except MalformedEvent:
         return False
+    return True

@@ -1,0 +1,231 @@
+"""Security over HTTP: bodies over the limit on every POST route, signed webhooks, courier
+tokens on every courier route, and status_api failing closed without its secrets.
+
+test_ingest covers 413 on one route and 401 for missing or malformed credentials;
+test_notifications covers a forged or missing X-Twilio-Signature. This adds the rest.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+from twilio.request_validator import RequestValidator
+
+from shipnotify import web
+from shipnotify.config import Settings
+from shipnotify.ingest.auth import AUDIENCE, issue_courier_token
+from shipnotify.status_api import app as status_app
+from shipnotify.store.notices import NoticeBook
+
+from .conftest import Api, api_key, courier, registration, tap
+
+TOKEN = "twilio-auth-token-for-tests"
+BASE = "https://hooks.example"
+PHONE = f"+3736{random.randint(1_000_000, 9_999_999)}"  # opt-outs outlive a test
+LIMIT = 4096
+WEBHOOKS = {"/v1/twilio/status", "/v1/twilio/inbound"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A small body limit, so that going over it is cheap."""
+    return settings.with_(max_body_bytes=LIMIT)
+
+
+def signed(form: dict[str, str], url: str, token: str = TOKEN) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)}
+
+
+@pytest.fixture
+async def hooks(settings: Settings) -> AsyncIterator[Api]:
+    """status_api with a Twilio auth token, reached by the provider at BASE."""
+    app = web.new_app(settings.max_body_bytes)
+    status_app.install(app, settings.with_(twilio_auth_token=TOKEN, webhook_url=BASE))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+def routes(client: Api, method: str) -> list[web.Route]:
+    assert client.app is not None
+    return [r for r in client.app[web.ROUTES] if r.method == method]
+
+
+# -- request bodies over max_body_bytes ---------------------------------------------------
+
+
+def _headers(route: web.Route, settings: Settings) -> dict[str, str]:
+    """Valid credentials, so that the limit, not the caller, is what gets tested."""
+    if route.security is None:
+        return {"Content-Type": "application/x-www-form-urlencoded"}
+    auth = courier(settings) if "courierToken" in route.security else api_key(settings)
+    return {**auth, "Content-Type": "application/json"}
+
+
+def _body(route: web.Route, size: int) -> bytes:
+    if route.security is None:  # a webhook: a form
+        return b"Body=" + b"x" * (size - 5)
+    return b'{"padding":"' + b"x" * (size - 14) + b'"}'
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 1000):
+        yield body[start : start + 1000]
+
+
+async def test_every_post_route_answers_413_over_max_body_bytes(
+    api: Api, settings: Settings
+) -> None:
+    posts = routes(api, "POST")
+    assert {r.path for r in posts} >= {
+        "/v1/shipments",
+        "/v1/shipments/{shipment_id}/events",
+        "/v1/events:batch",
+        *WEBHOOKS,
+    }
+    for route in posts:
+        path = route.path.replace("{shipment_id}", "s-big")
+        headers = _headers(route, settings)
+        for size in (LIMIT + 1, 10 * LIMIT):
+            body = _body(route, size)
+            assert len(body) == size
+            for data in (body, _chunks(body)):  # with a Content-Length, and chunked
+                resp = await api.post(path, data=data, headers=headers)
+                assert resp.status == 413, (route.path, size, await resp.text())
+                error = await resp.json()
+                assert error["error"] == "request_entity_too_large"
+                assert "body" in error["fields"]
+        # the control: at the limit the body is read (and refused for what it says)
+        resp = await api.post(path, data=_body(route, LIMIT), headers=headers)
+        assert resp.status in {400, 403, 422}, (route.path, await resp.text())
+
+
+# -- Twilio webhooks ------------------------------------------------------------------------
+
+
+def _requests() -> dict[str, tuple[str, dict[str, str]]]:
+    """A valid request for each webhook: its path with query, and its form."""
+    return {
+        "/v1/twilio/inbound": (
+            "/v1/twilio/inbound",
+            {"From": PHONE, "To": "+15005550006", "Body": "STOP", "MessageSid": "SM1"},
+        ),
+        "/v1/twilio/status": (
+            "/v1/twilio/status?s=sec-1&n=notice-1",
+            {"MessageSid": "SM1", "MessageStatus": "delivered", "To": PHONE},
+        ),
+    }
+
+
+async def test_every_webhook_refuses_a_request_not_signed_for_exactly_it(
+    hooks: Api, settings: Settings, redis: Redis
+) -> None:
+    assert {r.path for r in routes(hooks, "POST")} == WEBHOOKS  # status_api's only POSTs
+    requests = _requests()
+    book = NoticeBook(redis, settings.notifications_topic)
+    for path in WEBHOOKS:
+        path_qs, form = requests[path]
+        other_qs, other_form = next(v for k, v in requests.items() if k != path)
+        url = BASE + path_qs
+        first_key = next(iter(form))
+        refused: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
+            ("no signature", path_qs, form, {}),
+            ("empty signature", path_qs, form, {"X-Twilio-Signature": ""}),
+            ("another token", path_qs, form, signed(form, url, token=TOKEN + "x")),
+            ("the other webhook's", path_qs, form, signed(other_form, BASE + other_qs)),
+            ("another host", path_qs, form, signed(form, "https://evil.example" + path_qs)),
+            (
+                "another query",
+                path_qs + ("&" if "?" in path_qs else "?") + "x=1",
+                form,
+                signed(form, url),
+            ),
+            (
+                "a form changed after",
+                path_qs,
+                {**form, first_key: form[first_key] + "0"},
+                signed(form, url),
+            ),
+            ("a field added after", path_qs, {**form, "Extra": "1"}, signed(form, url)),
+        ]
+        if path_qs != path:  # the query is signed too
+            refused.append(("signed without its query", path_qs, form, signed(form, BASE + path)))
+        for what, sent_qs, sent_form, headers in refused:
+            resp = await hooks.post(sent_qs, data=sent_form, headers=headers)
+            assert resp.status == 403, (path, what, await resp.text())
+            assert (await resp.json())["fields"] == {"X-Twilio-Signature": "invalid"}
+        assert not await book.opted_out(PHONE), path  # none of them took effect
+        # the control: exactly the request that was signed is taken
+        resp = await hooks.post(path_qs, data=form, headers=signed(form, url))
+        assert resp.status in {200, 204}, (path, await resp.text())
+        if path == "/v1/twilio/inbound":
+            assert await book.opted_out(PHONE)  # the signed STOP
+            await book.opt_in(PHONE)
+
+
+async def test_status_api_without_its_secrets_fails_closed(settings: Settings) -> None:
+    """No Twilio auth token: no signature is valid, not even one made with the empty key.
+    No API key: the operator endpoint lets no one in, not even with an empty key."""
+    bare = settings.with_(twilio_auth_token="", api_keys=(), webhook_url=BASE)
+    app = web.new_app(bare.max_body_bytes)
+    status_app.install(app, bare)
+    async with TestClient(TestServer(app)) as client:
+        for path_qs, form in _requests().values():
+            resp = await client.post(path_qs, data=form, headers=signed(form, BASE + path_qs, ""))
+            assert resp.status == 403
+        for headers in ({}, {"X-Api-Key": ""}, {"X-Api-Key": "test-key"}):
+            resp = await client.get("/v1/shipments/sec-1/notices", headers=headers)
+            assert resp.status == 401
+
+
+# -- courier tokens on every courier route --------------------------------------------------
+
+
+def _bad_tokens(settings: Settings) -> dict[str, str]:
+    secret = settings.courier_token_secret
+    claims = {"sub": "courier-1", "aud": AUDIENCE, "iat": int(time.time())}
+    return {
+        "expired": issue_courier_token(secret, "courier-1", 60, now=time.time() - 3600),
+        "alg none": jwt.encode({**claims, "exp": 2**40}, None, algorithm="none"),
+        "HS512": jwt.encode(
+            {**claims, "exp": 2**40}, secret + "-long-enough-for-hs512" * 2, algorithm="HS512"
+        ),
+        "no exp": jwt.encode(claims, secret, algorithm="HS256"),
+        "no sub": jwt.encode(
+            {"aud": AUDIENCE, "iat": claims["iat"], "exp": 2**40}, secret, algorithm="HS256"
+        ),
+        "another secret": issue_courier_token("another-secret-" + "y" * 40, "courier-1", 600),
+    }
+
+
+async def test_every_courier_route_refuses_expired_and_forged_tokens(
+    api: Api, settings: Settings
+) -> None:
+    courier_routes = [r for r in routes(api, "POST") if "courierToken" in (r.security or "")]
+    assert {r.path for r in courier_routes} == {
+        "/v1/shipments/{shipment_id}/events",
+        "/v1/events:batch",
+    }
+    bodies: dict[str, Any] = {
+        "/v1/shipments/{shipment_id}/events": tap("picked_up"),
+        "/v1/events:batch": {"events": [{**tap("picked_up"), "shipment_id": "sec-2"}]},
+    }
+    for route in courier_routes:
+        path = route.path.replace("{shipment_id}", "sec-2")
+        for what, token in _bad_tokens(settings).items():
+            headers = {"Authorization": f"Bearer {token}"}
+            resp = await api.post(path, json=bodies[route.path], headers=headers)
+            assert resp.status == 401, (path, what)
+            assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+            assert (await resp.json())["error"] == "unauthorized"
+        resp = await api.post(path, json=bodies[route.path], headers=courier(settings))
+        assert resp.status in {200, 202}, await resp.text()  # the control
+    # a courier token is not an API key: registration stays with the order system
+    resp = await api.post("/v1/shipments", json=registration("sec-2"), headers=courier(settings))
+    assert resp.status == 401

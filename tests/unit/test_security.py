@@ -1,0 +1,217 @@
+"""Security properties without I/O: courier token verification, the API key comparison,
+where secrets come from, and services that refuse to start without them.
+
+test_auth covers expired tokens, HS512, alg "none", a missing exp and a wrong secret;
+test_config covers Settings.require's message. This adds what they leave out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from shipnotify import cli, logs
+from shipnotify.config import PREFIX, ConfigError, Settings
+from shipnotify.ingest import app as ingest_app
+from shipnotify.ingest import auth
+from shipnotify.ingest.auth import AUDIENCE, check_api_key, courier_id_from
+from shipnotify.notifier import service as notifier_service
+from shipnotify.status_api import hooks
+from shipnotify.web import ApiError
+
+SECRET = "s3cret-for-tests-" + "x" * 48
+CLAIMS = {"sub": "courier-1", "aud": AUDIENCE, "iat": 1, "exp": 2**40}
+SECRETS = (
+    "api_keys",
+    "courier_token_secret",
+    "tracking_id_secret",
+    "twilio_auth_token",
+    "smtp_password",
+)
+PACKAGE = Path(auth.__file__).resolve().parents[1]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def handmade(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    return (
+        f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}.{_b64(signature)}"
+    )
+
+
+def hmac_signed(header: dict[str, Any], claims: dict[str, Any], key: str = SECRET) -> str:
+    """Signed with HMAC-SHA256 and our secret, whatever the header says: what a verifier
+    that trusted the header's alg would accept."""
+    unsigned = handmade(header, claims).rsplit(".", 1)[0]
+    mac = hmac.new(key.encode(), unsigned.encode(), hashlib.sha256).digest()
+    return f"{unsigned}.{_b64(mac)}"
+
+
+def without(name: str) -> dict[str, Any]:
+    return {k: v for k, v in CLAIMS.items() if k != name}
+
+
+def test_a_well_formed_hs256_token_is_accepted() -> None:
+    """The control for the refusals below: the same construction with alg HS256 passes."""
+    token = hmac_signed({"alg": "HS256", "typ": "JWT"}, CLAIMS)
+    assert courier_id_from(f"Bearer {token}", SECRET) == "courier-1"
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        # alg confusion: the header names an asymmetric or no algorithm
+        (hmac_signed({"alg": "RS256", "typ": "JWT"}, CLAIMS), "alg value is not allowed"),
+        (
+            handmade({"alg": "RS256", "typ": "JWT"}, CLAIMS, b"\x00" * 256),
+            "alg value is not allowed",
+        ),
+        (hmac_signed({"alg": "ES256"}, CLAIMS), "alg value is not allowed"),
+        (handmade({"alg": "None"}, CLAIMS), "alg value is not allowed"),
+        (handmade({"alg": "NONE"}, CLAIMS), "alg value is not allowed"),
+        (handmade({"alg": "none"}, CLAIMS, b"sig"), "alg value is not allowed"),
+        (hmac_signed({"typ": "JWT"}, CLAIMS), "Algorithm not specified"),
+        (hmac_signed({"alg": "hs256"}, CLAIMS), "alg value is not allowed"),
+        # HS256 named, but not signed with our secret
+        (handmade({"alg": "HS256"}, CLAIMS), "invalid token"),
+        (hmac_signed({"alg": "HS256"}, CLAIMS, key=SECRET + "x"), "Signature verification"),
+        # required claims
+        (jwt.encode(without("sub"), SECRET, algorithm="HS256"), '"sub"'),
+        (jwt.encode(without("exp"), SECRET, algorithm="HS256"), '"exp"'),
+        (jwt.encode(without("iat"), SECRET, algorithm="HS256"), '"iat"'),
+        (jwt.encode(without("aud"), SECRET, algorithm="HS256"), '"aud"'),
+        (jwt.encode({**CLAIMS, "aud": "shipnotify:admin"}, SECRET, algorithm="HS256"), "Audience"),
+        (jwt.encode({**CLAIMS, "sub": 42}, SECRET, algorithm="HS256"), "Subject must be a string"),
+        (jwt.encode({**CLAIMS, "exp": 1}, SECRET, algorithm="HS256"), "token expired"),
+    ],
+)
+def test_tokens_not_hs256_or_without_the_required_claims_are_refused(
+    token: str, reason: str
+) -> None:
+    with pytest.raises(ApiError) as raised:
+        courier_id_from(f"Bearer {token}", SECRET)
+    assert raised.value.status == 401
+    assert reason in raised.value.message
+    assert raised.value.headers["WWW-Authenticate"] == 'Bearer realm="shipnotify"'
+
+
+def test_verification_pins_hs256() -> None:
+    assert auth.ALGORITHM == "HS256"
+    header = jwt.get_unverified_header(auth.issue_courier_token(SECRET, "c", 60))
+    assert header["alg"] == "HS256"
+
+
+def test_api_keys_are_compared_in_constant_time_against_every_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    check_api_key("k1", ["k1", "k2", "k3"])  # a match on the first key still compares all
+    assert compared == [(b"k1", b"k1"), (b"k1", b"k2"), (b"k1", b"k3")]
+    compared.clear()
+    with pytest.raises(ApiError) as raised:
+        check_api_key("k4", ["k1", "k2", "k3"])
+    assert raised.value.status == 401
+    assert len(compared) == 3
+    # the operator endpoint of status_api checks keys with the same function
+    assert vars(hooks)["check_api_key"] is check_api_key
+
+
+@pytest.mark.parametrize("presented", [None, "", " ", "anything"])
+def test_no_configured_key_lets_nothing_in(presented: str | None) -> None:
+    with pytest.raises(ApiError) as raised:
+        check_api_key(presented, ())
+    assert raised.value.status == 401
+
+
+def test_secrets_default_to_empty() -> None:
+    defaults = {f.name: f.default for f in fields(Settings)}
+    for name in SECRETS:
+        assert defaults[name] in ("", ()), name
+        assert getattr(Settings.from_env({}), name) in ("", ()), name
+
+
+def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SECRETS:
+        monkeypatch.setenv(PREFIX + name.upper(), f"from-env-{name}")
+    monkeypatch.setenv(PREFIX + "API_KEYS", "key-a, key-b")
+    settings = Settings.from_env()  # os.environ
+    assert settings.api_keys == ("key-a", "key-b")
+    for name in SECRETS[1:]:
+        assert getattr(settings, name) == f"from-env-{name}"
+
+
+def test_only_config_reads_the_environment() -> None:
+    """Settings.from_env is the one place secrets enter: no other module of the package
+    reads environment variables."""
+    readers = re.compile(r"\benviron\b|\bgetenv\b|\bdotenv\b")
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "v1" not in path.parts
+        and path.name != "config.py"
+        and readers.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_ingest_refuses_to_start_without_each_of_its_secrets() -> None:
+    complete = Settings(api_keys=("k",), courier_token_secret="c" * 32, tracking_id_secret="t")
+    ingest_app.init_app(complete)  # the control: builds (connects to nothing yet)
+    for name, empty in (("api_keys", ()), ("courier_token_secret", ""), ("tracking_id_secret", "")):
+        with pytest.raises(ConfigError, match=PREFIX + name.upper()):
+            ingest_app.init_app(complete.with_(**{name: empty}))
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        ingest_app.init_app(complete.with_(courier_token_secret="c" * 31))
+
+
+async def test_the_notifier_refuses_to_start_without_the_sms_provider_secrets() -> None:
+    settings = Settings(twilio_account_sid="AC" + "0" * 32, twilio_from="+15005550006")
+    async with asyncio.timeout(5):  # it fails before reaching for Kafka
+        with pytest.raises(ConfigError, match="SHIPNOTIFY_TWILIO_AUTH_TOKEN"):
+            await notifier_service.serve(settings, asyncio.Event())
+
+
+@pytest.mark.parametrize(
+    ("command", "missing"),
+    [
+        (
+            "ingest",
+            "SHIPNOTIFY_API_KEYS, SHIPNOTIFY_COURIER_TOKEN_SECRET, SHIPNOTIFY_TRACKING_ID_SECRET",
+        ),
+        (
+            "notifier",
+            "SHIPNOTIFY_TWILIO_ACCOUNT_SID, SHIPNOTIFY_TWILIO_AUTH_TOKEN, SHIPNOTIFY_TWILIO_FROM",
+        ),
+    ],
+)
+def test_the_command_exits_2_naming_the_missing_secrets(
+    command: str,
+    missing: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in [n for n in os.environ if n.startswith(PREFIX)]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(logs, "configure", lambda *args, **kwargs: None)  # keep the test's logs
+    assert cli.main([command]) == 2
+    assert f"configuration error: not set: {missing}" in capsys.readouterr().err
