@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test lint typecheck pytest proto system-packages clean
+.PHONY: dev test chaos lint typecheck pytest proto system-packages clean
 
 dev: system-packages $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
@@ -25,6 +25,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault-injection scenarios alone (make test runs them too), with their figures.
+chaos: system-packages $(STAMP)
+	$(BIN)/python -m pytest tests/chaos $(PYTEST_ARGS)
 
 # Regenerates services/shipnotify/v1 from proto/ with the pinned protoc.
 proto: $(STAMP)

@@ -424,7 +424,6 @@ class Stack:
         figures.kills = self.services.kills
         figures.in_doubt = len(await self._in_doubt_ids(parcels))
         figures.extra.setdefault("wrong shipments", len(wrong))
-        print(figures.line())
         REPORT.append(figures.line())
         assert not wrong, f"{len(wrong)} shipments with a wrong state or timeline: {wrong[:5]}"
         assert figures.lost == 0, await self._why_lost(parcels, expected - set(delivered))
