@@ -370,3 +370,32 @@ async def test_a_notice_in_doubt_after_a_crash_is_looked_up_and_never_sent_twice
         state = (await stack.book.of_shipment(job.shipment_id))[job.notification_id]
         assert state["s"] in {"sent", "delivered"}  # receipts may have come in already
         assert (state["id"], state["d"]) == (provider_id, 1)
+
+
+async def test_an_sms_whose_answer_timed_out_is_looked_up_not_sent_again(stack: Stack) -> None:
+    s = stack.settings
+    producer = kafka.producer(s)
+    await producer.start()
+    senders = notifier.senders_from(s)
+    worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
+    job = _job("timeout-1", pb.CHANNEL_SMS, "+40720000003")
+    try:
+        # The provider takes the message but answers after our timeout (and its receipts,
+        # which would also tell, come later still).
+        stack.sms.response_delay_s = s.send_timeout_s + 0.5
+        stack.sms.callback_delay_s = 4.0
+        await worker.handle(job, job.SerializeToString())
+        state = (await stack.book.of_shipment(job.shipment_id))[job.notification_id]
+        assert state["s"] == "retrying", state
+        assert "q" in state  # in doubt from that attempt on
+        stack.sms.response_delay_s = 0.0
+        await worker.handle(job, job.SerializeToString())  # the retry comes due
+    finally:
+        await producer.stop()
+        for sender in senders:
+            await sender.close()
+    sent = [m.sid for m in stack.sms.messages if m.to == "+40720000003"]
+    assert len(sent) == 1
+    state = (await stack.book.of_shipment(job.shipment_id))[job.notification_id]
+    assert state["s"] in {"sent", "delivered"}
+    assert (state["id"], state["d"]) == (sent[0], 1)

@@ -165,7 +165,10 @@ class _Controller(Controller):
     async def _drain(self, stop_loop: bool) -> None:
         if self.server is not None:
             self.server.close()
-        for smtp in self._sessions:
+        # Connections accepted just before the close get their session a moment later;
+        # cancelling that step would leak the accepted socket, so let it finish first.
+        await asyncio.sleep(0.05)
+        for smtp in list(self._sessions):
             if smtp.transport is not None:
                 smtp.transport.close()
         others = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]

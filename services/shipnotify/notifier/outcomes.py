@@ -21,6 +21,9 @@ class Failed:
     permanent: bool  # permanent: never retried (an invalid number, a 5xx from SMTP)
     code: str = ""
     opted_out: bool = False  # the provider says this address refuses our messages
+    # The request may have reached the provider (a timeout, a dropped connection): whether
+    # it took the message is unknown, and the next attempt first asks it.
+    unknown: bool = False
 
     def __post_init__(self) -> None:
         # Providers quote the address in their messages; reasons are logged and stored.

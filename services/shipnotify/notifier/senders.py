@@ -85,8 +85,11 @@ class TwilioSms:
                 code=str(e.code or e.status),
                 opted_out=e.code == OPTED_OUT,
             )
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+        except aiohttp.ClientConnectorError as e:
             return Failed(f"twilio unreachable: {e!r}", permanent=False, code="network")
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            reason = f"twilio no answer: {e!r}"
+            return Failed(reason, permanent=False, code="network", unknown=True)
         return Sent(str(message.sid))
 
     async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
@@ -104,7 +107,9 @@ class TwilioSms:
         except TwilioRestException as e:
             return Failed(f"twilio {e.status} {e.code}: {e.msg}", permanent=False, code="lookup")
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            return Failed(f"twilio unreachable: {e!r}", permanent=False, code="lookup")
+            return Failed(
+                f"twilio unreachable: {e!r}", permanent=False, code="lookup", unknown=True
+            )
         for message in recent:
             created = message.date_created
             if message.body == body and (created is None or created >= since):
@@ -126,6 +131,7 @@ class SmtpEmail:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+        self._quitting: set[asyncio.Task[None]] = set()
 
     def message(self, job: npb.NotificationJob) -> EmailMessage:
         lang, status, failure = _texts(job)
@@ -147,23 +153,33 @@ class SmtpEmail:
 
     async def send(self, job: npb.NotificationJob) -> Outcome:
         s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            timeout=s.send_timeout_s,
+        )
         try:
-            errors, _ = await aiosmtplib.send(
-                self.message(job),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username or None,
-                password=s.smtp_password or None,
-                start_tls=s.smtp_starttls,
-                timeout=s.send_timeout_s,
-            )
+            await client.connect()
+            errors, _ = await client.send_message(self.message(job))
         except aiosmtplib.SMTPRecipientsRefused as e:
             code = min(r.code for r in e.recipients)
             return Failed(f"smtp {code}: recipient refused", permanent=code >= 500, code=str(code))
         except aiosmtplib.SMTPResponseException as e:
             return Failed(f"smtp {e.code}: {e.message}", permanent=e.code >= 500, code=str(e.code))
-        except (aiosmtplib.SMTPException, TimeoutError, OSError) as e:
+        except aiosmtplib.SMTPConnectError as e:
             return Failed(f"smtp unreachable: {e!r}", permanent=False, code="network")
+        except (aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected, TimeoutError) as e:
+            reason = f"smtp no answer: {e!r}"
+            return Failed(reason, permanent=False, code="network", unknown=True)
+        except (aiosmtplib.SMTPException, OSError) as e:
+            return Failed(f"smtp unreachable: {e!r}", permanent=False, code="network")
+        finally:
+            # The relay has the message (or refused it): the outcome is reported at once and
+            # the goodbye said after, so a crash finds as few notices in doubt as it can.
+            self._goodbye(client)
         if errors:
             code = min(c for c, _ in errors.values())
             return Failed(f"smtp {code}: recipient refused", permanent=code >= 500, code=str(code))
@@ -177,5 +193,18 @@ class SmtpEmail:
     def message_id(self, job: npb.NotificationJob) -> str:
         return f"<{job.notification_id}@{self._domain}>"
 
+    def _goodbye(self, client: aiosmtplib.SMTP) -> None:
+        if not client.is_connected:
+            return
+        task = asyncio.create_task(self._quit(client))
+        self._quitting.add(task)
+        task.add_done_callback(self._quitting.discard)
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, TimeoutError, OSError):
+            client.close()
+
     async def close(self) -> None:
-        return None
+        await asyncio.gather(*self._quitting, return_exceptions=True)

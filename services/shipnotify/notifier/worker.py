@@ -216,7 +216,7 @@ class Notifier:
             bound.warning("notice rejected", reason=outcome.reason)
         else:
             lane.breaker.failed()
-            await self._transient(job, raw, outcome, attempt)
+            await self._transient(job, raw, outcome, attempt, claim)
             bound.warning("notice failed, will retry", reason=outcome.reason, attempt=attempt)
 
     async def _send(
@@ -261,7 +261,7 @@ class Notifier:
         )
 
     async def _transient(
-        self, job: npb.NotificationJob, raw: bytes, failed: Failed, attempt: int
+        self, job: npb.NotificationJob, raw: bytes, failed: Failed, attempt: int, claim: Claim
     ) -> None:
         if now_ms() - _ms(job.planned_at) > self.settings.retry_max_age_s * 1000:
             await (
@@ -273,15 +273,21 @@ class Notifier:
             self.settings.retry_max_delay_s, self.settings.retry_first_s * 2 ** (attempt - 1)
         )
         due = now_ms() + int(random.uniform(delay / 2, delay) * 1000)  # jitter spreads a herd
-        await self._retry_at(job, raw, due, failed.reason)
+        # unknown: the provider may have the message; the next attempt asks it first
+        doubt = {"q": claim.in_doubt_since_ms or claim.at_ms} if failed.unknown else {}
+        await self._retry_at(job, raw, due, failed.reason, doubt)
 
     async def _retry_at(
-        self, job: npb.NotificationJob, raw: bytes, due_ms: int, reason: str
+        self,
+        job: npb.NotificationJob,
+        raw: bytes,
+        due_ms: int,
+        reason: str,
+        extra: dict[str, int] | None = None,
     ) -> None:
         self.counts.retried += 1
-        await self.book.update(
-            job.shipment_id, job.notification_id, "retrying", {"e": reason, "due": due_ms}
-        )
+        fields = {"e": reason, "due": due_ms, **(extra or {})}
+        await self.book.update(job.shipment_id, job.notification_id, "retrying", fields)
         await self.book.schedule([raw], due_ms)
 
     async def _final(

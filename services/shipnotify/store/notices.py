@@ -27,6 +27,7 @@ class Claim:
     # already have the message.
     in_doubt_since_ms: int | None = None
     until_ms: int = 0
+    at_ms: int = 0  # when it was claimed
 
 
 def due_key(jobs_topic: str) -> str:
@@ -99,8 +100,8 @@ class NoticeBook:
             int(x) for x in await self._claim(keys=[notices_key(shipment_id)], args=args)
         )
         if attempt < 0:
-            return Claim(attempt, until_ms=at)
-        return Claim(attempt, in_doubt_since_ms=at or None)
+            return Claim(attempt, until_ms=at, at_ms=now)
+        return Claim(attempt, in_doubt_since_ms=at or None, at_ms=now)
 
     async def update(
         self,
