@@ -38,7 +38,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         kafka_bootstrap=broker,
         kafka_partitions=3,
         kafka_send_timeout_s=3.0,
-        kafka_session_timeout_ms=6000,
+        kafka_session_timeout_ms=2000,  # the embedded broker joins a group in about this
         events_topic=f"events-{run}",
         events_dead_letter_topic=f"events-{run}.dlq",
         notifications_topic=f"notifications-{run}",
