@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 PREFIX = "SHIPNOTIFY_"
@@ -37,13 +37,13 @@ class Settings:
     notifier_group: str = "shipnotify-notifier"
     # Notices
     twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = field(default="", repr=False)  # secrets stay out of reprs
     twilio_from: str = ""  # a sender number in E.164 or a Messaging Service SID (MG...)
     twilio_api_url: str = ""  # only to point at the SMS sandbox; empty: Twilio itself
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)
     smtp_starttls: bool = False
     mail_from: str = "shipnotify <notices@localhost>"
     sms_per_second: float = 10.0
@@ -68,10 +68,10 @@ class Settings:
     track_requests_per_minute: int = 120  # per client address, on the public tracking routes
     live_keepalive_s: float = 15.0
     # Secrets: only ever from the environment.
-    api_keys: tuple[str, ...] = ()
-    courier_token_secret: str = ""
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    courier_token_secret: str = field(default="", repr=False)
     courier_token_ttl_s: int = 16 * 3600
-    tracking_id_secret: str = ""
+    tracking_id_secret: str = field(default="", repr=False)
     # Logs
     log_level: str = "info"
     log_format: str = "json"

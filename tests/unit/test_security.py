@@ -160,6 +160,16 @@ def test_secrets_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         assert getattr(settings, name) == f"from-env-{name}"
 
 
+def test_secrets_stay_out_of_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing test or a logged Settings must not print them."""
+    for name in SECRETS:
+        monkeypatch.setenv(PREFIX + name.upper(), f"from-env-{name}")
+    shown = repr(Settings.from_env())
+    for name in SECRETS:
+        assert f"from-env-{name}" not in shown, name
+    assert "kafka_bootstrap=" in shown  # the rest is still there
+
+
 def test_only_config_reads_the_environment() -> None:
     """Settings.from_env is the one place secrets enter: no other module of the package
     reads environment variables."""
