@@ -112,9 +112,10 @@ async def register(client: Api, settings: Settings, shipment_id: str) -> str:
 
 
 async def read_topic(
-    settings: Settings, topic: str, count: int, timeout_s: float = 15.0
+    settings: Settings, topic: str, count: int, timeout_s: float = 15.0, settle_s: float = 0.0
 ) -> Sequence[ConsumerRecord]:
-    """Reads `count` records from the start of a topic (no group)."""
+    """Reads the records of a topic from its start (no group): `count` of them, and with
+    `settle_s` every one that comes until none has come for that long."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -123,11 +124,16 @@ async def read_topic(
     )
     await consumer.start()
     records: list[ConsumerRecord] = []
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout_s):
-            while len(records) < count:
+            quiet_since = loop.time()
+            while len(records) < count or loop.time() - quiet_since < settle_s:
                 batch = await consumer.getmany(timeout_ms=200)
-                records.extend(r for recs in batch.values() for r in recs)
+                got = [r for recs in batch.values() for r in recs]
+                if got:
+                    records.extend(got)
+                    quiet_since = loop.time()
     finally:
         await consumer.stop()
     return records

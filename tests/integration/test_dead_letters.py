@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from google.protobuf.message import DecodeError
 from redis.asyncio import Redis
 
@@ -31,7 +31,7 @@ from shipnotify.store.notices import NoticeBook
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import eventually, running_tracker
+from .conftest import eventually, read_topic, running_tracker
 from .test_notifier import FakeSender, fast, jobs_for, running_notifier
 
 SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
@@ -149,33 +149,6 @@ async def produce(
     return placed
 
 
-async def read_all(
-    settings: Settings, topic: str, count: int, settle_s: float = 1.0
-) -> list[ConsumerRecord]:
-    """Every record of a topic, once at least `count` are there and no more came for settle_s."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(20):
-            quiet_since = loop.time()
-            while len(records) < count or loop.time() - quiet_since < settle_s:
-                batch = await consumer.getmany(timeout_ms=200)
-                got = [r for recs in batch.values() for r in recs]
-                if got:
-                    records.extend(got)
-                    quiet_since = loop.time()
-    finally:
-        await consumer.stop()
-    return records
-
-
 def check_letters(letters: Sequence[ConsumerRecord], cases: Sequence[Case]) -> None:
     """One letter per case, with its value (a null value as empty) and its reason."""
     assert Counter(r.value for r in letters) == Counter(v or b"" for _, v, _ in cases)
@@ -197,7 +170,9 @@ async def test_the_tracker_dead_letters_every_unreadable_record_and_goes_on(
             settings.events_topic,
             [(None if i == 0 else key, value) for i, (_, value, _) in enumerate(cases)],
         )
-        letters = await read_all(settings, settings.events_dead_letter_topic, len(cases))
+        letters = await read_topic(
+            settings, settings.events_dead_letter_topic, len(cases), 20, settle_s=1
+        )
         # The tracker has dead-lettered them all; what comes next is still applied.
         await produce(
             settings,
@@ -222,7 +197,7 @@ async def test_the_tracker_dead_letters_every_unreadable_record_and_goes_on(
     assert shipment.tracking_id == "d" * 20
     assert [e.status for e in shipment.timeline] == [Status.REGISTERED, Status.PICKED_UP]
     # Only the valid event made jobs: picked up, to the sender by email and the recipient by SMS.
-    jobs = await read_all(settings, settings.notifications_topic, 2)
+    jobs = await read_topic(settings, settings.notifications_topic, 2, 20, settle_s=1)
     assert sorted(r.value for r in jobs) == sorted(
         j.SerializeToString() for j in plan(picked_up, registered.registered)
     )
@@ -242,7 +217,9 @@ async def test_the_notifier_dead_letters_every_unreadable_job_and_goes_on(
             settings.notifications_topic,
             [(None if i == 0 else key, value) for i, (_, value, _) in enumerate(cases)],
         )
-        letters = await read_all(settings, settings.notifications_dead_letter_topic, len(cases))
+        letters = await read_topic(
+            settings, settings.notifications_dead_letter_topic, len(cases), 20, settle_s=1
+        )
         await produce(settings, settings.notifications_topic, [(key, raw) for raw in valid])
 
         async def all_sent() -> bool:
