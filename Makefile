@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test chaos lint typecheck pytest proto system-packages clean
+.PHONY: dev test chaos bench lint typecheck pytest proto system-packages clean
 
 dev: system-packages $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
@@ -29,6 +29,10 @@ pytest: $(STAMP)
 # The fault-injection scenarios alone (make test runs them too), with their figures.
 chaos: system-packages $(STAMP)
 	$(BIN)/python -m pytest tests/chaos $(PYTEST_ARGS)
+
+# Throughput and latency beside the raw limits, in one run (see README, Performance).
+bench: system-packages $(STAMP)
+	$(BIN)/shipnotify bench $(ARGS)
 
 # Regenerates services/shipnotify/v1 from proto/ with the pinned protoc.
 proto: $(STAMP)

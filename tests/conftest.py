@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
+from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         kafka_partitions=3,
         kafka_send_timeout_s=3.0,
         kafka_session_timeout_ms=2000,  # the embedded broker joins a group in about this
+        kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
         events_topic=f"events-{run}",
         events_dead_letter_topic=f"events-{run}.dlq",
         notifications_topic=f"notifications-{run}",

@@ -7,10 +7,11 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
-from shipnotify import logs
+from shipnotify import logs, loop
 from shipnotify.config import ConfigError, Settings
 
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         logs.configure(
             args.command,
-            level=settings.log_level,
+            level="warning" if args.command == "bench" else settings.log_level,
             fmt="console" if args.command == "dev" else settings.log_format,
         )
         result: int = args.run(args, settings)
@@ -65,6 +66,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.set_defaults(run=_rebuild)
 
+    bench = sub.add_parser(
+        "bench", help="measure throughput and latency beside the raw limits, in one run"
+    )
+    bench.add_argument("--events", type=int, default=60_000, help="for the throughput figures")
+    bench.add_argument("--shipments", type=int, default=10_000, help="the events' shipments")
+    bench.add_argument(
+        "--rate", type=float, default=500.0, help="events a second for the latency figures"
+    )
+    bench.add_argument(
+        "--seconds", type=float, default=20.0, help="length of each fixed-rate measurement"
+    )
+    bench.add_argument("--kafka", default="", help="a broker to use instead of the embedded one")
+    bench.add_argument("--redis", default="", help="a Redis URL instead of a local redis-server")
+    bench.add_argument("--json", type=Path, default=Path("shipnotify-bench.json"), dest="out")
+    bench.add_argument("--smoke", action="store_true", help="a short run that checks it completes")
+    bench.set_defaults(run=_bench)
+
     token = sub.add_parser("token", help="print a token for local use")
     kinds = token.add_subparsers(dest="kind", required=True, metavar="KIND")
     courier = kinds.add_parser("courier", help="a courier token for the driver app")
@@ -78,7 +96,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.devstack import stack
 
     try:
-        asyncio.run(
+        loop.run(
             stack.run(
                 settings,
                 http_port=args.http_port,
@@ -105,7 +123,14 @@ def _status_api(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(app: web.Application, settings: Settings) -> int:
     # run_app stops gracefully on SIGTERM and SIGINT, running the cleanup contexts
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        access_log=None,
+        loop=loop.new(),
+    )
     return 0
 
 
@@ -125,7 +150,7 @@ def _until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(stop)
 
-    asyncio.run(run())
+    loop.run(run())
     return 0
 
 
@@ -138,7 +163,7 @@ def _notifier(args: argparse.Namespace, settings: Settings) -> int:
 def _redrive(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.notifier.redrive import redrive
 
-    done = asyncio.run(redrive(settings, limit=args.limit))
+    done = loop.run(redrive(settings, limit=args.limit))
     print(f"redriven: {done.jobs} notices; unreadable records left: {done.unreadable}")
     return 0
 
@@ -146,11 +171,36 @@ def _redrive(args: argparse.Namespace, settings: Settings) -> int:
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.tracker.rebuild import rebuild
 
-    done = asyncio.run(rebuild(settings))
+    done = loop.run(rebuild(settings))
     print(
         f"rebuilt: {done.shipments} shipments from {done.events} events"
         f" (unreadable, in the dead-letter topic: {done.unreadable})"
     )
+    return 0
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from shipnotify.bench.run import Options, run
+
+    if args.smoke:
+        options = Options.smoke(args.out)
+    else:
+        options = Options(
+            events=args.events,
+            shipments=args.shipments,
+            rate=args.rate,
+            seconds=args.seconds,
+            kafka=args.kafka,
+            redis=args.redis,
+            out=args.out,
+        )
+    console = Console()
+    report = loop.run(run(options, settings, console))
+    report.print(console)
+    report.write(options.out)
+    console.print(f"written: {options.out}")
     return 0
 
 

@@ -33,6 +33,9 @@ class Settings:
     tracker_group: str = "shipnotify-tracker"
     tracker_batch_size: int = 500
     kafka_session_timeout_ms: int = 10_000
+    # How long a fetch may wait for records. Apache Kafka answers as soon as records arrive;
+    # the embedded broker only when this runs out, so the local stack sets it low.
+    kafka_fetch_max_wait_ms: int = 500
     notifications_dead_letter_topic: str = "shipnotify.notifications.v1.dlq"
     notifier_group: str = "shipnotify-notifier"
     # Notices
@@ -97,6 +100,11 @@ class Settings:
                 value = ",".join(value)
             env[PREFIX + f.name.upper()] = str(value)
         return env
+
+    def child_env(self, **extra: str) -> dict[str, str]:
+        """This process's environment with these Settings over it (and `extra` over both):
+        a child process started with it reads the same Settings."""
+        return {**os.environ, **self.to_env(), **extra}
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -22,6 +22,8 @@ def producer(settings: Settings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=2,
+        # A tracker batch emits hundreds of jobs: 16 KB batches made send() wait for drains.
+        max_batch_size=1024 * 1024,
         request_timeout_ms=int(settings.kafka_send_timeout_s * 1000),
     )
 
@@ -37,6 +39,7 @@ def consumer(settings: Settings, topic: str, group: str) -> AIOKafkaConsumer:
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 5, 100),
         max_poll_records=settings.tracker_batch_size,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
     )
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +25,9 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
@@ -133,67 +133,6 @@ def make_load(shipments: int, seed: int, first: int = 0) -> list[Parcel]:
 
 def _ms(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp() * 1000)
-
-
-# -- the services -----------------------------------------------------------------------
-
-
-@dataclass
-class Services:
-    """The deployables as `shipnotify <name>` child processes, each logging to a file."""
-
-    settings: Settings
-    workdir: Path
-    ports: dict[str, int]
-    running: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
-    started: Counter[str] = field(default_factory=Counter)
-    kills: int = 0
-
-    def start(self, name: str) -> None:
-        env = {**os.environ, **self.settings.to_env()}
-        if name in self.ports:
-            env["SHIPNOTIFY_HTTP_PORT"] = str(self.ports[name])
-        self.started[name] += 1
-        log = self.workdir / f"{name}-{self.started[name]}.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "shipnotify", name],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        self.running.setdefault(name, []).append(proc)
-
-    def kill(self, name: str, rng: random.Random) -> None:
-        """kill -9 of one instance: no commit, no goodbye."""
-        instances = self.running[name]
-        proc = instances.pop(rng.randrange(len(instances)))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(5)
-        self.kills += 1
-
-    async def stop(self, name: str) -> None:
-        """SIGTERM to the oldest instance: it finishes its work and leaves its group."""
-        proc = self.running[name].pop(0)
-        proc.send_signal(signal.SIGTERM)
-        for _ in range(300):  # the sandboxes run on this loop: wait without blocking it
-            if proc.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert proc.poll() == 0, f"{name} exited with {proc.returncode}"
-
-    def count(self, name: str) -> int:
-        return len(self.running.get(name, []))
-
-    def stop_all(self) -> None:
-        for instances in self.running.values():
-            for proc in instances:
-                processes.stop(proc, timeout_s=10)
-        self.running.clear()
-
-    def logs(self, name: str) -> str:
-        return "".join(p.read_text() for p in sorted(self.workdir.glob(f"{name}-*.log")))
 
 
 # -- one stack --------------------------------------------------------------------------
@@ -479,6 +418,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             kafka_partitions=6,
             kafka_send_timeout_s=3.0,
             kafka_session_timeout_ms=2000,
+            kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
             redis_url=redis_server.address,
             api_keys=(API_KEY,),
             courier_token_secret="chaos-courier-token-secret-" + "x" * 32,

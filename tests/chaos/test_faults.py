@@ -98,7 +98,7 @@ async def test_instances_added_and_removed_under_load(tmp_path: Path) -> None:
                     if step == "add":
                         s.services.start(name)
                     else:
-                        await s.services.stop(name)
+                        assert await s.services.stop(name) == 0, f"{name} did not stop cleanly"
                     changes += 1
             await load
             await s.settle(parcels)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
+from itertools import count
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
+from aiohttp import web as aioweb
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from shipnotify import web
 from shipnotify.config import Settings
+from shipnotify.model.status import Status
 from shipnotify.status_api import app as status_app
+from shipnotify.status_api import live
+from shipnotify.store import TrackingStore
+from shipnotify.store.tracking import shipment_keys
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import Api, courier, eventually, register, running_tracker, tap
 
@@ -59,7 +69,7 @@ async def test_a_posted_status_reaches_an_open_stream_within_a_second(
         took = loop.time() - sent_at
         resp.close()
     assert second["status"] == "picked_up"
-    assert second_id > first_id
+    assert int(second_id) > int(first_id)  # ids are the shipment's versions
     assert took < 1.0
 
     # A page that lost its connection after the first event resumes without a loss.
@@ -122,3 +132,138 @@ async def post_status(api: Api, settings: Settings, shipment_id: str, status: st
         f"/v1/shipments/{shipment_id}/events", json=tap(status), headers=courier(settings)
     )
     assert resp.status == 202
+
+
+_clock = count(int(time.time() * 1000))  # distinct, rising occurred_at of the events below
+
+
+def event(shipment_id: str, status: Status, tracking_id: str = "") -> pb.ShipmentEvent:
+    e = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=shipment_id)
+    e.occurred_at.FromMilliseconds(next(_clock))
+    if status is Status.REGISTERED:
+        e.registered.tracking_id = tracking_id
+    else:
+        e.status_changed.status = status.proto
+    return e
+
+
+async def registered(store: TrackingStore) -> tuple[str, str]:
+    """A new shipment written straight to Redis (no broker): its id and tracking id."""
+    sid, tid = f"live-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:20]
+    await store.apply([event(sid, Status.REGISTERED, tid)])
+    return sid, tid
+
+
+async def test_no_update_is_lost_across_a_reconnect_with_last_event_id(
+    settings: Settings, redis: Redis
+) -> None:
+    store = TrackingStore(redis)
+    sid, tid = await registered(store)
+    app = status_app.init_app(settings.with_(live_keepalive_s=30))  # only changes wake a page
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get(f"/v1/track/{tid}/events")
+        seen, first = await next_event(page)
+        assert first["status"] == "registered"
+        page.close()
+        # Two changes while the page is away: it gets both at once when it comes back.
+        await store.apply([event(sid, Status.PICKED_UP), event(sid, Status.IN_TRANSIT)])
+        page = await client.get(f"/v1/track/{tid}/events", headers={"Last-Event-ID": seen})
+        seen, missed = await next_event(page, timeout_s=1.0)
+        assert [i["status"] for i in missed["timeline"]] == [
+            "registered",
+            "picked_up",
+            "in_transit",
+        ]
+        page.close()
+        # Back with the newest id: nothing to send until the next change, sent at once.
+        page = await client.get(f"/v1/track/{tid}/events", headers={"Last-Event-ID": seen})
+        with pytest.raises(TimeoutError):
+            await next_event(page, timeout_s=0.3)
+        await store.apply([event(sid, Status.OUT_FOR_DELIVERY)])
+        latest_id, latest = await next_event(page, timeout_s=1.0)
+        assert (int(latest_id), latest["status"]) == (int(seen) + 1, "out_for_delivery")
+        page.close()
+        assert not await redis.exists(shipment_keys(sid)[3])  # live pages cost Redis nothing
+        # An id this shipment never gave (a stream id of the older service): the snapshot.
+        page = await client.get(f"/v1/track/{tid}/events", headers={"Last-Event-ID": "17-0"})
+        assert (await next_event(page, timeout_s=1.0))[0] == latest_id
+        page.close()
+
+
+class Snap(BaseModel):
+    status: str
+
+
+async def test_a_change_right_after_the_first_read_still_wakes_the_page(
+    redis: Redis,
+) -> None:
+    """The page subscribes before it reads: a change between its read and its wait is
+    announced to it, not left for the next keepalive (30 s here)."""
+    store = TrackingStore(redis)
+    sid, _ = await registered(store)
+    reads = 0
+
+    async def snapshot() -> tuple[str, BaseModel] | None:
+        nonlocal reads
+        reads += 1
+        shipment = await store.shipment(sid)
+        assert shipment is not None
+        if reads == 1:
+            await store.apply([event(sid, Status.PICKED_UP)])  # just after this read
+        return str(shipment.version), Snap(status=shipment.status.value)
+
+    async def handler(request: aioweb.Request) -> aioweb.StreamResponse:
+        return await live.stream(request, store, sid, snapshot, keepalive_s=30)
+
+    app = aioweb.Application()
+    app.router.add_get("/events", handler)
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get("/events")
+        assert (await next_event(page))[1] == {"status": "registered"}
+        assert (await next_event(page, timeout_s=1.0))[1] == {"status": "picked_up"}
+        page.close()
+
+
+async def test_open_pages_share_one_pubsub_connection_and_give_it_back(
+    settings: Settings, redis: Redis
+) -> None:
+    store = TrackingStore(redis)
+    (a, ta), (b, tb) = await registered(store), await registered(store)
+    channels = [shipment_keys(a)[3], shipment_keys(b)[3]]
+    before = len(await redis.client_list(_type="pubsub"))
+    app = status_app.init_app(settings.with_(live_keepalive_s=0.2))  # closed pages found soon
+    async with TestClient(TestServer(app)) as client:
+        pages = [await client.get(f"/v1/track/{t}/events") for t in (ta, ta, tb)]
+        for page in pages:
+            await next_event(page)
+        assert len(await redis.client_list(_type="pubsub")) == before + 1
+        assert [n for _, n in await redis.pubsub_shardnumsub(*channels)] == [1, 1]
+        await store.apply([event(a, Status.PICKED_UP)])
+        for page in pages[:2]:
+            assert (await next_event(page, timeout_s=1.0))[1]["status"] == "picked_up"
+        for page in pages:
+            page.close()
+
+        async def given_back() -> bool:
+            return len(await redis.client_list(_type="pubsub")) == before
+
+        await eventually(given_back, timeout_s=5)
+
+
+async def test_a_change_whose_announcement_was_lost_comes_with_the_next_keepalive(
+    settings: Settings, redis: Redis
+) -> None:
+    """Pub/sub delivers at most once (a reconnect drops what was published meanwhile): at
+    each keepalive a page looks at the shipment's version too."""
+    store = TrackingStore(redis)
+    sid, tid = await registered(store)
+    app = status_app.init_app(settings.with_(live_keepalive_s=0.3))
+    async with TestClient(TestServer(app)) as client:
+        page = await client.get(f"/v1/track/{tid}/events")
+        seen, _ = await next_event(page)
+        state = shipment_keys(sid)[0]
+        await redis.hset(state, "s", "picked_up")  # a change without its announcement
+        await redis.hincrby(state, "v", 1)
+        got_id, got = await next_event(page, timeout_s=2.0)
+        assert (int(got_id), got["status"]) == (int(seen) + 1, "picked_up")
+        page.close()

@@ -4,6 +4,7 @@ behind the Sender port: once-only sending, retries, opt-outs, quiet hours, isola
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,7 +19,8 @@ from shipnotify.model.status import Status
 from shipnotify.notifier import service
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
 from shipnotify.notifier.redrive import redrive
-from shipnotify.store.notices import NoticeBook, due_key
+from shipnotify.store import TrackingStore
+from shipnotify.store.notices import NoticeBook, due_key, notices_key, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -272,3 +274,159 @@ async def test_sends_are_bounded_and_rate_limited_per_channel(settings: Settings
     assert email.most == 3
     # 20 a second, with a one-second burst: 40 sends span at least one second
     assert email.times[-1] - email.times[0] >= 0.9
+
+
+# -- the notice book against redis-server alone: states, and what a final notice keeps ---
+
+SMS_META = {"c": "sms", "p": "recipient", "st": "out_for_delivery", "ev": str(uuid.uuid4())}
+
+
+def _book(redis: Redis) -> tuple[NoticeBook, str]:
+    return NoticeBook(redis, "jobs-book"), f"book-{uuid.uuid4().hex[:8]}"
+
+
+def _recent(state: dict[str, object]) -> dict[str, object]:
+    """The state without its time, once checked to be now."""
+    at = state.pop("t")
+    assert isinstance(at, int)
+    assert abs(at - now_ms()) < 60_000
+    return state
+
+
+async def test_a_final_notice_keeps_what_operators_see_and_drops_what_sending_needed(
+    redis: Redis,
+) -> None:
+    book, sid = _book(redis)
+    nid, twilio_sid = str(uuid.uuid4()), "SM" + uuid.uuid4().hex
+    first = await book.claim(sid, nid, SMS_META, lease_s=30)
+    assert first.attempt == 1
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == -1  # leased
+    timeout = {"e": "twilio no answer: TimeoutError()", "due": now_ms(), "q": first.at_ms}
+    await book.update(sid, nid, "retrying", timeout)
+    waiting = (await book.of_shipment(sid))[nid]
+    assert (waiting["s"], waiting["e"], waiting["q"]) == ("retrying", timeout["e"], first.at_ms)
+    again = await book.claim(sid, nid, SMS_META, lease_s=30)
+    assert (again.attempt, again.in_doubt_since_ms) == (2, first.at_ms)
+    await book.update(sid, nid, "sent", SMS_META | {"id": twilio_sid})
+    assert await book.receipt(sid, nid, "delivered", None) == "delivered"
+    assert await book.receipt(sid, nid, "sent", None) == "delivered"  # late: no step back
+    assert _recent((await book.of_shipment(sid))[nid]) == {
+        "k": 3,
+        "s": "delivered",
+        "r": "sent",
+        "n": 2,
+        "d": 1,
+        "id": twilio_sid,
+        **SMS_META,
+    }
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == 0
+    assert not await redis.exists("{shp:" + sid + "}:sending")  # gone with the last in flight
+
+
+async def test_a_delivered_shipments_notices_stay_a_listpack(redis: Redis) -> None:
+    """Three SMS with receipts and three emails, each value within Redis' default
+    hash-max-listpack-value (64 bytes), so the hash stays compact."""
+    book, sid = _book(redis)
+    for status in ("picked_up", "out_for_delivery", "delivered"):
+        ev = str(uuid.uuid4())
+        for channel, party in (("sms", "recipient"), ("email", "sender")):
+            meta = {"c": channel, "p": party, "st": status, "ev": ev}
+            nid = str(uuid.uuid4())
+            await book.claim(sid, nid, meta, lease_s=30)
+            sms = channel == "sms"
+            pid = "SM" + uuid.uuid4().hex if sms else f"<{nid}@notices.carrier-example.com>"
+            await book.update(sid, nid, "sent", meta | {"id": pid})
+            if sms:
+                await book.receipt(sid, nid, "sent", None)
+                await book.receipt(sid, nid, "delivered", None)
+    stored = await redis.hgetall(notices_key(sid))
+    assert stored.pop(b"@") == b"notices.carrier-example.com"  # once, not in every email's
+    assert len(stored) == 6
+    assert max(len(v) for v in stored.values()) <= 64
+    assert await redis.object("encoding", notices_key(sid)) == b"listpack"
+
+
+async def test_a_redriven_notice_is_in_flight_again_and_sent_once(redis: Redis) -> None:
+    book, sid = _book(redis)
+    nid = str(uuid.uuid4())
+    meta = SMS_META | {"c": "email", "p": "sender"}
+    await book.claim(sid, nid, meta, lease_s=30)
+    await book.update(sid, nid, "dead", meta | {"e": "smtp 421: try later"})
+    assert (await book.claim(sid, nid, meta, lease_s=30)).attempt == 0
+    assert await book.update(sid, nid, "redriven", force=True) == "redriven"
+    assert (await book.of_shipment(sid))[nid]["s"] == "redriven"
+    assert (await book.claim(sid, nid, meta, lease_s=30)).attempt == 2
+    await book.update(sid, nid, "sent", meta | {"id": f"<{nid}@mail.example>"})
+    assert _recent((await book.of_shipment(sid))[nid]) == {
+        "k": 2,
+        "s": "sent",
+        "n": 2,
+        "id": f"<{nid}@mail.example>",
+        **meta,
+    }  # the outcome replaced the error
+
+
+async def test_a_receipt_before_the_sender_records_its_send(redis: Redis) -> None:
+    book, sid = _book(redis)
+    nid, twilio_sid = str(uuid.uuid4()), "SM" + uuid.uuid4().hex
+    await book.claim(sid, nid, SMS_META, lease_s=30)
+    await book.receipt(sid, nid, "delivered", None)  # the provider's callback came first
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == 0
+    assert await book.update(sid, nid, "sent", SMS_META | {"id": twilio_sid}) == "delivered"
+    state = (await book.of_shipment(sid))[nid]
+    assert (state["s"], state["r"], state["id"], state["ev"]) == (
+        "delivered",
+        "delivered",
+        twilio_sid,
+        SMS_META["ev"],
+    )
+
+
+async def test_notices_stored_before_compact_records_are_read_and_never_sent_again(
+    redis: Redis,
+) -> None:
+    book, sid = _book(redis)
+    done, waiting = str(uuid.uuid4()), str(uuid.uuid4())
+    legacy = {"k": 2, "n": 1, "t": 5, "l": 9, **SMS_META, "id": "SM" + "0" * 32}
+    await redis.hset(
+        notices_key(sid),
+        mapping={
+            done: json.dumps(legacy | {"s": "sent"}),
+            waiting: json.dumps(legacy | {"s": "retrying", "k": 1, "e": "twilio 503", "due": 7}),
+        },
+    )
+    assert (await book.claim(sid, done, SMS_META, lease_s=30)).attempt == 0
+    assert await book.receipt(sid, done, "delivered", None) == "delivered"
+    assert (await book.claim(sid, waiting, SMS_META, lease_s=30)).attempt == 2  # goes on
+    await book.update(sid, waiting, "sent", SMS_META | {"id": "SM" + "1" * 32})
+    states = await book.of_shipment(sid)
+    assert (states[done]["s"], states[done]["r"], states[done]["id"]) == (
+        "delivered",
+        "delivered",
+        "SM" + "0" * 32,
+    )
+    assert (states[waiting]["s"], states[waiting]["n"], states[waiting]["st"]) == (
+        "sent",
+        2,
+        "out_for_delivery",
+    )
+
+
+async def test_any_ids_and_errors_come_back_as_they_were_given(redis: Redis) -> None:
+    book, sid = _book(redis)
+    meta = {"c": "?", "p": "sender", "st": "unspecified", "ev": "not|a uuid"}
+    odd = {"id": "MM|x%y", "e": "no sender | for this channel", "code": "x-1"}
+    await book.update(sid, "nid|1", "rejected", meta | odd)
+    state = _recent((await book.of_shipment(sid))["nid|1"])
+    assert state == {"k": 3, "s": "rejected", **meta, **odd}
+
+
+async def test_the_notices_expire_with_their_delivered_shipment(redis: Redis) -> None:
+    book, sid = _book(redis)
+    delivered = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=sid)
+    delivered.occurred_at.FromMilliseconds(now_ms())
+    delivered.status_changed.status = pb.STATUS_DELIVERED
+    await TrackingStore(redis, retention_days=2).apply([delivered])
+    nid = str(uuid.uuid4())
+    await book.update(sid, nid, "sent", SMS_META | {"id": "SM" + uuid.uuid4().hex})
+    assert 2 * 86400 - 10 < await redis.ttl(notices_key(sid)) <= 2 * 86400

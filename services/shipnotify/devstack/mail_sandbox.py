@@ -8,7 +8,7 @@ message it accepts, and fails on demand.
 The server runs in its own thread (aiosmtpd's Controller), so it also serves callers that
 block their event loop. `fail_for` and `reject_next` make it refuse recipients; `stop()`
 and `start()` take it down and bring it back on the same port (connections are refused
-meanwhile), as a relay that restarts would.
+meanwhile), as a relay that restarts would. `connections` counts the clients' connections.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
+from functools import cached_property
 from html import unescape
 from types import TracebackType
 from typing import Self
@@ -43,9 +44,14 @@ _SPACES = re.compile(r"\s+")
 class ReceivedMail:
     mail_from: str
     rcpt_tos: tuple[str, ...]
-    message: EmailMessage
     raw: bytes
     received_at: datetime
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        # Parsed when first read: parsing costs milliseconds, and under load most messages
+        # are only counted.
+        return email.message_from_bytes(self.raw, _class=EmailMessage, policy=policy.default)
 
     @property
     def subject(self) -> str:
@@ -83,6 +89,7 @@ class _State:
         self.lock = threading.Lock()
         self.clock = clock
         self.messages: list[ReceivedMail] = []
+        self.connections = 0  # SMTP sessions accepted, ever
         self.fail_code = 451
         self.fail_until = -math.inf
         self.rejects: list[int] = []  # codes for the next recipients, first first
@@ -104,6 +111,10 @@ class _Handler:
     def __init__(self, state: _State) -> None:
         self._state = state
 
+    def connected(self) -> None:
+        with self._state.lock:
+            self._state.connections += 1
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -121,7 +132,6 @@ class _Handler:
         received = ReceivedMail(
             mail_from=envelope.mail_from or "",
             rcpt_tos=tuple(envelope.rcpt_tos),
-            message=email.message_from_bytes(raw, _class=EmailMessage, policy=policy.default),
             raw=raw,
             received_at=datetime.now(UTC),
         )
@@ -153,6 +163,7 @@ class _Controller(Controller):
     def factory(self) -> SMTP:
         smtp = SMTP(self.handler, **self.SMTP_kwargs)  # what the base does, but typed
         self._sessions.add(smtp)
+        self.handler.connected()
         return smtp
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
@@ -218,6 +229,12 @@ class MailSandbox:
         with self._state.lock:
             return list(self._state.messages)
 
+    @property
+    def connections(self) -> int:
+        """How many SMTP connections it has accepted, across stop() and start()."""
+        with self._state.lock:
+            return self._state.connections
+
     def clear(self) -> None:
         with self._state.lock:
             self._state.messages.clear()
@@ -256,6 +273,8 @@ class MailSandbox:
             raise
         self._port = controller.port
         self._controller = controller
+        with self._state.lock:
+            self._state.connections -= 1  # the Controller's own, made to see that it serves
 
     def stop(self) -> None:
         """Closes the listener and every open session: connections are refused until start()."""

@@ -34,6 +34,10 @@ DEV_TWILIO_SID = "AC" + "de" * 16
 DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
 
 
+# The embedded broker answers a fetch only when its wait runs out: short waits, low latency.
+EMBEDDED_BROKER_FETCH_WAIT_MS = 5
+
+
 class PortInUse(Exception):
     pass
 
@@ -98,6 +102,7 @@ def _dev_settings(
         kafka_bootstrap=bootstrap,
         kafka_idempotence=False,
         kafka_partitions=3,
+        kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
         redis_url=redis_url,
         http_host="127.0.0.1",
         http_port=int(base.rsplit(":", 1)[1]),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from google.protobuf.message import DecodeError
 
 from shipnotify.model.status import AttemptFailure, Status
@@ -122,11 +122,11 @@ def entry_head(entry: TimelineEntry) -> str:
         doc["f"] = entry.failure.value
     if entry.location:
         doc["l"] = entry.location
-    return json.dumps(doc, separators=(",", ":"))[:-1]
+    return orjson.dumps(doc)[:-1].decode()
 
 
 def entry_from_json(raw: str | bytes) -> TimelineEntry:
-    doc = json.loads(raw)
+    doc = orjson.loads(raw)
     return TimelineEntry(
         status=Status(doc["s"]),
         occurred_at_ms=doc["o"],

@@ -6,6 +6,7 @@ of statuses (at registration) replaces its party's default, and its channels say
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from shipnotify.model.status import Status
@@ -22,11 +23,18 @@ DEFAULT_MATRIX: dict[npb.PartyRole, frozenset[Status]] = {
     ),
 }
 _NAMESPACE = uuid.UUID("6f1d3c1e-4b9a-5e43-9d2e-5b0c7a1f8e21")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 def notification_id(event_id: str, party: int, address: str, channel: int) -> str:
-    """The same (event, party, address, channel) always gives the same id."""
-    return str(uuid.uuid5(_NAMESPACE, f"{event_id}|{party}|{address}|{channel}"))
+    """The same (event, party, address, channel) always gives the same id: uuid5, spelt out
+    because uuid.uuid5 and its UUID object cost the tracker a tenth of its time."""
+    name = f"{event_id}|{party}|{address}|{channel}".encode()
+    b = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def wants(contact: pb.Contact, party: npb.PartyRole, status: Status) -> bool:

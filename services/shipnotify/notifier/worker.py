@@ -87,6 +87,7 @@ class Notifier:
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._lease_s = settings.send_timeout_s * 3
         self._capacity = 4 * settings.sends_in_flight  # notices handled at once
+        self._room = asyncio.Event()  # set when a notice is done: the consumer may go on
         self._stopping = False
 
     # -- taking work --------------------------------------------------------------------
@@ -97,9 +98,10 @@ class Notifier:
             records = [r for recs in batch.values() for r in recs]
             if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
-            if len(self._tasks) > self._capacity:
+            while len(self._tasks) > self._capacity:
                 # backpressure: Kafka keeps what we cannot start yet
-                await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
+                self._room.clear()
+                await self._room.wait()
 
     async def take(self, records: Sequence[ConsumerRecord]) -> None:
         """Puts a batch's jobs in the due set, leased to us, and starts them."""
@@ -147,7 +149,11 @@ class Notifier:
         if raw not in self._tasks:
             task = asyncio.create_task(self._handle_safely(raw))
             self._tasks[raw] = task
-            task.add_done_callback(lambda _: self._tasks.pop(raw, None))
+            task.add_done_callback(lambda _: self._finished(raw))
+
+    def _finished(self, raw: bytes) -> None:
+        self._tasks.pop(raw, None)
+        self._room.set()
 
     async def drain(self, timeout_s: float) -> None:
         """On shutdown: sends under way finish; notices not yet claimed stay due for others."""

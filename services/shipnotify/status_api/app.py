@@ -107,9 +107,9 @@ async def track_events(request: web.Request) -> web.StreamResponse:
     if shipment_id is None:
         raise _not_found()
 
-    async def snapshot() -> Tracking | None:
+    async def snapshot() -> tuple[str, Tracking] | None:
         shipment = await store.shipment(shipment_id)
-        return _tracking(shipment, lang) if shipment else None
+        return (str(shipment.version), _tracking(shipment, lang)) if shipment else None
 
     keepalive = request.app[LIVE_KEEPALIVE_S]
     return await live.stream(request, store, shipment_id, snapshot, keepalive)
@@ -232,6 +232,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
             await client.aclose()
 
     app.cleanup_ctx.append(close_redis)
+    app.cleanup_ctx.append(app[LIMIT].flushing)  # after close_redis: its last flush comes first
 
 
 def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:

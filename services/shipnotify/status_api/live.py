@@ -1,20 +1,137 @@
 """Server-sent events: a page stays open and hears of every change to its shipment.
 
-Each event carries the whole tracking snapshot and, as its id, the id of the change in the
-shipment's Redis stream; a client that reconnects with Last-Event-ID gets the current
-snapshot at once if anything changed meanwhile, so no update is lost.
+Each event carries the whole tracking snapshot and, as its id, the shipment's version; a
+client that reconnects with an older Last-Event-ID gets the current snapshot at once, so no
+update is lost. Redis keeps nothing for this: a change is announced on the shipment's
+pub/sub channel, and the pages of one process share one pub/sub connection (`Hub`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from weakref import WeakKeyDictionary, ref
 
 from aiohttp import web
 from pydantic import BaseModel
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
+from shipnotify import logs
 from shipnotify.store import TrackingStore
+from shipnotify.store.tracking import shipment_keys, text
 
-SnapshotFn = Callable[[], Awaitable[BaseModel | None]]
+log = logs.get(__name__)
+
+# The current snapshot and its event id (the shipment's version); None if there is none.
+SnapshotFn = Callable[[], Awaitable[tuple[str, BaseModel] | None]]
+_SUBSCRIBE_TIMEOUT_S = 10.0
+
+
+class Hub:
+    """One pub/sub connection for all the live pages of a process: it is subscribed to a
+    shipment's channel while a page shows that shipment, and wakes those pages at each
+    change. It holds a connection only while some page is open."""
+
+    def __init__(self, store: TrackingStore) -> None:
+        self._store = ref(store)  # not a strong one: the store is the key of its hub
+        self._pages: dict[str, set[asyncio.Event]] = {}  # channel -> its pages' wake-ups
+        # One (un)subscription at a time, so that the reply read is the one awaited.
+        self._lock = asyncio.Lock()
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._confirm: tuple[str, asyncio.Future[None]] | None = None
+
+    @contextlib.asynccontextmanager
+    async def watch(self, shipment_id: str) -> AsyncIterator[asyncio.Event]:
+        """An event set at each change of the shipment made after this was entered (Redis
+        has confirmed the subscription by then)."""
+        channel = shipment_keys(shipment_id)[3]
+        wake = asyncio.Event()
+        async with self._lock:
+            if channel not in self._pages:
+                await self._subscribe(channel)
+            self._pages.setdefault(channel, set()).add(wake)
+        try:
+            yield wake
+        finally:
+            # shielded: a cancelled page still unsubscribes (or closes the connection)
+            await asyncio.shield(self._leave(channel, wake))
+
+    async def _subscribe(self, channel: str) -> None:
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirm = (channel, confirmed)
+        try:
+            if self._pubsub is None:
+                store = self._store()
+                assert store is not None  # the page holds it
+                self._pubsub = store.update_feed()
+            await self._pubsub.ssubscribe(channel)
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read(self._pubsub))
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
+                await confirmed
+        except BaseException:
+            if not self._pages:
+                await self._close()
+            raise
+        finally:
+            self._confirm = None
+
+    async def _leave(self, channel: str, wake: asyncio.Event) -> None:
+        async with self._lock:
+            pages = self._pages[channel]
+            pages.discard(wake)
+            if pages:
+                return
+            del self._pages[channel]
+            if not self._pages:
+                await self._close()  # the last page: the connection goes back to the pool
+            elif self._pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.sunsubscribe(channel)
+
+    async def _close(self) -> None:
+        reader, pubsub = self._reader, self._pubsub
+        self._reader = self._pubsub = None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        if pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _read(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=None)
+            except Exception as e:  # Redis away: pages look at the version at their keepalive
+                log.warning("live updates not readable now", error=repr(e))
+                await asyncio.sleep(1.0)
+                continue
+            if message is None:
+                continue
+            channel, kind = text(message["channel"]), message["type"]
+            if kind == "ssubscribe" and self._confirm and self._confirm[0] == channel:
+                if not self._confirm[1].done():
+                    self._confirm[1].set_result(None)
+            elif kind in ("smessage", "ssubscribe"):
+                # an ssubscribe here is redis-py subscribing again after a reconnect, when
+                # changes may have gone unannounced: those pages look again too
+                for wake in self._pages.get(channel, ()):
+                    wake.set()
+
+
+_hubs: WeakKeyDictionary[TrackingStore, Hub] = WeakKeyDictionary()
+
+
+def hub(store: TrackingStore) -> Hub:
+    """The hub of the app that owns `store` (one per process in production)."""
+    if store not in _hubs:
+        _hubs[store] = Hub(store)
+    return _hubs[store]
 
 
 async def stream(
@@ -32,26 +149,36 @@ async def stream(
             "X-Accel-Buffering": "no",  # proxies must not hold events back
         }
     )
-    await response.prepare(request)
-    newest = await store.last_update_id(shipment_id)
-    if last != newest:  # a first visit, or something happened since the client's last event
-        await _send(response, newest, await snapshot())
-    last = newest
-    try:
-        while True:
-            changed = await store.next_update(shipment_id, last, int(keepalive_s * 1000))
-            if changed is None:
-                await response.write(b": keepalive\n\n")  # also finds a gone client
-                continue
-            last = changed
-            await _send(response, last, await snapshot())
-    except ConnectionResetError:
-        pass  # the page was closed
+
+    async def send_if_newer() -> bool:
+        nonlocal last
+        current = await snapshot()
+        if current is None or current[0] == last:
+            return False
+        last, model = current
+        data = model.model_dump_json(exclude_none=True)
+        await response.write(f"id: {last}\nevent: update\ndata: {data}\n\n".encode())
+        return True
+
+    # Subscribed before the first read: a change made after that read wakes the page, so
+    # none falls between the two.
+    async with hub(store).watch(shipment_id) as changed:
+        await response.prepare(request)
+        try:
+            await send_if_newer()  # a first visit, or what changed since the client's last event
+            while True:
+                try:
+                    async with asyncio.timeout(keepalive_s):
+                        await changed.wait()
+                except TimeoutError:
+                    # Pub/sub may drop an announcement (a reconnect): the version is sure.
+                    if await store.last_update_id(shipment_id) == last or not (
+                        await send_if_newer()
+                    ):
+                        await response.write(b": keepalive\n\n")  # also finds a gone client
+                    continue
+                changed.clear()
+                await send_if_newer()
+        except ConnectionResetError:
+            pass  # the page was closed
     return response
-
-
-async def _send(response: web.StreamResponse, event_id: str, model: BaseModel | None) -> None:
-    if model is None:
-        return
-    data = model.model_dump_json(exclude_none=True)
-    await response.write(f"id: {event_id}\nevent: update\ndata: {data}\n\n".encode())

@@ -1,12 +1,25 @@
 -- Claims a notice for sending, so that each notification id is sent at most once.
--- KEYS[1] the shipment's notices hash.  ARGV: id, now (ms), lease end (ms), initial JSON.
+-- KEYS[1] the shipment's final notices  KEYS[2] its notices in flight (JSON documents)
+-- ARGV: id, now (ms), lease end (ms), initial JSON (what the notice is: m, v).
 -- Returns {attempt, in doubt since (ms) or 0}; {0, 0} when the notice is done, and
 -- {-1, lease end} while another sender holds it. "In doubt": the last sender's lease ran out while it was sending (it
 -- crashed) or an attempt timed out, so the provider may or may not have the message from
 -- that attempt's time on.
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local doc = cjson.decode(cur or ARGV[4])
+local final = redis.call('HGET', KEYS[1], ARGV[1])
+local doc
+if final and final:sub(1, 1) == '{' then
+  -- written before notices in flight had their own hash: it moves there if not done
+  doc = cjson.decode(final)
+  if (doc.k or 0) < 2 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+elseif final then
+  return {0, 0}
+else
+  doc = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
+end
 if (doc.k or 0) >= 2 then return {0, 0} end
+for k, v in pairs(cjson.decode(ARGV[4])) do
+  if doc[k] == nil then doc[k] = v end
+end
 -- q: an earlier attempt ended without knowing whether the provider took the message
 -- (a timeout); it is in doubt from then on.
 local doubt = tonumber(doc.q or 0)
@@ -20,5 +33,5 @@ doc.k = 1
 doc.l = tonumber(ARGV[3])
 doc.n = (doc.n or 0) + 1
 doc.t = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
 return {doc.n, doubt}

@@ -1,23 +1,31 @@
 """Notice states in Redis: the at-most-once claim, outcomes and delivery receipts, the
 due set that drives retries and deferrals, and SMS opt-outs.
 
-A notice's state lives beside its shipment's (`{shp:<id>}:notices`, one hash field per
-notification id) so that the operator endpoint reads one key. No phone number or email is
-stored there.
+A notice's state lives beside its shipment's, one hash field per notification id: a JSON
+document in `{shp:<id>}:sending` while it is in flight (sending, retrying, deferred), then,
+once final (sent and after), a compact record in `{shp:<id>}:notices` (notice_codec.lua),
+all of whose values fit a listpack: a delivered shipment's notices take a few hundred
+bytes, and go with the shipment. No phone number or email is stored in either.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
+import uuid
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote, unquote
 
 from redis.asyncio import Redis
 
 from shipnotify.store import intact
+from shipnotify.store.tracking import shipment_keys
 from shipnotify.store.tracking import text as _text
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,39 @@ RECEIPTS = {
 }
 
 
+# Every state and receipt has a one-letter code, for the compact records of final notices.
+CODES = {
+    "sending": "g",
+    "retrying": "y",
+    "deferred": "w",
+    "redriven": "v",
+    "sent": "s",
+    "queued": "q",
+    "delivered": "d",
+    "undelivered": "u",
+    "failed": "f",
+    "rejected": "j",
+    "opted_out": "o",
+    "superseded": "p",
+    "dead": "x",
+}
+_NAMES = {code: name for name, code in CODES.items()}
+_CHANNELS = {"sms": "s", "email": "e", "?": "?"}
+_PARTIES = {"sender": "s", "recipient": "r"}
+
+
 def _script(name: str) -> str:
     return files("shipnotify.store").joinpath(name).read_text()
 
 
 def notices_key(shipment_id: str) -> str:
+    """The final notices of a shipment."""
     return "{shp:" + shipment_id + "}:notices"
+
+
+def _sending_key(shipment_id: str) -> str:
+    """The notices in flight; the key is gone once they all are final."""
+    return "{shp:" + shipment_id + "}:sending"
 
 
 def _quiet_key(shipment_id: str) -> str:
@@ -87,7 +122,9 @@ class NoticeBook:
         self._redis = redis
         self._due = due_key(jobs_topic)
         self._claim = redis.register_script(_script("notice_claim.lua"))
-        self._update = redis.register_script(_script("notice_update.lua"))
+        self._update = redis.register_script(
+            _script("notice_codec.lua") + _script("notice_update.lua")
+        )
         self._take = redis.register_script(_script("due_take.lua"))
         self._quiet = redis.register_script(_script("quiet_latest.lua"))
 
@@ -95,10 +132,9 @@ class NoticeBook:
         self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float
     ) -> Claim:
         now = now_ms()
-        args: list[str | int] = [nid, now, now + int(lease_s * 1000), json.dumps(meta)]
-        attempt, at = (
-            int(x) for x in await self._claim(keys=[notices_key(shipment_id)], args=args)
-        )
+        initial = json.dumps(_compact(nid, meta))
+        args: list[str | int] = [nid, now, now + int(lease_s * 1000), initial]
+        attempt, at = (int(x) for x in await self._claim(keys=_keys(shipment_id), args=args))
         if attempt < 0:
             return Claim(attempt, until_ms=at, at_ms=now)
         return Claim(attempt, in_doubt_since_ms=at or None, at_ms=now)
@@ -112,9 +148,11 @@ class NoticeBook:
         *,
         force: bool = False,
     ) -> str:
-        patch = {"s": state, "t": now_ms(), **(fields or {})}
-        args: list[str | int] = [nid, json.dumps(patch), RANKS[state], "1" if force else "0"]
-        return _text(await self._update(keys=[notices_key(shipment_id)], args=args))
+        patch = json.dumps(_compact(nid, {"s": state, "t": now_ms(), **(fields or {})}))
+        args: list[str | int] = [nid, patch, RANKS[state], "1" if force else "0", CODES[state]]
+        keys = [*_keys(shipment_id), shipment_keys(shipment_id)[0]]
+        state_now = _text(await self._update(keys=keys, args=args))
+        return _NAMES.get(state_now, state_now)
 
     async def receipt(
         self, shipment_id: str, nid: str, provider_status: str, error_code: str | None
@@ -126,8 +164,14 @@ class NoticeBook:
         return await self.update(shipment_id, nid, state, extra)
 
     async def of_shipment(self, shipment_id: str) -> dict[str, dict[str, Any]]:
-        raw = await self._redis.hgetall(notices_key(shipment_id))
-        return {_text(k): json.loads(v) for k, v in raw.items()}
+        """Every notice of the shipment, in flight or final, with its fields spelt out."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(_sending_key(shipment_id))
+        pipe.hgetall(notices_key(shipment_id))
+        sending, final = await pipe.execute()
+        stored = {_text(k): _text(v) for k, v in (sending | final).items()}
+        domain = stored.pop("@", "")  # of the emails' Message-IDs (notice_update.lua)
+        return {nid: _readable(nid, raw, domain) for nid, raw in stored.items()}
 
     # the due set: retries, deferrals, and every notice while it is being sent
     async def schedule(self, jobs: list[bytes], at_ms: int) -> None:
@@ -166,3 +210,99 @@ class NoticeBook:
 
     async def opted_out(self, phone: str) -> bool:
         return bool(await self._redis.exists(_opt_out_key(phone)))
+
+
+def _keys(shipment_id: str) -> list[str]:
+    return [notices_key(shipment_id), _sending_key(shipment_id)]
+
+
+# -- the compact values --------------------------------------------------------------------
+# Stored: m (channel, party and status, a letter each) for c, p and st; v (the event id) for
+# ev; i (the provider id) for id; codes for s (once final) and r. UUIDs take 22 characters
+# (base64url), a Twilio message SID 23, an email's Message-ID "@" (its domain is kept once
+# per shipment); anything else is quoted after a "~", so that no value but an error holds
+# the records' separator "|".
+_SID = re.compile(r"SM[0-9a-f]{32}")
+_HEAD = (("k", 1), ("s", 1), ("r", 1), ("m", 3), ("t", 8))  # as in notice_codec.lua
+_TAIL = ("v", "n", "i", "d", "code", "e")
+
+
+def _compact(nid: str, fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    if "c" in out:  # the notice's meta: channel, party, status and event, always together
+        status = pb.Status.Value("STATUS_" + str(out.pop("st")).upper())
+        out["m"] = _CHANNELS[out.pop("c")] + _PARTIES[out.pop("p")] + _digit(status)
+        out["v"] = _short_uuid(out.pop("ev"))
+    if "id" in out:
+        pid = str(out.pop("id"))
+        domain = pid.removeprefix(f"<{nid}@").removesuffix(">")
+        if _SID.fullmatch(pid):
+            out["i"] = "=" + _b64(bytes.fromhex(pid[2:]))
+        elif pid == f"<{nid}@{domain}>" and "|" not in domain:
+            out["i"] = "@" + domain
+        else:
+            out["i"] = "~" + quote(pid, safe="")
+    if "r" in out:
+        out["r"] = CODES[out["r"]]
+    return out
+
+
+def _readable(nid: str, raw: str, domain: str) -> dict[str, Any]:
+    """A stored notice with its fields as the operator endpoint shows them."""
+    doc = json.loads(raw) if raw.startswith("{") else _record(raw)
+    for key in ("s", "r"):
+        if key in doc:
+            doc[key] = _NAMES.get(doc[key], doc[key])
+    if m := doc.pop("m", None):
+        channels, parties = ({v: k for k, v in d.items()} for d in (_CHANNELS, _PARTIES))
+        status = pb.Status.Name(int(m[2], 36)).removeprefix("STATUS_").lower()
+        doc |= {"c": channels[m[0]], "p": parties[m[1]], "st": status}
+    if (v := doc.pop("v", None)) is not None:
+        doc["ev"] = unquote(v[1:]) if v.startswith("~") else str(uuid.UUID(bytes=_unb64(v)))
+    if (i := doc.pop("i", None)) is not None:
+        if i.startswith("="):
+            doc["id"] = "SM" + _unb64(i[1:]).hex()
+        elif i.startswith("@"):
+            doc["id"] = f"<{nid}@{i[1:] or domain}>"
+        else:
+            doc["id"] = unquote(i[1:])
+    return doc
+
+
+def _record(raw: str) -> dict[str, Any]:
+    """The fields of a final notice's compact record (notice_codec.lua)."""
+    doc: dict[str, Any] = {}
+    at = 0
+    for key, width in _HEAD:
+        if value := raw[at : at + width].strip("."):
+            doc[key] = value
+        at += width
+    for key, value in zip(_TAIL, raw[at:].split("|", len(_TAIL) - 1), strict=False):
+        if value:
+            doc[key] = value
+    doc["k"], doc["t"] = int(doc["k"]), int(doc["t"], 36)
+    for key in ("n", "d"):
+        if key in doc:
+            doc[key] = int(doc[key])
+    return doc
+
+
+def _short_uuid(value: str) -> str:
+    try:
+        if str(uuid.UUID(value)) == value:
+            return _b64(uuid.UUID(value).bytes)
+    except ValueError:
+        pass
+    return "~" + quote(value, safe="")
+
+
+def _digit(n: int) -> str:
+    return "0123456789abcdefghijklmnopqrstuvwxyz"[n]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

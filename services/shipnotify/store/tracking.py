@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline, PubSub
+from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import (
     TimelineEntry,
@@ -20,12 +24,14 @@ from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-_APPLY_LUA = files("shipnotify.store").joinpath("apply_event.lua").read_text()
+_APPLY_LUA = files("shipnotify.store").joinpath("apply_events.lua").read_text()
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
 _TRACKING_LINK_TTL_S = 400 * 86400
+_SHIPMENT_IDS_KEPT = 100_000  # about 20 MB
 
 
 def shipment_keys(shipment_id: str) -> list[str]:
+    """The shipment's keys, and last the pub/sub channel of its changes (no key)."""
     tag = "{shp:" + shipment_id + "}"
     return [tag + ":state", tag + ":timeline", tag + ":parties", tag + ":updates"]
 
@@ -47,14 +53,22 @@ class Applied:
     registered: pb.ShipmentRegistered | None = None  # with contacts; only when advanced
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Shipment:
     shipment_id: str
     tracking_id: str
     status: Status
     status_at_ms: int  # when the current status happened
     version: int
-    timeline: list[TimelineEntry]  # by occurred_at, then arrival
+    timeline_json: list[bytes]  # as stored; parsed only when asked (a 304 never is)
+
+    @cached_property
+    def timeline(self) -> list[TimelineEntry]:
+        """By occurred_at, then arrival."""
+        return sorted(
+            (entry_from_json(raw) for raw in self.timeline_json),
+            key=lambda e: (e.occurred_at_ms, e.recorded_at_ms),
+        )
 
 
 class TrackingStore:
@@ -62,66 +76,70 @@ class TrackingStore:
         self._redis = redis
         self._apply = redis.register_script(_APPLY_LUA)
         self._retention_s = str(retention_days * 86400)
+        self._shipment_ids: dict[str, str] = {}  # tracking id -> shipment id
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
-        """Applies events in order, in one pipelined round trip, one script call each."""
+        """Applies events in order, in one round trip and one script call."""
         if not events:
             return []
+        try:
+            replies = await self._pipeline(events).execute()
+        except NoScriptError:  # a restarted Redis forgot the script: nothing ran, so again
+            await self._redis.script_load(_APPLY_LUA)
+            replies = await self._pipeline(events).execute()
+        return [_applied(event, reply) for event, reply in zip(events, replies[-1], strict=True)]
+
+    def _pipeline(self, events: Sequence[pb.ShipmentEvent]) -> Pipeline:
+        # EVALSHA straight into the pipeline: the script object's way adds a SCRIPT EXISTS
+        # round trip to every batch.
         pipe = self._redis.pipeline(transaction=False)
+        keys: list[str] = []
+        args: list[list[Any]] = []
+        parties: list[bytes] = []
         for event in events:
-            if event.WhichOneof("body") == "registered":
+            registered = event.WhichOneof("body") == "registered"
+            if registered:
                 pipe.set(
                     tracking_key(event.registered.tracking_id),
                     event.shipment_id,
                     ex=_TRACKING_LINK_TTL_S,
                 )
-            await self._apply(
-                keys=shipment_keys(event.shipment_id), args=self._args(event), client=pipe
-            )
-        replies = [r for r in await pipe.execute() if isinstance(r, list)]
-        return [_applied(event, reply) for event, reply in zip(events, replies, strict=True)]
-
-    def _args(self, event: pb.ShipmentEvent) -> list[Any]:
-        status = event_status(event)
-        always, later = script_args(status)
-        registered = event.WhichOneof("body") == "registered"
-        return [
-            event.event_id,
-            status.value,
-            event.occurred_at.ToMilliseconds(),
-            entry_head(entry_for(event)),
-            always,
-            later,
-            event.registered.SerializeToString() if registered else b"",
-            event.registered.tracking_id if registered else "",
-            "1" if status in TERMINAL else "0",
-            self._retention_s,
-        ]
+            keys += shipment_keys(event.shipment_id)
+            args.append(_args(event))
+            parties.append(event.registered.SerializeToString() if registered else b"")
+        pipe.evalsha(
+            self._apply.sha, len(keys), *keys, self._retention_s, orjson.dumps(args), *parties
+        )
+        return pipe
 
     async def shipment_id_for(self, tracking_id: str) -> str | None:
+        # A tracking id is derived from its shipment id and never changes, so what was found
+        # once is kept (not what was missing: the shipment may be registered later).
+        if (known := self._shipment_ids.get(tracking_id)) is not None:
+            return known
         shipment_id = await self._redis.get(tracking_key(tracking_id))
         if shipment_id is None:
             return None
-        return shipment_id.decode() if isinstance(shipment_id, bytes) else str(shipment_id)
+        if len(self._shipment_ids) >= _SHIPMENT_IDS_KEPT:
+            self._shipment_ids.clear()  # cheaper than an LRU, and refilled in one lookup each
+        self._shipment_ids[tracking_id] = found = text(shipment_id)
+        return found
 
     async def shipment_by_tracking_id(self, tracking_id: str) -> Shipment | None:
         sid = await self.shipment_id_for(tracking_id)
         return None if sid is None else await self.shipment(sid)
 
     async def last_update_id(self, shipment_id: str) -> str:
-        """The id of the newest change, for Last-Event-ID; "0-0" when none is kept."""
-        newest: Any = await self._redis.xrevrange(shipment_keys(shipment_id)[3], count=1)
-        return text(newest[0][0]) if newest else "0-0"
+        """The id of the newest change, for Last-Event-ID: the shipment's version ("0": none)."""
+        version = await self._redis.hget(shipment_keys(shipment_id)[0], "v")
+        return "0" if version is None else text(version)
 
-    async def next_update(self, shipment_id: str, after: str, wait_ms: int) -> str | None:
-        """Waits up to wait_ms for a change after the id `after`; returns the newest id."""
-        reply: Any = await self._redis.xread(  # RESP2: [[key, [(id, fields), ...]]]
-            {shipment_keys(shipment_id)[3]: after}, block=wait_ms
-        )
-        if not reply:
-            return None
-        entries = reply[0][1]
-        return text(entries[-1][0]) if entries else None
+    def update_feed(self) -> PubSub:
+        """A pub/sub connection: apply() announces each change of a shipment, with its new
+        version, on the sharded channel shipment_keys(id)[3] (which shares the shipment's hash
+        tag, so it works on Redis Cluster too). Pub/sub keeps nothing: a subscriber learns of
+        the changes made while it is subscribed, and reads the version for the rest."""
+        return self._redis.pubsub()
 
     async def shipment(self, sid: str) -> Shipment | None:
         state_key, timeline_key, *_ = shipment_keys(sid)
@@ -131,17 +149,13 @@ class TrackingStore:
         state, raw_entries = await pipe.execute()
         if not state.get(b"s"):
             return None
-        timeline = sorted(
-            (entry_from_json(raw) for raw in raw_entries),
-            key=lambda e: (e.occurred_at_ms, e.recorded_at_ms),
-        )
         return Shipment(
             shipment_id=sid,
             tracking_id=bytes(state.get(b"t", b"")).decode(),
             status=Status(state[b"s"].decode()),
             status_at_ms=int(state[b"o"]),
             version=int(state.get(b"v", 0)),
-            timeline=timeline,
+            timeline_json=raw_entries,
         )
 
     async def check_intact(self) -> None:
@@ -149,6 +163,24 @@ class TrackingStore:
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
+
+
+def _args(event: pb.ShipmentEvent) -> list[Any]:
+    """An event's arguments to the script, in its order (A[7], the parties, goes apart)."""
+    status = event_status(event)
+    always, later = script_args(status)
+    registered = event.WhichOneof("body") == "registered"
+    return [
+        event.event_id,
+        status.value,
+        str(event.occurred_at.ToMilliseconds()),  # a Lua number prints only 14 digits
+        entry_head(entry_for(event)),
+        always,
+        later,
+        "",
+        event.registered.tracking_id if registered else "",
+        1 if status in TERMINAL else 0,
+    ]
 
 
 def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:

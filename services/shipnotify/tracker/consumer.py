@@ -68,20 +68,18 @@ class Tracker:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka."""
         await self.store.check_intact()  # never apply onto a Redis that came back empty
         events: list[pb.ShipmentEvent] = []
-        sends = []
+        acks = []  # send() enqueues and returns a future for the broker's acknowledgement
         for record in records:
             try:
                 events.append(decode_event(record.value))
             except MalformedEvent as e:
-                sends.append(self._dead_letter(record, str(e)))
+                acks.append(await self._dead_letter(record, str(e)))
         applied = await self.store.apply(events)
         jobs = [job for a in applied for job in self.plan(a)]
+        topic = self.settings.notifications_topic
         for key, value in jobs:
-            sends.append(
-                self.producer.send(self.settings.notifications_topic, key=key, value=value)
-            )
-        # send() enqueues and returns a future for the broker's acknowledgement
-        await asyncio.gather(*(await asyncio.gather(*sends)))
+            acks.append(await self.producer.send(topic, key=key, value=value))
+        await asyncio.gather(*acks)
         self.counts.batches += 1
         self.counts.applied += sum(not a.duplicate for a in applied)
         self.counts.duplicates += sum(a.duplicate for a in applied)

@@ -1,0 +1,530 @@
+"""The benchmark's run: a fresh local stack (or the Kafka and Redis given), then each
+measurement in turn, each beside the raw limit it is compared with."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shipnotify import kafka
+from shipnotify.bench import raw, shipments
+from shipnotify.bench.figures import Report
+from shipnotify.config import Settings
+from shipnotify.devstack import processes
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.services import Services
+from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
+from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.model.ids import tracking_id_for
+from shipnotify.store.notices import notices_key
+from shipnotify.store.tracking import shipment_keys, tracking_key
+
+ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
+API_KEY = "bench-api-key"
+
+
+@dataclass(frozen=True)
+class Options:
+    events: int = 60_000  # loaded into the events topic for the throughput figures
+    shipments: int = 10_000  # the events are theirs, registration and hub scans among them
+    rate: float = 500.0  # events a second for the latency figures
+    seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
+    kafka: str = ""  # a given broker instead of the embedded one
+    redis: str = ""  # a given Redis instead of a local redis-server
+    out: Path = Path("shipnotify-bench.json")
+
+    @property
+    def events_each(self) -> int:
+        return max(shipments.MIN_EVENTS, self.events // self.shipments)
+
+    @classmethod
+    def smoke(cls, out: Path) -> Options:
+        return cls(events=600, shipments=100, rate=100.0, seconds=2.0, out=out)
+
+
+async def run(options: Options, base: Settings, console: Console) -> Report:
+    report = Report({k: str(v) for k, v in vars(options).items()})
+    with tempfile.TemporaryDirectory(prefix="shipnotify-bench-") as tmp:
+        async with _stack(options, base, Path(tmp)) as stack:
+            with stack.progress:
+                await stack.measure(report)
+    return report
+
+
+@dataclass
+class Stack:
+    options: Options
+    settings: Settings
+    services: Services
+    sms: SmsSandbox
+    mail: MailSandbox
+    redis: Redis
+    workdir: Path
+    progress: Progress
+    run_id: str
+    pids: dict[str, int] = field(default_factory=dict)  # service -> its process
+    _late: int = 0  # taps whose SMS did not arrive in time
+
+    # -- the whole run, in order
+
+    async def measure(self, report: Report) -> None:
+        o = self.options
+        parcels = shipments.parcels(self.run_id, o.shipments, o.events_each)
+        await self._http_services()
+        await self._raw_redis(report)
+        events = await self._load(parcels)
+        consume = await self._phase("raw consume", events, self._raw_consume(events))
+        report.add("aiokafka consume, events topic", consume, "records/s", beside="raw limit")
+        await self._tracker(report, events, consume)
+        await self._notifier(report, parcels)
+        await self._latency(report, parcels)
+        await self._status_api(report, parcels[0])
+        self._memory(report)
+        report.details["sent"] = {"sms": len(self.sms.messages), "email": len(self.mail.messages)}
+        await self._redis_per_shipment(report, parcels)
+
+    async def _phase(self, name: str, total: int | None, work: Any, unit: str = "/s") -> Any:
+        self._task = self.progress.add_task(name, total=total)
+        result = await work
+        shown = f"{result:,.0f}{unit}" if isinstance(result, float) else ""
+        self.progress.update(self._task, completed=total, description=f"{name} {shown}")
+        return result
+
+    def _tick(self, n: int = 1) -> None:
+        self.progress.advance(self._task, n)
+
+    # -- raw limits
+
+    async def _raw_redis(self, report: Report) -> None:
+        seconds = min(3.0, self.options.seconds / 4)
+        pipelined = await self._phase("raw redis", None, raw.redis_pipelined(self.redis, seconds))
+        trips = await raw.redis_round_trips(self.redis, seconds)
+        report.add("redis, pipelined (1000 a trip)", pipelined, "commands/s", beside="raw limit")
+        report.add("redis, one command a trip", trips, "round trips/s", beside="raw limit")
+
+    async def _load(self, parcels: list[shipments.Parcel]) -> int:
+        """Writes the shipments' events to the events topic as ingest would."""
+        producer = kafka.producer(self.settings)
+        await producer.start()
+        total = sum(len(p.walk) for p in parcels)
+        self._task = self.progress.add_task("load events topic", total=total)
+        try:
+            for i in range(0, len(parcels), 200):
+                acks = []
+                for parcel in parcels[i : i + 200]:
+                    for event in shipments.events(parcel, self.settings.tracking_id_secret):
+                        acks.append(
+                            await producer.send(
+                                self.settings.events_topic,
+                                key=parcel.shipment_id.encode(),
+                                value=event.SerializeToString(),
+                            )
+                        )
+                await asyncio.gather(*acks)
+                self._tick(len(acks))
+        finally:
+            await producer.stop()
+        return total
+
+    async def _raw_consume(self, events: int) -> float:
+        return await raw.consume_rate(self.settings, self.settings.events_topic, events, self._tick)
+
+    # -- the consumers
+
+    async def _tracker(self, report: Report, events: int, consume: float) -> None:
+        proc = self.services.start("tracker")
+        self.pids["tracker"] = proc.pid
+        rate = await self._phase(
+            "tracker", events, self._until_committed(self.settings.tracker_group, events)
+        )
+        report.add(
+            "tracker, one process",
+            rate,
+            "events/s",
+            beside=f"{rate / consume:.2f} of raw consume",
+            at_least=15_000,
+        )
+        report.add("tracker / raw consume", rate / consume, "ratio", at_least=0.4)
+
+    async def _until_committed(self, group: str, total: int) -> float:
+        """Events a second the group commits, from its first commit to its last."""
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+        )
+        await reader.start()
+        try:
+            await reader.topics()
+            tps = [
+                TopicPartition(self.settings.events_topic, p)
+                for p in reader.partitions_for_topic(self.settings.events_topic) or ()
+            ]
+            first: tuple[float, int] | None = None
+            done = 0
+            while done < total:
+                await asyncio.sleep(0.05)
+                now = sum([max(0, await reader.committed(tp) or 0) for tp in tps])
+                self._tick(now - done)
+                done = now
+                if done and first is None:
+                    first = (time.monotonic(), done)
+            assert first is not None
+            return (done - first[1]) / max(time.monotonic() - first[0], 1e-3)
+        finally:
+            await reader.stop()
+
+    async def _notifier(self, report: Report, parcels: list[shipments.Parcel]) -> None:
+        expected = sum(p.notices for p in parcels)
+        proc = self.services.start("notifier")
+        self.pids["notifier"] = proc.pid
+
+        async def until_sent() -> float:
+            done, first = 0, None
+            while done < expected:
+                await asyncio.sleep(0.05)
+                now = self._sent()
+                self._tick(now - done)
+                done = now
+                if done and first is None:
+                    first = (time.monotonic(), done)
+            assert first is not None
+            return (done - first[1]) / max(time.monotonic() - first[0], 1e-3)
+
+        rate = await self._phase("notifier", expected, until_sent())
+        await asyncio.sleep(1)  # a notice sent twice would show by now
+        report.add("notices sent", self._sent(), "notices", beside=f"{expected} expected")
+        report.add(
+            "notifier, one process",
+            rate,
+            "notices/s",
+            beside="twilio library + SMTP to the local sandboxes",
+        )
+
+    def _sent(self) -> int:
+        return len(self.sms.messages) + len(self.mail.messages)
+
+    # -- latency
+
+    async def _http_services(self) -> None:
+        for name in ("ingest", "status_api"):
+            self.pids[name] = self.services.start(name).pid
+        async with aiohttp.ClientSession() as http:
+            for name in ("ingest", "status_api"):
+                url = f"http://127.0.0.1:{self.services.ports[name]}/readyz"
+                for _ in range(600):
+                    try:
+                        async with http.get(url) as resp:
+                            if resp.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(f"{name} did not become ready: {self.services.logs(name)}")
+
+    async def _latency(self, report: Report, loaded: list[shipments.Parcel]) -> None:
+        o = self.options
+        total = int(o.rate * o.seconds)
+        kafka_ms = await self._phase(
+            "raw kafka latency",
+            total,
+            raw.produce_consume_latency(
+                self.settings, f"bench.latency.{self.run_id}", o.rate, o.seconds, self._tick
+            ),
+        )
+        count = max(1, total // shipments.MIN_EVENTS)
+        parcels = shipments.parcels(self.run_id, count, shipments.MIN_EVENTS, first=len(loaded))
+        tap_ms = await self._phase("tap to SMS", total, self._taps_to_sms(parcels, o.rate))
+        for name, values in (("kafka produce to consume", kafka_ms), ("tap to SMS", tap_ms)):
+            q = _percentiles(values)
+            for p in ("p50", "p95", "p99"):
+                limit = 50.0 if name == "tap to SMS" and p == "p99" else None
+                report.add(
+                    f"{name}, {p}",
+                    q[p],
+                    "ms",
+                    beside=f"at {o.rate:.0f} events/s, {len(values)} samples",
+                    at_most=limit,
+                )
+        report.add(
+            "SMS later than 60 s",
+            self._late,
+            "SMS",
+            beside="not counted in the percentiles",
+            at_most=0,
+        )
+        report.details["latency_ms"] = {
+            "kafka": _percentiles(kafka_ms),
+            "tap_to_sms": _percentiles(tap_ms),
+        }
+
+    async def _taps_to_sms(self, parcels: list[shipments.Parcel], rate: float) -> list[float]:
+        """The couriers' taps at `rate` a second, open loop; milliseconds from each tap's 202
+        to its SMS reaching the sandbox."""
+        token = issue_courier_token(self.settings.courier_token_secret, "bench-courier", 3600)
+        headers = {"X-Api-Key": API_KEY, "Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{self.services.ports['ingest']}"
+        accepted: dict[str, float] = {}  # SMS notification id -> when its tap was accepted
+        wave = max(1, int(rate / 5))  # a shipment's next tap comes 0.2 s after its last
+        schedule = [
+            (parcel, step, request)
+            for i in range(0, len(parcels), wave)
+            for step in range(shipments.MIN_EVENTS)
+            for parcel in parcels[i : i + wave]
+            for request in [list(shipments.requests(parcel))[step]]
+        ]
+        async with aiohttp.ClientSession(
+            headers=headers, connector=aiohttp.TCPConnector(limit=256)
+        ) as http:
+
+            async def tap(parcel: shipments.Parcel, step: int, path: str, body: Any) -> None:
+                async with http.post(base + path, json=body) as resp:
+                    if resp.status != 202:
+                        raise RuntimeError(f"ingest answered {resp.status}: {await resp.text()}")
+                notice = parcel.sms_notice(step)
+                if notice:
+                    accepted[notice] = time.time()
+                self._tick()
+
+            t0 = time.monotonic()
+            tasks = []
+            for i, (parcel, step, (path, body)) in enumerate(schedule):
+                await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+                tasks.append(asyncio.create_task(tap(parcel, step, path, body)))
+            await asyncio.gather(*tasks)
+        arrived = await self._until_arrived(set(accepted))
+        self._late = len(accepted) - len(arrived)
+        return [(arrived[n] - accepted[n]) * 1000 for n in arrived]
+
+    async def _until_arrived(self, wanted: set[str], timeout_s: float = 60) -> dict[str, float]:
+        """When each wanted SMS reached the sandbox; those that did not within timeout_s of
+        the last tap are left out (and counted as late)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            arrived = {}
+            for m in self.sms.messages:
+                notice = (m.status_callback or "").rsplit("n=", 1)[-1]
+                if notice in wanted:
+                    arrived[notice] = m.created_at.timestamp()
+            if len(arrived) == len(wanted) or time.monotonic() > deadline:
+                return arrived
+            await asyncio.sleep(0.1)
+
+    # -- status API
+
+    async def _status_api(self, report: Report, parcel: shipments.Parcel) -> None:
+        tid = tracking_id_for(self.settings.tracking_id_secret, parcel.shipment_id)
+        ours = f"http://127.0.0.1:{self.services.ports['status_api']}/v1/track/{tid}?lang=en"
+        async with aiohttp.ClientSession() as http, http.get(ours) as resp:
+            etag = resp.headers["ETag"]
+        port = processes.free_port()
+        bare = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shipnotify.bench.http_load", "bare", str(port)
+        )
+        try:
+            bare_url = f"http://127.0.0.1:{port}/v1/track/{tid}?lang=en"
+            await _until_listening(port)
+            async with aiohttp.ClientSession() as http, http.get(bare_url) as resp:
+                bare_etag = resp.headers["ETag"]
+            seconds = self.options.seconds / 2
+            self._task = self.progress.add_task("status API", total=4 * seconds)
+            ticker = asyncio.create_task(self._clock())
+            try:
+                ours_304 = await _hit(ours, etag, seconds)
+                bare_304 = await _hit(bare_url, bare_etag, seconds)
+                ours_200 = await _hit(ours, "", seconds)
+                bare_200 = await _hit(bare_url, "", seconds)
+            finally:
+                ticker.cancel()
+        finally:
+            bare.terminate()
+            await bare.wait()
+        ratio = ours_304["rate"] / bare_304["rate"]
+        report.add("bare aiohttp handler, 304", bare_304["rate"], "requests/s", beside="raw limit")
+        report.add(
+            "status API, 304 (ETag matches)",
+            ours_304["rate"],
+            "requests/s",
+            beside=f"{ratio:.2f} of bare",
+        )
+        report.add("status API / bare, 304", ratio, "ratio", at_least=0.6)
+        report.add("bare aiohttp handler, 200", bare_200["rate"], "requests/s", beside="raw limit")
+        report.add(
+            "status API, 200 (full body)",
+            ours_200["rate"],
+            "requests/s",
+            beside=f"{ours_200['rate'] / bare_200['rate']:.2f} of bare",
+        )
+        report.details["status_api"] = {
+            "ours_304": ours_304,
+            "bare_304": bare_304,
+            "ours_200": ours_200,
+            "bare_200": bare_200,
+        }
+
+    async def _clock(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            self.progress.advance(self._task, 0.5)
+
+    # -- memory
+
+    def _memory(self, report: Report) -> None:
+        for name, pid in self.pids.items():
+            mb = _peak_rss_kb(pid) / 1024
+            report.add(f"{name}, peak RSS", mb, "MB", at_most=250)
+
+    async def _redis_per_shipment(self, report: Report, parcels: list[shipments.Parcel]) -> None:
+        """Every key a delivered shipment leaves in Redis, its full timeline and its notices'
+        states among them, by MEMORY USAGE, over a sample."""
+        sample = parcels[:: max(1, len(parcels) // 500)]
+        by_key: dict[str, int] = {}
+        for parcel in sample:
+            sid = parcel.shipment_id
+            tid = tracking_id_for(self.settings.tracking_id_secret, sid)
+            keys = [*shipment_keys(sid), notices_key(sid), tracking_key(tid)]
+            names = ["state", "timeline", "parties", "updates", "notices", "tracking link"]
+            for name, key in zip(names, keys, strict=True):
+                by_key[name] = by_key.get(name, 0) + int(
+                    await self.redis.memory_usage(key, samples=0) or 0
+                )
+        per = {name: total / len(sample) for name, total in by_key.items()}
+        report.add(
+            "redis per delivered shipment",
+            sum(per.values()),
+            "bytes",
+            beside=f"{len(sample[0].walk)} events, {sample[0].notices} notices",
+            at_most=2048,
+        )
+        report.details["redis_bytes_per_shipment"] = per
+        info = await self.redis.info("memory")
+        report.details["redis_used_memory"] = info["used_memory"]
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if len(values) < 2:
+        v = values[0] if values else 0.0
+        return {"p50": v, "p95": v, "p99": v}
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
+
+
+def _peak_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _hit(url: str, etag: str, seconds: float) -> dict[str, Any]:
+    args = ["hit", url, "--seconds", str(seconds)]
+    if etag:
+        args += ["--header", f"If-None-Match: {etag}"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shipnotify.bench.http_load", *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def _until_listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@asynccontextmanager
+async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as exits:
+        bootstrap = options.kafka or exits.enter_context(processes.broker(workdir)).address
+        redis_url = options.redis or exits.enter_context(processes.redis_server(workdir)).address
+        mail = exits.enter_context(MailSandbox())
+        sms = await exits.enter_async_context(
+            SmsSandbox(ACCOUNT, TOKEN, callback_delay_s=0.5).running()
+        )
+        ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
+        status_base = f"http://127.0.0.1:{ports['status_api']}"
+        run_id = uuid.uuid4().hex[:8]
+        settings = base.with_(
+            kafka_bootstrap=bootstrap,
+            kafka_partitions=6,
+            kafka_session_timeout_ms=2000,
+            kafka_fetch_max_wait_ms=(
+                base.kafka_fetch_max_wait_ms if options.kafka else EMBEDDED_BROKER_FETCH_WAIT_MS
+            ),
+            events_topic=f"bench.{run_id}.events",
+            events_dead_letter_topic=f"bench.{run_id}.events.dlq",
+            notifications_topic=f"bench.{run_id}.notifications",
+            notifications_dead_letter_topic=f"bench.{run_id}.notifications.dlq",
+            tracker_group=f"bench-{run_id}-tracker",
+            notifier_group=f"bench-{run_id}-notifier",
+            redis_url=redis_url,
+            api_keys=(API_KEY,),
+            courier_token_secret="bench-courier-token-secret-" + "x" * 32,
+            tracking_id_secret="bench-tracking-id-secret",  # noqa: S106 (the local stack's)
+            public_url=status_base,
+            webhook_url=status_base,
+            twilio_account_sid=ACCOUNT,
+            twilio_auth_token=TOKEN,
+            twilio_from="+15005550006",
+            twilio_api_url=sms.base_url,
+            smtp_host=mail.host,
+            smtp_port=mail.port,
+            smtp_starttls=False,
+            mail_from="Bench Carrier <notices@carrier.example>",
+            # the providers' account limits are not ours to measure
+            sms_per_second=1e6,
+            emails_per_second=1e6,
+            quiet_hours="",
+            track_requests_per_minute=1_000_000_000,
+            log_level="warning",
+        )
+        await _create_topic(settings, f"bench.latency.{run_id}")
+        redis = Redis.from_url(redis_url)
+        exits.push_async_callback(redis.aclose)
+        services = Services(settings, workdir, ports)
+        exits.callback(services.stop_all)
+        progress = Progress(
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        yield Stack(options, settings, services, sms, mail, redis, workdir, progress, run_id)
+
+
+async def _create_topic(settings: Settings, name: str) -> None:
+    await kafka.ensure_topics(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, settings.kafka_partitions, 1)])
+    finally:
+        await admin.close()

@@ -1,0 +1,56 @@
+"""`shipnotify bench --smoke`: the benchmark completes and reports every figure. Its figures
+are not checked against targets here (CI machines differ); `make bench` does that."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIGURES = {
+    "redis, pipelined (1000 a trip)",
+    "redis, one command a trip",
+    "aiokafka consume, events topic",
+    "tracker, one process",
+    "tracker / raw consume",
+    "notices sent",
+    "notifier, one process",
+    "kafka produce to consume, p99",
+    "tap to SMS, p50",
+    "tap to SMS, p99",
+    "bare aiohttp handler, 304",
+    "status API, 304 (ETag matches)",
+    "status API / bare, 304",
+    "ingest, peak RSS",
+    "status_api, peak RSS",
+    "tracker, peak RSS",
+    "notifier, peak RSS",
+    "redis per delivered shipment",
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "shipnotify", "bench", "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "status API / bare, 304" in run.stdout  # the table
+    doc = json.loads(out.read_text())
+    figures = {f["name"]: f for f in doc["figures"]}
+    assert set(figures) >= FIGURES, FIGURES - set(figures)
+    counted = {n: f for n, f in figures.items() if n != "SMS later than 60 s"}
+    assert all(f["value"] > 0 for f in counted.values()), figures
+    assert all(f["met"] in (True, False) for f in figures.values() if f["target"])
+    assert doc["details"]["sent"]["sms"] == doc["details"]["sent"]["email"] > 0
+    assert figures["notices sent"]["value"] == 600  # 100 shipments, 6 notices each, once
+    assert "cores" in doc["machine"]
