@@ -236,13 +236,14 @@ class Notifier:
 
     async def _sms_may_go(self, job: npb.NotificationJob, raw: bytes) -> bool:
         sid, nid = job.shipment_id, job.notification_id
-        if await self.book.opted_out(job.address):
+        occurred = _ms(job.occurred_at)
+        opted_out, later_deferred = await self.book.sms_gate(sid, job.address, occurred)
+        if opted_out:
             self.counts.skipped += 1
             await self._final(job, raw, "opted_out")
             return False
-        occurred = _ms(job.occurred_at)
         morning = quiet_until(datetime.now(UTC), job.time_zone, self.quiet)
-        if await self.book.later_deferred(sid, job.address, occurred):
+        if later_deferred:
             self.counts.skipped += 1  # a later status for this contact waits: only it goes
             await self._final(job, raw, "superseded")
             return False
@@ -299,10 +300,9 @@ class Notifier:
     async def _final(
         self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
     ) -> None:
-        await self.book.update(
-            job.shipment_id, job.notification_id, state, self._meta(job) | fields
+        await self.book.finish(
+            job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
-        await self.book.done(raw)
 
     def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
         return {
