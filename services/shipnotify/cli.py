@@ -69,17 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="measure throughput and latency beside the raw limits, in one run"
     )
-    bench.add_argument("--events", type=int, default=60_000, help="for the throughput figures")
-    bench.add_argument("--shipments", type=int, default=10_000, help="the events' shipments")
-    bench.add_argument(
-        "--rate", type=float, default=500.0, help="events a second for the latency figures"
-    )
-    bench.add_argument(
-        "--seconds", type=float, default=20.0, help="length of each fixed-rate measurement"
-    )
-    bench.add_argument("--kafka", default="", help="a broker to use instead of the embedded one")
-    bench.add_argument("--redis", default="", help="a Redis URL instead of a local redis-server")
-    bench.add_argument("--json", type=Path, default=Path("shipnotify-bench.json"), dest="out")
+    for flag, kind, help_ in (
+        ("--events", int, "events for the throughput figures (default 30000)"),
+        ("--shipments", int, "the shipments those events are of (default 5000)"),
+        ("--rate", float, "events a second for the latency figures (default 500)"),
+        ("--seconds", float, "length of each fixed-rate measurement (default 20)"),
+        ("--kafka", str, "a broker to use instead of the embedded one"),
+        ("--redis", str, "a Redis URL to use instead of a local redis-server"),
+        ("--json", Path, "where the figures go as JSON (default shipnotify-bench.json)"),
+    ):
+        bench.add_argument(flag, type=kind, help=help_)
     bench.add_argument("--smoke", action="store_true", help="a short run that checks it completes")
     bench.set_defaults(run=_bench)
 
@@ -184,20 +183,18 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     from shipnotify.bench.run import Options, run
 
-    if args.smoke:
-        options = Options.smoke(args.out)
-    else:
-        options = Options(
-            events=args.events,
-            shipments=args.shipments,
-            rate=args.rate,
-            seconds=args.seconds,
-            kafka=args.kafka,
-            redis=args.redis,
-            out=args.out,
-        )
+    given = {
+        k: v
+        for k in ("events", "shipments", "rate", "seconds", "kafka", "redis")
+        if (v := getattr(args, k)) is not None
+    }
+    if args.json is not None:
+        given["out"] = args.json
+    options = Options.smoke(**given) if args.smoke else Options(**given)
     console = Console()
-    report = loop.run(run(options, settings, console))
+    if not console.is_terminal:  # a log or a pipe: the table whole, not folded to 80 columns
+        console = Console(width=160)
+    report = loop.run(run(options, settings))
     report.print(console)
     report.write(options.out)
     console.print(f"written: {options.out}")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 
 from shipnotify import kafka
+from shipnotify.bench import shipments
 from shipnotify.config import Settings
+from shipnotify.model.codec import entry_for
 from shipnotify.model.status import Shipment, Status
 from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.tracking import shipment_keys
@@ -195,6 +198,7 @@ async def test_the_script_and_the_model_agree_on_random_streams(redis: Redis) ->
             if i and rng.random() < 0.3:
                 events.append(rng.choice(events))  # a redelivery
         applied = await store.apply(events)
+        first: dict[str, Applied] = {}
         for event, result in zip(events, applied, strict=True):
             moved = model.apply(
                 event.event_id,
@@ -204,9 +208,81 @@ async def test_the_script_and_the_model_agree_on_random_streams(redis: Redis) ->
             assert result.duplicate == (moved is None)
             if moved is not None:
                 assert result.advanced == moved
+                first[event.event_id] = result
+            else:  # read back from the stored entry
+                was = first[event.event_id]
+                assert (result.advanced, result.previous) == (was.advanced, was.previous)
         state = await redis.hget(shipment_keys(shipment_id)[0], "s")
         assert model.status is not None
         assert state == model.status.value.encode()
+
+
+async def test_a_delivered_benchmark_shipment_keeps_its_timeline_in_a_listpack(
+    redis: Redis,
+) -> None:
+    """Every entry within hash-max-listpack-value (64 bytes) keeps the hash a listpack."""
+    parcel = shipments.parcels(uuid.uuid4().hex[:8], 1, shipments.MIN_EVENTS)[0]
+    events = list(shipments.events(parcel, "s" * 32))
+    await TrackingStore(redis).apply(events)
+    timeline_key = shipment_keys(parcel.shipment_id)[1]
+    assert await redis.object("encoding", timeline_key) == b"listpack"
+    values = await redis.hvals(timeline_key)
+    assert len(values) == len(events)
+    assert max(len(v) for v in values) <= 64
+    shipment = await TrackingStore(redis).shipment(parcel.shipment_id)
+    assert shipment is not None
+    assert shipment.timeline == [replace(entry_for(e), advanced=True) for e in events]
+
+
+async def test_entries_stored_as_json_before_are_read_and_deduped_as_then(redis: Redis) -> None:
+    """A redelivered event whose entry an older version stored as JSON reports what its
+    first delivery did, and the timeline reads both layouts."""
+    store = TrackingStore(redis)
+    sid = f"json-{uuid.uuid4()}"
+    events = []
+    for at, status in enumerate((pb.STATUS_OUT_FOR_DELIVERY, pb.STATUS_DELIVERED)):
+        event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=sid)
+        event.occurred_at.FromMilliseconds(1_700_000_000_000 + at)
+        event.recorded_at.FromMilliseconds(1_700_000_000_000 + at)
+        event.status_changed.status = status
+        event.status_changed.location.city = "Chișinău"
+        events.append(event)
+    late = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=sid)
+    late.occurred_at.FromMilliseconds(1_600_000_000_000)
+    late.status_changed.status = pb.STATUS_PICKED_UP
+    state, timeline, *_ = shipment_keys(sid)
+    await redis.hset(state, mapping={"s": "delivered", "o": 1_700_000_000_001, "v": 3})
+    await redis.hset(
+        timeline,
+        mapping={
+            events[0].event_id: '{"s":"out_for_delivery","o":1700000000000,"r":1700000000000,'
+            '"l":{"city":"Chișinău"},"a":1,"p":""}',
+            events[1].event_id: '{"s":"delivered","o":1700000000001,"r":1700000000001,'
+            '"l":{"city":"Chișinău"},"a":1,"p":"out_for_delivery"}',
+            late.event_id: '{"s":"picked_up","o":1600000000000,"r":0,"a":0,"p":"delivered"}',
+        },
+    )
+    again = await store.apply([*events, late])
+    assert [(a.duplicate, a.advanced, a.previous) for a in again] == [
+        (True, True, None),
+        (True, True, Status.OUT_FOR_DELIVERY),
+        (True, False, Status.DELIVERED),
+    ]
+    cancelled = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=sid)
+    cancelled.occurred_at.FromMilliseconds(1_700_000_000_002)
+    cancelled.status_changed.status = pb.STATUS_CANCELLED
+    await store.apply([cancelled])  # stored compact, beside the JSON entries
+    [redelivered] = await store.apply([cancelled])
+    assert (redelivered.duplicate, redelivered.advanced) == (True, False)
+    assert redelivered.previous is Status.DELIVERED
+    shipment = await store.shipment(sid)
+    assert shipment is not None
+    expected = [late, *events, cancelled]
+    assert [(e.status, e.advanced) for e in shipment.timeline] == [
+        (Status.from_proto(e.status_changed.status), e is not late and e is not cancelled)
+        for e in expected
+    ]
+    assert shipment.timeline[1:3] == [replace(entry_for(e), advanced=True) for e in events]
 
 
 async def test_delivered_shipments_expire_after_the_retention(redis: Redis) -> None:

@@ -43,8 +43,8 @@ API_KEY = "bench-api-key"
 
 @dataclass(frozen=True)
 class Options:
-    events: int = 60_000  # loaded into the events topic for the throughput figures
-    shipments: int = 10_000  # the events are theirs, registration and hub scans among them
+    events: int = 30_000  # loaded into the events topic for the throughput figures
+    shipments: int = 5_000  # the events are theirs, registration and hub scans among them
     rate: float = 500.0  # events a second for the latency figures
     seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
     kafka: str = ""  # a given broker instead of the embedded one
@@ -56,11 +56,11 @@ class Options:
         return max(shipments.MIN_EVENTS, self.events // self.shipments)
 
     @classmethod
-    def smoke(cls, out: Path) -> Options:
-        return cls(events=600, shipments=100, rate=100.0, seconds=2.0, out=out)
+    def smoke(cls, **given: Any) -> Options:
+        return cls(**{"events": 600, "shipments": 100, "rate": 100.0, "seconds": 2.0} | given)
 
 
-async def run(options: Options, base: Settings, console: Console) -> Report:
+async def run(options: Options, base: Settings) -> Report:
     report = Report({k: str(v) for k, v in vars(options).items()})
     with tempfile.TemporaryDirectory(prefix="shipnotify-bench-") as tmp:
         async with _stack(options, base, Path(tmp)) as stack:
@@ -101,7 +101,7 @@ class Stack:
         report.details["sent"] = {"sms": len(self.sms.messages), "email": len(self.mail.messages)}
         await self._redis_per_shipment(report, parcels)
 
-    async def _phase(self, name: str, total: int | None, work: Any, unit: str = "/s") -> Any:
+    async def _phase(self, name: str, total: int, work: Any, unit: str = "/s") -> Any:
         self._task = self.progress.add_task(name, total=total)
         result = await work
         shown = f"{result:,.0f}{unit}" if isinstance(result, float) else ""
@@ -115,7 +115,7 @@ class Stack:
 
     async def _raw_redis(self, report: Report) -> None:
         seconds = min(3.0, self.options.seconds / 4)
-        pipelined = await self._phase("raw redis", None, raw.redis_pipelined(self.redis, seconds))
+        pipelined = await self._phase("raw redis", 1, raw.redis_pipelined(self.redis, seconds))
         trips = await raw.redis_round_trips(self.redis, seconds)
         report.add("redis, pipelined (1000 a trip)", pipelined, "commands/s", beside="raw limit")
         report.add("redis, one command a trip", trips, "round trips/s", beside="raw limit")
@@ -335,6 +335,8 @@ class Stack:
         tid = tracking_id_for(self.settings.tracking_id_secret, parcel.shipment_id)
         ours = f"http://127.0.0.1:{self.services.ports['status_api']}/v1/track/{tid}?lang=en"
         async with aiohttp.ClientSession() as http, http.get(ours) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"status_api answered {resp.status}: {await resp.text()}")
             etag = resp.headers["ETag"]
         port = processes.free_port()
         bare = await asyncio.create_subprocess_exec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from google.protobuf.message import DecodeError
@@ -92,15 +92,8 @@ def entry_for(event: pb.ShipmentEvent) -> TimelineEntry:
         change = event.status_changed
         failure = AttemptFailure.from_proto(change.failure)
         if change.HasField("location"):
-            location = {
-                k: v
-                for k, v in (
-                    ("depot", change.location.depot),
-                    ("city", change.location.city),
-                    ("country_code", change.location.country_code),
-                )
-                if v
-            } or None
+            place = change.location
+            location = {k: v for k in _PLACE if (v := getattr(place, k))} or None
     return TimelineEntry(
         status=event_status(event),
         occurred_at_ms=event.occurred_at.ToMilliseconds(),
@@ -110,22 +103,72 @@ def entry_for(event: pb.ShipmentEvent) -> TimelineEntry:
     )
 
 
+# -- the entry as stored -------------------------------------------------------------------
+# Redis keeps a timeline hash as a listpack (one block, no allocation per entry) only while
+# every value is at most hash-max-listpack-value, 64 bytes; so an entry is not JSON (67 to
+# 143 bytes) but '|'-separated text, about 35 bytes:
+#   s|o|r|f|depot|city|country_code|ap
+# s the status and f the failure by their protobuf numbers (stable) in base 36, one
+# character each (f empty: none); o occurred_at (ms) and r recorded_at minus occurred_at, in
+# base 36; the location's fields, empty when absent, with '%' and '|' percent-escaped, so
+# that '|' only separates; empty fields at the end of the head left out. The Redis script
+# appends the last field, the outcome: a, the advanced flag (0|1), then p, the previous
+# status's code (nothing: none). Long location names may take an entry past 64 bytes: that
+# costs the listpack, never data. Entries stored as JSON before this layout ({...}) are
+# still read, here and by the script.
+_PLACE = ("depot", "city", "country_code")
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _b36(n: int) -> str:
+    if n < 0:
+        return "-" + _b36(-n)
+    out = ""
+    while True:
+        n, digit = divmod(n, 36)
+        out = _DIGITS[digit] + out
+        if not n:
+            return out
+
+
+# Each status's code, which the script also stores as an entry's previous status.
+STATUS_CODES: dict[Status, str] = {s: _b36(s.proto) for s in Status}
+
+
 def entry_head(entry: TimelineEntry) -> str:
-    """The entry as JSON without its closing brace: the Redis script appends the
-    outcome it decides (`,"a":0|1,"p":"<previous status>"}`)."""
-    doc: dict[str, Any] = {
-        "s": entry.status.value,
-        "o": entry.occurred_at_ms,
-        "r": entry.recorded_at_ms,
-    }
-    if entry.failure:
-        doc["f"] = entry.failure.value
-    if entry.location:
-        doc["l"] = entry.location
-    return orjson.dumps(doc)[:-1].decode()
+    """The stored entry without its outcome, which the Redis script appends (`|<a><p>`)."""
+    place = entry.location or {}
+    fields = [
+        STATUS_CODES[entry.status],
+        _b36(entry.occurred_at_ms),
+        _b36(entry.recorded_at_ms - entry.occurred_at_ms),
+        _b36(entry.failure.proto) if entry.failure else "",
+        *(place.get(k, "").replace("%", "%25").replace("|", "%7C") for k in _PLACE),
+    ]
+    # no escaped value holds '|', so this drops exactly the empty fields at the end
+    return "|".join(fields).rstrip("|")
 
 
-def entry_from_json(raw: str | bytes) -> TimelineEntry:
+def entry_from_stored(raw: str | bytes) -> TimelineEntry:
+    """An entry as the script stored it: compact, or JSON as stored before."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    if text.startswith("{"):
+        return _entry_from_json(text)
+    *head, outcome = text.split("|")
+    status, occurred, recorded, failure, *place = head + [""] * (4 + len(_PLACE) - len(head))
+    occurred_at_ms = int(occurred, 36)
+    return TimelineEntry(
+        status=Status.from_proto(int(status, 36)),
+        occurred_at_ms=occurred_at_ms,
+        recorded_at_ms=occurred_at_ms + int(recorded, 36),
+        failure=AttemptFailure.from_proto(int(failure, 36)) if failure else None,
+        # every '%' in a value begins an escape, so unquote restores it exactly
+        location={k: unquote(v) for k, v in zip(_PLACE, place, strict=True) if v} or None,
+        advanced=outcome.startswith("1"),
+    )
+
+
+def _entry_from_json(raw: str) -> TimelineEntry:
     doc = orjson.loads(raw)
     return TimelineEntry(
         status=Status(doc["s"]),

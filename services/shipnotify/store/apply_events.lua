@@ -6,23 +6,31 @@
 -- array of the JSON in ARGV[2], and its registration's bytes (A[7]) ARGV[i+3] (JSON would
 -- mangle them). As one JSON string the arguments cost the client a tenth of what 9 apiece do.
 -- K[1] state hash     s: current status, o: its occurred_at (ms), v: version, t: tracking id
--- K[2] timeline hash  event id -> entry JSON
+-- K[2] timeline hash  event id -> entry, as model/codec.py lays it out (older ones: JSON)
 -- K[3] parties        registration (protobuf bytes); personal data, never read by status_api
 -- K[4] updates        no key: the sharded pub/sub channel on which each change announces
 --                     the new version, to wake the live pages (they keep nothing here)
 -- A[1] event id        A[2] status          A[3] occurred_at (ms)
--- A[4] entry JSON without its closing brace
+-- A[4] entry without its outcome, the last field '|<advanced 0|1><previous status's code>'
 -- A[5] ",statuses," it always advances from    A[6] ",statuses," it advances from if later
 -- A[7] parties bytes or ""                     A[8] tracking id or ""
 -- A[9] 1 if the status is terminal, else 0
 -- ARGV[1] retention (s) after a terminal status.
 -- Returns, per event, {duplicate 0|1, advanced 0|1, previous status or "", version, parties};
 -- parties only when the event advanced (its notices need the contacts), else "".
+-- STATUS_CODES (status -> code) and STATUS_NAMES (code -> status), the codes an entry
+-- stores its previous status by, are put before this script by tracking.py.
 
 local function apply(K, A)
   local old = redis.call('HGET', K[2], A[1])
   if old then
-    local a, p = string.match(old, ',"a":(%d),"p":"([%w_]*)"}$')
+    local a, p
+    if string.sub(old, 1, 1) == '{' then  -- JSON, as entries were stored before
+      a, p = string.match(old, ',"a":(%d),"p":"([%w_]*)"}$')
+    else
+      a, p = string.match(old, '|([01])(%w?)$')
+      p = STATUS_NAMES[p] or ''
+    end
     local v = tonumber(redis.call('HGET', K[1], 'v') or 0)
     if a == '1' then
       return {1, 1, p, v, redis.call('GET', K[3]) or ''}
@@ -41,7 +49,7 @@ local function apply(K, A)
   end
   local previous = cur[1] or ''
 
-  redis.call('HSET', K[2], A[1], A[4] .. ',"a":' .. advanced .. ',"p":"' .. previous .. '"}')
+  redis.call('HSET', K[2], A[1], A[4] .. '|' .. advanced .. (STATUS_CODES[previous] or ''))
   if advanced == 1 then
     redis.call('HSET', K[1], 's', A[2], 'o', A[3])
   end

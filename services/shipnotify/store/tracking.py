@@ -14,9 +14,10 @@ from redis.asyncio.client import Pipeline, PubSub
 from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import (
+    STATUS_CODES,
     TimelineEntry,
     entry_for,
-    entry_from_json,
+    entry_from_stored,
     entry_head,
     event_status,
 )
@@ -24,10 +25,20 @@ from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-_APPLY_LUA = files("shipnotify.store").joinpath("apply_events.lua").read_text()
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
 _TRACKING_LINK_TTL_S = 400 * 86400
 _SHIPMENT_IDS_KEPT = 100_000  # about 20 MB
+
+
+def _status_tables() -> str:
+    """The script stores and reads back an entry's previous status by its code: it gets the
+    codes from the codec, as two Lua tables put before it, so that they have one source."""
+    codes = ", ".join(f"{s.value} = '{c}'" for s, c in STATUS_CODES.items())
+    names = ", ".join(f"['{c}'] = '{s.value}'" for s, c in STATUS_CODES.items())
+    return f"local STATUS_CODES = {{{codes}}}\nlocal STATUS_NAMES = {{{names}}}\n"
+
+
+_APPLY_LUA = _status_tables() + files("shipnotify.store").joinpath("apply_events.lua").read_text()
 
 
 def shipment_keys(shipment_id: str) -> list[str]:
@@ -60,13 +71,13 @@ class Shipment:
     status: Status
     status_at_ms: int  # when the current status happened
     version: int
-    timeline_json: list[bytes]  # as stored; parsed only when asked (a 304 never is)
+    timeline_raw: list[bytes]  # as stored; parsed only when asked (a 304 never is)
 
     @cached_property
     def timeline(self) -> list[TimelineEntry]:
         """By occurred_at, then arrival."""
         return sorted(
-            (entry_from_json(raw) for raw in self.timeline_json),
+            (entry_from_stored(raw) for raw in self.timeline_raw),
             key=lambda e: (e.occurred_at_ms, e.recorded_at_ms),
         )
 
@@ -155,7 +166,7 @@ class TrackingStore:
             status=Status(state[b"s"].decode()),
             status_at_ms=int(state[b"o"]),
             version=int(state.get(b"v", 0)),
-            timeline_json=raw_entries,
+            timeline_raw=raw_entries,
         )
 
     async def check_intact(self) -> None:
