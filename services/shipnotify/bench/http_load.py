@@ -18,22 +18,29 @@ from shipnotify import loop
 
 
 async def hit(
-    url: str, headers: dict[str, str], seconds: float, connections: int
+    base: str, targets: list[tuple[str, str]], seconds: float, connections: int
 ) -> dict[str, Any]:
-    """GETs `url` over `connections` keep-alive connections for `seconds`; counts answers."""
-    parts = urlsplit(url)
-    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = (
-        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}\r\n"
-    ).encode()
+    """GETs the targets' paths (each with If-None-Match: its ETag, unless empty) round and
+    round over `connections` keep-alive connections for `seconds`; counts the answers."""
+    parts = urlsplit(base)
+    requests = [
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            + (f"If-None-Match: {etag}\r\n" if etag else "")
+            + "\r\n"
+        ).encode()
+        for path, etag in targets
+    ]
     statuses: Counter[int] = Counter()
     deadline = time.monotonic() + seconds
 
-    async def one() -> None:
+    async def one(start: int) -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         try:
+            n = start
             while time.monotonic() < deadline:
-                writer.write(request)
+                writer.write(requests[n % len(requests)])
+                n += 1
                 header = await reader.readuntil(b"\r\n\r\n")
                 statuses[int(header[9:12])] += 1
                 length = _content_length(header)
@@ -43,7 +50,8 @@ async def hit(
             writer.close()
 
     t0 = time.monotonic()
-    await asyncio.gather(*(one() for _ in range(connections)))
+    spread = max(1, len(requests) // connections)
+    await asyncio.gather(*(one(i * spread) for i in range(connections)))
     elapsed = time.monotonic() - t0
     return {"seconds": elapsed, "statuses": dict(statuses), "rate": statuses.total() / elapsed}
 
@@ -66,13 +74,16 @@ BODY = {
 }
 
 
+BARE_ETAG = 'W/"1-en"'
+
+
 def bare_app() -> web.Application:
     """One handler with the status API's contract and none of its work: the ETag compared,
     a 304, or a small JSON body."""
     body = json.dumps(BODY).encode()
 
     async def track(request: web.Request) -> web.Response:
-        etag = f'W/"{request.match_info["tracking_id"][:4]}-en"'
+        etag = BARE_ETAG
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language"}
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
@@ -86,11 +97,10 @@ def bare_app() -> web.Application:
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m shipnotify.bench.http_load")
     sub = p.add_subparsers(dest="what", required=True)
-    h = sub.add_parser("hit")
-    h.add_argument("url")
+    h = sub.add_parser("hit", help="targets as JSON on stdin: [[path, etag], ...]")
+    h.add_argument("base", help="http://host:port")
     h.add_argument("--seconds", type=float, default=5.0)
     h.add_argument("--connections", type=int, default=32)
-    h.add_argument("--header", action="append", default=[])
     b = sub.add_parser("bare")
     b.add_argument("port", type=int)
     args = p.parse_args()
@@ -104,8 +114,8 @@ def main() -> None:
             loop=loop.new(),
         )
         return
-    headers = dict(h.split(": ", 1) for h in args.header)
-    result = loop.run(hit(args.url, headers, args.seconds, args.connections))
+    targets = [(path, etag) for path, etag in json.load(sys.stdin)]
+    result = loop.run(hit(args.base, targets, args.seconds, args.connections))
     json.dump(result, sys.stdout)
 
 

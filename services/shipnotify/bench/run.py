@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shipnotify import kafka
 from shipnotify.bench import raw, shipments
 from shipnotify.bench.figures import Report
+from shipnotify.bench.http_load import BARE_ETAG
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
@@ -96,7 +97,7 @@ class Stack:
         await self._tracker(report, events, consume)
         await self._notifier(report, parcels)
         await self._latency(report, parcels)
-        await self._status_api(report, parcels[0])
+        await self._status_api(report, parcels)
         self._memory(report)
         report.details["sent"] = {"sms": len(self.sms.messages), "email": len(self.mail.messages)}
         await self._redis_per_shipment(report, parcels)
@@ -331,30 +332,36 @@ class Stack:
 
     # -- status API
 
-    async def _status_api(self, report: Report, parcel: shipments.Parcel) -> None:
-        tid = tracking_id_for(self.settings.tracking_id_secret, parcel.shipment_id)
-        ours = f"http://127.0.0.1:{self.services.ports['status_api']}/v1/track/{tid}?lang=en"
-        async with aiohttp.ClientSession() as http, http.get(ours) as resp:
-            if resp.status != 200:
-                raise RuntimeError(f"status_api answered {resp.status}: {await resp.text()}")
-            etag = resp.headers["ETag"]
+    async def _status_api(self, report: Report, parcels: list[shipments.Parcel]) -> None:
+        """Every delivered shipment polled in turn, as their pages do, each with its ETag."""
+        paths = [
+            f"/v1/track/{tracking_id_for(self.settings.tracking_id_secret, p.shipment_id)}?lang=en"
+            for p in parcels
+        ]
+        ours = f"http://127.0.0.1:{self.services.ports['status_api']}"
+        etags = []
+        async with aiohttp.ClientSession(ours) as http:
+            for path in paths:
+                async with http.get(path) as resp:
+                    if resp.status != 200:
+                        text = await resp.text()
+                        raise RuntimeError(f"status_api answered {resp.status}: {text}")
+                    etags.append(resp.headers["ETag"])
         port = processes.free_port()
         bare = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "shipnotify.bench.http_load", "bare", str(port)
         )
         try:
-            bare_url = f"http://127.0.0.1:{port}/v1/track/{tid}?lang=en"
             await _until_listening(port)
-            async with aiohttp.ClientSession() as http, http.get(bare_url) as resp:
-                bare_etag = resp.headers["ETag"]
+            bare_url = f"http://127.0.0.1:{port}"
             seconds = self.options.seconds / 2
             self._task = self.progress.add_task("status API", total=4 * seconds)
             ticker = asyncio.create_task(self._clock())
             try:
-                ours_304 = await _hit(ours, etag, seconds)
-                bare_304 = await _hit(bare_url, bare_etag, seconds)
-                ours_200 = await _hit(ours, "", seconds)
-                bare_200 = await _hit(bare_url, "", seconds)
+                ours_304 = await _hit(ours, list(zip(paths, etags, strict=True)), seconds)
+                bare_304 = await _hit(bare_url, [(p, BARE_ETAG) for p in paths], seconds)
+                ours_200 = await _hit(ours, [(p, "") for p in paths], seconds)
+                bare_200 = await _hit(bare_url, [(p, "") for p in paths], seconds)
             finally:
                 ticker.cancel()
         finally:
@@ -438,14 +445,21 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
-async def _hit(url: str, etag: str, seconds: float) -> dict[str, Any]:
-    args = ["hit", url, "--seconds", str(seconds)]
-    if etag:
-        args += ["--header", f"If-None-Match: {etag}"]
+async def _hit(base: str, targets: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+    """The load from a process of its own, so that it does not share a core's time with
+    the sandboxes."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shipnotify.bench.http_load", *args, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "shipnotify.bench.http_load",
+        "hit",
+        base,
+        "--seconds",
+        str(seconds),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await proc.communicate()
+    out, _ = await proc.communicate(json.dumps(targets).encode())
     result: dict[str, Any] = json.loads(out)
     return result
 

@@ -17,12 +17,14 @@ from shipnotify.model.status import TERMINAL
 from shipnotify.status_api import hooks, live, page
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.status_api.limits import RateLimit
+from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import Shipment, TrackingStore, connect
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
 STORE = web.AppKey("tracking_store", TrackingStore)
 LIMIT = web.AppKey("rate_limit", RateLimit)
+RECENT = web.AppKey("recent_shipments", RecentShipments)
 LIVE_KEEPALIVE_S = web.AppKey("live_keepalive_s", float)
 
 
@@ -58,7 +60,7 @@ async def tracking_page(request: web.Request) -> web.Response:
     await request.app[LIMIT].check(request)
     tracking_id = request.match_info["tracking_id"]
     lang = _language(request)
-    shipment = await request.app[STORE].shipment_by_tracking_id(tracking_id)
+    shipment = await _shipment(request, tracking_id)
     headers = {
         "Cache-Control": "no-cache",
         "Vary": "Accept-Language",
@@ -89,7 +91,7 @@ _PAGE_POLICY = (
 async def track(request: web.Request) -> web.Response:
     await request.app[LIMIT].check(request)
     lang = _language(request)
-    shipment = await request.app[STORE].shipment_by_tracking_id(request.match_info["tracking_id"])
+    shipment = await _shipment(request, request.match_info["tracking_id"])
     if shipment is None:
         raise _not_found()
     etag = f'W/"{shipment.version}-{lang}"'
@@ -219,6 +221,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     client = redis or connect(settings)
     app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
+    app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
     app[hooks.SETTINGS] = settings
     app[hooks.BOOK] = NoticeBook(client, settings.notifications_topic)
@@ -231,14 +234,25 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
         if redis is None:  # ours to close
             await client.aclose()
 
+    async def forget_recent(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[RECENT].close()
+
+    # cleaned up last first: the recent shipments and the rate limit's flush before Redis
     app.cleanup_ctx.append(close_redis)
-    app.cleanup_ctx.append(app[LIMIT].flushing)  # after close_redis: its last flush comes first
+    app.cleanup_ctx.append(app[LIMIT].flushing)
+    app.cleanup_ctx.append(forget_recent)
 
 
 def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
     app = sweb.new_app(settings.max_body_bytes)
     install(app, settings, redis=redis)
     return app
+
+
+async def _shipment(request: web.Request, tracking_id: str) -> Shipment | None:
+    shipment_id = await request.app[STORE].shipment_id_for(tracking_id)
+    return None if shipment_id is None else await request.app[RECENT].get(shipment_id)
 
 
 def _redis_ready(app: web.Application) -> sweb.Check:

@@ -42,22 +42,37 @@ class Hub:
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._confirm: tuple[str, asyncio.Future[None]] | None = None
+        self._intact = True
 
     @contextlib.asynccontextmanager
     async def watch(self, shipment_id: str) -> AsyncIterator[asyncio.Event]:
         """An event set at each change of the shipment made after this was entered (Redis
         has confirmed the subscription by then)."""
+        wake = await self.join(shipment_id)
+        try:
+            yield wake
+        finally:
+            # shielded: a cancelled page still unsubscribes (or closes the connection)
+            await asyncio.shield(self.leave(shipment_id, wake))
+
+    async def join(self, shipment_id: str) -> asyncio.Event:
+        """As watch(), for a holder that leaves later, at a time of its choosing."""
         channel = shipment_keys(shipment_id)[3]
         wake = asyncio.Event()
         async with self._lock:
             if channel not in self._pages:
                 await self._subscribe(channel)
             self._pages.setdefault(channel, set()).add(wake)
-        try:
-            yield wake
-        finally:
-            # shielded: a cancelled page still unsubscribes (or closes the connection)
-            await asyncio.shield(self._leave(channel, wake))
+        return wake
+
+    async def leave(self, shipment_id: str, wake: asyncio.Event) -> None:
+        await self._leave(shipment_keys(shipment_id)[3], wake)
+
+    @property
+    def intact(self) -> bool:
+        """False from a read error until Redis has confirmed a subscription again: changes
+        may have gone unannounced meanwhile."""
+        return self._intact
 
     async def _subscribe(self, channel: str) -> None:
         confirmed = asyncio.get_running_loop().create_future()
@@ -109,11 +124,14 @@ class Hub:
                 message = await pubsub.get_message(timeout=None)
             except Exception as e:  # Redis away: pages look at the version at their keepalive
                 log.warning("live updates not readable now", error=repr(e))
+                self._intact = False  # until redis-py has subscribed again, waking every page
                 await asyncio.sleep(1.0)
                 continue
             if message is None:
                 continue
             channel, kind = text(message["channel"]), message["type"]
+            if kind == "ssubscribe":
+                self._intact = True
             if kind == "ssubscribe" and self._confirm and self._confirm[0] == channel:
                 if not self._confirm[1].done():
                     self._confirm[1].set_result(None)

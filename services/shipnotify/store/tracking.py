@@ -136,10 +136,6 @@ class TrackingStore:
         self._shipment_ids[tracking_id] = found = text(shipment_id)
         return found
 
-    async def shipment_by_tracking_id(self, tracking_id: str) -> Shipment | None:
-        sid = await self.shipment_id_for(tracking_id)
-        return None if sid is None else await self.shipment(sid)
-
     async def last_update_id(self, shipment_id: str) -> str:
         """The id of the newest change, for Last-Event-ID: the shipment's version ("0": none)."""
         version = await self._redis.hget(shipment_keys(shipment_id)[0], "v")
