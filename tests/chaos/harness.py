@@ -27,7 +27,7 @@ from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
-from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
+from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS, at_sandboxes
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
@@ -425,12 +425,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             tracking_id_secret="chaos-tracking-id-secret",
             public_url=status_base,
             webhook_url=status_base,
-            twilio_account_sid=ACCOUNT,
-            twilio_auth_token=TOKEN,
-            twilio_from="+15005550006",
-            twilio_api_url=sms.base_url,
-            smtp_host=mail.host,
-            smtp_port=mail.port,
+            **at_sandboxes(sms, mail),
             mail_from="Chaos Carrier <notices@carrier.example>",
             sms_per_second=2000.0,
             emails_per_second=2000.0,

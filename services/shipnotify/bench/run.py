@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
-from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
+from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS, at_sandboxes
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.store.notices import notices_key
@@ -179,17 +179,11 @@ class Stack:
                 TopicPartition(self.settings.events_topic, p)
                 for p in reader.partitions_for_topic(self.settings.events_topic) or ()
             ]
-            first: tuple[float, int] | None = None
-            done = 0
-            while done < total:
-                await asyncio.sleep(0.05)
-                now = sum([max(0, await reader.committed(tp) or 0) for tp in tps])
-                self._tick(now - done)
-                done = now
-                if done and first is None:
-                    first = (time.monotonic(), done)
-            assert first is not None
-            return (done - first[1]) / max(time.monotonic() - first[0], 1e-3)
+
+            async def committed() -> int:
+                return sum([max(0, await reader.committed(tp) or 0) for tp in tps])
+
+            return await self._rate_until(committed, total)
         finally:
             await reader.stop()
 
@@ -198,19 +192,10 @@ class Stack:
         proc = self.services.start("notifier")
         self.pids["notifier"] = proc.pid
 
-        async def until_sent() -> float:
-            done, first = 0, None
-            while done < expected:
-                await asyncio.sleep(0.05)
-                now = self._sent()
-                self._tick(now - done)
-                done = now
-                if done and first is None:
-                    first = (time.monotonic(), done)
-            assert first is not None
-            return (done - first[1]) / max(time.monotonic() - first[0], 1e-3)
+        async def sent() -> int:
+            return self._sent()
 
-        rate = await self._phase("notifier", expected, until_sent())
+        rate = await self._phase("notifier", expected, self._rate_until(sent, expected))
         await asyncio.sleep(1)  # a notice sent twice would show by now
         report.add("notices sent", self._sent(), "notices", beside=f"{expected} expected")
         report.add(
@@ -219,6 +204,23 @@ class Stack:
             "notices/s",
             beside="twilio library + SMTP to the local sandboxes",
         )
+
+    async def _rate_until(self, count: Callable[[], Awaitable[int]], total: int) -> float:
+        """Polls count() until it reaches total: the rate from its first rise (the start-up
+        left out) to the end, or from the call when the first rise was the end."""
+        done, t0 = 0, time.monotonic()
+        first: tuple[float, int] | None = None
+        while done < total:
+            await asyncio.sleep(0.05)
+            now = await count()
+            self._tick(now - done)
+            done = now
+            if done and first is None:
+                first = (time.monotonic(), done)
+        assert first is not None
+        if first[1] >= total:
+            first = (t0, 0)
+        return (done - first[1]) / max(time.monotonic() - first[0], 1e-3)
 
     def _sent(self) -> int:
         return len(self.sms.messages) + len(self.mail.messages)
@@ -506,13 +508,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             tracking_id_secret="bench-tracking-id-secret",  # noqa: S106 (the local stack's)
             public_url=status_base,
             webhook_url=status_base,
-            twilio_account_sid=ACCOUNT,
-            twilio_auth_token=TOKEN,
-            twilio_from="+15005550006",
-            twilio_api_url=sms.base_url,
-            smtp_host=mail.host,
-            smtp_port=mail.port,
-            smtp_starttls=False,
+            **at_sandboxes(sms, mail),
             mail_from="Bench Carrier <notices@carrier.example>",
             # the providers' account limits are not ours to measure
             sms_per_second=1e6,

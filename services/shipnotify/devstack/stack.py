@@ -9,6 +9,7 @@ import secrets
 import signal
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -36,6 +37,19 @@ DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
 
 # The embedded broker answers a fetch only when its wait runs out: short waits, low latency.
 EMBEDDED_BROKER_FETCH_WAIT_MS = 5
+
+
+def at_sandboxes(sms: SmsSandbox, mail: MailSandbox) -> dict[str, Any]:
+    """The settings that send the notifier's SMS and email to the local sandboxes."""
+    return {
+        "twilio_account_sid": sms.account_sid,
+        "twilio_auth_token": sms.auth_token,
+        "twilio_from": DEFAULT_FROM,
+        "twilio_api_url": sms.base_url,
+        "smtp_host": mail.host,
+        "smtp_port": mail.port,
+        "smtp_starttls": False,
+    }
 
 
 class PortInUse(Exception):
@@ -111,13 +125,7 @@ def _dev_settings(
         api_keys=settings.api_keys or (secrets.token_urlsafe(18),),
         courier_token_secret=settings.courier_token_secret or DEV_COURIER_TOKEN_SECRET,
         tracking_id_secret=settings.tracking_id_secret or DEV_TRACKING_ID_SECRET,
-        twilio_account_sid=DEV_TWILIO_SID,
-        twilio_auth_token=DEV_TWILIO_TOKEN,
-        twilio_from=DEFAULT_FROM,
-        twilio_api_url=sms.base_url,
-        smtp_host=mail.host,
-        smtp_port=mail.port,
-        smtp_starttls=False,
+        **at_sandboxes(sms, mail),
         mail_from="Demo Carrier <notices@carrier.example>",
         quiet_hours="",  # the demo shows its notices at any hour
     )
