@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
@@ -21,6 +21,7 @@ from shipnotify.config import Settings
 from shipnotify.model.status import Status
 from shipnotify.status_api import app as status_app
 from shipnotify.status_api import live
+from shipnotify.status_api.limits import RateLimit
 from shipnotify.store import TrackingStore
 from shipnotify.store.tracking import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -267,3 +268,24 @@ async def test_a_change_whose_announcement_was_lost_comes_with_the_next_keepaliv
         got_id, got = await next_event(page, timeout_s=2.0)
         assert (int(got_id), got["status"]) == (int(seen) + 1, "picked_up")
         page.close()
+
+
+async def test_instances_count_a_client_together_through_redis(redis: Redis) -> None:
+    """Each instance counts in memory and adds its counts to Redis at each flush; after a
+    flush it knows what the others counted."""
+    for key in await redis.keys("rl:*"):
+        await redis.delete(key)
+    if 60 - time.time() % 60 < 3:  # keep the requests inside one window
+        await asyncio.sleep(60 - time.time() % 60)
+    a, b = RateLimit(redis, per_minute=5), RateLimit(redis, per_minute=5)
+    request = make_mocked_request("GET", "/v1/track/x")
+    for _ in range(3):
+        await a.check(request)
+    await a.flush()
+    await b.check(request)
+    await b.flush()  # b learns that 4 were counted
+    await b.check(request)  # the 5th
+    with pytest.raises(web.ApiError) as refused:
+        await b.check(request)
+    assert refused.value.status == 429
+    assert refused.value.headers["Retry-After"]
