@@ -41,19 +41,13 @@ def settings(broker: str, redis_url: str) -> Settings:
         kafka_send_timeout_s=3.0,
         kafka_session_timeout_ms=2000,  # the embedded broker joins a group in about this
         kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
-        events_topic=f"events-{run}",
-        events_dead_letter_topic=f"events-{run}.dlq",
-        notifications_topic=f"notifications-{run}",
-        notifications_dead_letter_topic=f"notifications-{run}.dlq",
-        notifier_group=f"notifier-{run}",
-        tracker_group=f"tracker-{run}",
         redis_url=redis_url,
         api_keys=("test-key",),
         courier_token_secret="test-courier-secret-" + "x" * 40,
         tracking_id_secret="test-tracking-secret",
         public_url="http://tracking.test",
         track_requests_per_minute=1_000_000,  # the rate limit has its own test
-    )
+    ).in_namespace(f"test.{run}")
 
 
 @pytest.fixture

@@ -106,6 +106,17 @@ class Settings:
         a child process started with it reads the same Settings."""
         return {**os.environ, **self.to_env(), **extra}
 
+    def in_namespace(self, name: str) -> Settings:
+        """These Settings with topics and consumer groups of their own, prefixed with `name`:
+        runs that share a broker stay apart (tests, benchmarks)."""
+        return self.with_(
+            **{
+                f.name: f"{name}.{getattr(self, f.name)}"
+                for f in fields(self)
+                if f.name.endswith(("_topic", "_group"))
+            }
+        )
+
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 

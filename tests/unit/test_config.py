@@ -42,3 +42,11 @@ def test_require_names_missing_secrets() -> None:
 def test_to_env_round_trips() -> None:
     s = Settings(api_keys=("a", "b"), kafka_idempotence=True, http_port=1, kafka_send_timeout_s=0.5)
     assert Settings.from_env(s.to_env()) == s
+
+
+def test_a_namespace_gives_every_topic_and_group_its_own_name() -> None:
+    spaced = Settings().in_namespace("run-1")
+    names = ("events_topic", "events_dead_letter_topic", "notifications_topic")
+    names += ("notifications_dead_letter_topic", "tracker_group", "notifier_group")
+    assert {getattr(spaced, n) for n in names} == {f"run-1.{getattr(Settings(), n)}" for n in names}
+    assert spaced.with_(**{n: getattr(Settings(), n) for n in names}) == Settings()

@@ -369,22 +369,22 @@ class Stack:
         finally:
             bare.terminate()
             await bare.wait()
-        ratio = ours_304["rate"] / bare_304["rate"]
-        report.add("bare aiohttp handler, 304", bare_304["rate"], "requests/s", beside="raw limit")
-        report.add(
-            "status API, 304 (ETag matches)",
-            ours_304["rate"],
-            "requests/s",
-            beside=f"{ratio:.2f} of bare",
-        )
-        report.add("status API / bare, 304", ratio, "ratio", at_least=0.6)
-        report.add("bare aiohttp handler, 200", bare_200["rate"], "requests/s", beside="raw limit")
-        report.add(
-            "status API, 200 (full body)",
-            ours_200["rate"],
-            "requests/s",
-            beside=f"{ours_200['rate'] / bare_200['rate']:.2f} of bare",
-        )
+        for answer, what, ours_, bare_ in (
+            ("304", "ETag matches", ours_304, bare_304),
+            ("200", "full body", ours_200, bare_200),
+        ):
+            ratio = ours_["rate"] / bare_["rate"]
+            report.add(
+                f"bare aiohttp handler, {answer}", bare_["rate"], "requests/s", beside="raw limit"
+            )
+            report.add(
+                f"status API, {answer} ({what})",
+                ours_["rate"],
+                "requests/s",
+                beside=f"{ratio:.2f} of bare",
+            )
+            if answer == "304":  # what polling pages make; the target is set for it
+                report.add("status API / bare, 304", ratio, "ratio", at_least=0.6)
         report.details["status_api"] = {
             "ours_304": ours_304,
             "bare_304": bare_304,
@@ -489,19 +489,13 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
         ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
         status_base = f"http://127.0.0.1:{ports['status_api']}"
         run_id = uuid.uuid4().hex[:8]
-        settings = base.with_(
+        settings = base.in_namespace(f"bench.{run_id}").with_(
             kafka_bootstrap=bootstrap,
             kafka_partitions=6,
             kafka_session_timeout_ms=2000,
             kafka_fetch_max_wait_ms=(
                 base.kafka_fetch_max_wait_ms if options.kafka else EMBEDDED_BROKER_FETCH_WAIT_MS
             ),
-            events_topic=f"bench.{run_id}.events",
-            events_dead_letter_topic=f"bench.{run_id}.events.dlq",
-            notifications_topic=f"bench.{run_id}.notifications",
-            notifications_dead_letter_topic=f"bench.{run_id}.notifications.dlq",
-            tracker_group=f"bench-{run_id}-tracker",
-            notifier_group=f"bench-{run_id}-notifier",
             redis_url=redis_url,
             api_keys=(API_KEY,),
             courier_token_secret="bench-courier-token-secret-" + "x" * 32,
