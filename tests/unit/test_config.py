@@ -46,7 +46,13 @@ def test_to_env_round_trips() -> None:
 
 def test_a_namespace_gives_every_topic_and_group_its_own_name() -> None:
     spaced = Settings().in_namespace("run-1")
-    names = ("events_topic", "events_dead_letter_topic", "notifications_topic")
-    names += ("notifications_dead_letter_topic", "tracker_group", "notifier_group")
+    names = [
+        "events_topic",
+        "events_dead_letter_topic",
+        "notifications_topic",
+        "notifications_dead_letter_topic",
+        "tracker_group",
+        "notifier_group",
+    ]
     assert {getattr(spaced, n) for n in names} == {f"run-1.{getattr(Settings(), n)}" for n in names}
     assert spaced.with_(**{n: getattr(Settings(), n) for n in names}) == Settings()
