@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from shipnotify import logs
 from shipnotify.config import Settings
@@ -26,6 +29,54 @@ def producer(settings: Settings) -> AIOKafkaProducer:
         max_batch_size=1024 * 1024,
         request_timeout_ms=int(settings.kafka_send_timeout_s * 1000),
     )
+
+
+class KeyedSender:
+    """Sends keyed records a batch per partition, to the partition Kafka's default
+    partitioner picks (murmur2 of the key, as every Kafka client does): per record, send()
+    cost a tracker batch more than its Redis work, most of it in a future and a pure-Python
+    murmur2 each."""
+
+    _KEYS_KEPT = 100_000
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._partitions: dict[bytes, int] = {}  # key -> partition, for a partition count
+        self._count = 0
+
+    async def send(self, records: Sequence[tuple[bytes, bytes]]) -> list[asyncio.Future[Any]]:
+        """Enqueues the records; the futures resolve when the broker has them all."""
+        count = len(await self._producer.partitions_for(self._topic))
+        if count != self._count or len(self._partitions) > self._KEYS_KEPT:
+            self._partitions, self._count = {}, count
+        by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
+        for key, value in records:
+            p = self._partitions.get(key)
+            if p is None:
+                p = self._partitions[key] = (murmur2(key) & 0x7FFFFFFF) % count
+            by_partition.setdefault(p, []).append((key, value))
+        return [fut for p, part in by_partition.items() for fut in await self._send_part(p, part)]
+
+    async def _send_part(
+        self, partition: int, records: list[tuple[bytes, bytes]]
+    ) -> list[asyncio.Future[Any]]:
+        futures = []
+        batch = self._producer.create_batch()
+        for key, value in records:
+            if batch.append(key=key, value=value, timestamp=None) is None:  # full
+                futures.append(await self._send(batch, partition))
+                batch = self._producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)  # a batch takes its first
+        if batch.record_count():
+            futures.append(await self._send(batch, partition))
+        return futures
+
+    async def _send(self, batch: Any, partition: int) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = await self._producer.send_batch(
+            batch, self._topic, partition=partition
+        )
+        return future
 
 
 def consumer(settings: Settings, topic: str, group: str) -> AIOKafkaConsumer:

@@ -77,6 +77,15 @@ def test_unknown_or_unspecified_status_is_malformed() -> None:
             decode_event(event.SerializeToString())
 
 
+def test_an_unknown_attempt_failure_is_malformed() -> None:
+    """A newer app's failure reason this build cannot store goes to the dead letters, rather
+    than stopping the tracker's batch."""
+    event = status_event()
+    event.status_changed.failure = 99  # type: ignore[assignment]
+    with pytest.raises(MalformedEvent, match="unknown attempt failure number 99"):
+        decode_event(event.SerializeToString())
+
+
 def test_event_without_body_is_malformed() -> None:
     event = status_event()
     event.ClearField("status_changed")

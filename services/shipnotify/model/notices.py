@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shipnotify.model.status import Status
 from shipnotify.v1 import notifications_pb2 as npb
@@ -37,45 +39,77 @@ def notification_id(event_id: str, party: int, address: str, channel: int) -> st
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def wants(contact: pb.Contact, party: npb.PartyRole, status: Status) -> bool:
-    chosen = {Status.from_proto(s) for s in contact.statuses if s != pb.STATUS_UNSPECIFIED}
-    return status in (chosen or DEFAULT_MATRIX[party])
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """One contact of a party on one of its channels, and the statuses it hears about."""
+
+    party: npb.PartyRole
+    channel: pb.Channel
+    address: str
+    name: str
+    locale: str
+    time_zone: str
+    statuses: frozenset[int]  # protobuf numbers
 
 
-def plan(event: pb.ShipmentEvent, registered: pb.ShipmentRegistered) -> list[npb.NotificationJob]:
-    """The jobs for a status event that advanced its shipment, in a stable order."""
-    if event.WhichOneof("body") != "status_changed":
-        return []
-    change = event.status_changed
-    status = Status.from_proto(change.status)
-    jobs = []
+def addressees(registered: pb.ShipmentRegistered) -> tuple[Addressee, ...]:
+    """Everyone a shipment's notices may go to, in a stable order: parties, then contacts,
+    then each contact's channels in its order of preference, once each."""
+    found = []
     for party, members in (
         (npb.PARTY_ROLE_SENDER, registered.sender),
         (npb.PARTY_ROLE_RECIPIENT, registered.recipient),
     ):
         for contact in members.contacts:
-            if not wants(contact, party, status):
-                continue
-            for channel in dict.fromkeys(contact.channels):  # once each, in preference order
+            chosen = {s for s in contact.statuses if s != pb.STATUS_UNSPECIFIED}
+            statuses = frozenset(chosen or {s.proto for s in DEFAULT_MATRIX[party]})
+            for channel in dict.fromkeys(contact.channels):
                 address = contact.phone if channel == pb.CHANNEL_SMS else contact.email
-                if not address:
-                    continue
-                job = npb.NotificationJob(
-                    notification_id=notification_id(event.event_id, party, address, channel),
-                    shipment_id=event.shipment_id,
-                    event_id=event.event_id,
-                    tracking_id=registered.tracking_id,
-                    party=party,
-                    channel=channel,
-                    address=address,
-                    name=contact.name,
-                    locale=contact.locale,
-                    time_zone=contact.time_zone,
-                    status=change.status,
-                    failure=change.failure,
-                )
-                job.occurred_at.CopyFrom(event.occurred_at)
-                # recorded_at, not now: a redelivered event re-emits byte-identical jobs
-                job.planned_at.CopyFrom(event.recorded_at)
-                jobs.append(job)
-    return jobs
+                if address:
+                    found.append(
+                        Addressee(
+                            party,
+                            channel,
+                            address,
+                            contact.name,
+                            contact.locale,
+                            contact.time_zone,
+                            statuses,
+                        )
+                    )
+    return tuple(found)
+
+
+def plan(event: pb.ShipmentEvent, registered: pb.ShipmentRegistered) -> list[npb.NotificationJob]:
+    """The jobs for a status event that advanced its shipment, in a stable order."""
+    return plan_for(event, addressees(registered), registered.tracking_id)
+
+
+def plan_for(
+    event: pb.ShipmentEvent, everyone: Sequence[Addressee], tracking_id: str
+) -> list[npb.NotificationJob]:
+    """plan(), for a registration's addressees worked out once."""
+    if event.WhichOneof("body") != "status_changed":
+        return []
+    change = event.status_changed
+    return [
+        npb.NotificationJob(
+            notification_id=notification_id(event.event_id, a.party, a.address, a.channel),
+            shipment_id=event.shipment_id,
+            event_id=event.event_id,
+            tracking_id=tracking_id,
+            party=a.party,
+            channel=a.channel,
+            address=a.address,
+            name=a.name,
+            locale=a.locale,
+            time_zone=a.time_zone,
+            status=change.status,
+            failure=change.failure,
+            occurred_at=event.occurred_at,
+            # recorded_at, not now: a redelivered event re-emits byte-identical jobs
+            planned_at=event.recorded_at,
+        )
+        for a in everyone
+        if change.status in a.statuses
+    ]

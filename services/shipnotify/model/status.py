@@ -33,16 +33,16 @@ class Status(StrEnum):
 
     @property
     def proto(self) -> pb.Status:
-        return cast(pb.Status, pb.Status.Value("STATUS_" + self.name))
+        return _PROTO_BY_STATUS[self]
 
     @classmethod
     def from_proto(cls, value: int) -> Status:
         """Raises ValueError for STATUS_UNSPECIFIED or a number this build does not know."""
-        if value == pb.STATUS_UNSPECIFIED:
-            raise ValueError("status is unspecified")
         try:
-            return cls[pb.Status.Name(value).removeprefix("STATUS_")]
-        except (ValueError, KeyError):
+            return _STATUS_BY_PROTO[value]
+        except KeyError:
+            if value == pb.STATUS_UNSPECIFIED:
+                raise ValueError("status is unspecified") from None
             raise ValueError(f"unknown status number {value}") from None
 
 
@@ -60,9 +60,21 @@ class AttemptFailure(StrEnum):
 
     @classmethod
     def from_proto(cls, value: int) -> AttemptFailure | None:
-        if value == pb.ATTEMPT_FAILURE_UNSPECIFIED:
-            return None
-        return cls[pb.AttemptFailure.Name(value).removeprefix("ATTEMPT_FAILURE_")]
+        """None for ATTEMPT_FAILURE_UNSPECIFIED; ValueError for a number this build does not
+        know."""
+        try:
+            return _FAILURE_BY_PROTO[value]
+        except KeyError:
+            raise ValueError(f"unknown attempt failure number {value}") from None
+
+
+# Both ways, once: the tracker looks them up per event, and pb's Name() and Value() are slow.
+_PROTO_BY_STATUS = {s: cast(pb.Status, pb.Status.Value("STATUS_" + s.name)) for s in Status}
+_STATUS_BY_PROTO: dict[int, Status] = {number: s for s, number in _PROTO_BY_STATUS.items()}
+_FAILURE_BY_PROTO: dict[int, AttemptFailure | None] = {
+    pb.ATTEMPT_FAILURE_UNSPECIFIED: None,
+    **{f.proto: f for f in AttemptFailure},
+}
 
 
 # The order of progress. Terminal statuses share the top rank: none leads to another.

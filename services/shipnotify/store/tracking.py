@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
@@ -19,7 +19,6 @@ from shipnotify.model.codec import (
     entry_for,
     entry_from_stored,
     entry_head,
-    event_status,
 )
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
@@ -30,15 +29,28 @@ _TRACKING_LINK_TTL_S = 400 * 86400
 _SHIPMENT_IDS_KEPT = 100_000  # about 20 MB
 
 
-def _status_tables() -> str:
-    """The script stores and reads back an entry's previous status by its code: it gets the
-    codes from the codec, as two Lua tables put before it, so that they have one source."""
+def _lua_tables() -> str:
+    """The script stores and reads back an entry's previous status by its code, and decides
+    progress by the rule in model/status.py: it gets both from there, as Lua tables put
+    before it, so that each has one source."""
     codes = ", ".join(f"{s.value} = '{c}'" for s, c in STATUS_CODES.items())
     names = ", ".join(f"['{c}'] = '{s.value}'" for s, c in STATUS_CODES.items())
-    return f"local STATUS_CODES = {{{codes}}}\nlocal STATUS_NAMES = {{{names}}}\n"
+    rule = [f"local STATUS_CODES = {{{codes}}}", f"local STATUS_NAMES = {{{names}}}"]
+    for i, name in enumerate(("ALWAYS_FROM", "LATER_FROM")):
+        table = ", ".join(
+            f"{new.value} = {{{_lua_set(script_args(new)[i].strip(',').split(','))}}}"
+            for new in Status
+        )
+        rule.append(f"local {name} = {{{table}}}")
+    rule.append(f"local TERMINAL = {{{_lua_set(s.value for s in TERMINAL)}}}")
+    return "\n".join(rule) + "\n"
 
 
-_APPLY_LUA = _status_tables() + files("shipnotify.store").joinpath("apply_events.lua").read_text()
+def _lua_set(names: Iterable[str]) -> str:
+    return ", ".join(f"{n} = true" for n in names if n)
+
+
+_APPLY_LUA = _lua_tables() + files("shipnotify.store").joinpath("apply_events.lua").read_text()
 
 
 def shipment_keys(shipment_id: str) -> list[str]:
@@ -61,7 +73,11 @@ class Applied:
     advanced: bool
     previous: Status | None
     version: int
-    registered: pb.ShipmentRegistered | None = None  # with contacts; only when advanced
+    parties: bytes = b""  # the registration, contacts and all; only when advanced
+
+    @property
+    def registered(self) -> pb.ShipmentRegistered | None:
+        return pb.ShipmentRegistered.FromString(self.parties) if self.parties else None
 
 
 @dataclass(frozen=True)
@@ -173,34 +189,27 @@ class TrackingStore:
 
 
 def _args(event: pb.ShipmentEvent) -> list[Any]:
-    """An event's arguments to the script, in its order (A[7], the parties, goes apart)."""
-    status = event_status(event)
-    always, later = script_args(status)
-    registered = event.WhichOneof("body") == "registered"
+    """An event's arguments to the script, in its order (A[6], the parties, goes apart)."""
+    entry = entry_for(event)
     return [
         event.event_id,
-        status.value,
-        str(event.occurred_at.ToMilliseconds()),  # a Lua number prints only 14 digits
-        entry_head(entry_for(event)),
-        always,
-        later,
-        "",
-        event.registered.tracking_id if registered else "",
-        1 if status in TERMINAL else 0,
+        entry.status.value,
+        str(entry.occurred_at_ms),  # a Lua number prints only 14 digits
+        entry_head(entry),
+        event.registered.tracking_id,  # "" unless a registration
     ]
 
 
 def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
     duplicate, advanced, previous, version, parties = reply
     prev = previous.decode() if isinstance(previous, bytes) else previous
-    registered = pb.ShipmentRegistered.FromString(parties) if parties else None
     return Applied(
         event=event,
         duplicate=bool(duplicate),
         advanced=bool(advanced),
         previous=Status(prev) if prev else None,
         version=int(version),
-        registered=registered,
+        parties=parties or b"",
     )
 
 

@@ -39,6 +39,9 @@ class Tracker:
     plan: NoticePlanner = plan_notices
     counts: Counts = field(default_factory=Counts)
 
+    def __post_init__(self) -> None:
+        self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set; the batch under way is finished and committed first."""
         while not stop.is_set():
@@ -76,9 +79,7 @@ class Tracker:
                 acks.append(await self._dead_letter(record, str(e)))
         applied = await self.store.apply(events)
         jobs = [job for a in applied for job in self.plan(a)]
-        topic = self.settings.notifications_topic
-        for key, value in jobs:
-            acks.append(await self.producer.send(topic, key=key, value=value))
+        acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
         self.counts.batches += 1
         self.counts.applied += sum(not a.duplicate for a in applied)

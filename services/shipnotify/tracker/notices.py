@@ -9,16 +9,27 @@ re-emits the same jobs and the notifier sends each once.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
-from shipnotify.model.notices import plan
+from shipnotify.model.notices import Addressee, addressees, plan_for
 from shipnotify.store import Applied
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 JobRecord = tuple[bytes, bytes]  # (key: shipment id, value: a NotificationJob)
 NoticePlanner = Callable[[Applied], Sequence[JobRecord]]
 
 
 def plan_notices(applied: Applied) -> Sequence[JobRecord]:
-    if not applied.advanced or applied.registered is None:
+    if not applied.advanced or not applied.parties:
         return ()
+    everyone, tracking_id = _addressees(applied.parties)
     key = applied.event.shipment_id.encode()
-    return [(key, job.SerializeToString()) for job in plan(applied.event, applied.registered)]
+    jobs = plan_for(applied.event, everyone, tracking_id)
+    return [(key, job.SerializeToString()) for job in jobs]
+
+
+@lru_cache(maxsize=4096)
+def _addressees(parties: bytes) -> tuple[tuple[Addressee, ...], str]:
+    """A shipment's events come close together: its registration is parsed once for them."""
+    registered = pb.ShipmentRegistered.FromString(parties)
+    return addressees(registered), registered.tracking_id
