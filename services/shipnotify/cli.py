@@ -136,18 +136,21 @@ def _serve(app: web.Application, settings: Settings) -> int:
 def _tracker(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.tracker import service
 
-    return _until_signal(lambda stop: service.serve(settings, stop))
+    return _until_signal(settings, lambda stop: service.serve(settings, stop))
 
 
-def _until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
-    """Runs a consumer service until SIGTERM or SIGINT asks it to finish and leave."""
+def _until_signal(settings: Settings, serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Runs a consumer service, with its health and metrics on HTTP, until SIGTERM or SIGINT
+    asks it to finish and leave."""
+    from shipnotify import ops
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(stop)
+        async with ops.serving(settings):
+            await serve(stop)
 
     loop.run(run())
     return 0
@@ -156,7 +159,7 @@ def _until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
 def _notifier(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.notifier import service
 
-    return _until_signal(lambda stop: service.serve(settings, stop))
+    return _until_signal(settings, lambda stop: service.serve(settings, stop))
 
 
 def _redrive(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shipnotify import logs
+from shipnotify import logs, metrics
 
 log = logs.get(__name__)
 
@@ -180,6 +180,14 @@ _COMMON = [
         readyz,
         "Readiness: Redis and Kafka answer",
         {200: ("ready", Health), 503: ("a dependency does not answer", Health)},
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        metrics.metrics,
+        "Prometheus metrics of this process",
+        {200: ("the Prometheus text format", None)},
         tag="operations",
     ),
     Route(

@@ -23,11 +23,13 @@ class Services:
     ports: dict[str, int]  # HTTP services -> their port
     running: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     started: Counter[str] = field(default_factory=Counter)
+    http: dict[int, int] = field(default_factory=dict)  # process id -> its HTTP port
     kills: int = 0
 
     def start(self, name: str, **env_extra: str) -> subprocess.Popen[bytes]:
-        if name in self.ports:
-            env_extra["SHIPNOTIFY_HTTP_PORT"] = str(self.ports[name])
+        # the consumer services serve their health and metrics on a port of their own too
+        port = self.ports.get(name) or processes.free_port()
+        port = int(env_extra.setdefault("SHIPNOTIFY_HTTP_PORT", str(port)))
         env = self.settings.child_env(**env_extra)
         self.started[name] += 1
         log = self.workdir / f"{name}-{self.started[name]}.log"
@@ -40,6 +42,7 @@ class Services:
                 stdin=subprocess.DEVNULL,
             )
         self.running.setdefault(name, []).append(proc)
+        self.http[proc.pid] = port
         return proc
 
     def kill(self, name: str, rng: random.Random) -> None:

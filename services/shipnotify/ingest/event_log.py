@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shipnotify import kafka, logs
+from shipnotify import kafka, logs, metrics
 from shipnotify.config import Settings
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
+_KINDS = {"registered": "registered", "status_changed": "status"}  # body -> metric label
 
 
 class LogUnavailable(Exception):
@@ -77,3 +78,5 @@ class EventLog:
         except (KafkaError, TimeoutError) as e:
             log.warning("kafka did not acknowledge", error=repr(e), events=len(events))
             raise LogUnavailable(str(e)) from None
+        for event in events:
+            metrics.EVENTS_INGESTED.labels(_KINDS[str(event.WhichOneof("body"))]).inc()

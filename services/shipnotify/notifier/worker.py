@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs
+from shipnotify import kafka, logs, metrics
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier.breaker import Breaker
@@ -93,11 +93,13 @@ class Notifier:
     # -- taking work --------------------------------------------------------------------
 
     async def consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        lag = metrics.LagGauge(consumer, self.settings.notifier_group)
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
             records = [r for recs in batch.values() for r in recs]
             if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
+            await lag.update()
             while len(self._tasks) > self._capacity:
                 # backpressure: Kafka keeps what we cannot start yet
                 self._room.clear()
@@ -215,9 +217,14 @@ class Notifier:
         if isinstance(outcome, Sent):
             lane.breaker.succeeded()
             self.counts.sent += 1
+            lag_ms = now_ms() - _ms(job.planned_at)
+            metrics.TAP_TO_NOTICE.labels(_CHANNEL_NAMES[job.channel]).observe(lag_ms / 1000)
             await self._final(job, raw, "sent", id=outcome.provider_id)
-            bound.info("notice sent", attempt=attempt, lag_ms=now_ms() - _ms(job.planned_at))
-        elif outcome.permanent:
+            bound.info("notice sent", attempt=attempt, lag_ms=lag_ms)
+            return
+        kind = "permanent" if outcome.permanent else "unknown" if outcome.unknown else "transient"
+        metrics.SEND_FAILURES.labels(_CHANNEL_NAMES[job.channel], kind, outcome.code).inc()
+        if outcome.permanent:
             await self._permanent(job, raw, outcome)
             bound.warning("notice rejected", reason=outcome.reason)
         else:
@@ -293,6 +300,7 @@ class Notifier:
         extra: dict[str, int] | None = None,
     ) -> None:
         self.counts.retried += 1
+        metrics.RETRIES.labels(_CHANNEL_NAMES.get(job.channel, "?")).inc()
         fields = {"e": reason, "due": due_ms, **(extra or {})}
         await self.book.update(job.shipment_id, job.notification_id, "retrying", fields)
         await self.book.schedule([raw], due_ms)
@@ -300,6 +308,7 @@ class Notifier:
     async def _final(
         self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
     ) -> None:
+        metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
@@ -314,6 +323,7 @@ class Notifier:
 
     async def _dead_letter(self, raw: bytes, reason: str) -> asyncio.Future[object]:
         self.counts.dead_letters += 1
+        metrics.DEAD_LETTERS.labels(self.settings.notifications_dead_letter_topic).inc()
         future: asyncio.Future[object] = await self.producer.send(
             self.settings.notifications_dead_letter_topic,
             value=raw,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,10 +11,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs
+from shipnotify import kafka, logs, metrics
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
-from shipnotify.store import TrackingStore
+from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.intact import StoreLost
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -41,6 +42,7 @@ class Tracker:
 
     def __post_init__(self) -> None:
         self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
+        self.lag = metrics.LagGauge(self.consumer, self.settings.tracker_group)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set; the batch under way is finished and committed first."""
@@ -52,7 +54,7 @@ class Tracker:
             if records and not await self._until_done(records, stop):
                 return  # stopped while a dependency was down: uncommitted, redelivered later
             if records:
-                await kafka.commit_batch(self.consumer, records)
+                await self._after_batch(records)
 
     async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         delay = 0.1
@@ -81,11 +83,16 @@ class Tracker:
         jobs = [job for a in applied for job in self.plan(a)]
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
+        _count(applied, len(jobs), len(records) - len(events), self.settings)
         self.counts.batches += 1
         self.counts.applied += sum(not a.duplicate for a in applied)
         self.counts.duplicates += sum(a.duplicate for a in applied)
         self.counts.dead_letters += len(records) - len(events)
         self.counts.jobs += len(jobs)
+
+    async def _after_batch(self, records: list[ConsumerRecord]) -> None:
+        await kafka.commit_batch(self.consumer, records)
+        await self.lag.update()
 
     def _dead_letter(self, record: ConsumerRecord, reason: str):  # type: ignore[no-untyped-def]
         log.warning("dead letter", reason=reason, partition=record.partition, offset=record.offset)
@@ -101,3 +108,14 @@ class Tracker:
             value=record.value or b"",
             headers=headers,
         )
+
+
+def _count(applied: Sequence[Applied], jobs: int, dead: int, settings: Settings) -> None:
+    outcomes = collections.Counter(
+        "duplicate" if a.duplicate else "advanced" if a.advanced else "kept" for a in applied
+    )
+    for outcome, n in outcomes.items():
+        metrics.EVENTS_APPLIED.labels(outcome).inc(n)
+    metrics.JOBS_PRODUCED.inc(jobs)
+    if dead:
+        metrics.DEAD_LETTERS.labels(settings.events_dead_letter_topic).inc(dead)

@@ -1,0 +1,89 @@
+"""The services' Prometheus metrics, served at /metrics by every service.
+
+Each service is one process, so the process's default registry is the service's. Label
+values are bounded: channels, outcomes, provider error codes, partitions.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+EVENTS_INGESTED = Counter(
+    "shipnotify_events_ingested",
+    "Events ingest accepted (Kafka acknowledged them), by kind: registered or status.",
+    ["kind"],
+)
+EVENTS_APPLIED = Counter(
+    "shipnotify_events_applied",
+    "Events the tracker applied to Redis, by outcome: advanced, kept (in the timeline only)"
+    " or duplicate.",
+    ["outcome"],
+)
+JOBS_PRODUCED = Counter(
+    "shipnotify_notification_jobs_produced",
+    "Notification jobs the tracker produced for the notifier.",
+)
+DEAD_LETTERS = Counter(
+    "shipnotify_dead_letters",
+    "Records sent to a dead-letter topic, by that topic.",
+    ["topic"],
+)
+NOTICES = Counter(
+    "shipnotify_notices",
+    "Notices finished, by channel and outcome: sent, rejected, opted_out, superseded, dead.",
+    ["channel", "outcome"],
+)
+SEND_FAILURES = Counter(
+    "shipnotify_send_failures",
+    "Sends a provider refused or that failed, by channel, kind (permanent, transient or"
+    " unknown: it may have the message) and the provider's code (empty: none).",
+    ["channel", "kind", "code"],
+)
+RETRIES = Counter(
+    "shipnotify_notice_retries",
+    "Notices put back in the due set to be tried again later.",
+    ["channel"],
+)
+TAP_TO_NOTICE = Histogram(
+    "shipnotify_tap_to_notice_seconds",
+    "From ingest accepting the courier's tap to the provider accepting its notice.",
+    ["channel"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600),
+)
+CONSUMER_LAG = Gauge(
+    "shipnotify_consumer_lag",
+    "Records between the group's position and the end of each assigned partition.",
+    ["group", "topic", "partition"],
+)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]  # aiohttp sets the charset apart
+    response.charset = "utf-8"
+    return response
+
+
+class LagGauge:
+    """Sets CONSUMER_LAG for a consumer's partitions after each batch, and drops the series of
+    partitions a rebalance took away."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, group: str) -> None:
+        self._consumer, self._group = consumer, group
+        self._shown: set[tuple[str, str]] = set()
+
+    async def update(self) -> None:
+        shown = set()
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is None:
+                continue  # nothing fetched from it yet
+            position = await self._consumer.position(tp)
+            labels = (tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(self._group, *labels).set(max(0, end - position))
+            shown.add(labels)
+        for labels in self._shown - shown:
+            CONSUMER_LAG.remove(self._group, *labels)
+        self._shown = shown

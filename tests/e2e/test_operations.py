@@ -1,0 +1,77 @@
+"""What an operator watches: every service, run as `shipnotify <name>`, serves its health,
+readiness and metrics over HTTP, and the metrics count what really happened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.chaos.harness import make_load, stack
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(http: aiohttp.ClientSession, port: int) -> Samples:
+    async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        assert resp.status == 200
+        assert resp.content_type == "text/plain"
+        text = await resp.text()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, got), v in samples.items() if n == name and want <= got)
+
+
+async def test_every_service_serves_health_and_metrics_that_count_the_work(
+    tmp_path: Path,
+) -> None:
+    parcels = make_load(6, seed=11)
+    taps = sum(len(p.taps) for p in parcels)
+    expected = set().union(*(p.expected()[2] for p in parcels))
+    async with stack(tmp_path) as s:
+        s.start_all()
+        await s.ready()
+        await s.drive(parcels, over_s=1)
+        await s.settle(parcels)
+        ports = {name: s.services.http[proc.pid] for name, (proc,) in s.services.running.items()}
+        async with aiohttp.ClientSession() as http:
+            for name, port in ports.items():
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    body = await resp.json()
+                    assert resp.status == 200, (name, body)
+                    assert all(body["checks"].values()), (name, body)
+            got = {name: await scrape(http, port) for name, port in ports.items()}
+    sent = len(s.sms.messages) + len(s.mail.messages)
+    assert sent == len(expected)
+
+    ingest, tracker, notifier = got["ingest"], got["tracker"], got["notifier"]
+    assert total(ingest, "shipnotify_events_ingested_total", kind="registered") == len(parcels)
+    assert total(ingest, "shipnotify_events_ingested_total", kind="status") == taps
+
+    applied = total(tracker, "shipnotify_events_applied_total")
+    assert applied == len(parcels) + taps  # a tap sent twice is applied as a duplicate
+    twice = sum(len(p.taps) - len({t["event_id"] for t in p.taps}) for p in parcels)
+    assert twice > 0
+    assert total(tracker, "shipnotify_events_applied_total", outcome="duplicate") == twice
+    # a duplicate re-emits its first delivery's jobs (at most one a party), sent once all the same
+    jobs = total(tracker, "shipnotify_notification_jobs_produced_total")
+    assert len(expected) <= jobs <= len(expected) + 2 * twice
+    lag = {labels: v for (n, labels), v in tracker.items() if n == "shipnotify_consumer_lag"}
+    assert len(lag) == s.settings.kafka_partitions  # one series per partition it owns
+    assert set(lag.values()) == {0.0}
+
+    assert total(notifier, "shipnotify_notices_total", outcome="sent") == len(expected)
+    assert total(notifier, "shipnotify_notices_total", channel="sms", outcome="sent") == len(
+        s.sms.messages
+    )
+    assert total(notifier, "shipnotify_tap_to_notice_seconds_count") == len(expected)
+    assert total(notifier, "shipnotify_send_failures_total") == 0
+    assert total(notifier, "shipnotify_consumer_lag") == 0
