@@ -3,7 +3,9 @@ readiness and metrics over HTTP, and the metrics count what really happened."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -75,3 +77,18 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
     assert total(notifier, "shipnotify_tap_to_notice_seconds_count") == len(expected)
     assert total(notifier, "shipnotify_send_failures_total") == 0
     assert total(notifier, "shipnotify_consumer_lag") == 0
+
+    # the JSON logs follow one tap from ingest through the tracker to its notices
+    tap = parcels[1].taps[0]
+    lines = {name: _json_lines(s.services.logs(name)) for name in ("ingest", "tracker", "notifier")}
+    for name in lines:
+        mine = [x for x in lines[name] if x.get("event_id") == tap["event_id"]]
+        assert mine, f"{name} logged nothing of event {tap['event_id']}"
+        assert all(x["shipment_id"] == parcels[1].shipment_id for x in mine)
+        assert all(x["service"] == name for x in mine)
+    sent = [x for x in lines["notifier"] if x["event"] == "notice sent"]
+    assert {x["notification_id"] for x in sent} == expected
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

@@ -257,3 +257,26 @@ def test_the_image_listens_on_all_interfaces() -> None:
     env = " ".join(args for instruction, args in _final_stage() if instruction == "ENV")
     assert "SHIPNOTIFY_HTTP_HOST=0.0.0.0" in env
     assert "PYTHONUNBUFFERED=1" in env
+
+
+def test_the_dashboard_queries_only_metrics_the_services_export() -> None:
+    """Every shipnotify_* series a panel asks for is one the code defines, so a renamed
+    metric cannot leave a panel empty without this failing."""
+    from prometheus_client import REGISTRY
+
+    import shipnotify.metrics  # noqa: F401  (registers them)
+
+    families = {f.name: f for f in REGISTRY.collect() if f.name.startswith("shipnotify_")}
+    series = {name + _SUFFIXES.get(f.type, "") for name, f in families.items()}
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "shipnotify.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"shipnotify_[a-z_]+", target["expr"])
+    }
+    assert queried <= series, queried - series
+    assert queried == series  # and every metric has its panel
+
+
+_SUFFIXES = {"counter": "_total", "histogram": "_bucket"}

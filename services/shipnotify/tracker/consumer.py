@@ -111,9 +111,18 @@ class Tracker:
 
 
 def _count(applied: Sequence[Applied], jobs: int, dead: int, settings: Settings) -> None:
-    outcomes = collections.Counter(
-        "duplicate" if a.duplicate else "advanced" if a.advanced else "kept" for a in applied
-    )
+    outcomes: collections.Counter[str] = collections.Counter()
+    for a in applied:
+        outcome = "duplicate" if a.duplicate else "advanced" if a.advanced else "kept"
+        outcomes[outcome] += 1
+        # one line an event, so that an operator can follow a tap from ingest to its notices
+        log.info(
+            "event applied",
+            shipment_id=a.event.shipment_id,
+            event_id=a.event.event_id,
+            outcome=outcome,
+            version=a.version,
+        )
     for outcome, n in outcomes.items():
         metrics.EVENTS_APPLIED.labels(outcome).inc(n)
     metrics.JOBS_PRODUCED.inc(jobs)
