@@ -86,8 +86,8 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
         assert mine, f"{name} logged nothing of event {tap['event_id']}"
         assert all(x["shipment_id"] == parcels[1].shipment_id for x in mine)
         assert all(x["service"] == name for x in mine)
-    sent = [x for x in lines["notifier"] if x["event"] == "notice sent"]
-    assert {x["notification_id"] for x in sent} == expected
+    notices = [x for x in lines["notifier"] if x["event"] == "notice sent"]
+    assert {x["notification_id"] for x in notices} == expected
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
