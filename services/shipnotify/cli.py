@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         ("tracker", _tracker, "apply shipment events to the tracking state"),
         ("status_api", _status_api, "serve the public tracking API"),
         ("notifier", _notifier, "send notices by SMS and email"),
+        ("sms_sandbox", _sms_sandbox, "serve a stand-in of the SMS provider (local stacks)"),
     ):
         sub.add_parser(name, help=help_).set_defaults(run=run)
 
@@ -139,17 +140,22 @@ def _tracker(args: argparse.Namespace, settings: Settings) -> int:
     return _until_signal(settings, lambda stop: service.serve(settings, stop))
 
 
-def _until_signal(settings: Settings, serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
-    """Runs a consumer service, with its health and metrics on HTTP, until SIGTERM or SIGINT
-    asks it to finish and leave."""
-    from shipnotify import ops
+def _until_signal(
+    settings: Settings, serve: Callable[[asyncio.Event], Awaitable[None]], *, ops: bool = True
+) -> int:
+    """Runs a consumer service, with its health and metrics on HTTP (unless not `ops`), until
+    SIGTERM or SIGINT asks it to finish and leave."""
+    from shipnotify import ops as ops_http
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with ops.serving(settings):
+        if not ops:
+            await serve(stop)
+            return
+        async with ops_http.serving(settings):
             await serve(stop)
 
     loop.run(run())
@@ -160,6 +166,21 @@ def _notifier(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.notifier import service
 
     return _until_signal(settings, lambda stop: service.serve(settings, stop))
+
+
+def _sms_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    """The SMS provider's stand-in, for a compose stack: the notifier's SMS go to it and its
+    /_sandbox/messages.json shows them."""
+    from shipnotify.devstack.sms_sandbox import SmsSandbox
+
+    settings.require("twilio_account_sid", "twilio_auth_token")
+    sandbox = SmsSandbox(settings.twilio_account_sid, settings.twilio_auth_token)
+
+    async def serve(stop: asyncio.Event) -> None:
+        async with sandbox.running(settings.http_port, host=settings.http_host):
+            await stop.wait()
+
+    return _until_signal(settings, serve, ops=False)
 
 
 def _redrive(args: argparse.Namespace, settings: Settings) -> int:

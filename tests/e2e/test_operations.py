@@ -3,13 +3,20 @@ readiness and metrics over HTTP, and the metrics count what really happened."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
 
+from shipnotify.devstack import processes
 from tests.chaos.harness import make_load, stack
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -92,3 +99,41 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def test_the_sms_sandbox_command_serves_the_provider_stand_in(tmp_path: Path) -> None:
+    """`shipnotify sms_sandbox`, as the compose stack runs it, takes a message from the real
+    twilio library and lists it; SIGTERM stops it cleanly."""
+    port = processes.free_port()
+    sid, token = "AC" + "0" * 32, "compose-token"
+    env = {
+        **os.environ,
+        "SHIPNOTIFY_TWILIO_ACCOUNT_SID": sid,
+        "SHIPNOTIFY_TWILIO_AUTH_TOKEN": token,
+        "SHIPNOTIFY_HTTP_PORT": str(port),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shipnotify", "sms_sandbox", env=env
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(base + "/_sandbox/messages.json") as resp:
+                        assert await resp.json() == {"messages": []}
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            client = Client(sid, token, http_client=AsyncTwilioHttpClient())
+            client.api.base_url = base
+            sent = await client.messages.create_async(
+                to="+40721000001", from_="+15005550006", body="hi"
+            )
+            await client.http_client.session.close()
+            async with http.get(base + "/_sandbox/messages.json") as resp:
+                listed = await resp.json()
+        assert [m["sid"] for m in listed["messages"]] == [sent.sid]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0

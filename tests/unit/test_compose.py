@@ -37,7 +37,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 
-PROJECT_SERVICES = {"ingest", "tracker", "notifier", "status_api"}
+DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api"}
+PROJECT_SERVICES = DEPLOYABLES | {"sms_sandbox"}  # the provider's stand-in, same image
 HTTP_SERVICES = {"ingest", "status_api"}
 SETTING_NAMES = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
@@ -202,6 +203,9 @@ def test_each_service_environment_makes_valid_settings(name: str) -> None:
         settings = Settings.from_env(env)
     except ConfigError as e:
         pytest.fail(f"{name}: {e}")
+    if name == "sms_sandbox":
+        settings.require("twilio_account_sid", "twilio_auth_token")
+        return
     assert settings.kafka_bootstrap == "kafka:9092"
     assert settings.kafka_idempotence  # Apache Kafka, not the embedded dev broker
     assert settings.redis_url.startswith("redis://redis:")
@@ -221,6 +225,37 @@ def test_http_services_publish_8080_and_check_readiness(name: str) -> None:
     test = service["healthcheck"]["test"]
     assert test[0] == "CMD"
     assert "/readyz" in " ".join(test)
+
+
+@pytest.mark.parametrize("name", sorted(DEPLOYABLES))
+def test_every_deployable_is_checked_by_its_readiness(name: str) -> None:
+    test = _compose()["services"][name]["healthcheck"]["test"]
+    assert "http://127.0.0.1:8080/readyz" in " ".join(test)
+
+
+def test_the_notifier_sends_to_the_stacks_mailpit_and_sms_sandbox() -> None:
+    compose = _compose()
+    env = {k: _interpolate(v) for k, v in _environment(compose["services"]["notifier"]).items()}
+    settings = Settings.from_env(env)
+    sandbox = Settings.from_env(
+        {k: _interpolate(v) for k, v in _environment(compose["services"]["sms_sandbox"]).items()}
+    )
+    assert settings.smtp_host in compose["services"]
+    assert "mailpit" in compose["services"][settings.smtp_host]["image"]
+    assert (settings.smtp_port, settings.smtp_starttls) == (1025, False)
+    assert settings.twilio_api_url == "http://sms_sandbox:8080"
+    # the sandbox takes the notifier's requests: the same account and token
+    assert (settings.twilio_account_sid, settings.twilio_auth_token) == (
+        sandbox.twilio_account_sid,
+        sandbox.twilio_auth_token,
+    )
+    assert settings.webhook_url == "http://status_api:8080"  # delivery receipts
+
+
+def test_redis_keeps_an_append_only_file_on_a_volume() -> None:
+    redis = _compose()["services"]["redis"]
+    assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert any(str(v).endswith(":/data") for v in redis["volumes"])
 
 
 def test_depends_on_healthy_only_on_services_with_a_healthcheck() -> None:

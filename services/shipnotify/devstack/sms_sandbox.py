@@ -254,15 +254,16 @@ class SmsSandbox:
         return app
 
     @asynccontextmanager
-    async def running(self, port: int = 0) -> AsyncIterator[Self]:
-        """Serves on 127.0.0.1:`port` (0: a free one) until the block ends."""
+    async def running(self, port: int = 0, *, host: str = LOOPBACK) -> AsyncIterator[Self]:
+        """Serves on `host`:`port` (0: a free one) until the block ends; base_url stays on
+        the loopback address (a container's own clients reach it by service name)."""
         if self._port is not None:
             raise RuntimeError("the SMS sandbox is already running")
         # A short grace: only responses held back by response_delay_s can be in flight.
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=0.25)
         await runner.setup()
         try:
-            await web.TCPSite(runner, LOOPBACK, port).start()
+            await web.TCPSite(runner, host, port).start()
             self._port = runner.addresses[0][1]
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
             try:
