@@ -83,12 +83,32 @@ class Tracker:
         jobs = [job for a in applied for job in self.plan(a)]
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
-        _count(applied, len(jobs), len(records) - len(events), self.settings)
+        self._record(applied, len(jobs), len(records) - len(events))
+
+    def _record(self, applied: Sequence[Applied], jobs: int, dead: int) -> None:
+        """A batch done: its log lines, metrics and counts."""
+        outcomes: collections.Counter[str] = collections.Counter()
+        for a in applied:
+            outcome = "duplicate" if a.duplicate else "advanced" if a.advanced else "kept"
+            outcomes[outcome] += 1
+            # one line an event, so that an operator can follow a tap from ingest to its notices
+            log.info(
+                "event applied",
+                shipment_id=a.event.shipment_id,
+                event_id=a.event.event_id,
+                outcome=outcome,
+                version=a.version,
+            )
+        for outcome, n in outcomes.items():
+            metrics.EVENTS_APPLIED.labels(outcome).inc(n)
+        metrics.JOBS_PRODUCED.inc(jobs)
+        if dead:
+            metrics.DEAD_LETTERS.labels(self.settings.events_dead_letter_topic).inc(dead)
         self.counts.batches += 1
-        self.counts.applied += sum(not a.duplicate for a in applied)
-        self.counts.duplicates += sum(a.duplicate for a in applied)
-        self.counts.dead_letters += len(records) - len(events)
-        self.counts.jobs += len(jobs)
+        self.counts.applied += len(applied) - outcomes["duplicate"]
+        self.counts.duplicates += outcomes["duplicate"]
+        self.counts.dead_letters += dead
+        self.counts.jobs += jobs
 
     async def _after_batch(self, records: list[ConsumerRecord]) -> None:
         await kafka.commit_batch(self.consumer, records)
@@ -108,23 +128,3 @@ class Tracker:
             value=record.value or b"",
             headers=headers,
         )
-
-
-def _count(applied: Sequence[Applied], jobs: int, dead: int, settings: Settings) -> None:
-    outcomes: collections.Counter[str] = collections.Counter()
-    for a in applied:
-        outcome = "duplicate" if a.duplicate else "advanced" if a.advanced else "kept"
-        outcomes[outcome] += 1
-        # one line an event, so that an operator can follow a tap from ingest to its notices
-        log.info(
-            "event applied",
-            shipment_id=a.event.shipment_id,
-            event_id=a.event.event_id,
-            outcome=outcome,
-            version=a.version,
-        )
-    for outcome, n in outcomes.items():
-        metrics.EVENTS_APPLIED.labels(outcome).inc(n)
-    metrics.JOBS_PRODUCED.inc(jobs)
-    if dead:
-        metrics.DEAD_LETTERS.labels(settings.events_dead_letter_topic).inc(dead)
