@@ -20,6 +20,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from shipnotify.config import Settings
@@ -401,6 +402,27 @@ class Stack:
 
 
 REPORT: list[str] = []
+
+# -- what the services report at /metrics
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(http: aiohttp.ClientSession, port: int) -> Samples:
+    async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        assert resp.status == 200
+        assert resp.content_type == "text/plain"
+        text = await resp.text()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    want = set(labels.items())
+    return sum(v for (n, got), v in samples.items() if n == name and want <= got)
 
 
 @asynccontextmanager

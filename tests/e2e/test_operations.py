@@ -12,31 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from shipnotify.devstack import processes
-from tests.chaos.harness import make_load, stack
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-async def scrape(http: aiohttp.ClientSession, port: int) -> Samples:
-    async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
-        assert resp.status == 200
-        assert resp.content_type == "text/plain"
-        text = await resp.text()
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    want = set(labels.items())
-    return sum(v for (n, got), v in samples.items() if n == name and want <= got)
+from tests.chaos.harness import make_load, scrape, stack, total
 
 
 async def test_every_service_serves_health_and_metrics_that_count_the_work(

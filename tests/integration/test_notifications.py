@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import REGISTRY
 
 from shipnotify import kafka, web
 from shipnotify.config import Settings
@@ -379,6 +380,7 @@ async def test_an_sms_whose_answer_timed_out_is_looked_up_not_sent_again(stack: 
     senders = notifier.senders_from(s)
     worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
     job = _job("timeout-1", pb.CHANNEL_SMS, "+40720000003")
+    sent_before, unknown_before = _sms_sent(), _sms_unknown()
     try:
         # The provider takes the message but answers after our timeout (and its receipts,
         # which would also tell, come later still).
@@ -399,3 +401,15 @@ async def test_an_sms_whose_answer_timed_out_is_looked_up_not_sent_again(stack: 
     state = (await stack.book.of_shipment(job.shipment_id))[job.notification_id]
     assert state["s"] in {"sent", "delivered"}
     assert (state["id"], state["d"]) == (sent[0], 1)
+    # the metrics count it once sent, after one attempt whose outcome was unknown
+    assert (_sms_sent() - sent_before, _sms_unknown() - unknown_before) == (1, 1)
+
+
+def _sms_sent() -> float:
+    labels = {"channel": "sms", "outcome": "sent"}
+    return REGISTRY.get_sample_value("shipnotify_notices_total", labels) or 0.0
+
+
+def _sms_unknown() -> float:
+    labels = {"channel": "sms", "kind": "unknown", "code": "network"}
+    return REGISTRY.get_sample_value("shipnotify_send_failures_total", labels) or 0.0

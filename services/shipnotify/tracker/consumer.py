@@ -54,7 +54,8 @@ class Tracker:
             if records and not await self._until_done(records, stop):
                 return  # stopped while a dependency was down: uncommitted, redelivered later
             if records:
-                await self._after_batch(records)
+                await kafka.commit_batch(self.consumer, records)
+            await self.lag.update()  # idle too: a rebalance changes what it owns
 
     async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         delay = 0.1
@@ -109,10 +110,6 @@ class Tracker:
         self.counts.duplicates += outcomes["duplicate"]
         self.counts.dead_letters += dead
         self.counts.jobs += jobs
-
-    async def _after_batch(self, records: list[ConsumerRecord]) -> None:
-        await kafka.commit_batch(self.consumer, records)
-        await self.lag.update()
 
     def _dead_letter(self, record: ConsumerRecord, reason: str):  # type: ignore[no-untyped-def]
         log.warning("dead letter", reason=reason, partition=record.partition, offset=record.offset)
