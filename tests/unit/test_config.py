@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 
 from shipnotify.config import ConfigError, Settings
@@ -56,3 +60,14 @@ def test_a_namespace_gives_every_topic_and_group_its_own_name() -> None:
     ]
     assert {getattr(spaced, n) for n in names} == {f"run-1.{getattr(Settings(), n)}" for n in names}
     assert spaced.with_(**{n: getattr(Settings(), n) for n in names}) == Settings()
+
+
+def test_the_readme_lists_every_setting() -> None:
+    """README "Operating" is where an operator looks a setting up: every one is there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Operating") :]
+    section = section[: section.index("\n## ", 3)]
+    listed = set(re.findall(r"SHIPNOTIFY_[A-Z0-9_]+", section))
+    names = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
+    assert names - listed == set()
+    assert listed - names == set()

@@ -27,7 +27,7 @@ SETTING_NAMES = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Sett
 NEEDS = {  # what each service refuses to start without
     "ingest": ("api_keys", "courier_token_secret", "tracking_id_secret"),
     "notifier": ("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host"),
-    "status_api": ("tracking_id_secret",),
+    "status_api": ("twilio_auth_token",),  # the webhooks' signatures
     "tracker": (),
 }
 
