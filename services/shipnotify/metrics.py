@@ -46,6 +46,12 @@ RETRIES = Counter(
     "Notices put back in the due set to be tried again later.",
     ["channel"],
 )
+RECEIPTS = Counter(
+    "shipnotify_delivery_receipts",
+    "SMS delivery receipts status_api took, by the provider's status. A receipt may settle a"
+    " notice whose send timed out before the notifier looks it up.",
+    ["status"],
+)
 TAP_TO_NOTICE = Histogram(
     "shipnotify_tap_to_notice_seconds",
     "From ingest accepting the courier's tap to the provider accepting its notice.",

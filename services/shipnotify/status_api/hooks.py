@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from twilio.request_validator import RequestValidator
 
-from shipnotify import logs
+from shipnotify import logs, metrics
 from shipnotify.config import Settings
 from shipnotify.ingest.auth import check_api_key
 from shipnotify.store.notices import NoticeBook
@@ -77,9 +77,10 @@ async def message_status(request: web.Request) -> web.Response:
     shipment_id, nid = request.query.get("s", ""), request.query.get("n", "")
     if not shipment_id or not nid:
         raise ApiError(422, "invalid_field", "s and n are required", {"s": "required"})
-    state = await request.app[BOOK].receipt(
-        shipment_id, nid, form.get("MessageStatus", ""), form.get("ErrorCode")
-    )
+    status = form.get("MessageStatus", "")
+    state = await request.app[BOOK].receipt(shipment_id, nid, status, form.get("ErrorCode"))
+    if state is not None:  # a status the book knows: a bounded label
+        metrics.RECEIPTS.labels(status).inc()
     log.info(
         "delivery receipt",
         shipment_id=shipment_id,
