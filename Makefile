@@ -23,8 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Every test against one redis-server; then the integration tests again, unchanged, against
+# a three-master Redis Cluster on loopback ports.
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	SHIPNOTIFY_TEST_REDIS_CLUSTER=1 $(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 # The fault-injection scenarios alone (make test runs them too), with their figures.
 chaos: system-packages $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
 from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
+from shipnotify.store import connect
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +27,16 @@ def broker(workdir: Path) -> Iterator[str]:
         yield server.address
 
 
+# SHIPNOTIFY_TEST_REDIS_CLUSTER=1: the same tests against a three-master Redis Cluster
+CLUSTER = os.environ.get("SHIPNOTIFY_TEST_REDIS_CLUSTER") == "1"
+
+
 @pytest.fixture(scope="session")
 def redis_url(workdir: Path) -> Iterator[str]:
+    if CLUSTER:
+        with processes.redis_cluster(workdir) as nodes:
+            yield nodes[0].address
+        return
     with processes.redis_server(workdir) as server:
         yield server.address
 
@@ -42,6 +52,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         kafka_session_timeout_ms=2000,  # the embedded broker joins a group in about this
         kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
         redis_url=redis_url,
+        redis_cluster=CLUSTER,
         api_keys=("test-key",),
         courier_token_secret="test-courier-secret-" + "x" * 40,
         tracking_id_secret="test-tracking-secret",
@@ -51,7 +62,7 @@ def settings(broker: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = connect(settings)
     yield client
     await client.aclose()

@@ -60,6 +60,7 @@ class Settings:
     webhook_url: str = ""  # where the SMS provider reaches status_api; default: public_url
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False  # redis_url is a node of a Redis Cluster
     redis_max_connections: int = 128  # per process; live pages hold one each while open
     retention_days: int = 90
     # HTTP

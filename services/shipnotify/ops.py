@@ -7,17 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shipnotify import kafka
 from shipnotify import web as sweb
 from shipnotify.config import ConfigError, Settings
+from shipnotify.store import connect
 
 
 def init_app(settings: Settings) -> web.Application:
     app = sweb.new_app(max_body_bytes=1024)  # /healthz, /readyz, /metrics, /openapi.json
-    redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    redis = connect(settings)
 
     async def redis_ready() -> bool:
         try:

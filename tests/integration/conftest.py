@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from shipnotify import kafka, web
 from shipnotify.config import Settings
@@ -137,3 +139,39 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+# -- pub/sub as Redis sees it, on one Redis or across a cluster's nodes
+
+
+async def pubsub_clients(redis: Redis) -> int:
+    """Connections in pub/sub mode: one a node that holds a subscribed channel."""
+    if isinstance(redis, RedisCluster):
+        per_node = await redis.client_list(_type="pubsub", target_nodes=RedisCluster.PRIMARIES)
+        return sum(len(clients) for clients in per_node.values())
+    return len(await redis.client_list(_type="pubsub"))
+
+
+def nodes_of(redis: Redis, channels: Sequence[str]) -> int:
+    """How many connections a subscriber to `channels` needs: one a node."""
+    if isinstance(redis, RedisCluster):
+        return len({redis.get_node_from_key(c).name for c in channels})
+    return 1
+
+
+async def shard_subscribers(redis: Redis, channels: Sequence[str]) -> list[int]:
+    if isinstance(redis, RedisCluster):
+        counts = []
+        for channel in channels:  # each on the node that owns its slot
+            node = redis.get_node_from_key(channel)
+            reply = await redis.execute_command("PUBSUB", "SHARDNUMSUB", channel, target_nodes=node)
+            counts.append(int(reply[1]))
+        return counts
+    return [n for _, n in await redis.pubsub_shardnumsub(*channels)]
+
+
+async def kill_pubsub_clients(redis: Redis) -> None:
+    if isinstance(redis, RedisCluster):
+        await redis.client_kill_filter(_type="pubsub", target_nodes=RedisCluster.PRIMARIES)
+        return
+    await redis.client_kill_filter(_type="pubsub")

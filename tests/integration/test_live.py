@@ -26,7 +26,17 @@ from shipnotify.store import TrackingStore
 from shipnotify.store.tracking import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import Api, courier, eventually, register, running_tracker, tap
+from .conftest import (
+    Api,
+    courier,
+    eventually,
+    nodes_of,
+    pubsub_clients,
+    register,
+    running_tracker,
+    shard_subscribers,
+    tap,
+)
 
 
 async def next_event(resp: ClientResponse, timeout_s: float = 5.0) -> tuple[str, dict[str, Any]]:
@@ -231,14 +241,14 @@ async def test_open_pages_share_one_pubsub_connection_and_give_it_back(
     store = TrackingStore(redis)
     (a, ta), (b, tb) = await registered(store), await registered(store)
     channels = [shipment_keys(a)[3], shipment_keys(b)[3]]
-    before = len(await redis.client_list(_type="pubsub"))
+    before = await pubsub_clients(redis)
     app = status_app.init_app(settings.with_(live_keepalive_s=0.2))  # closed pages found soon
     async with TestClient(TestServer(app)) as client:
         pages = [await client.get(f"/v1/track/{t}/events") for t in (ta, ta, tb)]
         for page in pages:
             await next_event(page)
-        assert len(await redis.client_list(_type="pubsub")) == before + 1
-        assert [n for _, n in await redis.pubsub_shardnumsub(*channels)] == [1, 1]
+        assert await pubsub_clients(redis) == before + nodes_of(redis, channels)
+        assert await shard_subscribers(redis, channels) == [1, 1]
         await store.apply([event(a, Status.PICKED_UP)])
         for page in pages[:2]:
             assert (await next_event(page, timeout_s=1.0))[1]["status"] == "picked_up"
@@ -246,7 +256,7 @@ async def test_open_pages_share_one_pubsub_connection_and_give_it_back(
             page.close()
 
         async def given_back() -> bool:
-            return len(await redis.client_list(_type="pubsub")) == before
+            return await pubsub_clients(redis) == before
 
         await eventually(given_back, timeout_s=5)
 

@@ -12,7 +12,7 @@ from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import TrackingStore
 from shipnotify.store.tracking import shipment_keys
 
-from .conftest import eventually
+from .conftest import eventually, kill_pubsub_clients, shard_subscribers
 from .test_live import event, registered
 
 
@@ -48,7 +48,7 @@ async def test_after_the_change_feed_broke_nothing_kept_is_trusted(redis: Redis)
     recent = RecentShipments(store, live.Hub(store))
     try:
         assert (await recent.get(sid)) is not None
-        await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")  # type: ignore[no-untyped-call]
+        await kill_pubsub_clients(redis)
         await redis.hset(shipment_keys(sid)[0], "s", "delivered")  # never announced
 
         async def read_again() -> bool:
@@ -68,10 +68,10 @@ async def test_at_most_size_shipments_are_kept_and_subscribed(redis: Redis) -> N
     try:
         for sid in ids:
             assert await recent.get(sid) is not None
-        subscribed = [n for _, n in await redis.pubsub_shardnumsub(*channels)]
+        subscribed = await shard_subscribers(redis, channels)
         assert subscribed == [0, 1, 1]  # the oldest gave its place up
         assert await recent.get("no-such-shipment") is None
-        assert [n for _, n in await redis.pubsub_shardnumsub(*channels)] == [0, 1, 1]
+        assert await shard_subscribers(redis, channels) == [0, 1, 1]
     finally:
         await recent.close()
-    assert [n for _, n in await redis.pubsub_shardnumsub(*channels)] == [0, 0, 0]
+    assert await shard_subscribers(redis, channels) == [0, 0, 0]

@@ -130,6 +130,7 @@ def test_prod_runs_the_scale_out_the_readme_plans() -> None:
     (config,) = of_kind("prod", "ConfigMap").values()
     assert int(config["data"]["SHIPNOTIFY_KAFKA_PARTITIONS"]) >= 3  # none of them idle
     assert config["data"]["SHIPNOTIFY_KAFKA_IDEMPOTENCE"] == "true"
+    assert Settings.from_env(config["data"]).redis_cluster
 
 
 def _environment(container: dict[str, Any], config: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -102,36 +102,75 @@ def broker(workdir: Path, port: int | None = None) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path, port: int | None = None) -> Iterator[Server]:
-    """redis-server on loopback with an append-only file; yields its URL."""
+def redis_server(
+    workdir: Path, port: int | None = None, *, cluster: bool = False
+) -> Iterator[Server]:
+    """redis-server on loopback with an append-only file; yields its URL. With `cluster`, a
+    node in cluster mode that owns no slots yet (see redis_cluster)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
     port = port or free_port()
     data = Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))
     log_path = workdir / f"redis-{port}.log"
-    proc = _spawn(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(data),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--protected-mode",
-            "yes",
-        ],
-        log_path,
-    )
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data)]
+    args += ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
+    args += ["--protected-mode", "yes"]
+    if cluster:
+        args += ["--cluster-enabled", "yes", "--cluster-config-file", str(data / "nodes.conf")]
+    proc = _spawn(args, log_path)
     try:
         _wait_for_port(port, proc, log_path, 20)
         yield Server(f"redis://127.0.0.1:{port}/0", proc)
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def redis_cluster(workdir: Path, masters: int = 3) -> Iterator[list[Server]]:
+    """A Redis Cluster of `masters` nodes on loopback, the slots split between them; yields
+    the nodes (any one's URL reaches the whole cluster)."""
+    with contextlib.ExitStack() as nodes:
+        servers = [
+            nodes.enter_context(redis_server(workdir, _cluster_port(), cluster=True))
+            for _ in range(masters)
+        ]
+        addresses = [s.address.removeprefix("redis://").removesuffix("/0") for s in servers]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *addresses, "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        host, port = addresses[0].split(":")
+        for _ in range(200):  # every node agrees on the slots
+            info = subprocess.run(
+                ["redis-cli", "-h", host, "-p", port, "cluster", "info"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout
+            if "cluster_state:ok" in info:
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"the Redis Cluster did not come up: {info}")
+        yield servers
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 higher) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port <= 55535 and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from weakref import WeakKeyDictionary, ref
 
 from aiohttp import web
 from pydantic import BaseModel
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import RedisError
 
 from shipnotify import logs
@@ -121,7 +123,7 @@ class Hub:
     async def _read(self, pubsub: PubSub) -> None:
         while True:
             try:
-                message = await pubsub.get_message(timeout=None)
+                message = await _next_message(pubsub)
             except Exception as e:  # Redis away: pages look at the version at their keepalive
                 log.warning("live updates not readable now", error=repr(e))
                 self._intact = False  # until redis-py has subscribed again, waking every page
@@ -140,6 +142,17 @@ class Hub:
                 # changes may have gone unannounced: those pages look again too
                 for wake in self._pages.get(channel, ()):
                     wake.set()
+
+
+async def _next_message(pubsub: PubSub) -> dict[str, Any] | None:
+    if isinstance(pubsub, ClusterPubSub):
+        # a connection a node, read in turn: a short wait on each, so that none is starved
+        message = await pubsub.get_sharded_message(timeout=0.05)
+        if message is None:
+            await asyncio.sleep(0.01)  # nothing subscribed answers at once
+        return message
+    found: dict[str, Any] | None = await pubsub.get_message(timeout=None)
+    return found
 
 
 _hubs: WeakKeyDictionary[TrackingStore, Hub] = WeakKeyDictionary()

@@ -1,6 +1,9 @@
 """Tracking state in Redis: the key scheme, the apply script and the reads."""
 
+from typing import cast
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 
 from shipnotify.config import Settings
 from shipnotify.store.tracking import Applied, Shipment, TrackingStore
@@ -10,7 +13,13 @@ __all__ = ["Applied", "Shipment", "TrackingStore", "connect"]
 
 def connect(settings: Settings) -> Redis:
     """A client whose callers wait their turn for a connection in a burst, instead of
-    failing with "too many connections"."""
+    failing with "too many connections". On a Redis Cluster, a cluster client: every key of
+    a shipment shares its hash tag, and no call spans two slots."""
+    if settings.redis_cluster:
+        cluster = RedisCluster.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections
+        )
+        return cast(Redis, cluster)  # it offers every command the services use
     pool = BlockingConnectionPool.from_url(
         settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,7 +11,9 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline, PubSub
+from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import (
@@ -102,42 +105,67 @@ class TrackingStore:
     def __init__(self, redis: Redis, *, retention_days: int = 90) -> None:
         self._redis = redis
         self._apply = redis.register_script(_APPLY_LUA)
+        self._cluster = isinstance(redis, RedisCluster)
         self._retention_s = str(retention_days * 86400)
         self._shipment_ids: dict[str, str] = {}  # tracking id -> shipment id
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
-        """Applies events in order, in one round trip and one script call."""
+        """Applies events in order, in one round trip: one script call for the batch, or on
+        a Redis Cluster one a slot (a call's keys must share it), each shipment's in order."""
         if not events:
             return []
+        groups = self._groups(events)
+        calls = [self._call([events[i] for i in group]) for group in groups]
         try:
-            replies = await self._pipeline(events).execute()
+            replies = await self._run(events, calls)
         except NoScriptError:  # a restarted Redis forgot the script: nothing ran, so again
             await self._redis.script_load(_APPLY_LUA)
-            replies = await self._pipeline(events).execute()
-        return [_applied(event, reply) for event, reply in zip(events, replies[-1], strict=True)]
+            replies = await self._run(events, calls)
+        applied: dict[int, Applied] = {}
+        for group, results in zip(groups, replies, strict=True):
+            for i, reply in zip(group, results, strict=True):
+                applied[i] = _applied(events[i], reply)
+        return [applied[i] for i in range(len(events))]
 
-    def _pipeline(self, events: Sequence[pb.ShipmentEvent]) -> Pipeline:
-        # EVALSHA straight into the pipeline: the script object's way adds a SCRIPT EXISTS
-        # round trip to every batch.
-        pipe = self._redis.pipeline(transaction=False)
+    def _groups(self, events: Sequence[pb.ShipmentEvent]) -> list[list[int]]:
+        """The events' positions, a list a script call."""
+        if not self._cluster:
+            return [list(range(len(events)))]
+        slots: dict[int, list[int]] = {}
+        for i, event in enumerate(events):
+            slots.setdefault(key_slot(shipment_keys(event.shipment_id)[0].encode()), []).append(i)
+        return list(slots.values())
+
+    def _call(self, events: Sequence[pb.ShipmentEvent]) -> list[Any]:
+        """EVALSHA's arguments for events of one slot (or, on one Redis, of any)."""
         keys: list[str] = []
         args: list[list[Any]] = []
         parties: list[bytes] = []
         for event in events:
-            registered = event.WhichOneof("body") == "registered"
-            if registered:
-                pipe.set(
-                    tracking_key(event.registered.tracking_id),
-                    event.shipment_id,
-                    ex=_TRACKING_LINK_TTL_S,
-                )
             keys += shipment_keys(event.shipment_id)
             args.append(_args(event))
+            registered = event.WhichOneof("body") == "registered"
             parties.append(event.registered.SerializeToString() if registered else b"")
-        pipe.evalsha(
-            self._apply.sha, len(keys), *keys, self._retention_s, orjson.dumps(args), *parties
-        )
-        return pipe
+        return [self._apply.sha, len(keys), *keys, self._retention_s, orjson.dumps(args), *parties]
+
+    async def _run(self, events: Sequence[pb.ShipmentEvent], calls: list[list[Any]]) -> list[Any]:
+        """The calls' replies, with the registrations' tracking links set beside them. On one
+        Redis all in one pipeline; a cluster client pipelines no scripts, so there the calls go
+        at once, each to its node. EVALSHA goes straight: the script object's way adds a
+        SCRIPT EXISTS round trip to every batch."""
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            if event.WhichOneof("body") == "registered":
+                link = tracking_key(event.registered.tracking_id)
+                pipe.set(link, event.shipment_id, ex=_TRACKING_LINK_TTL_S)
+        if not self._cluster:
+            for call in calls:
+                pipe.evalsha(*call)
+            return list((await pipe.execute())[-len(calls) :])
+        scripts = [self._redis.evalsha(*call) for call in calls]
+        links = pipe.execute() if len(pipe) else asyncio.sleep(0, [])
+        *replies, _ = await asyncio.gather(*scripts, links)
+        return replies
 
     async def shipment_id_for(self, tracking_id: str) -> str | None:
         # A tracking id is derived from its shipment id and never changes, so what was found
