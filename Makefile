@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test chaos bench lint typecheck pytest proto system-packages clean
+.PHONY: dev test chaos bench lint typecheck pytest proto system-packages test-packages clean
 
 dev: system-packages $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
 
-test: system-packages $(STAMP) lint typecheck pytest
+test: system-packages test-packages $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests
@@ -50,6 +50,12 @@ system-packages:
 		echo "installing:$$missing"; \
 		$(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
 	fi
+
+# Compose's own check of docker-compose.yml (`docker-compose config`; it needs no engine).
+test-packages:
+	@command -v docker-compose >/dev/null || { \
+		echo "installing: docker-compose"; \
+		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends docker-compose >/dev/null; }
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
