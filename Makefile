@@ -51,11 +51,27 @@ system-packages:
 		$(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
 	fi
 
-# Compose's own check of docker-compose.yml (`docker-compose config`; it needs no engine).
-test-packages:
-	@command -v docker-compose >/dev/null || { \
-		echo "installing: docker-compose"; \
-		$(APT) update -qq && $(APT) install -y -qq --no-install-recommends docker-compose >/dev/null; }
+# Compose v2, the program `docker compose` runs, for its own check of docker-compose.yml
+# (`config` needs no engine). Bookworm ships only Compose 1, so this is Debian 13's package,
+# pinned by hash and unpacked into the venv: nothing outside the project changes.
+DEB_ARCH       := $(shell dpkg --print-architecture)
+COMPOSE_DEB    := docker-compose_2.26.1-4_$(DEB_ARCH).deb
+COMPOSE_SHA256_amd64 := 47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea
+COMPOSE_SHA256_arm64 := bbafaa666f3e7fa00ad36f2a8bab889f1c791ca8743d674e7267a3d07203869c
+COMPOSE_SHA256 := $(COMPOSE_SHA256_$(DEB_ARCH))
+COMPOSE        := $(BIN)/docker-compose
+
+test-packages: $(COMPOSE)
+
+$(COMPOSE): | $(STAMP)
+	@command -v curl >/dev/null || { $(APT) update -qq && $(APT) install -y -qq curl >/dev/null; }
+	curl -fsSL -o $(VENV)/$(COMPOSE_DEB) \
+		https://deb.debian.org/debian/pool/main/d/docker-compose/$(COMPOSE_DEB)
+	echo "$(COMPOSE_SHA256)  $(VENV)/$(COMPOSE_DEB)" | sha256sum -c --quiet
+	dpkg-deb --fsys-tarfile $(VENV)/$(COMPOSE_DEB) | \
+		tar -xO ./usr/libexec/docker/cli-plugins/docker-compose > $@.part
+	rm $(VENV)/$(COMPOSE_DEB)
+	chmod +x $@.part && mv $@.part $@
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from redis.asyncio import Redis
 
@@ -14,6 +15,11 @@ from shipnotify.config import Settings
 from shipnotify.devstack import processes
 from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
 from shipnotify.store import connect
+
+# No timing in tests (speed is the benchmark's): hypothesis's 200 ms per example deadline
+# failed a property test on a busy machine once. pytest-timeout still stops a hang.
+hypothesis.settings.register_profile("shipnotify", deadline=None, print_blob=True)
+hypothesis.settings.load_profile("shipnotify")
 
 
 @pytest.fixture(scope="session")

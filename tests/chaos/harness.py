@@ -185,7 +185,9 @@ class Stack:
     def status_url(self) -> str:
         return f"http://127.0.0.1:{self.services.ports['status_api']}"
 
-    def start_all(self, trackers: int = 1, notifiers: int = 1) -> None:
+    def start_all(
+        self, trackers: int = 1, notifiers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         for name, n in (
             ("ingest", 1),
             ("status_api", 1),
@@ -193,7 +195,7 @@ class Stack:
             ("notifier", notifiers),
         ):
             for _ in range(n):
-                self.services.start(name)
+                self.services.start(name, **(env or {}))
 
     async def ready(self, timeout_s: float = 60.0) -> None:
         async with aiohttp.ClientSession() as http:
@@ -206,8 +208,14 @@ class Stack:
                                 break
                     except aiohttp.ClientError:
                         pass
+                    self._none_exited()
                     assert time.monotonic() < deadline, f"{url} not ready"
                     await asyncio.sleep(0.2)
+
+    def _none_exited(self) -> None:
+        for name, instances in self.services.running.items():
+            for proc in instances:
+                assert proc.poll() is None, f"{name} exited:\n{self.services.logs(name)[-3000:]}"
 
     async def restart_redis_empty(self) -> None:
         """kill -9 of redis-server, and a new one on the same port with no data."""

@@ -34,7 +34,7 @@ SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
 TAPS = [s for s in Status if s is not S.REGISTERED]  # ingest refuses "registered" as a tap
 # Statuses whose order is decided by rank alone: no redelivery loop starts from any of them.
 PLAIN = [s for s in TAPS if s not in TERMINAL and s is not S.DELIVERY_ATTEMPTED]
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=300)
 
 
 def contacts() -> pb.ShipmentRegistered:
