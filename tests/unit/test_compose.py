@@ -282,6 +282,15 @@ def test_the_image_runs_the_shipnotify_script() -> None:
     assert json.loads(stage.get("CMD", '["--help"]')) == ["--help"]  # no default service
 
 
+def test_the_image_ships_only_what_the_build_stage_installed() -> None:
+    stages = [a.split() for i, a in _dockerfile_instructions() if i == "FROM"]
+    assert len(stages) >= 2, "a build stage and a runtime stage"
+    build = stages[0][-1]
+    copies = [a for i, a in _final_stage() if i in {"COPY", "ADD"}]
+    # no sources, compilers or caches: the runtime takes the build stage's venv and nothing else
+    assert copies == [f"--from={build} /opt/shipnotify /opt/shipnotify"]
+
+
 def test_the_image_runs_as_a_non_root_user() -> None:
     users = [args for instruction, args in _final_stage() if instruction == "USER"]
     assert users, "the runtime stage has no USER"
