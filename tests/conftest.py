@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
 from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
-from shipnotify.store import connect
+from shipnotify.store import connect, learn_slots
 
 # No timing in tests (speed is the benchmark's): hypothesis's 200 ms per example deadline
 # failed a property test on a busy machine once. pytest-timeout still stops a hang.
@@ -70,5 +70,6 @@ def settings(broker: str, redis_url: str) -> Settings:
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
     client = connect(settings)
+    await learn_slots(client)
     yield client
     await client.aclose()

@@ -9,13 +9,14 @@ from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from shipnotify import kafka
 from shipnotify.bench import shipments
 from shipnotify.config import Settings
 from shipnotify.model.codec import entry_for
 from shipnotify.model.status import Shipment, Status
-from shipnotify.store import Applied, TrackingStore
+from shipnotify.store import Applied, TrackingStore, connect, learn_slots
 from shipnotify.store.tracking import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -232,6 +233,53 @@ async def test_a_delivered_benchmark_shipment_keeps_its_timeline_in_a_listpack(
     shipment = await TrackingStore(redis).shipment(parcel.shipment_id)
     assert shipment is not None
     assert shipment.timeline == [replace(entry_for(e), advanced=True) for e in events]
+
+
+async def test_a_new_client_sends_its_first_burst_to_the_right_nodes(
+    settings: Settings, redis: Redis
+) -> None:
+    """On a cluster, the servers answer no MOVED to a new client's first burst: it learnt the
+    slots first (redis-py sends what is asked before that to random nodes)."""
+    before = await _moved(redis)  # read by another client: a first command would teach it
+    new = connect(settings)
+    try:
+        await learn_slots(new)
+        parcels = shipments.parcels(uuid.uuid4().hex[:8], 30, shipments.MIN_EVENTS)
+        applied = await TrackingStore(new).apply([next(shipments.events(p, "s")) for p in parcels])
+        assert all(a.advanced for a in applied)
+    finally:
+        await new.aclose()
+    assert await _moved(redis) == before
+
+
+async def _moved(redis: Redis) -> int:
+    """MOVED replies the servers have given, from their error statistics."""
+    if isinstance(redis, RedisCluster):
+        per_node = await redis.info("errorstats", target_nodes=RedisCluster.PRIMARIES)
+        stats = list(per_node.values())
+    else:
+        stats = [await redis.info("errorstats")]
+    return sum(int(s.get("errorstat_MOVED", {}).get("count", 0)) for s in stats)
+
+
+async def test_a_redis_that_forgot_the_script_applies_each_event_once(redis: Redis) -> None:
+    """A restarted Redis, or one node of a cluster, without the script: its events are
+    applied once it is loaded again, and no event another node applied is applied twice."""
+    store = TrackingStore(redis)
+    parcels = shipments.parcels(uuid.uuid4().hex[:8], 30, shipments.MIN_EVENTS)
+    await store.apply([next(shipments.events(p, "s" * 32)) for p in parcels])  # loaded everywhere
+    if isinstance(redis, RedisCluster):  # one node of three forgets
+        await redis.execute_command("SCRIPT FLUSH", target_nodes=redis.get_primaries()[0])
+    else:
+        await redis.script_flush()
+    rest = [e for p in parcels for e in list(shipments.events(p, "s" * 32))[1:]]
+    applied = await store.apply(rest)
+    assert [a.duplicate for a in applied] == [False] * len(rest)
+    assert all(a.advanced for a in applied)
+    for parcel in parcels:
+        shipment = await store.shipment(parcel.shipment_id)
+        assert shipment is not None
+        assert len(shipment.timeline) == shipments.MIN_EVENTS
 
 
 async def test_entries_stored_as_json_before_are_read_and_deduped_as_then(redis: Redis) -> None:

@@ -142,20 +142,34 @@ def redis_cluster(workdir: Path, masters: int = 3) -> Iterator[list[Server]]:
             capture_output=True,
             timeout=30,
         )
-        host, port = addresses[0].split(":")
-        for _ in range(200):  # every node agrees on the slots
-            info = subprocess.run(
-                ["redis-cli", "-h", host, "-p", port, "cluster", "info"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-            ).stdout
-            if "cluster_state:ok" in info:
+        for _ in range(200):  # every node knows the others and agrees on the slots
+            if all(_cluster_ready(address, masters) for address in addresses):
                 break
             time.sleep(0.05)
         else:
-            raise RuntimeError(f"the Redis Cluster did not come up: {info}")
+            raise RuntimeError(f"the Redis Cluster did not come up on {addresses}")
         yield servers
+
+
+def _cluster_ready(address: str, masters: int) -> bool:
+    """This node's view is whole: state ok, every node known, every slot's owner agreed on
+    (a client that hears MOVED from a node still learning the layout reconnects mid-command)."""
+    host, port = address.split(":")
+    info = subprocess.run(
+        ["redis-cli", "-h", host, "-p", port, "cluster", "info"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+    ).stdout
+    check = subprocess.run(
+        ["redis-cli", "--cluster", "check", address], capture_output=True, text=True, timeout=5
+    )
+    return (
+        "cluster_state:ok" in info
+        and f"cluster_known_nodes:{masters}" in info
+        and check.returncode == 0
+        and "All nodes agree about slots configuration" in check.stdout
+    )
 
 
 def _cluster_port() -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
-from shipnotify.store import connect
+from shipnotify.store import connect, learn_slots
 from shipnotify.store.notices import NoticeBook
 
 log = logs.get(__name__)
@@ -26,6 +26,7 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
     (nothing new for `idle_s`) or `limit` is reached; commits as it goes."""
     await kafka.ensure_topics(settings)
     redis = connect(settings)
+    await learn_slots(redis)
     book = NoticeBook(redis, settings.notifications_topic)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_dead_letter_topic, GROUP)

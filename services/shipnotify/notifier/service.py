@@ -10,7 +10,7 @@ from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
-from shipnotify.store import connect, intact
+from shipnotify.store import connect, intact, learn_slots
 from shipnotify.store.notices import NoticeBook
 
 log = logs.get(__name__)
@@ -31,6 +31,7 @@ async def serve(
         return
     senders = list(senders) if senders is not None else senders_from(settings)
     redis = connect(settings)
+    await learn_slots(redis)
     if not await intact.wait_until_intact(
         redis, settings, settings.notifier_group, settings.notifications_topic, stop
     ):

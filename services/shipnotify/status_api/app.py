@@ -18,7 +18,7 @@ from shipnotify.status_api import hooks, live, page
 from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.status_api.limits import RateLimit
 from shipnotify.status_api.recent import RecentShipments
-from shipnotify.store import Shipment, TrackingStore, connect
+from shipnotify.store import Shipment, TrackingStore, connect, learn_slots
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
@@ -229,7 +229,8 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     app[sweb.CHECKS]["redis"] = _redis_ready(app)
     app[sweb.CHECKS].setdefault("kafka", lambda: kafka.reachable(settings))
 
-    async def close_redis(app: web.Application) -> AsyncIterator[None]:
+    async def own_redis(app: web.Application) -> AsyncIterator[None]:
+        await learn_slots(client)  # before the first requests come in together
         yield
         if redis is None:  # ours to close
             await client.aclose()
@@ -239,7 +240,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
         await app[RECENT].close()
 
     # cleaned up last first: the recent shipments and the rate limit's flush before Redis
-    app.cleanup_ctx.append(close_redis)
+    app.cleanup_ctx.append(own_redis)
     app.cleanup_ctx.append(app[LIMIT].flushing)
     app.cleanup_ctx.append(forget_recent)
 

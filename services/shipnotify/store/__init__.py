@@ -1,14 +1,16 @@
 """Tracking state in Redis: the key scheme, the apply script and the reads."""
 
+import contextlib
 from typing import cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
 
 from shipnotify.config import Settings
 from shipnotify.store.tracking import Applied, Shipment, TrackingStore
 
-__all__ = ["Applied", "Shipment", "TrackingStore", "connect"]
+__all__ = ["Applied", "Shipment", "TrackingStore", "connect", "learn_slots"]
 
 
 def connect(settings: Settings) -> Redis:
@@ -24,3 +26,13 @@ def connect(settings: Settings) -> Redis:
         settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
     )
     return Redis.from_pool(pool)  # closing the client closes the pool
+
+
+async def learn_slots(redis: Redis) -> None:
+    """A cluster client reads the slot map before its first burst of commands. redis-py's
+    async cluster client sends a command issued before it knows the map to a random node;
+    after five MOVED replies it closes every connection, those of commands in flight too.
+    Unreachable now, it learns the map at its first command, as it would have."""
+    if isinstance(redis, RedisCluster):
+        with contextlib.suppress(RedisError, OSError):
+            await redis.initialize()

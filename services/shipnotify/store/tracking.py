@@ -162,9 +162,19 @@ class TrackingStore:
             for call in calls:
                 pipe.evalsha(*call)
             return list((await pipe.execute())[-len(calls) :])
+        links = pipe.execute() if len(pipe) else asyncio.sleep(0)
         scripts = [self._redis.evalsha(*call) for call in calls]
-        links = pipe.execute() if len(pipe) else asyncio.sleep(0, [])
-        *replies, _ = await asyncio.gather(*scripts, links)
+        *replies, linked = await asyncio.gather(*scripts, links, return_exceptions=True)
+        # A node that forgot the script ran none of its calls; the others ran theirs, and
+        # running those again would count their events as duplicates.
+        forgotten = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if forgotten:
+            await self._redis.script_load(_APPLY_LUA)
+            for i in forgotten:
+                replies[i] = await self._redis.evalsha(*calls[i])
+        for reply in (*replies, linked):
+            if isinstance(reply, BaseException):
+                raise reply
         return replies
 
     async def shipment_id_for(self, tracking_id: str) -> str | None:

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
-from shipnotify.store import TrackingStore, connect, intact
+from shipnotify.store import TrackingStore, connect, intact, learn_slots
 
 log = logs.get(__name__)
 
@@ -26,6 +26,7 @@ class Rebuilt:
 async def rebuild(settings: Settings, *, batch: int = 500) -> Rebuilt:
     upto = await kafka.committed(settings, settings.tracker_group, settings.events_topic)
     redis = connect(settings)
+    await learn_slots(redis)
     store = TrackingStore(redis, retention_days=settings.retention_days)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None

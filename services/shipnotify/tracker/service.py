@@ -6,7 +6,7 @@ import asyncio
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
-from shipnotify.store import TrackingStore, connect, intact
+from shipnotify.store import TrackingStore, connect, intact, learn_slots
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 
@@ -19,6 +19,7 @@ async def serve(
     if not await kafka.wait_until_reachable(settings, stop):
         return
     redis = connect(settings)
+    await learn_slots(redis)
     if not await intact.wait_until_intact(
         redis, settings, settings.tracker_group, settings.events_topic, stop
     ):
