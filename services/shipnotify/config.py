@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any
 
 PREFIX = "SHIPNOTIFY_"
@@ -63,6 +63,8 @@ class Settings:
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster
     redis_max_connections: int = 128  # per process; live pages hold one each while open
     retention_days: int = 90
+    # A shipment that never reaches a final status: its personal data goes after this.
+    stale_days: int = 90
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -70,22 +72,33 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     max_batch_events: int = 500
     track_requests_per_minute: int = 120  # per client address, on the public tracking routes
+    # Proxies (CIDRs) whose Forwarded / X-Forwarded-For is believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # A tap may be uploaded this long after it happened (an app offline), no longer.
+    max_tap_age_days: int = 30
     live_keepalive_s: float = 15.0
     # Secrets: only ever from the environment.
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     courier_token_secret: str = field(default="", repr=False)
     courier_token_ttl_s: int = 16 * 3600
     tracking_id_secret: str = field(default="", repr=False)
+    # Key of the opt-out list's phone-number hash: the list keeps no raw numbers.
+    opt_out_secret: str = field(default="", repr=False)
     # Logs
     log_level: str = "info"
     log_format: str = "json"
+    # Tracing: spans go to this OTLP endpoint; empty, none are exported. The standard
+    # OpenTelemetry variable, without our prefix.
+    otel_exporter_otlp_endpoint: str = field(
+        default="", metadata={"env": "OTEL_EXPORTER_OTLP_ENDPOINT"}
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = PREFIX + f.name.upper()
+            name = env_name(f)
             if name in env:
                 values[f.name] = _parse(name, env[name], f.default)
         return cls(**values)
@@ -99,7 +112,7 @@ class Settings:
                 value = "true" if value else "false"
             elif isinstance(value, tuple):
                 value = ",".join(value)
-            env[PREFIX + f.name.upper()] = str(value)
+            env[env_name(f)] = str(value)
         return env
 
     def child_env(self, **extra: str) -> dict[str, str]:
@@ -126,6 +139,11 @@ class Settings:
         missing = [PREFIX + n.upper() for n in names if not getattr(self, n)]
         if missing:
             raise ConfigError(f"not set: {', '.join(missing)}")
+
+
+def env_name(f: Field[Any]) -> str:
+    """The environment variable of a Settings field."""
+    return str(f.metadata.get("env", PREFIX + f.name.upper()))
 
 
 def _parse(name: str, raw: str, default: object) -> object:

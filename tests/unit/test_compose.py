@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from shipnotify import cli
-from shipnotify.config import ConfigError, Settings
+from shipnotify.config import ConfigError, Settings, env_name
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -42,7 +42,7 @@ SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api"}
 PROJECT_SERVICES = DEPLOYABLES | {"sms_sandbox"}  # the provider's stand-in, same image
 HTTP_SERVICES = {"ingest", "status_api"}
-SETTING_NAMES = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
+SETTING_NAMES = {env_name(f) for f in dataclasses.fields(Settings)}
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
 INTERPOLATION = re.compile(

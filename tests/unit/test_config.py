@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shipnotify.config import ConfigError, Settings
+from shipnotify.config import ConfigError, Settings, env_name
 
 
 def test_defaults_without_environment() -> None:
@@ -67,7 +67,7 @@ def test_the_readme_lists_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("## Operating") :]
     section = section[: section.index("\n## ", 3)]
-    listed = set(re.findall(r"SHIPNOTIFY_[A-Z0-9_]+", section))
-    names = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
+    listed = set(re.findall(r"(?:SHIPNOTIFY|OTEL)_[A-Z0-9_]+", section))
+    names = {env_name(f) for f in dataclasses.fields(Settings)}
     assert names - listed == set()
     assert listed - names == set()

@@ -18,12 +18,12 @@ import yaml
 
 from shipnotify import cli
 from shipnotify import web as sweb
-from shipnotify.config import Settings
+from shipnotify.config import Settings, env_name
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "prod"]
 DEPLOYABLES = {"ingest", "tracker", "status_api", "notifier"}
-SETTING_NAMES = {"SHIPNOTIFY_" + f.name.upper() for f in dataclasses.fields(Settings)}
+SETTING_NAMES = {env_name(f) for f in dataclasses.fields(Settings)}
 NEEDS = {  # what each service refuses to start without
     "ingest": ("api_keys", "courier_token_secret", "tracking_id_secret"),
     "notifier": ("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host"),
