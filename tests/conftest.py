@@ -62,6 +62,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         api_keys=("test-key",),
         courier_token_secret="test-courier-secret-" + "x" * 40,
         tracking_id_secret="test-tracking-secret",
+        opt_out_secret="test-opt-out-secret",
         public_url="http://tracking.test",
         track_requests_per_minute=1_000_000,  # the rate limit has its own test
     ).in_namespace(f"test.{run}")

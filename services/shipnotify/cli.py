@@ -165,6 +165,7 @@ def _until_signal(
 def _notifier(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.notifier import service
 
+    service.check(settings)  # before anything listens
     return _until_signal(settings, lambda stop: service.serve(settings, stop))
 
 
@@ -187,7 +188,10 @@ def _redrive(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.notifier.redrive import redrive
 
     done = loop.run(redrive(settings, limit=args.limit))
-    print(f"redriven: {done.jobs} notices; unreadable records left: {done.unreadable}")
+    print(
+        f"redriven: {done.jobs} notices; cancelled, their contacts erased: {done.cancelled};"
+        f" unreadable records left: {done.unreadable}"
+    )
     return 0
 
 

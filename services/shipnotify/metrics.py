@@ -15,6 +15,13 @@ EVENTS_INGESTED = Counter(
     "Events ingest accepted (Kafka acknowledged them), by kind: registered or status.",
     ["kind"],
 )
+EVENT_ID_CHECKS = Counter(
+    "shipnotify_event_id_checks",
+    "Event ids ingest checked before appending, by verdict: new, same (a retry), conflict"
+    " (refused with 409: another event's id), unchecked (Redis did not answer; the tracker"
+    " checks).",
+    ["verdict"],
+)
 EVENTS_APPLIED = Counter(
     "shipnotify_events_applied",
     "Events the tracker applied to Redis, by outcome: advanced, kept (in the timeline only)"
@@ -27,12 +34,16 @@ JOBS_PRODUCED = Counter(
 )
 DEAD_LETTERS = Counter(
     "shipnotify_dead_letters",
-    "Records sent to a dead-letter topic, by that topic.",
-    ["topic"],
+    "Records sent to a dead-letter topic, by that topic and why: malformed (cannot be read or"
+    " can never be sent), conflict (an event id already another event's), refused (Redis"
+    " fails every time on the event), unbuildable (the notice cannot be made), gave_up (the"
+    " retry age limit).",
+    ["topic", "reason"],
 )
 NOTICES = Counter(
     "shipnotify_notices",
-    "Notices finished, by channel and outcome: sent, rejected, opted_out, superseded, dead.",
+    "Notices finished, by channel and outcome: sent, rejected, opted_out, superseded,"
+    " cancelled (the contacts were erased), dead.",
     ["channel", "outcome"],
 )
 SEND_FAILURES = Counter(

@@ -178,7 +178,7 @@ _COMMON = [
         "GET",
         "/readyz",
         readyz,
-        "Readiness: Redis and Kafka answer",
+        "Readiness: what this service needs to serve answers (each check by name)",
         {200: ("ready", Health), 503: ("a dependency does not answer", Health)},
         tag="operations",
     ),

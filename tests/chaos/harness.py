@@ -34,8 +34,9 @@ from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
 from shipnotify.model.status import Shipment, Status
 from shipnotify.store import TrackingStore
+from shipnotify.store.keys import shipment_keys
 from shipnotify.store.notices import NoticeBook
-from shipnotify.store.tracking import shipment_keys, text
+from shipnotify.store.tracking import text
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -319,6 +320,27 @@ class Stack:
             await asyncio.sleep(0.01)
         raise AssertionError(f"{url} did not show {status} within 30 s")
 
+    async def public_side(self, parcel: Parcel) -> dict[str, Any]:
+        """What status_api answers now for a shipment: readiness, the page, the JSON and the
+        first event of its live updates."""
+        url = self.status_url
+        tid = self._tracking_id(parcel.shipment_id)
+        seen: dict[str, Any] = {}
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with http.get(url + "/readyz") as resp:
+                seen["ready"] = resp.status
+            async with http.get(f"{url}/t/{tid}") as resp:
+                seen["page"] = (resp.status, resp.content_type)
+            async with http.get(f"{url}/v1/track/{tid}") as resp:
+                seen["json"] = (resp.status, (await resp.json()).get("status"))
+            async with http.get(f"{url}/v1/track/{tid}/events") as resp:
+                first = b""
+                while not first.endswith(b"\n\n"):
+                    first += await resp.content.readline()
+                seen["live"] = (resp.status, first.split(b"\n")[1])
+        return seen
+
     def _tracking_id(self, shipment_id: str) -> str:
         return tracking_id_for(self.settings.tracking_id_secret, shipment_id)
 
@@ -453,6 +475,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             api_keys=(API_KEY,),
             courier_token_secret="chaos-courier-token-secret-" + "x" * 32,
             tracking_id_secret="chaos-tracking-id-secret",
+            opt_out_secret="chaos-opt-out-secret",
             public_url=status_base,
             webhook_url=status_base,
             **at_sandboxes(sms, mail),

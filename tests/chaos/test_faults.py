@@ -74,13 +74,20 @@ async def test_broker_unreachable_for_15_s(tmp_path: Path) -> None:
             load = asyncio.create_task(s.drive(parcels, over_s=30))
             await asyncio.sleep(8)
             s.broker.proc.send_signal(signal.SIGSTOP)  # every connection hangs
-            await asyncio.sleep(15)
+            await asyncio.sleep(3)  # past a readiness probe's own timeout
+            # the public side needs no broker: it stays ready and serves, live pages too
+            public = await s.public_side(parcels[0])
+            await asyncio.sleep(12)
             s.broker.proc.send_signal(signal.SIGCONT)
             await load
             await s.settle(parcels)
         figures.extra["503 with Retry-After"] = s.refused[503]
         await s.verify(parcels, figures)
     assert s.refused[503] > 0  # ingest said so, and the couriers' apps tried again
+    assert public["ready"] == 200, public
+    assert public["page"] == (200, "text/html"), public
+    assert public["json"][0] == 200, public
+    assert public["live"] == (200, b"event: update"), public
 
 
 async def test_instances_added_and_removed_under_load(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from shipnotify.status_api import app as status_app
 from shipnotify.status_api import live
 from shipnotify.status_api.limits import RateLimit
 from shipnotify.store import TrackingStore
-from shipnotify.store.tracking import shipment_keys
+from shipnotify.store.keys import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import (

@@ -120,7 +120,15 @@ async def stack(settings: Settings, redis: Any) -> AsyncIterator[Stack]:
         status_app.install(app, settings)
         async with TestClient(TestServer(app, port=port)) as api:
             await eventually(lambda: _ready(app))
-            yield Stack(settings, api, sms, mail, NoticeBook(redis, settings.notifications_topic))
+            yield Stack(
+                settings,
+                api,
+                sms,
+                mail,
+                NoticeBook(
+                    redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
+                ),
+            )
         await sms.settled()
     mail.stop()
 
@@ -327,7 +335,9 @@ def _job(shipment_id: str, channel: pb.Channel, address: str) -> npb.Notificatio
 
 async def _after_a_crash_mid_send(stack: Stack, job: npb.NotificationJob) -> None:
     """Leaves the notice as a notifier killed while sending it leaves it."""
-    assert (await stack.book.claim(job.shipment_id, job.notification_id, {}, 0.0)).attempt == 1
+    assert (
+        await stack.book.claim(job.shipment_id, job.notification_id, {}, 0.0, planned_ms=0)
+    ).attempt == 1
     await asyncio.sleep(0.01)  # the dead sender's lease is over
 
 

@@ -20,7 +20,8 @@ from shipnotify.notifier import service
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
 from shipnotify.notifier.redrive import redrive
 from shipnotify.store import TrackingStore
-from shipnotify.store.notices import NoticeBook, due_key, notices_key, now_ms
+from shipnotify.store.keys import due_key, notices_key
+from shipnotify.store.notices import NoticeBook, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -156,7 +157,10 @@ async def test_a_permanent_failure_is_not_retried_and_an_opt_out_is_kept(
     email = FakeSender(EMAIL)
     async with running_notifier(settings, [sms, email]):
         await produce(settings, jobs_for(Status.CONFIRMED, sender_phone=phone))
-        await eventually(lambda: NoticeBook(redis, settings.notifications_topic).opted_out(phone))
+        book = NoticeBook(
+            redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
+        )
+        await eventually(lambda: book.opted_out(phone))
         await produce(settings, jobs_for(Status.PICKED_UP, sender_phone=phone))
         await eventually(lambda: _count(lambda: len(email.sent) >= 3))
         await asyncio.sleep(0.5)
@@ -282,7 +286,7 @@ SMS_META = {"c": "sms", "p": "recipient", "st": "out_for_delivery", "ev": str(uu
 
 
 def _book(redis: Redis) -> tuple[NoticeBook, str]:
-    return NoticeBook(redis, "jobs-book"), f"book-{uuid.uuid4().hex[:8]}"
+    return NoticeBook(redis, "jobs-book", opt_out_secret="s"), f"book-{uuid.uuid4().hex[:8]}"
 
 
 def _recent(state: dict[str, object]) -> dict[str, object]:
@@ -298,14 +302,14 @@ async def test_a_final_notice_keeps_what_operators_see_and_drops_what_sending_ne
 ) -> None:
     book, sid = _book(redis)
     nid, twilio_sid = str(uuid.uuid4()), "SM" + uuid.uuid4().hex
-    first = await book.claim(sid, nid, SMS_META, lease_s=30)
+    first = await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)
     assert first.attempt == 1
-    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == -1  # leased
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)).attempt == -1  # leased
     timeout = {"e": "twilio no answer: TimeoutError()", "due": now_ms(), "q": first.at_ms}
     await book.update(sid, nid, "retrying", timeout)
     waiting = (await book.of_shipment(sid))[nid]
     assert (waiting["s"], waiting["e"], waiting["q"]) == ("retrying", timeout["e"], first.at_ms)
-    again = await book.claim(sid, nid, SMS_META, lease_s=30)
+    again = await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)
     assert (again.attempt, again.in_doubt_since_ms) == (2, first.at_ms)
     await book.update(sid, nid, "sent", SMS_META | {"id": twilio_sid})
     assert await book.receipt(sid, nid, "delivered", None) == "delivered"
@@ -319,7 +323,7 @@ async def test_a_final_notice_keeps_what_operators_see_and_drops_what_sending_ne
         "id": twilio_sid,
         **SMS_META,
     }
-    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == 0
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)).attempt == 0
     assert not await redis.exists("{shp:" + sid + "}:sending")  # gone with the last in flight
 
 
@@ -332,7 +336,7 @@ async def test_a_delivered_shipments_notices_stay_a_listpack(redis: Redis) -> No
         for channel, party in (("sms", "recipient"), ("email", "sender")):
             meta = {"c": channel, "p": party, "st": status, "ev": ev}
             nid = str(uuid.uuid4())
-            await book.claim(sid, nid, meta, lease_s=30)
+            await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)
             sms = channel == "sms"
             pid = "SM" + uuid.uuid4().hex if sms else f"<{nid}@notices.carrier-example.com>"
             await book.update(sid, nid, "sent", meta | {"id": pid})
@@ -350,12 +354,12 @@ async def test_a_redriven_notice_is_in_flight_again_and_sent_once(redis: Redis) 
     book, sid = _book(redis)
     nid = str(uuid.uuid4())
     meta = SMS_META | {"c": "email", "p": "sender"}
-    await book.claim(sid, nid, meta, lease_s=30)
+    await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)
     await book.update(sid, nid, "dead", meta | {"e": "smtp 421: try later"})
-    assert (await book.claim(sid, nid, meta, lease_s=30)).attempt == 0
+    assert (await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)).attempt == 0
     assert await book.update(sid, nid, "redriven", force=True) == "redriven"
     assert (await book.of_shipment(sid))[nid]["s"] == "redriven"
-    assert (await book.claim(sid, nid, meta, lease_s=30)).attempt == 2
+    assert (await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)).attempt == 2
     await book.update(sid, nid, "sent", meta | {"id": f"<{nid}@mail.example>"})
     assert _recent((await book.of_shipment(sid))[nid]) == {
         "k": 2,
@@ -369,9 +373,9 @@ async def test_a_redriven_notice_is_in_flight_again_and_sent_once(redis: Redis) 
 async def test_a_receipt_before_the_sender_records_its_send(redis: Redis) -> None:
     book, sid = _book(redis)
     nid, twilio_sid = str(uuid.uuid4()), "SM" + uuid.uuid4().hex
-    await book.claim(sid, nid, SMS_META, lease_s=30)
+    await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)
     await book.receipt(sid, nid, "delivered", None)  # the provider's callback came first
-    assert (await book.claim(sid, nid, SMS_META, lease_s=30)).attempt == 0
+    assert (await book.claim(sid, nid, SMS_META, lease_s=30, planned_ms=0)).attempt == 0
     assert await book.update(sid, nid, "sent", SMS_META | {"id": twilio_sid}) == "delivered"
     state = (await book.of_shipment(sid))[nid]
     assert (state["s"], state["r"], state["id"], state["ev"]) == (
@@ -395,9 +399,11 @@ async def test_notices_stored_before_compact_records_are_read_and_never_sent_aga
             waiting: json.dumps(legacy | {"s": "retrying", "k": 1, "e": "twilio 503", "due": 7}),
         },
     )
-    assert (await book.claim(sid, done, SMS_META, lease_s=30)).attempt == 0
+    assert (await book.claim(sid, done, SMS_META, lease_s=30, planned_ms=0)).attempt == 0
     assert await book.receipt(sid, done, "delivered", None) == "delivered"
-    assert (await book.claim(sid, waiting, SMS_META, lease_s=30)).attempt == 2  # goes on
+    assert (
+        await book.claim(sid, waiting, SMS_META, lease_s=30, planned_ms=0)
+    ).attempt == 2  # goes on
     await book.update(sid, waiting, "sent", SMS_META | {"id": "SM" + "1" * 32})
     states = await book.of_shipment(sid)
     assert (states[done]["s"], states[done]["r"], states[done]["id"]) == (

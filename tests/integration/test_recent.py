@@ -10,7 +10,7 @@ from shipnotify.model.status import Status
 from shipnotify.status_api import live
 from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import TrackingStore
-from shipnotify.store.tracking import shipment_keys
+from shipnotify.store.keys import shipment_keys
 
 from .conftest import eventually, kill_pubsub_clients, shard_subscribers
 from .test_live import event, registered

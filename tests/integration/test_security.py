@@ -128,7 +128,7 @@ async def test_every_webhook_refuses_a_request_not_signed_for_exactly_it(
 ) -> None:
     assert {r.path for r in routes(hooks, "POST")} == WEBHOOKS  # status_api's only POSTs
     requests = _requests()
-    book = NoticeBook(redis, settings.notifications_topic)
+    book = NoticeBook(redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret)
     for path in WEBHOOKS:
         path_qs, form = requests[path]
         other_qs, other_form = next(v for k, v in requests.items() if k != path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
@@ -16,8 +15,9 @@ from redis.asyncio import Redis
 
 from shipnotify import kafka
 from shipnotify.config import Settings
+from shipnotify.devstack.processes import free_port
 from shipnotify.model.status import Shipment, Status
-from shipnotify.store.tracking import shipment_keys
+from shipnotify.store.keys import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import eventually
@@ -26,7 +26,7 @@ STATUSES = list(Status)
 
 
 def start_tracker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.to_env(), "SHIPNOTIFY_TRACKER_BATCH_SIZE": "40"}
+    env = settings.with_(tracker_batch_size=40, http_port=free_port()).child_env()
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "shipnotify", "tracker"],

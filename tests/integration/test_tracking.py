@@ -17,7 +17,7 @@ from shipnotify.config import Settings
 from shipnotify.model.codec import entry_for
 from shipnotify.model.status import Shipment, Status
 from shipnotify.store import Applied, TrackingStore, connect, learn_slots
-from shipnotify.store.tracking import shipment_keys
+from shipnotify.store.keys import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap

@@ -26,8 +26,15 @@ DEPLOYABLES = {"ingest", "tracker", "status_api", "notifier"}
 SETTING_NAMES = {env_name(f) for f in dataclasses.fields(Settings)}
 NEEDS = {  # what each service refuses to start without
     "ingest": ("api_keys", "courier_token_secret", "tracking_id_secret"),
-    "notifier": ("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host"),
-    "status_api": ("twilio_auth_token",),  # the webhooks' signatures
+    "notifier": (
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
+        "smtp_host",
+        "opt_out_secret",
+    ),
+    # the webhooks' signatures; the opt-out list's keyed hash
+    "status_api": ("twilio_auth_token", "opt_out_secret"),
     "tracker": (),
 }
 

@@ -11,7 +11,9 @@ from shipnotify.config import Settings
 from shipnotify.ingest import app as ingest_app
 from shipnotify.status_api import app as status_app
 
-SETTINGS = Settings(api_keys=("k",), courier_token_secret="x" * 32, tracking_id_secret="t")
+SETTINGS = Settings(
+    api_keys=("k",), courier_token_secret="x" * 32, tracking_id_secret="t", opt_out_secret="o"
+)
 
 
 def document() -> dict[str, Any]:

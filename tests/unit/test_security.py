@@ -36,6 +36,7 @@ SECRETS = (
     "api_keys",
     "courier_token_secret",
     "tracking_id_secret",
+    "opt_out_secret",
     "twilio_auth_token",
     "smtp_password",
 )
@@ -195,7 +196,9 @@ def test_ingest_refuses_to_start_without_each_of_its_secrets() -> None:
 
 
 async def test_the_notifier_refuses_to_start_without_the_sms_provider_secrets() -> None:
-    settings = Settings(twilio_account_sid="AC" + "0" * 32, twilio_from="+15005550006")
+    settings = Settings(
+        twilio_account_sid="AC" + "0" * 32, twilio_from="+15005550006", opt_out_secret="o"
+    )
     async with asyncio.timeout(5):  # it fails before reaching for Kafka
         with pytest.raises(ConfigError, match="SHIPNOTIFY_TWILIO_AUTH_TOKEN"):
             await notifier_service.serve(settings, asyncio.Event())
@@ -210,7 +213,8 @@ async def test_the_notifier_refuses_to_start_without_the_sms_provider_secrets() 
         ),
         (
             "notifier",
-            "SHIPNOTIFY_TWILIO_ACCOUNT_SID, SHIPNOTIFY_TWILIO_AUTH_TOKEN, SHIPNOTIFY_TWILIO_FROM",
+            "SHIPNOTIFY_OPT_OUT_SECRET, SHIPNOTIFY_TWILIO_ACCOUNT_SID,"
+            " SHIPNOTIFY_TWILIO_AUTH_TOKEN, SHIPNOTIFY_TWILIO_FROM",
         ),
     ],
 )

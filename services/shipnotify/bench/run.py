@@ -35,8 +35,7 @@ from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS, at_sandboxes
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
-from shipnotify.store.notices import notices_key
-from shipnotify.store.tracking import shipment_keys, tracking_key
+from shipnotify.store.keys import shipment_keys, tracking_key
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
 API_KEY = "bench-api-key"
@@ -412,8 +411,8 @@ class Stack:
         for parcel in sample:
             sid = parcel.shipment_id
             tid = tracking_id_for(self.settings.tracking_id_secret, sid)
-            keys = [*shipment_keys(sid), notices_key(sid), tracking_key(tid)]
-            names = ["state", "timeline", "parties", "updates", "notices", "tracking link"]
+            keys = [*shipment_keys(sid), tracking_key(tid)]
+            names = [k.rpartition(":")[2] for k in keys[:-1]] + ["tracking link"]
             for name, key in zip(names, keys, strict=True):
                 by_key[name] = by_key.get(name, 0) + int(
                     await self.redis.memory_usage(key, samples=0) or 0
@@ -500,6 +499,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             api_keys=(API_KEY,),
             courier_token_secret="bench-courier-token-secret-" + "x" * 32,
             tracking_id_secret="bench-tracking-id-secret",  # noqa: S106 (the local stack's)
+            opt_out_secret="bench-opt-out-secret",  # noqa: S106 (the local stack's)
             public_url=status_base,
             webhook_url=status_base,
             **at_sandboxes(sms, mail),

@@ -103,15 +103,16 @@ def broker(workdir: Path, port: int | None = None) -> Iterator[Server]:
 
 @contextlib.contextmanager
 def redis_server(
-    workdir: Path, port: int | None = None, *, cluster: bool = False
+    workdir: Path, port: int | None = None, *, cluster: bool = False, data: Path | None = None
 ) -> Iterator[Server]:
-    """redis-server on loopback with an append-only file; yields its URL. With `cluster`, a
-    node in cluster mode that owns no slots yet (see redis_cluster)."""
+    """redis-server on loopback with an append-only file (in `data`, or a new folder);
+    yields its URL. With `cluster`, a node in cluster mode that owns no slots yet (see
+    redis_cluster)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
     port = port or free_port()
-    data = Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))
+    data = data or Path(tempfile.mkdtemp(prefix="redis-", dir=workdir))
     log_path = workdir / f"redis-{port}.log"
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data)]
     args += ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]

@@ -30,6 +30,7 @@ log = logs.get(__name__)
 # Well known, and only for the local stack: `shipnotify token courier` uses it too when
 # SHIPNOTIFY_COURIER_TOKEN_SECRET is not set, so its tokens work against `shipnotify dev`.
 DEV_COURIER_TOKEN_SECRET = "dev-only-courier-token-secret-do-not-deploy"  # noqa: S105
+DEV_OPT_OUT_SECRET = "dev-only-opt-out-secret"  # noqa: S105
 DEV_TRACKING_ID_SECRET = "dev-only-tracking-id-secret"  # noqa: S105
 DEV_TWILIO_SID = "AC" + "de" * 16
 DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
@@ -125,6 +126,7 @@ def _dev_settings(
         api_keys=settings.api_keys or (secrets.token_urlsafe(18),),
         courier_token_secret=settings.courier_token_secret or DEV_COURIER_TOKEN_SECRET,
         tracking_id_secret=settings.tracking_id_secret or DEV_TRACKING_ID_SECRET,
+        opt_out_secret=settings.opt_out_secret or DEV_OPT_OUT_SECRET,
         **at_sandboxes(sms, mail),
         mail_from="Demo Carrier <notices@carrier.example>",
         quiet_hours="",  # the demo shows its notices at any hour

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -9,8 +10,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import TypeAdapter, ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from shipnotify import logs
+from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import ConfigError, Settings
 from shipnotify.ingest import auth
@@ -31,6 +34,8 @@ from shipnotify.ingest.schemas import (
 )
 from shipnotify.model.ids import tracking_id_for, tracking_url
 from shipnotify.model.status import Status
+from shipnotify.store import connect, learn_slots
+from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, json_response, parse_body
 
@@ -38,9 +43,12 @@ log = logs.get(__name__)
 
 SETTINGS = web.AppKey("ingest_settings", Settings)
 EVENT_LOG = web.AppKey("event_log", EventLog)
+EVENT_IDS = web.AppKey("event_ids", EventIds)
 
 RETRY_AFTER_S = "5"
 _SHIPMENT_ID: TypeAdapter[str] = TypeAdapter(Id)
+_CHECK_TIMEOUT_S = 0.5
+_REUSED = "already used for another event of this shipment; a retry must repeat the same event"
 
 
 async def register_shipment(request: web.Request) -> web.Response:
@@ -57,6 +65,8 @@ async def register_shipment(request: web.Request) -> web.Response:
     event.registered.tracking_id = tracking_id
     event.registered.sender.CopyFrom(_party(body.sender))
     event.registered.recipient.CopyFrom(_party(body.recipient))
+    if body.event_id is not None:  # one of ours is new every time
+        _refuse_a_conflict(await _check_ids(request, [event]))
     await _append(request, [event])
     log.info("shipment registered", shipment_id=body.shipment_id, event_id=event.event_id)
     return json_response(
@@ -73,12 +83,9 @@ async def register_shipment(request: web.Request) -> web.Response:
 async def record_status(request: web.Request) -> web.Response:
     source, courier_id = _caller(request)
     body = await parse_body(request, StatusEvent)
-    shipment_id = request.match_info["shipment_id"]
-    try:
-        _SHIPMENT_ID.validate_python(shipment_id)
-    except ValidationError as e:
-        raise sweb.validation_error(e, prefix="shipment_id") from None
+    shipment_id = _shipment_id(request)
     event = _status_event(shipment_id, body, source, courier_id)
+    _refuse_a_conflict(await _check_ids(request, [event]))
     await _append(request, [event])
     log.info(
         "status recorded",
@@ -102,7 +109,7 @@ async def record_status_batch(request: web.Request) -> web.Response:
             {"events": f"{len(raw.events)} > {limit}"},
         )
     results: list[ItemResult] = []
-    events: list[pb.ShipmentEvent] = []
+    valid: list[tuple[int, pb.ShipmentEvent]] = []
     for i, item in enumerate(raw.events):
         try:
             body = BatchStatusEvent.model_validate(item)
@@ -110,8 +117,17 @@ async def record_status_batch(request: web.Request) -> web.Response:
             fields = sweb.validation_error(e, prefix=f"events.{i}.").fields
             results.append(ItemResult(index=i, result="rejected", fields=fields))
             continue
-        events.append(_status_event(body.shipment_id, body, source, courier_id))
-        results.append(ItemResult(index=i, result="accepted", event_id=body.event_id))
+        valid.append((i, _status_event(body.shipment_id, body, source, courier_id)))
+    verdicts = await _check_ids(request, [e for _, e in valid])
+    events = []
+    for n, (i, event) in enumerate(valid):
+        if verdicts and verdicts[n] is EventId.CONFLICT:
+            fields = {f"events.{i}.event_id": _REUSED}
+            results.append(ItemResult(index=i, result="rejected", fields=fields))
+            continue
+        events.append(event)
+        results.append(ItemResult(index=i, result="accepted", event_id=uuid.UUID(event.event_id)))
+    results.sort(key=lambda r: r.index)
     await _append(request, events)
     accepted = len(events)
     log.info(
@@ -125,8 +141,27 @@ async def record_status_batch(request: web.Request) -> web.Response:
     )
 
 
+async def erase_contacts(request: web.Request) -> web.Response:
+    """The order system asks to forget a shipment's contacts (a person's request, say): the
+    tracker deletes them and cancels the notices not yet sent; the anonymous timeline stays."""
+    settings = request.app[SETTINGS]
+    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    shipment_id = _shipment_id(request)
+    event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_ORDER_SYSTEM)
+    event.contacts_erased.SetInParent()
+    await _append(request, [event])
+    log.info("contacts erasure recorded", shipment_id=shipment_id, event_id=event.event_id)
+    return json_response(Accepted(event_id=uuid.UUID(event.event_id), shipment_id=shipment_id), 202)
+
+
 UNAVAILABLE = (
     "Kafka did not acknowledge: nothing appended; retry after Retry-After",
+    sweb.ErrorBody,
+)
+
+REUSED = (
+    "the event_id is already another event's of this shipment (nothing appended); a retry"
+    " must send the same event",
     sweb.ErrorBody,
 )
 
@@ -138,6 +173,7 @@ ROUTES = [
         "Register a shipment with its sender and recipient contacts",
         {
             202: ("appended to the events topic", Registered),
+            409: REUSED,
             503: UNAVAILABLE,
         },
         body=RegisterShipment,
@@ -151,6 +187,7 @@ ROUTES = [
         "Record a status tap",
         {
             202: ("appended to the events topic", Accepted),
+            409: REUSED,
             503: UNAVAILABLE,
         },
         body=StatusEvent,
@@ -170,24 +207,57 @@ ROUTES = [
         security="courierToken|apiKey",
         tag="ingest",
     ),
+    Route(
+        "DELETE",
+        "/v1/shipments/{shipment_id}/contacts",
+        erase_contacts,
+        "Forget a shipment's contacts: deleted, the notices not yet sent cancelled; the"
+        " anonymous timeline stays",
+        {
+            202: ("the erasure is appended to the events topic", Accepted),
+            422: ("a malformed shipment id", sweb.ErrorBody),
+            503: UNAVAILABLE,
+        },
+        security="apiKey",
+        tag="ingest",
+    ),
 ]
 
 
-def install(app: web.Application, settings: Settings, *, event_log: EventLog | None = None) -> None:
+def install(
+    app: web.Application,
+    settings: Settings,
+    *,
+    event_log: EventLog | None = None,
+    redis: Redis | None = None,
+) -> None:
     """Adds ingest to an app (its own, or the single app of `shipnotify dev`)."""
     settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     if len(settings.courier_token_secret.encode()) < 32:  # RFC 7518: HS256 keys of 256 bits
         raise ConfigError("SHIPNOTIFY_COURIER_TOKEN_SECRET must be at least 32 bytes")
     app[SETTINGS] = settings
     app[EVENT_LOG] = event_log or EventLog(settings)
+    client = redis or connect(settings)
+    app[EVENT_IDS] = EventIds(client)
     sweb.add_routes(app, ROUTES)
+    # Kafka alone: with Redis away, event ids go unchecked here and the tracker checks them.
     app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
     app.cleanup_ctx.append(_event_log_ctx)
 
+    async def own_redis(app: web.Application) -> AsyncIterator[None]:
+        await learn_slots(client)
+        yield
+        if redis is None:  # ours to close
+            await client.aclose()
 
-def init_app(settings: Settings, *, event_log: EventLog | None = None) -> web.Application:
+    app.cleanup_ctx.append(own_redis)
+
+
+def init_app(
+    settings: Settings, *, event_log: EventLog | None = None, redis: Redis | None = None
+) -> web.Application:
     app = sweb.new_app(settings.max_body_bytes)
-    install(app, settings, event_log=event_log)
+    install(app, settings, event_log=event_log, redis=redis)
     return app
 
 
@@ -202,6 +272,38 @@ def _kafka_ready(app: web.Application) -> sweb.Check:
         return app[EVENT_LOG].ready
 
     return check
+
+
+def _shipment_id(request: web.Request) -> str:
+    shipment_id = request.match_info["shipment_id"]
+    try:
+        _SHIPMENT_ID.validate_python(shipment_id)
+    except ValidationError as e:
+        raise sweb.validation_error(e, prefix="shipment_id") from None
+    return shipment_id
+
+
+async def _check_ids(request: web.Request, events: list[pb.ShipmentEvent]) -> list[EventId] | None:
+    """Whether each event's id is new, a retry of it, or another event's; None when Redis
+    does not answer soon (then the tracker tells, with a dead letter): a tap is never
+    refused for want of this check."""
+    if not events:
+        return []
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_S):
+            verdicts = await request.app[EVENT_IDS].check(events)
+    except (RedisError, OSError, TimeoutError) as e:
+        log.warning("event ids not checked", error=repr(e), events=len(events))
+        metrics.EVENT_ID_CHECKS.labels("unchecked").inc(len(events))
+        return None
+    for verdict in verdicts:
+        metrics.EVENT_ID_CHECKS.labels(verdict.value).inc()
+    return verdicts
+
+
+def _refuse_a_conflict(verdicts: list[EventId] | None) -> None:
+    if verdicts and verdicts[0] is EventId.CONFLICT:
+        raise ApiError(409, "conflict", f"event_id: {_REUSED}", {"event_id": _REUSED})
 
 
 def _caller(request: web.Request) -> tuple[pb.Source, str]:

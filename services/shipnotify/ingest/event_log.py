@@ -14,7 +14,8 @@ from shipnotify.config import Settings
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
-_KINDS = {"registered": "registered", "status_changed": "status"}  # body -> metric label
+# body -> metric label
+_KINDS = {"registered": "registered", "status_changed": "status", "contacts_erased": "erasure"}
 
 
 class LogUnavailable(Exception):

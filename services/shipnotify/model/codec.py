@@ -34,8 +34,9 @@ def decode_event(raw: bytes | None) -> pb.ShipmentEvent:
 
 
 def decode_job(raw: bytes | None) -> npb.NotificationJob:
-    """A notification job, or MalformedEvent: another message that happens to parse (the
-    wire format has no type tag) lacks what the planner always sets."""
+    """A notification job, or MalformedEvent naming what makes it one that can never be
+    sent. Another message that happens to parse (the wire format has no type tag) lacks what
+    the planner always sets."""
     job = npb.NotificationJob()
     try:
         job.ParseFromString(raw or b"")
@@ -45,6 +46,11 @@ def decode_job(raw: bytes | None) -> npb.NotificationJob:
     known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)
     if not (known and job.shipment_id and job.address and job.HasField("planned_at")):
         raise MalformedEvent("not a NotificationJob")
+    try:
+        Status.from_proto(job.status)
+        AttemptFailure.from_proto(job.failure)
+    except ValueError as e:
+        raise MalformedEvent(f"job: {e}") from None
     return job
 
 
@@ -66,7 +72,7 @@ def _check(event: pb.ShipmentEvent) -> None:
             AttemptFailure.from_proto(event.status_changed.failure)
         except ValueError as e:
             raise MalformedEvent(str(e)) from None
-    elif not event.registered.tracking_id:
+    elif body == "registered" and not event.registered.tracking_id:
         raise MalformedEvent("registered.tracking_id is missing")
 
 

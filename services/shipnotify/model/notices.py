@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shipnotify.model.codec import entry_from_stored
 from shipnotify.model.status import Status
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -83,6 +84,21 @@ def addressees(registered: pb.ShipmentRegistered) -> tuple[Addressee, ...]:
 def plan(event: pb.ShipmentEvent, registered: pb.ShipmentRegistered) -> list[npb.NotificationJob]:
     """The jobs for a status event that advanced its shipment, in a stable order."""
     return plan_for(event, addressees(registered), registered.tracking_id)
+
+
+def owed_event(registration: pb.ShipmentEvent, event_id: str, entry: str) -> pb.ShipmentEvent:
+    """The status event whose notices a registration that came after it owes, rebuilt from
+    its stored timeline entry: its id, status and failure, so the jobs get the ids its own
+    would have had, and planned when the registration was recorded, so a redelivered
+    registration owes byte-identical jobs."""
+    stored = entry_from_stored(entry)
+    event = pb.ShipmentEvent(event_id=event_id, shipment_id=registration.shipment_id)
+    event.occurred_at.FromMilliseconds(stored.occurred_at_ms)
+    event.recorded_at.CopyFrom(registration.recorded_at)
+    event.status_changed.status = stored.status.proto
+    if stored.failure:
+        event.status_changed.failure = stored.failure.proto
+    return event
 
 
 def plan_for(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,25 @@ class Failed:
     # The request may have reached the provider (a timeout, a dropped connection): whether
     # it took the message is unknown, and the next attempt first asks it.
     unknown: bool = False
+    # The notice cannot be made at all: no attempt will ever succeed (a dead letter).
+    unbuildable: bool = False
 
     def __post_init__(self) -> None:
         # Providers quote the address in their messages; reasons are logged and stored.
         object.__setattr__(self, "reason", redact(self.reason))
+
+
+class Unbuildable(Exception):
+    """A sender could not make the message of a notice (a template, an address the mail
+    library refuses): it fails the same way every time."""
+
+
+def built(make: Callable[[npb.NotificationJob], T], job: npb.NotificationJob) -> T:
+    """What `make` makes of the job; Unbuildable, with the reason, if it cannot."""
+    try:
+        return make(job)
+    except Exception as e:  # building is pure: whatever it raised, it raises every time
+        raise Unbuildable(f"cannot be built: {type(e).__name__}: {redact(str(e))}") from e
 
 
 _PHONE = re.compile(r"\+\d[\d ()-]{6,}\d|\b\d{9,15}\b")  # not error codes (5 digits)

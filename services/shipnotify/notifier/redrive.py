@@ -19,6 +19,7 @@ GROUP = "shipnotify-redrive"
 class Redriven:
     jobs: int = 0
     unreadable: int = 0
+    cancelled: int = 0  # the shipment's contacts were erased after it was planned
 
 
 async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None = None) -> Redriven:
@@ -49,6 +50,11 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
                 except MalformedEvent:
                     done.unreadable += 1  # stays in the dead-letter topic's history
                     continue
+                if await book.erased_at(job.shipment_id) >= job.planned_at.ToMilliseconds():
+                    # its contacts were erased since: it must never go
+                    await book.update(job.shipment_id, job.notification_id, "cancelled")
+                    done.cancelled += 1
+                    continue
                 job.planned_at.GetCurrentTime()
                 await book.update(job.shipment_id, job.notification_id, "redriven", force=True)
                 acks.append(
@@ -65,5 +71,5 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
         await consumer.stop()
         await producer.stop()
         await redis.aclose()
-    log.info("redrive done", jobs=done.jobs, unreadable=done.unreadable)
+    log.info("redrive done", **vars(done))
     return done

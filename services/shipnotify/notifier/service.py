@@ -22,11 +22,16 @@ def senders_from(settings: Settings) -> list[Sender]:
     return [TwilioSms(settings), SmtpEmail(settings)]
 
 
+def check(settings: Settings, *, providers: bool = True) -> None:
+    """Refuses settings the notifier cannot start with, naming every missing secret."""
+    sms = ("twilio_account_sid", "twilio_auth_token", "twilio_from") if providers else ()
+    settings.require("opt_out_secret", *sms)
+
+
 async def serve(
     settings: Settings, stop: asyncio.Event, *, senders: Sequence[Sender] | None = None
 ) -> None:
-    if senders is None:
-        settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from")
+    check(settings, providers=senders is None)
     if not await kafka.wait_until_reachable(settings, stop):
         return
     senders = list(senders) if senders is not None else senders_from(settings)
@@ -37,16 +42,14 @@ async def serve(
     ):
         await redis.aclose()
         return
+    book = NoticeBook(redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret)
+    if moved := await book.hash_stored_opt_outs():
+        log.info("opt-outs stored by number now stored by keyed hash", count=moved)
     producer = kafka.producer(settings)
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
     await producer.start()
     await consumer.start()
-    notifier = Notifier(
-        settings,
-        book=NoticeBook(redis, settings.notifications_topic),
-        senders=senders,
-        producer=producer,
-    )
+    notifier = Notifier(settings, book=book, senders=senders, producer=producer)
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:
         due = asyncio.create_task(notifier.due(stop))

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -26,10 +28,10 @@ from shipnotify import kafka, logs, metrics
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier.breaker import Breaker
-from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent
+from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
 from shipnotify.notifier.quiet import parse_window, quiet_until
 from shipnotify.store.intact import StoreLost
-from shipnotify.store.notices import Claim, NoticeBook, now_ms
+from shipnotify.store.notices import CANCELLED, Claim, NoticeBook, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -106,13 +108,16 @@ class Notifier:
                 await self._room.wait()
 
     async def take(self, records: Sequence[ConsumerRecord]) -> None:
-        """Puts a batch's jobs in the due set, leased to us, and starts them."""
+        """Puts a batch's jobs in the due set, leased to us, and starts them; a job that can
+        never be sent goes to the dead letters at once, with the reason."""
         jobs, sends = [], []
         for record in records:
-            if _readable(record.value):
-                jobs.append(bytes(record.value))
-            else:
-                sends.append(self._dead_letter(record.value or b"", "not a NotificationJob"))
+            try:
+                decode_job(record.value)
+            except MalformedEvent as e:
+                sends.append(self._dead_letter(record.value or b"", str(e), "malformed"))
+                continue
+            jobs.append(bytes(record.value))
         await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
         await asyncio.gather(*(await asyncio.gather(*sends)))
         for raw in jobs:
@@ -170,12 +175,42 @@ class Notifier:
 
     async def _handle_safely(self, raw: bytes) -> None:
         try:
-            await self.handle(npb.NotificationJob.FromString(raw), raw)
+            job = decode_job(raw)
+        except MalformedEvent as e:  # due since before a stricter check: it never will go
+            await self._dead_letter_due(raw, str(e))
+            return
+        try:
+            await self.handle(job, raw)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except (RedisError, KafkaError, OSError) as e:
             # Redis or Kafka trouble: the lease runs out and the notice comes due again.
-            log.exception("notice handling failed; it will come due again")
+            log.warning("notice handling failed; it will come due again", error=redact(repr(e)))
+        except Exception as e:
+            await self._unexpected(job, raw, e)
+
+    async def _unexpected(self, job: npb.NotificationJob, raw: bytes, error: Exception) -> None:
+        """A failure no rule foresaw (a bug, a library's surprise): the notice is tried again
+        later, like a transient failure, and given up at the retry age limit."""
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        reason = f"unexpected {type(error).__name__}: {redact(str(error))}"
+        log.error(
+            "notice handling failed unexpectedly",
+            shipment_id=job.shipment_id,
+            notification_id=job.notification_id,
+            reason=reason,
+            at=f"{Path(frame.filename).name}:{frame.lineno}",
+        )
+        channel = _CHANNEL_NAMES.get(job.channel, "?")
+        metrics.SEND_FAILURES.labels(channel, "unexpected", "").inc()
+        try:
+            if self._too_old(job):
+                await self._give_up(job, raw, reason, attempts=None)
+            else:
+                due = now_ms() + int(self.settings.retry_max_delay_s * 1000)
+                await self._retry_at(job, raw, due, reason)
+        except (RedisError, KafkaError, OSError) as e:  # the lease brings it back
+            log.warning("notice not rescheduled; it will come due again", error=redact(repr(e)))
 
     async def handle(self, job: npb.NotificationJob, raw: bytes) -> None:
         sid, nid = job.shipment_id, job.notification_id
@@ -203,12 +238,18 @@ class Notifier:
             if self._stopping:
                 return  # not claimed: it stays due, for whoever comes next
             # Claimed only now, so that the lease covers the send, not the wait for a slot.
-            claim = await self.book.claim(sid, nid, self._meta(job), self._lease_s)
+            claim = await self.book.claim(
+                sid, nid, self._meta(job), self._lease_s, planned_ms=_ms(job.planned_at)
+            )
             attempt = claim.attempt
             if attempt > 0:
                 outcome = await self._send(lane, job, claim, bound)
         if attempt == 0:
             await self.book.done(raw)  # sent already
+            return
+        if attempt == CANCELLED:
+            self.counts.skipped += 1
+            await self._final(job, raw, "cancelled")
             return
         if attempt < 0:
             # another sender has it: look again when its lease ends, in case it died
@@ -224,7 +265,11 @@ class Notifier:
             return
         kind = "permanent" if outcome.permanent else "unknown" if outcome.unknown else "transient"
         metrics.SEND_FAILURES.labels(_CHANNEL_NAMES[job.channel], kind, outcome.code).inc()
-        if outcome.permanent:
+        if outcome.unbuildable:
+            self.counts.failed += 1
+            await self._give_up(job, raw, outcome.reason, attempts=None, why="unbuildable")
+            bound.error("notice cannot be built", reason=outcome.reason)
+        elif outcome.permanent:
             await self._permanent(job, raw, outcome)
             bound.warning("notice rejected", reason=outcome.reason)
         else:
@@ -235,22 +280,29 @@ class Notifier:
     async def _send(
         self, lane: Lane, job: npb.NotificationJob, claim: Claim, bound: Any
     ) -> Outcome:
-        if claim.in_doubt_since_ms is None:
-            return await lane.sender.send(job)
-        found = await lane.sender.find(job, claim.in_doubt_since_ms)
-        bound.warning("notice in doubt after a crash", provider_has_it=isinstance(found, Sent))
-        return found or await lane.sender.send(job)
+        try:
+            if claim.in_doubt_since_ms is None:
+                return await lane.sender.send(job)
+            found = await lane.sender.find(job, claim.in_doubt_since_ms)
+            bound.warning("notice in doubt after a crash", provider_has_it=isinstance(found, Sent))
+            return found or await lane.sender.send(job)
+        except Unbuildable as e:
+            return Failed(str(e), permanent=True, code="unbuildable", unbuildable=True)
+        except Exception as e:
+            # Not a provider's answer: a library's surprise, perhaps after the request left.
+            reason = f"unexpected {type(e).__name__}: {e}"
+            return Failed(reason, permanent=False, code="unexpected", unknown=True)
 
     async def _sms_may_go(self, job: npb.NotificationJob, raw: bytes) -> bool:
         sid, nid = job.shipment_id, job.notification_id
         occurred = _ms(job.occurred_at)
-        opted_out, later_deferred = await self.book.sms_gate(sid, job.address, occurred)
-        if opted_out:
+        gate = await self.book.sms_gate(sid, job.address, occurred, _ms(job.planned_at))
+        if gate.erased or gate.opted_out:
             self.counts.skipped += 1
-            await self._final(job, raw, "opted_out")
+            await self._final(job, raw, "cancelled" if gate.erased else "opted_out")
             return False
         morning = quiet_until(datetime.now(UTC), job.time_zone, self.quiet)
-        if later_deferred:
+        if gate.later_deferred:
             self.counts.skipped += 1  # a later status for this contact waits: only it goes
             await self._final(job, raw, "superseded")
             return False
@@ -277,11 +329,8 @@ class Notifier:
     async def _transient(
         self, job: npb.NotificationJob, raw: bytes, failed: Failed, attempt: int, claim: Claim
     ) -> None:
-        if now_ms() - _ms(job.planned_at) > self.settings.retry_max_age_s * 1000:
-            await (
-                await self._dead_letter(raw, f"gave up after {attempt} attempts: {failed.reason}")
-            )
-            await self._final(job, raw, "dead", e=failed.reason)
+        if self._too_old(job):
+            await self._give_up(job, raw, failed.reason, attempts=attempt)
             return
         delay = min(
             self.settings.retry_max_delay_s, self.settings.retry_first_s * 2 ** (attempt - 1)
@@ -321,9 +370,31 @@ class Notifier:
             "ev": job.event_id,
         }
 
-    async def _dead_letter(self, raw: bytes, reason: str) -> asyncio.Future[object]:
+    def _too_old(self, job: npb.NotificationJob) -> bool:
+        return now_ms() - _ms(job.planned_at) > self.settings.retry_max_age_s * 1000
+
+    async def _give_up(
+        self,
+        job: npb.NotificationJob,
+        raw: bytes,
+        reason: str,
+        *,
+        attempts: int | None,
+        why: str = "gave_up",
+    ) -> None:
+        """A dead letter with the reason (`shipnotify redrive` sends it again), then the
+        notice's final state: the record is durable before the notice stops being due."""
+        said = f"gave up after {attempts} attempts: {reason}" if attempts else reason
+        await (await self._dead_letter(raw, said, why))
+        await self._final(job, raw, "dead", e=reason)
+
+    async def _dead_letter_due(self, raw: bytes, reason: str) -> None:
+        await (await self._dead_letter(raw, reason, "malformed"))
+        await self.book.done(raw)
+
+    async def _dead_letter(self, raw: bytes, reason: str, why: str) -> asyncio.Future[object]:
         self.counts.dead_letters += 1
-        metrics.DEAD_LETTERS.labels(self.settings.notifications_dead_letter_topic).inc()
+        metrics.DEAD_LETTERS.labels(self.settings.notifications_dead_letter_topic, why).inc()
         future: asyncio.Future[object] = await self.producer.send(
             self.settings.notifications_dead_letter_topic,
             value=raw,
@@ -334,11 +405,3 @@ class Notifier:
 
 def _ms(ts: object) -> int:
     return int(ts.ToMilliseconds())  # type: ignore[attr-defined]
-
-
-def _readable(raw: bytes | None) -> bool:
-    try:
-        decode_job(raw)
-    except MalformedEvent:
-        return False
-    return True

@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from shipnotify import kafka
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.model.codec import TimelineEntry
@@ -218,16 +217,20 @@ HOOK_ROUTES = [
 
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
+    settings.require("opt_out_secret")  # STOP and START keep a keyed hash of the number
     client = redis or connect(settings)
-    app[STORE] = TrackingStore(client, retention_days=settings.retention_days)
+    app[STORE] = TrackingStore(client)  # it only reads
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
     app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
     app[hooks.SETTINGS] = settings
-    app[hooks.BOOK] = NoticeBook(client, settings.notifications_topic)
+    app[hooks.BOOK] = NoticeBook(
+        client, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
+    )
     sweb.add_routes(app, ROUTES + HOOK_ROUTES)
+    # Redis alone: status_api never uses Kafka, and a broker outage must not take the
+    # tracking pages out of service.
     app[sweb.CHECKS]["redis"] = _redis_ready(app)
-    app[sweb.CHECKS].setdefault("kafka", lambda: kafka.reachable(settings))
 
     async def own_redis(app: web.Application) -> AsyncIterator[None]:
         await learn_slots(client)  # before the first requests come in together

@@ -22,7 +22,8 @@ from redis.exceptions import RedisError
 
 from shipnotify import logs
 from shipnotify.store import TrackingStore
-from shipnotify.store.tracking import shipment_keys, text
+from shipnotify.store.keys import shipment_keys
+from shipnotify.store.tracking import text
 
 log = logs.get(__name__)
 

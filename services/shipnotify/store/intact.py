@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
+from shipnotify.store.keys import STORE_MARKER as MARKER
 
 log = logs.get(__name__)
-MARKER = "shipnotify:store"
 
 
 class StoreLost(Exception):

@@ -1,8 +1,11 @@
 -- Claims a notice for sending, so that each notification id is sent at most once.
 -- KEYS[1] the shipment's final notices  KEYS[2] its notices in flight (JSON documents)
--- ARGV: id, now (ms), lease end (ms), initial JSON (what the notice is: m, v).
--- Returns {attempt, in doubt since (ms) or 0}; {0, 0} when the notice is done, and
--- {-1, lease end} while another sender holds it. "In doubt": the last sender's lease ran out while it was sending (it
+-- KEYS[3] the shipment's state (x: when its contacts were erased, ms)
+-- ARGV: id, now (ms), lease end (ms), initial JSON (what the notice is: m, v), when the
+-- notice was planned (ms).
+-- Returns {attempt, in doubt since (ms) or 0}; {0, 0} when the notice is done,
+-- {-1, lease end} while another sender holds it, and {-2, 0} when the contacts were erased
+-- after it was planned (it must not go). "In doubt": the last sender's lease ran out while it was sending (it
 -- crashed) or an attempt timed out, so the provider may or may not have the message from
 -- that attempt's time on.
 local final = redis.call('HGET', KEYS[1], ARGV[1])
@@ -17,6 +20,8 @@ else
   doc = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
 end
 if (doc.k or 0) >= 2 then return {0, 0} end
+local erased = tonumber(string.match(redis.call('HGET', KEYS[3], 'x') or '', '^(%d+)') or 0)
+if erased > 0 and erased >= tonumber(ARGV[5]) then return {-2, 0} end
 for k, v in pairs(cjson.decode(ARGV[4])) do
   if doc[k] == nil then doc[k] = v end
 end

@@ -11,6 +11,8 @@ bytes, and go with the shipment. No phone number or email is stored in either.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -26,24 +28,30 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from shipnotify.store import intact
-from shipnotify.store.tracking import shipment_keys
+from shipnotify.store.keys import (
+    due_key,
+    notices_key,
+    opt_out_key,
+    quiet_key,
+    sending_key,
+    state_key,
+)
 from shipnotify.store.tracking import text as _text
 from shipnotify.v1 import shipment_events_pb2 as pb
+
+CANCELLED = -2  # a claim's attempt when the notice must not go
 
 
 @dataclass(frozen=True)
 class Claim:
-    attempt: int  # 0: done already; -1: another sender holds it until `until_ms`
+    # 0: done already; -1: another sender holds it until `until_ms`; -2: it must not go
+    # (its shipment's contacts were erased after it was planned)
+    attempt: int
     # Set when the previous attempt's sender died mid-send: since when the provider may
     # already have the message.
     in_doubt_since_ms: int | None = None
     until_ms: int = 0
     at_ms: int = 0  # when it was claimed
-
-
-def due_key(jobs_topic: str) -> str:
-    """The due set of one jobs topic (so that stacks sharing a Redis stay apart)."""
-    return "notifier:due:" + jobs_topic
 
 
 # state -> rank; from rank 2 on a notice is never sent again
@@ -60,6 +68,7 @@ RANKS = {
     "rejected": 3,
     "opted_out": 3,
     "superseded": 3,
+    "cancelled": 3,
     "dead": 3,
 }
 # Twilio's message statuses, as delivery receipts
@@ -87,6 +96,7 @@ CODES = {
     "rejected": "j",
     "opted_out": "o",
     "superseded": "p",
+    "cancelled": "c",
     "dead": "x",
 }
 _NAMES = {code: name for name, code in CODES.items()}
@@ -98,31 +108,14 @@ def _script(name: str) -> str:
     return files("shipnotify.store").joinpath(name).read_text()
 
 
-def notices_key(shipment_id: str) -> str:
-    """The final notices of a shipment."""
-    return "{shp:" + shipment_id + "}:notices"
-
-
-def _sending_key(shipment_id: str) -> str:
-    """The notices in flight; the key is gone once they all are final."""
-    return "{shp:" + shipment_id + "}:sending"
-
-
-def _quiet_key(shipment_id: str) -> str:
-    return "{shp:" + shipment_id + "}:quiet"
-
-
-def _opt_out_key(phone: str) -> str:
-    return "optout:sms:" + phone
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
 class NoticeBook:
-    def __init__(self, redis: Redis, jobs_topic: str) -> None:
+    def __init__(self, redis: Redis, jobs_topic: str, *, opt_out_secret: str = "") -> None:
         self._redis = redis
+        self._opt_out_secret = opt_out_secret.encode()
         self._cluster = isinstance(redis, RedisCluster)
         self._due = due_key(jobs_topic)
         self._claim = redis.register_script(_script("notice_claim.lua"))
@@ -133,12 +126,14 @@ class NoticeBook:
         self._quiet = redis.register_script(_script("quiet_latest.lua"))
 
     async def claim(
-        self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float
+        self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float, *, planned_ms: int
     ) -> Claim:
+        """Claims a notice planned at `planned_ms` for sending (see Claim)."""
         now = now_ms()
         initial = json.dumps(_compact(nid, meta))
-        args: list[str | int] = [nid, now, now + int(lease_s * 1000), initial]
-        attempt, at = (int(x) for x in await self._claim(keys=_keys(shipment_id), args=args))
+        args: list[str | int] = [nid, now, now + int(lease_s * 1000), initial, planned_ms]
+        keys = [*_keys(shipment_id), state_key(shipment_id)]
+        attempt, at = (int(x) for x in await self._claim(keys=keys, args=args))
         if attempt < 0:
             return Claim(attempt, until_ms=at, at_ms=now)
         return Claim(attempt, in_doubt_since_ms=at or None, at_ms=now)
@@ -185,7 +180,7 @@ class NoticeBook:
     ) -> tuple[list[str], list[str | int]]:
         patch = json.dumps(_compact(nid, {"s": state, "t": now_ms(), **(fields or {})}))
         args: list[str | int] = [nid, patch, RANKS[state], "1" if force else "0", CODES[state]]
-        return [*_keys(shipment_id), shipment_keys(shipment_id)[0]], args
+        return [*_keys(shipment_id), state_key(shipment_id)], args
 
     async def receipt(
         self, shipment_id: str, nid: str, provider_status: str, error_code: str | None
@@ -199,7 +194,7 @@ class NoticeBook:
     async def of_shipment(self, shipment_id: str) -> dict[str, dict[str, Any]]:
         """Every notice of the shipment, in flight or final, with its fields spelt out."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(_sending_key(shipment_id))
+        pipe.hgetall(sending_key(shipment_id))
         pipe.hgetall(notices_key(shipment_id))
         sending, final = await pipe.execute()
         stored = {_text(k): _text(v) for k, v in (sending | final).items()}
@@ -227,31 +222,64 @@ class NoticeBook:
 
     async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None:
         """Remembers a notice held back by quiet hours, if it is the contact's latest."""
-        await self._quiet(keys=[_quiet_key(shipment_id)], args=[address, occurred_ms, nid])
+        await self._quiet(keys=[quiet_key(shipment_id)], args=[address, occurred_ms, nid])
 
-    async def sms_gate(self, shipment_id: str, phone: str, occurred_ms: int) -> tuple[bool, bool]:
-        """In one round trip: whether the number opted out, and whether a later status for
-        it is waiting for the morning."""
+    async def sms_gate(
+        self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
+    ) -> SmsGate:
+        """In one round trip: whether the number opted out, whether a later status for it is
+        waiting for the morning, and whether the contacts were erased after planning."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(_opt_out_key(phone))
-        pipe.hget(_quiet_key(shipment_id), phone)
-        opted_out, latest = await pipe.execute()
+        pipe.exists(self._opt_out_key(phone))
+        pipe.hget(quiet_key(shipment_id), phone)
+        pipe.hget(state_key(shipment_id), "x")
+        opted_out, latest, erased = await pipe.execute()
         later = latest is not None and int(_text(latest).split(":", 1)[0]) > occurred_ms
-        return bool(opted_out), later
+        erased_ms = int(_text(erased).split(",", 1)[0]) if erased else 0
+        return SmsGate(bool(opted_out), later, 0 < erased_ms >= planned_ms)
 
-    # SMS opt-out (STOP / START, or error 21610)
+    async def erased_at(self, shipment_id: str) -> int:
+        """When the shipment's contacts were last erased (ms), 0 if never."""
+        erased = await self._redis.hget(state_key(shipment_id), "x")
+        return int(_text(erased).split(",", 1)[0]) if erased else 0
+
+    # SMS opt-out (STOP / START, or error 21610), by a keyed hash of the number
     async def opt_out(self, phone: str) -> None:
-        await self._redis.set(_opt_out_key(phone), "1")
+        await self._redis.set(self._opt_out_key(phone), "1")
 
     async def opt_in(self, phone: str) -> None:
-        await self._redis.delete(_opt_out_key(phone))
+        await self._redis.delete(self._opt_out_key(phone))
 
     async def opted_out(self, phone: str) -> bool:
-        return bool(await self._redis.exists(_opt_out_key(phone)))
+        return bool(await self._redis.exists(self._opt_out_key(phone)))
+
+    async def hash_stored_opt_outs(self) -> int:
+        """Replaces opt-outs stored by their raw number (as before) with their keyed hash;
+        returns how many. Idempotent: run at every notifier start."""
+        moved = 0
+        async for raw in self._redis.scan_iter(match=opt_out_key("+*"), count=1000):
+            phone = _text(raw).removeprefix(opt_out_key(""))
+            await self._redis.set(self._opt_out_key(phone), "1")
+            await self._redis.delete(raw)
+            moved += 1
+        return moved
+
+    def _opt_out_key(self, phone: str) -> str:
+        if not self._opt_out_secret:
+            raise RuntimeError("the opt-out list needs SHIPNOTIFY_OPT_OUT_SECRET")
+        digest = hmac.new(self._opt_out_secret, phone.encode(), hashlib.sha256).digest()
+        return opt_out_key(_b64(digest[:16]))
+
+
+@dataclass(frozen=True)
+class SmsGate:
+    opted_out: bool
+    later_deferred: bool  # a later status for this number waits for the morning: only it goes
+    erased: bool  # the shipment's contacts were erased after the notice was planned
 
 
 def _keys(shipment_id: str) -> list[str]:
-    return [notices_key(shipment_id), _sending_key(shipment_id)]
+    return [notices_key(shipment_id), sending_key(shipment_id)]
 
 
 # -- the compact values --------------------------------------------------------------------

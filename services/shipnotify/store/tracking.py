@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from shipnotify.model.codec import (
     STATUS_CODES,
@@ -25,6 +25,7 @@ from shipnotify.model.codec import (
 )
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
+from shipnotify.store.keys import shipment_keys, state_key, timeline_key, tracking_key
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
@@ -53,17 +54,31 @@ def _lua_set(names: Iterable[str]) -> str:
     return ", ".join(f"{n} = true" for n in names if n)
 
 
-_APPLY_LUA = _lua_tables() + files("shipnotify.store").joinpath("apply_events.lua").read_text()
+def script(name: str) -> str:
+    """A script on timeline entries, with what it needs put before it."""
+    texts = (files("shipnotify.store").joinpath(n).read_text() for n in ("entries.lua", name))
+    return _lua_tables() + "".join(texts)
 
 
-def shipment_keys(shipment_id: str) -> list[str]:
-    """The shipment's keys, and last the pub/sub channel of its changes (no key)."""
-    tag = "{shp:" + shipment_id + "}"
-    return [tag + ":state", tag + ":timeline", tag + ":parties", tag + ":updates"]
+_APPLY_LUA = script("apply_events.lua")
 
 
-def tracking_key(tracking_id: str) -> str:
-    return "trk:" + tracking_id
+_KINDS = {"registered": "r", "status_changed": "s", "contacts_erased": "x"}
+# Errors Redis answers whatever the script does: the next try may succeed (a failover, a
+# busy or loading server, memory that frees up, a script it forgot).
+_TRANSIENT_CODES = (
+    "BUSY", "LOADING", "READONLY", "MASTERDOWN", "OOM", "NOSCRIPT",
+    "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK", "NOREPLICAS",
+)  # fmt: skip
+
+
+def fails_every_time(error: RedisError) -> bool:
+    """Whether Redis refused an event for what the event is: an error raised inside the
+    script (a key of the wrong type, a value the script cannot read), not an answer about
+    the server's state. Such an event fails again on every try."""
+    message = str(error)
+    inside = "@user_script" in message or "Error running script" in message
+    return isinstance(error, ResponseError) and inside and not message.startswith(_TRANSIENT_CODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +91,12 @@ class Applied:
     advanced: bool
     previous: Status | None
     version: int
-    parties: bytes = b""  # the registration, contacts and all; only when advanced
+    parties: bytes = b""  # the registration, contacts and all; only when notices are due
+    # The event id was already another event's of this shipment: nothing was applied.
+    conflict: bool = False
+    # A registration that came after taps owes the current status's notices: the event
+    # id of that status and its timeline entry as stored.
+    owed: tuple[str, str] | None = None
 
     @property
     def registered(self) -> pb.ShipmentRegistered | None:
@@ -102,11 +122,12 @@ class Shipment:
 
 
 class TrackingStore:
-    def __init__(self, redis: Redis, *, retention_days: int = 90) -> None:
+    def __init__(self, redis: Redis, *, retention_days: int = 90, stale_days: int = 90) -> None:
         self._redis = redis
         self._apply = redis.register_script(_APPLY_LUA)
         self._cluster = isinstance(redis, RedisCluster)
         self._retention_s = str(retention_days * 86400)
+        self._stale_s = str(stale_days * 86400)
         self._shipment_ids: dict[str, str] = {}  # tracking id -> shipment id
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
@@ -127,13 +148,27 @@ class TrackingStore:
                 applied[i] = _applied(events[i], reply)
         return [applied[i] for i in range(len(events))]
 
+    async def apply_each(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied | RedisError]:
+        """apply(), a script call an event: for a batch that Redis refused because of one of
+        its events, the others' outcomes and that one's error. Events applied before the
+        refusal come back as duplicates, with what they did."""
+        done: list[Applied | RedisError] = []
+        for event in events:
+            try:
+                done += await self.apply([event])
+            except RedisError as e:
+                if not fails_every_time(e):
+                    raise
+                done.append(e)
+        return done
+
     def _groups(self, events: Sequence[pb.ShipmentEvent]) -> list[list[int]]:
         """The events' positions, a list a script call."""
         if not self._cluster:
             return [list(range(len(events)))]
         slots: dict[int, list[int]] = {}
         for i, event in enumerate(events):
-            slots.setdefault(key_slot(shipment_keys(event.shipment_id)[0].encode()), []).append(i)
+            slots.setdefault(key_slot(state_key(event.shipment_id).encode()), []).append(i)
         return list(slots.values())
 
     def _call(self, events: Sequence[pb.ShipmentEvent]) -> list[Any]:
@@ -146,7 +181,8 @@ class TrackingStore:
             args.append(_args(event))
             registered = event.WhichOneof("body") == "registered"
             parties.append(event.registered.SerializeToString() if registered else b"")
-        return [self._apply.sha, len(keys), *keys, self._retention_s, orjson.dumps(args), *parties]
+        ttl = (self._retention_s, self._stale_s)
+        return [self._apply.sha, len(keys), *keys, *ttl, orjson.dumps(args), *parties]
 
     async def _run(self, events: Sequence[pb.ShipmentEvent], calls: list[list[Any]]) -> list[Any]:
         """The calls' replies, with the registrations' tracking links set beside them. On one
@@ -192,7 +228,7 @@ class TrackingStore:
 
     async def last_update_id(self, shipment_id: str) -> str:
         """The id of the newest change, for Last-Event-ID: the shipment's version ("0": none)."""
-        version = await self._redis.hget(shipment_keys(shipment_id)[0], "v")
+        version = await self._redis.hget(state_key(shipment_id), "v")
         return "0" if version is None else text(version)
 
     def update_feed(self) -> PubSub:
@@ -203,10 +239,9 @@ class TrackingStore:
         return self._redis.pubsub()
 
     async def shipment(self, sid: str) -> Shipment | None:
-        state_key, timeline_key, *_ = shipment_keys(sid)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(state_key)
-        pipe.hvals(timeline_key)
+        pipe.hgetall(state_key(sid))
+        pipe.hvals(timeline_key(sid))
         state, raw_entries = await pipe.execute()
         if not state.get(b"s"):
             return None
@@ -228,6 +263,9 @@ class TrackingStore:
 
 def _args(event: pb.ShipmentEvent) -> list[Any]:
     """An event's arguments to the script, in its order (A[6], the parties, goes apart)."""
+    kind = _KINDS[str(event.WhichOneof("body"))]
+    if kind == "x":  # no status, no timeline entry: when, for the notices planned before it
+        return [event.event_id, "", str(_ms(event.recorded_at)), "", "", "", kind]
     entry = entry_for(event)
     return [
         event.event_id,
@@ -235,20 +273,28 @@ def _args(event: pb.ShipmentEvent) -> list[Any]:
         str(entry.occurred_at_ms),  # a Lua number prints only 14 digits
         entry_head(entry),
         event.registered.tracking_id,  # "" unless a registration
+        "",
+        kind,
     ]
 
 
 def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
-    duplicate, advanced, previous, version, parties = reply
-    prev = previous.decode() if isinstance(previous, bytes) else previous
+    outcome, advanced, previous, version, parties, owed, owed_entry = reply
+    prev = text(previous)
     return Applied(
         event=event,
-        duplicate=bool(duplicate),
+        duplicate=outcome == 1,
         advanced=bool(advanced),
         previous=Status(prev) if prev else None,
         version=int(version),
         parties=parties or b"",
+        conflict=outcome == 2,
+        owed=(text(owed), text(owed_entry)) if owed else None,
     )
+
+
+def _ms(t: Any) -> int:
+    return int(t.seconds) * 1000 + int(t.nanos) // 1_000_000
 
 
 def text(value: bytes | str) -> str:

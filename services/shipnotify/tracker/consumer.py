@@ -16,6 +16,7 @@ from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.intact import StoreLost
+from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -71,22 +72,47 @@ class Tracker:
             delay = min(delay * 2, 5.0)
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka."""
+        """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka.
+        An event that can never be applied goes to the dead letters with the reason."""
         await self.store.check_intact()  # never apply onto a Redis that came back empty
         events: list[pb.ShipmentEvent] = []
-        acks = []  # send() enqueues and returns a future for the broker's acknowledgement
+        sources: list[ConsumerRecord] = []
+        dead: list[tuple[ConsumerRecord, str, str]] = []  # record, reason, why (a label)
         for record in records:
             try:
                 events.append(decode_event(record.value))
+                sources.append(record)
             except MalformedEvent as e:
-                acks.append(await self._dead_letter(record, str(e)))
-        applied = await self.store.apply(events)
+                dead.append((record, str(e), "malformed"))
+        applied: list[Applied] = []
+        for record, done in zip(sources, await self._apply(events), strict=True):
+            if isinstance(done, RedisError):
+                dead.append((record, f"Redis fails on it every time: {done}", "refused"))
+            elif done.conflict:
+                reason = f"event_id {done.event.event_id} is already another event's: not applied"
+                dead.append((record, reason, "conflict"))
+            else:
+                applied.append(done)
+        acks = [await self._dead_letter(*d) for d in dead]
         jobs = [job for a in applied for job in self.plan(a)]
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
-        self._record(applied, len(jobs), len(records) - len(events))
+        self._record(applied, len(jobs), collections.Counter(why for *_, why in dead))
 
-    def _record(self, applied: Sequence[Applied], jobs: int, dead: int) -> None:
+    async def _apply(self, events: Sequence[pb.ShipmentEvent]) -> Sequence[Applied | RedisError]:
+        try:
+            return await self.store.apply(events)
+        except RedisError as e:
+            if not fails_every_time(e):
+                raise  # the server's state, not an event's: the whole batch again, later
+            log.warning(
+                "Redis refused an event of the batch; applying them one by one", error=str(e)
+            )
+            return await self.store.apply_each(events)
+
+    def _record(
+        self, applied: Sequence[Applied], jobs: int, dead: collections.Counter[str]
+    ) -> None:
         """A batch done: its log lines, metrics and counts."""
         outcomes: collections.Counter[str] = collections.Counter()
         for a in applied:
@@ -103,16 +129,18 @@ class Tracker:
         for outcome, n in outcomes.items():
             metrics.EVENTS_APPLIED.labels(outcome).inc(n)
         metrics.JOBS_PRODUCED.inc(jobs)
-        if dead:
-            metrics.DEAD_LETTERS.labels(self.settings.events_dead_letter_topic).inc(dead)
+        for why, n in dead.items():
+            metrics.DEAD_LETTERS.labels(self.settings.events_dead_letter_topic, why).inc(n)
         self.counts.batches += 1
         self.counts.applied += len(applied) - outcomes["duplicate"]
         self.counts.duplicates += outcomes["duplicate"]
-        self.counts.dead_letters += dead
+        self.counts.dead_letters += dead.total()
         self.counts.jobs += jobs
 
-    def _dead_letter(self, record: ConsumerRecord, reason: str):  # type: ignore[no-untyped-def]
-        log.warning("dead letter", reason=reason, partition=record.partition, offset=record.offset)
+    def _dead_letter(self, record: ConsumerRecord, reason: str, why: str):  # type: ignore[no-untyped-def]
+        log.warning(
+            "dead letter", reason=reason, why=why, partition=record.partition, offset=record.offset
+        )
         headers = [
             ("reason", reason.encode()),
             ("source.topic", record.topic.encode()),

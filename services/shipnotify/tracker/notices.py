@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from shipnotify.model.notices import Addressee, addressees, plan_for
+from shipnotify.model.notices import Addressee, addressees, owed_event, plan_for
 from shipnotify.store import Applied
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -20,11 +20,17 @@ NoticePlanner = Callable[[Applied], Sequence[JobRecord]]
 
 
 def plan_notices(applied: Applied) -> Sequence[JobRecord]:
-    if not applied.advanced or not applied.parties:
+    if not applied.parties:
+        return ()
+    if applied.advanced:
+        event = applied.event
+    elif applied.owed:
+        event = owed_event(applied.event, *applied.owed)
+    else:
         return ()
     everyone, tracking_id = _addressees(applied.parties)
     key = applied.event.shipment_id.encode()
-    jobs = plan_for(applied.event, everyone, tracking_id)
+    jobs = plan_for(event, everyone, tracking_id)
     return [(key, job.SerializeToString()) for job in jobs]
 
 

@@ -31,7 +31,9 @@ async def serve(
     await consumer.start()
     tracker = Tracker(
         settings,
-        TrackingStore(redis, retention_days=settings.retention_days),
+        TrackingStore(
+            redis, retention_days=settings.retention_days, stale_days=settings.stale_days
+        ),
         consumer,
         producer,
         plan,

@@ -130,8 +130,12 @@ class StatusChanged(_message.Message):
     location: Location
     def __init__(self, status: _Optional[_Union[Status, str]] = ..., courier_id: _Optional[str] = ..., failure: _Optional[_Union[AttemptFailure, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
 
+class ContactsErased(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class ShipmentEvent(_message.Message):
-    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed")
+    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed", "contacts_erased")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +143,7 @@ class ShipmentEvent(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    CONTACTS_ERASED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     shipment_id: str
     occurred_at: _timestamp_pb2.Timestamp
@@ -146,4 +151,5 @@ class ShipmentEvent(_message.Message):
     source: Source
     registered: ShipmentRegistered
     status_changed: StatusChanged
-    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ...) -> None: ...
+    contacts_erased: ContactsErased
+    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., contacts_erased: _Optional[_Union[ContactsErased, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,55 @@
+"""Each service is ready when what it needs to serve answers, and only then: status_api
+serves the tracking pages without Kafka, ingest takes taps without Redis, the consumers need
+both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from shipnotify import ops
+from shipnotify.config import Settings
+from shipnotify.devstack.processes import free_port
+from shipnotify.ingest import app as ingest_app
+from shipnotify.status_api import app as status_app
+
+from .conftest import eventually
+
+
+def nowhere() -> str:
+    return f"127.0.0.1:{free_port()}"  # a port nothing listens on
+
+
+async def readiness(app: web.Application) -> tuple[int, dict[str, Any]]:
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/readyz")
+        return resp.status, (await resp.json())["checks"]
+
+
+async def test_status_api_is_ready_without_kafka(settings: Settings) -> None:
+    no_kafka = settings.with_(kafka_bootstrap=nowhere())
+    assert await readiness(status_app.init_app(no_kafka)) == (200, {"redis": True})
+
+
+async def test_status_api_is_not_ready_without_redis(settings: Settings) -> None:
+    no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
+    assert await readiness(status_app.init_app(no_redis)) == (503, {"redis": False})
+
+
+async def test_ingest_is_ready_without_redis(settings: Settings) -> None:
+    no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
+    async with TestClient(TestServer(ingest_app.init_app(no_redis))) as client:
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status == 200
+
+        await eventually(ready)
+        assert (await (await client.get("/readyz")).json())["checks"] == {"kafka": True}
+
+
+async def test_the_consumers_need_kafka_and_redis(settings: Settings) -> None:
+    assert await readiness(ops.init_app(settings)) == (200, {"kafka": True, "redis": True})
+    no_kafka = settings.with_(kafka_bootstrap=nowhere())
+    assert await readiness(ops.init_app(no_kafka)) == (503, {"kafka": False, "redis": True})
