@@ -1,15 +1,47 @@
 """Settings, read once from the environment at the entry point.
 
 This is the only module that knows environment variable names; everything below
-the entry point receives a `Settings`.
+the entry point receives a `Settings`. Every value is checked by its kind (setting_kinds.py)
+when Settings are made, so that a bad one stops a service before it listens or connects.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, field, fields, replace
 from typing import Any
+
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from shipnotify.setting_kinds import (
+    AccountSid,
+    BaseUrl,
+    Csv,
+    Group,
+    Host,
+    Hs256Key,
+    KafkaBootstrap,
+    LogFormat,
+    LogLevel,
+    MailAddress,
+    Networks,
+    NonNegative,
+    OptionalBaseUrl,
+    OptionalHost,
+    Port,
+    Positive,
+    PositiveReal,
+    QuietHours,
+    RedisUrl,
+    SmsSender,
+    Topic,
+)
 
 PREFIX = "SHIPNOTIFY_"
 
@@ -18,102 +50,128 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
+def _secret(default: Any) -> Any:
+    """A secret: kept out of reprs and error messages (the one marker is repr=False)."""
+    return Field(default=default, repr=False)
+
+
+class Settings(BaseSettings):
+    """Keyword arguments make Settings of those values and the defaults; only `from_env`
+    reads the environment. Either way every value is checked, and a bad one raises
+    ConfigError naming its variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,  # the OTel field by its name in code, by its alias in the env
+        validate_by_alias=True,
+    )
+
     # Kafka
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_bootstrap: KafkaBootstrap = "127.0.0.1:9092"
     # Off by default: the embedded dev broker has no InitProducerId. Turn on for Apache Kafka.
     kafka_idempotence: bool = False
     kafka_create_topics: bool = True
-    kafka_partitions: int = 12
-    kafka_send_timeout_s: float = 5.0
-    events_topic: str = "shipnotify.shipment-events.v1"
-    events_dead_letter_topic: str = "shipnotify.shipment-events.v1.dlq"
-    notifications_topic: str = "shipnotify.notifications.v1"
-    tracker_group: str = "shipnotify-tracker"
-    tracker_batch_size: int = 500
-    kafka_session_timeout_ms: int = 10_000
+    kafka_partitions: Positive = 12
+    kafka_send_timeout_s: PositiveReal = 5.0
+    events_topic: Topic = "shipnotify.shipment-events.v1"
+    events_dead_letter_topic: Topic = "shipnotify.shipment-events.v1.dlq"
+    notifications_topic: Topic = "shipnotify.notifications.v1"
+    tracker_group: Group = "shipnotify-tracker"
+    tracker_batch_size: Positive = 500
+    kafka_session_timeout_ms: Positive = 10_000
     # How long a fetch may wait for records. Apache Kafka answers as soon as records arrive;
-    # the embedded broker only when this runs out, so the local stack sets it low.
-    kafka_fetch_max_wait_ms: int = 500
-    notifications_dead_letter_topic: str = "shipnotify.notifications.v1.dlq"
-    notifier_group: str = "shipnotify-notifier"
+    # the embedded broker only when this runs out, so the local stack sets it low. 0: a fetch
+    # answers at once.
+    kafka_fetch_max_wait_ms: NonNegative = 500
+    notifications_dead_letter_topic: Topic = "shipnotify.notifications.v1.dlq"
+    notifier_group: Group = "shipnotify-notifier"
     # Notices
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = field(default="", repr=False)  # secrets stay out of reprs
-    twilio_from: str = ""  # a sender number in E.164 or a Messaging Service SID (MG...)
-    twilio_api_url: str = ""  # only to point at the SMS sandbox; empty: Twilio itself
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
+    twilio_account_sid: AccountSid = ""
+    twilio_auth_token: str = _secret("")
+    twilio_from: SmsSender = ""  # a sender number in E.164 or a Messaging Service SID (MG...)
+    twilio_api_url: OptionalBaseUrl = ""  # only to point at the SMS sandbox; empty: Twilio itself
+    smtp_host: OptionalHost = "127.0.0.1"
+    smtp_port: Port = 25
     smtp_username: str = ""
-    smtp_password: str = field(default="", repr=False)
+    smtp_password: str = _secret("")
     smtp_starttls: bool = False
-    mail_from: str = "shipnotify <notices@localhost>"
-    sms_per_second: float = 10.0
-    emails_per_second: float = 20.0
-    sends_in_flight: int = 32  # per channel
-    send_timeout_s: float = 10.0
-    retry_first_s: float = 2.0  # first retry delay; doubles, with jitter, up to the max
-    retry_max_delay_s: float = 300.0  # the longest wait between two tries of a notice
-    retry_max_age_s: int = 24 * 3600
-    quiet_hours: str = "21:00-08:00"  # no SMS then, in the contact's time zone; "" for none
-    webhook_url: str = ""  # where the SMS provider reaches status_api; default: public_url
+    mail_from: MailAddress = "shipnotify <notices@localhost>"
+    sms_per_second: PositiveReal = 10.0
+    emails_per_second: PositiveReal = 20.0
+    sends_in_flight: Positive = 32  # per channel
+    send_timeout_s: PositiveReal = 10.0
+    retry_first_s: PositiveReal = 2.0  # first retry delay; doubles, with jitter, up to the max
+    retry_max_delay_s: PositiveReal = 300.0  # the longest wait between two tries of a notice
+    retry_max_age_s: Positive = 24 * 3600
+    quiet_hours: QuietHours = "21:00-08:00"  # no SMS then, in the contact's time zone; "": none
+    webhook_url: OptionalBaseUrl = ""  # where the SMS provider reaches status_api; "": public_url
     # Redis
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster
-    redis_max_connections: int = 128  # per process; live pages hold one each while open
-    retention_days: int = 90
+    redis_max_connections: Positive = 128  # per process; live pages hold one each while open
+    retention_days: Positive = 90
     # A shipment that never reaches a final status: its personal data goes after this.
-    stale_days: int = 90
+    stale_days: Positive = 90
     # HTTP
-    http_host: str = "127.0.0.1"
-    http_port: int = 8080
-    public_url: str = "http://127.0.0.1:8080"
-    max_body_bytes: int = 256 * 1024
-    max_batch_events: int = 500
-    track_requests_per_minute: int = 120  # per client address, on the public tracking routes
+    http_host: Host = "127.0.0.1"
+    http_port: Port = 8080
+    public_url: BaseUrl = "http://127.0.0.1:8080"
+    max_body_bytes: Positive = 256 * 1024
+    max_batch_events: Positive = 500
+    track_requests_per_minute: Positive = 120  # per client address, on the public tracking routes
     # Proxies (CIDRs) whose Forwarded / X-Forwarded-For is believed; none by default.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: Networks = ()
     # A tap may be uploaded this long after it happened (an app offline), no longer.
-    max_tap_age_days: int = 30
-    live_keepalive_s: float = 15.0
+    max_tap_age_days: Positive = 30
+    live_keepalive_s: PositiveReal = 15.0
     # Secrets: only ever from the environment.
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
-    courier_token_secret: str = field(default="", repr=False)
-    courier_token_ttl_s: int = 16 * 3600
-    tracking_id_secret: str = field(default="", repr=False)
+    api_keys: Csv = _secret(())
+    courier_token_secret: Hs256Key = _secret("")
+    courier_token_ttl_s: Positive = 16 * 3600
+    tracking_id_secret: str = _secret("")
     # Key of the opt-out list's phone-number hash: the list keeps no raw numbers.
-    opt_out_secret: str = field(default="", repr=False)
+    opt_out_secret: str = _secret("")
     # Logs
-    log_level: str = "info"
-    log_format: str = "json"
+    log_level: LogLevel = "info"
+    log_format: LogFormat = "json"
     # Tracing: spans go to this OTLP endpoint; empty, none are exported. The standard
     # OpenTelemetry variable, without our prefix.
-    otel_exporter_otlp_endpoint: str = field(
-        default="", metadata={"env": "OTEL_EXPORTER_OTLP_ENDPOINT"}
+    otel_exporter_otlp_endpoint: OptionalBaseUrl = Field(
+        default="", validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
     )
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keywords only: Settings made in code (tests, the dev stack) never take up whatever
+        # the process's environment holds. from_env adds the environment explicitly.
+        return (init_settings,)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_config_error(cls, given: Any, handler: ModelWrapValidatorHandler[Settings]) -> Any:
+        # Not a ValueError, so pydantic lets it through as it is: one line naming each variable
+        try:
+            return handler(given)
+        except ValidationError as e:
+            raise ConfigError(_described(e, given)) from None
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            name = env_name(f)
-            if name in env:
-                values[f.name] = _parse(name, env[name], f.default)
-        return cls(**values)
+        """The Settings of this environment (the process's, unless another is given)."""
+        return cls(**_Environment(cls, os.environ if env is None else env)())
 
     def to_env(self) -> dict[str, str]:
         """The environment that makes the same Settings in a child process."""
-        env = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, tuple):
-                value = ",".join(value)
-            env[env_name(f)] = str(value)
-        return env
+        return {VARIABLES[name]: _text(getattr(self, name)) for name in VARIABLES}
 
     def child_env(self, **extra: str) -> dict[str, str]:
         """This process's environment with these Settings over it (and `extra` over both):
@@ -125,39 +183,82 @@ class Settings:
         runs that share a broker stay apart (tests, benchmarks)."""
         return self.with_(
             **{
-                f.name: f"{name}.{getattr(self, f.name)}"
-                for f in fields(self)
-                if f.name.endswith(("_topic", "_group"))
+                field: f"{name}.{getattr(self, field)}"
+                for field in VARIABLES
+                if field.endswith(("_topic", "_group"))
             }
         )
 
     def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        """These Settings with some values changed, checked like any others."""
+        return type(self)(**{**{name: getattr(self, name) for name in VARIABLES}, **changes})
 
     def require(self, *names: str) -> None:
         """Fail fast, naming the variable, when a service starts without a secret it needs."""
-        missing = [PREFIX + n.upper() for n in names if not getattr(self, n)]
+        missing = [VARIABLES[n] for n in names if not getattr(self, n)]
         if missing:
             raise ConfigError(f"not set: {', '.join(missing)}")
 
 
-def env_name(f: Field[Any]) -> str:
+def _variable(name: str) -> str:
+    alias = Settings.model_fields[name].validation_alias
+    return alias if isinstance(alias, str) else PREFIX + name.upper()
+
+
+# Each setting's environment variable, by field name, in the order of the fields.
+VARIABLES: Mapping[str, str] = {name: _variable(name) for name in Settings.model_fields}
+_FIELD_OF = {key: name for name, var in VARIABLES.items() for key in (name, var)}
+
+
+def env_name(field: str) -> str:
     """The environment variable of a Settings field."""
-    return str(f.metadata.get("env", PREFIX + f.name.upper()))
+    return VARIABLES[field]
 
 
-def _parse(name: str, raw: str, default: object) -> object:
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
-                raise ValueError(raw)
-            return raw.lower() in {"1", "true", "yes"}
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, tuple):
-            return tuple(part.strip() for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {type(default).__name__}") from None
-    return raw
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (os.environ or a test's),
+    taking only our variables, spelt exactly."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The source matches names case-insensitively (lower-cased); ours are exact.
+        return {var.lower(): self._given[var] for var in VARIABLES.values() if var in self._given}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)  # comma-separated, as from_env reads it
+    return str(value)
+
+
+def _described(error: ValidationError, given: Any) -> str:
+    """One line: each bad variable with its value as given (not a secret's) and what is
+    wrong, separated by '; '."""
+    given = given if isinstance(given, Mapping) else {}
+    wrong: dict[str, list[str]] = {}
+    for e in error.errors(include_url=False):
+        key = str(e["loc"][0]) if e["loc"] else ""
+        name = _FIELD_OF.get(key)
+        if name is None:
+            head = key
+        elif not Settings.model_fields[name].repr:
+            head = f"{VARIABLES[name]} (a secret, not shown)"
+        elif key in given:
+            head = f"{VARIABLES[name]}={given[key]!r}"
+        else:
+            head = VARIABLES[name]
+        wrong.setdefault(head, []).append(
+            "not a setting" if e["type"] == "extra_forbidden" else _message(e["msg"])
+        )
+    return "; ".join(f"{head}: {', '.join(messages)}" for head, messages in wrong.items())
+
+
+def _message(msg: str) -> str:
+    # pydantic's "Input should be ..." reads like the kinds' own "should be ..."
+    msg = msg.removeprefix("Value error, ").replace("Input should", "should", 1)
+    return " ".join(msg.split())  # one line, whatever a message holds

@@ -16,7 +16,6 @@ healthcheck `start_interval`) are not in it and would be rejected.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import re
 import shlex
@@ -32,7 +31,7 @@ import pytest
 import yaml
 
 from shipnotify import cli
-from shipnotify.config import ConfigError, Settings, env_name
+from shipnotify.config import VARIABLES, ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -42,7 +41,7 @@ SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api"}
 PROJECT_SERVICES = DEPLOYABLES | {"sms_sandbox"}  # the provider's stand-in, same image
 HTTP_SERVICES = {"ingest", "status_api"}
-SETTING_NAMES = {env_name(f) for f in dataclasses.fields(Settings)}
+SETTING_NAMES = set(VARIABLES.values())
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
 INTERPOLATION = re.compile(

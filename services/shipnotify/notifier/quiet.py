@@ -9,14 +9,20 @@ Window = tuple[time, time]
 
 
 def parse_window(text: str) -> Window | None:
-    """ "21:00-08:00" -> (21:00, 08:00); "" -> None (no quiet hours)."""
+    """ "21:00-08:00" -> (21:00, 08:00); "" -> None (no quiet hours). The settings check
+    SHIPNOTIFY_QUIET_HOURS with this at start-up."""
     if not text.strip():
         return None
     start, _, end = text.partition("-")
     try:
-        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        # HH:MM only: ISO forms such as "21:00+02:00" would give times no clock compares to
+        return _clock(start), _clock(end)
     except ValueError:
-        raise ValueError(f"quiet hours {text!r} are not HH:MM-HH:MM") from None
+        raise ValueError("should be HH:MM-HH:MM on a 24-hour clock, or empty for none") from None
+
+
+def _clock(text: str) -> time:
+    return datetime.strptime(text.strip(), "%H:%M").time()
 
 
 def quiet_until(now: datetime, time_zone: str, window: Window | None) -> datetime | None:
