@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from shipnotify import kafka, web
 from shipnotify.config import Settings
+from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.status_api import app as status_app
@@ -41,6 +42,13 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 
 async def _ready(app: Any) -> bool:
     return bool(app[ingest_app.EVENT_LOG].ready)
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSandbox]:
+    """A real SMTP server on loopback (aiosmtpd), for the test alone."""
+    with MailSandbox() as sandbox:
+        yield sandbox
 
 
 @asynccontextmanager

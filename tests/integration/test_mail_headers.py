@@ -7,7 +7,7 @@ another producer.)"""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -37,12 +37,6 @@ HOSTILE = [
 ]
 HEADERS = ["Content-Type", "MIME-Version", "From", "To", "Subject", "Date", "Message-ID"]
 HEADERS += ["List-Unsubscribe"]
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSandbox]:
-    with MailSandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Both end in the dead-letter topic with the reason, and are counted."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from prometheus_client import REGISTRY
@@ -44,12 +43,6 @@ class NonsenseSender(FakeSender):
     async def send(self, job: npb.NotificationJob) -> Outcome:
         self.tries += 1
         return None  # type: ignore[return-value]
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSandbox]:
-    with MailSandbox() as sandbox:
-        yield sandbox
 
 
 def short_lived(settings: Settings) -> Settings:

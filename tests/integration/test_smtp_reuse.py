@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,12 +19,6 @@ from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 IN_FLIGHT = 4
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSandbox]:
-    with MailSandbox() as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
