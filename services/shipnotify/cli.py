@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shipnotify import logs, loop
+from shipnotify import config, logs, loop
 from shipnotify.config import ConfigError, Settings
 
 
@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
             level="warning" if args.command == "bench" else settings.log_level,
             fmt="console" if args.command == "dev" else settings.log_format,
         )
+        for name in config.unknown():
+            logs.get(__name__).warning("unknown setting ignored", variable=name)
         result: int = args.run(args, settings)
         return result
     except ConfigError as e:

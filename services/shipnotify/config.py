@@ -7,6 +7,7 @@ when Settings are made, so that a bad one stops a service before it listens or c
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -213,6 +214,18 @@ _FIELD_OF = {key: name for name, var in VARIABLES.items() for key in (name, var)
 def env_name(field: str) -> str:
     """The environment variable of a Settings field."""
     return VARIABLES[field]
+
+
+def unknown(env: Mapping[str, str] | None = None) -> list[str]:
+    """Variables with our prefix that name no setting (a misspelling is read as nothing),
+    each with the setting it is likeliest meant to be."""
+    known = {v.removeprefix(PREFIX) for v in VARIABLES.values()}
+    given = sorted(n for n in (os.environ if env is None else env) if n.startswith(PREFIX))
+    found = []
+    for name in (n for n in given if n.removeprefix(PREFIX) not in known):
+        near = difflib.get_close_matches(name.removeprefix(PREFIX), known, n=1)
+        found.append(f"{name} (did you mean {PREFIX}{near[0]}?)" if near else name)
+    return found
 
 
 class _Environment(EnvSettingsSource):

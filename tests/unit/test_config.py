@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shipnotify.config import VARIABLES, ConfigError, Settings
+from shipnotify.config import VARIABLES, ConfigError, Settings, unknown
 
 # Each kind of value: the variables of that kind, values it takes, values it refuses.
 KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
@@ -365,3 +365,12 @@ def test_the_readme_lists_every_setting() -> None:
     names = set(VARIABLES.values())
     assert names - listed == set()
     assert listed - names == set()
+
+
+def test_a_misspelt_variable_is_named_with_the_likely_setting() -> None:
+    env = {"SHIPNOTIFY_HTTP_PROT": "9000", "SHIPNOTIFY_HTTP_PORT": "9001", "PATH": "/bin"}
+    assert unknown(env) == ["SHIPNOTIFY_HTTP_PROT (did you mean SHIPNOTIFY_HTTP_PORT?)"]
+    assert unknown({"SHIPNOTIFY_NOTHING_LIKE_IT_AT_ALL": "1"}) == [
+        "SHIPNOTIFY_NOTHING_LIKE_IT_AT_ALL"
+    ]
+    assert unknown({name: "x" for name in VARIABLES.values()}) == []
