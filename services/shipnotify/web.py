@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from shipnotify import logs, metrics
@@ -63,6 +63,9 @@ class Route:
     security: str | None = None  # a name under components.securitySchemes
     parameters: list[dict[str, Any]] = field(default_factory=list)
     tag: str = ""
+    # The type of a path parameter the handler checks (documented by its JSON Schema);
+    # any other is a plain string.
+    path_types: dict[str, Any] = field(default_factory=dict)
 
 
 def json_response(
@@ -81,10 +84,12 @@ def error_response(err: ApiError) -> web.Response:
     return json_response(body, err.status, err.headers)
 
 
-async def parse_body(request: web.Request, model: type[M]) -> M:
+async def parse_body(
+    request: web.Request, model: type[M], context: dict[str, Any] | None = None
+) -> M:
     raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge -> 413
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=context)
     except ValidationError as e:
         raise validation_error(e) from None
 
@@ -245,11 +250,15 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _path_schema(r: Route, name: str) -> dict[str, Any]:
+    kind = r.path_types.get(name)
+    return TypeAdapter(kind).json_schema() if kind is not None else {"type": "string"}
+
+
 def _operation(r: Route) -> dict[str, Any]:
     params = [
-        {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-        for p in r.path.split("/")
-        if p.startswith("{")
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(r, name)}
+        for name in (p.strip("{}") for p in r.path.split("/") if p.startswith("{"))
     ] + r.parameters
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted(r.responses.items()):
@@ -257,7 +266,9 @@ def _operation(r: Route) -> dict[str, Any]:
         if model:
             responses[str(status)]["content"] = {"application/json": {"schema": _ref(model)}}
     errors = {400, 413, 422} if r.body else set()
+    errors |= {413} if r.method == "POST" else set()  # over SHIPNOTIFY_MAX_BODY_BYTES
     errors |= {401} if r.security else set()
+    errors |= {422} if r.path_types else set()
     for status in sorted(errors - r.responses.keys()):
         responses[str(status)] = {
             "description": "error",
