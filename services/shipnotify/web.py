@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shipnotify import logs, metrics
+from shipnotify import logs, metrics, proxies
 
 log = logs.get(__name__)
 
@@ -128,12 +128,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("unhandled error", path=request.path)
+        log.exception("unhandled error", path=request.path, client=request.remote)
         return error_response(ApiError(500, "internal", "internal error; it has been logged"))
 
 
-def new_app(max_body_bytes: int) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=max_body_bytes)
+def new_app(max_body_bytes: int, *, trusted_proxies: Sequence[str] = ()) -> web.Application:
+    """An app with the shared middleware and routes. Behind `trusted_proxies` (CIDRs), the
+    client's address comes from their forwarding headers (see proxies.py)."""
+    forwarded = proxies.middleware(trusted_proxies)
+    middlewares = [forwarded, errors] if forwarded else [errors]
+    app = web.Application(middlewares=middlewares, client_max_size=max_body_bytes)
     app[ROUTES] = []
     app[CHECKS] = {}
     add_routes(app, _COMMON)
@@ -142,7 +146,10 @@ def new_app(max_body_bytes: int) -> web.Application:
 
 def add_routes(app: web.Application, routes: Sequence[Route]) -> None:
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
+        if route.method == "GET":  # and HEAD, which answers the same without the body
+            app.router.add_get(route.path, route.handler)
+        else:
+            app.router.add_route(route.method, route.path, route.handler)
     app[ROUTES].extend(routes)
 
 
@@ -234,6 +241,8 @@ def openapi(routes: Sequence[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for r in routes:
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r)
+        if r.method == "GET":
+            paths[r.path]["head"] = _head(_operation(r))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -248,6 +257,20 @@ def openapi(routes: Sequence[Route]) -> dict[str, Any]:
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _head(get: dict[str, Any]) -> dict[str, Any]:
+    """HEAD: the GET's headers and status, no body."""
+    responses = {
+        status: {k: v for k, v in response.items() if k != "content"}
+        for status, response in get["responses"].items()
+    }
+    return {
+        **get,
+        "summary": f"{get['summary']} (headers only)",
+        "operationId": f"{get['operationId']}_head",
+        "responses": responses,
+    }
 
 
 def _path_schema(r: Route, name: str) -> dict[str, Any]:

@@ -6,10 +6,13 @@ document sends valid requests."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 import tests.api_formats
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
 from shipnotify.ingest.auth import issue_courier_token
+from tests.raw_http import NUL_IN_A_HEADER, exchange
 
 from .conftest import API_KEY
 
@@ -80,3 +84,22 @@ def test_no_endpoint_fails_or_breaks_its_schema(dev: str, tmp_path: Path) -> Non
     ran = Counter(re.findall(r'"name": ?"([a-z_]+)"', (tmp_path / "events.ndjson").read_text()))
     for check in ("not_a_server_error", "positive_data_acceptance", "negative_data_rejection"):
         assert ran[check] > 100, ran
+
+
+def test_the_dev_app_answers_a_request_it_cannot_parse_with_json(
+    dev: str, dev_output: Path
+) -> None:
+    """`shipnotify dev` serves its single app as every service does (see test_operations)."""
+    before = _refusals(dev_output)
+    status, headers, body = asyncio.run(exchange(int(dev.rsplit(":", 1)[1]), NUL_IN_A_HEADER))
+    assert (status.split()[1], headers["content-type"]) == ("400", "application/json")
+    assert json.loads(body)["fields"] == {"request": "Invalid header value char"}
+    time.sleep(0.2)  # the log line is written as the answer goes
+    [line] = _refusals(dev_output)[len(before) :]
+    assert "client=127.0.0.1" in line
+    assert "status=400" in line
+    assert "aiohttp.server" not in dev_output.read_text()
+
+
+def _refusals(output: Path) -> list[str]:
+    return [x for x in output.read_text().splitlines() if "request refused before any handler" in x]

@@ -54,17 +54,24 @@ def test_document_is_valid_openapi_3_1() -> None:
     validate(DOC)
 
 
-def test_every_registered_route_is_documented() -> None:
+def test_every_registered_route_is_documented_head_too() -> None:
     app = web.new_app(1024)
     ingest_app.install(app, SETTINGS)
     status_app.install(app, SETTINGS)
-    served = {
-        (r.method, r.resource.canonical)
-        for r in app.router.routes()
-        if r.resource is not None and r.method != "HEAD"
-    }
+    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
     documented = {(m.upper(), p) for p, ops in web.openapi_of(app)["paths"].items() for m in ops}
     assert served == documented
+    gets = {p for m, p in served if m == "GET"}
+    assert gets == {p for m, p in served if m == "HEAD"}
+    assert "/v1/track/{tracking_id}" in gets
+
+
+def test_a_head_operation_documents_the_get_without_bodies() -> None:
+    ops = DOC["paths"]["/v1/track/{tracking_id}"]
+    assert ops["head"]["responses"].keys() == ops["get"]["responses"].keys()
+    assert ops["get"]["responses"]["200"]["content"]
+    assert not any("content" in r for r in ops["head"]["responses"].values())
+    assert ops["head"]["operationId"] == "track_head"
 
 
 def test_request_bodies_and_errors_are_described() -> None:

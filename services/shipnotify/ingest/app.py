@@ -258,7 +258,7 @@ def install(
 def init_app(
     settings: Settings, *, event_log: EventLog | None = None, redis: Redis | None = None
 ) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes)
+    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     install(app, settings, event_log=event_log, redis=redis)
     return app
 

@@ -256,7 +256,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
 
 
 def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes)
+    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     install(app, settings, redis=redis)
     return app
 
