@@ -124,16 +124,18 @@ def _status_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(app: web.Application, settings: Settings) -> int:
-    # run_app stops gracefully on SIGTERM and SIGINT, running the cleanup contexts
-    web.run_app(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        print=None,
-        access_log=None,
-        loop=loop.new(),
-    )
-    return 0
+    """Serves an HTTP service until SIGTERM or SIGINT; then stops gracefully, running the
+    app's cleanup contexts."""
+    from shipnotify.serving import CannotListen, serve
+
+    async def run(stop: asyncio.Event) -> None:
+        try:
+            async with serve(app, settings.http_host, settings.http_port):
+                await stop.wait()
+        except CannotListen as e:
+            raise ConfigError(f"{e}; set SHIPNOTIFY_HTTP_PORT to a free port") from None
+
+    return _until_signal(settings, run, ops=False)
 
 
 def _tracker(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,11 +12,13 @@ from redis.exceptions import RedisError
 from shipnotify import kafka
 from shipnotify import web as sweb
 from shipnotify.config import ConfigError, Settings
+from shipnotify.serving import CannotListen, serve
 from shipnotify.store import connect
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = sweb.new_app(max_body_bytes=1024)  # /healthz, /readyz, /metrics, /openapi.json
+    # /healthz, /readyz, /metrics, /openapi.json
+    app = sweb.new_app(max_body_bytes=1024, trusted_proxies=settings.trusted_proxies)
     redis = connect(settings)
 
     async def redis_ready() -> bool:
@@ -37,16 +39,10 @@ def init_app(settings: Settings) -> web.Application:
 
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[None]:
-    runner = web.AppRunner(init_app(settings), access_log=None)
-    await runner.setup()
     try:
-        try:
-            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-        except OSError as e:
-            raise ConfigError(
-                f"cannot listen on {settings.http_host}:{settings.http_port} for health and"
-                f" metrics ({e.strerror}); set SHIPNOTIFY_HTTP_PORT to a free port"
-            ) from None
-        yield
-    finally:
-        await runner.cleanup()
+        async with serve(init_app(settings), settings.http_host, settings.http_port):
+            yield
+    except CannotListen as e:
+        raise ConfigError(
+            f"{e} for health and metrics; set SHIPNOTIFY_HTTP_PORT to a free port"
+        ) from None

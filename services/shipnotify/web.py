@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shipnotify import logs, metrics
+from shipnotify import logs, metrics, proxies
 
 log = logs.get(__name__)
 
@@ -63,6 +63,9 @@ class Route:
     security: str | None = None  # a name under components.securitySchemes
     parameters: list[dict[str, Any]] = field(default_factory=list)
     tag: str = ""
+    # The type of a path parameter the handler checks (documented by its JSON Schema);
+    # any other is a plain string.
+    path_types: dict[str, Any] = field(default_factory=dict)
 
 
 def json_response(
@@ -81,10 +84,12 @@ def error_response(err: ApiError) -> web.Response:
     return json_response(body, err.status, err.headers)
 
 
-async def parse_body(request: web.Request, model: type[M]) -> M:
+async def parse_body(
+    request: web.Request, model: type[M], context: dict[str, Any] | None = None
+) -> M:
     raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge -> 413
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, context=context)
     except ValidationError as e:
         raise validation_error(e) from None
 
@@ -123,12 +128,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("unhandled error", path=request.path)
+        log.exception("unhandled error", path=request.path, client=request.remote)
         return error_response(ApiError(500, "internal", "internal error; it has been logged"))
 
 
-def new_app(max_body_bytes: int) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=max_body_bytes)
+def new_app(max_body_bytes: int, *, trusted_proxies: Sequence[str] = ()) -> web.Application:
+    """An app with the shared middleware and routes. Behind `trusted_proxies` (CIDRs), the
+    client's address comes from their forwarding headers (see proxies.py)."""
+    forwarded = proxies.middleware(trusted_proxies)
+    middlewares = [forwarded, errors] if forwarded else [errors]
+    app = web.Application(middlewares=middlewares, client_max_size=max_body_bytes)
     app[ROUTES] = []
     app[CHECKS] = {}
     add_routes(app, _COMMON)
@@ -137,7 +146,10 @@ def new_app(max_body_bytes: int) -> web.Application:
 
 def add_routes(app: web.Application, routes: Sequence[Route]) -> None:
     for route in routes:
-        app.router.add_route(route.method, route.path, route.handler)
+        if route.method == "GET":  # and HEAD, which answers the same without the body
+            app.router.add_get(route.path, route.handler)
+        else:
+            app.router.add_route(route.method, route.path, route.handler)
     app[ROUTES].extend(routes)
 
 
@@ -229,6 +241,8 @@ def openapi(routes: Sequence[Route]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for r in routes:
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r)
+        if r.method == "GET":
+            paths[r.path]["head"] = _head(_operation(r))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -245,11 +259,29 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _head(get: dict[str, Any]) -> dict[str, Any]:
+    """HEAD: the GET's headers and status, no body."""
+    responses = {
+        status: {k: v for k, v in response.items() if k != "content"}
+        for status, response in get["responses"].items()
+    }
+    return {
+        **get,
+        "summary": f"{get['summary']} (headers only)",
+        "operationId": f"{get['operationId']}_head",
+        "responses": responses,
+    }
+
+
+def _path_schema(r: Route, name: str) -> dict[str, Any]:
+    kind = r.path_types.get(name)
+    return TypeAdapter(kind).json_schema() if kind is not None else {"type": "string"}
+
+
 def _operation(r: Route) -> dict[str, Any]:
     params = [
-        {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-        for p in r.path.split("/")
-        if p.startswith("{")
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(r, name)}
+        for name in (p.strip("{}") for p in r.path.split("/") if p.startswith("{"))
     ] + r.parameters
     responses: dict[str, Any] = {}
     for status, (description, model) in sorted(r.responses.items()):
@@ -257,7 +289,9 @@ def _operation(r: Route) -> dict[str, Any]:
         if model:
             responses[str(status)]["content"] = {"application/json": {"schema": _ref(model)}}
     errors = {400, 413, 422} if r.body else set()
+    errors |= {413} if r.method == "POST" else set()  # over SHIPNOTIFY_MAX_BODY_BYTES
     errors |= {401} if r.security else set()
+    errors |= {422} if r.path_types else set()
     for status in sorted(errors - r.responses.keys()):
         responses[str(status)] = {
             "description": "error",

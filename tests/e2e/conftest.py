@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +18,15 @@ API_KEY = "e2e-test-key"
 
 
 @pytest.fixture(scope="session")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def dev_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the `dev` process writes its banner and its log."""
+    return tmp_path_factory.mktemp("dev") / "dev.out"
+
+
+@pytest.fixture(scope="session")
+def dev(dev_output: Path) -> Iterator[str]:
     port = free_port()
-    out = tmp_path_factory.mktemp("dev") / "dev.out"
+    out = dev_output
     env = {
         **os.environ,
         "SHIPNOTIFY_API_KEYS": API_KEY,

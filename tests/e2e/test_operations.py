@@ -1,5 +1,6 @@
 """What an operator watches: every service, run as `shipnotify <name>`, serves its health,
-readiness and metrics over HTTP, and the metrics count what really happened."""
+readiness and metrics over HTTP, and the metrics count what really happened; a request its
+HTTP server refuses before any handler gets JSON and one log line."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from twilio.rest import Client
 
 from shipnotify.devstack import processes
 from tests.chaos.harness import make_load, scrape, stack, total
+from tests.raw_http import NUL_IN_A_HEADER, exchange
 
 
 async def test_every_service_serves_health_and_metrics_that_count_the_work(
@@ -38,6 +40,10 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
                     assert resp.status == 200, (name, body)
                     assert all(body["checks"].values()), (name, body)
             got = {name: await scrape(http, port) for name, port in ports.items()}
+        for name, port in ports.items():  # a request aiohttp refuses before any handler
+            status, headers, body = await exchange(port, NUL_IN_A_HEADER)
+            assert (status.split()[1], headers["content-type"]) == ("400", "application/json")
+            assert json.loads(body)["error"] == "bad_request", name
     sent = len(s.sms.messages) + len(s.mail.messages)
     assert sent == len(expected)
 
@@ -77,6 +83,19 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
         assert all(x["service"] == name for x in mine)
     notices = [x for x in lines["notifier"] if x["event"] == "notice sent"]
     assert {x["notification_id"] for x in notices} == expected
+
+    # each service logged the refusal once, as JSON naming itself and the client, and
+    # aiohttp's own logger (its line and traceback) said nothing
+    for name in ports:
+        log = s.services.logs(name)
+        refused = [x for x in _json_lines(log) if x["event"] == REFUSED]
+        assert [(x["service"], x["client"], x["status"]) for x in refused] == [
+            (name, "127.0.0.1", 400)
+        ], name
+        assert "aiohttp.server" not in log, name
+
+
+REFUSED = "request refused before any handler"
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:

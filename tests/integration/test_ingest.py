@@ -80,6 +80,18 @@ def _bad(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
             "location.country_code",
         ),
         (_bad(tap("delivered"), extra="field"), 422, "extra"),
+        (tap("delivered", minutes_ago=31 * 24 * 60), 422, "occurred_at"),  # over the max age
+        (_bad(tap("delivered"), occurred_at=1767261600), 422, "occurred_at"),
+        (
+            _bad(tap("delivered"), location={"depot": "North\r\nX-Injected: 1"}),
+            422,
+            "location.depot",
+        ),
+        (
+            _bad(tap("delivered"), location={"city": "Chi\u0219in\u0103u\u202e"}),
+            422,
+            "location.city",
+        ),
     ],
 )
 async def test_bad_status_bodies_get_422_naming_the_field(
@@ -118,6 +130,35 @@ async def test_bad_status_bodies_get_422_naming_the_field(
             },
             "sender.contacts.0",
         ),
+        (
+            {
+                "sender": {
+                    "contacts": [{"name": "Ana\r\nBcc: x@example.com", "phone": "+40721234567"}]
+                }
+            },
+            "sender.contacts.0.name",
+        ),
+        (
+            {"sender": {"contacts": [{"name": "Ana\x00", "phone": "+40721234567"}]}},
+            "sender.contacts.0.name",
+        ),
+        (
+            {"sender": {"contacts": [{"name": "\u2028", "phone": "+40721234567"}]}},
+            "sender.contacts.0.name",
+        ),
+        (
+            {
+                "recipient": {
+                    "contacts": [{"name": "B", "email": "b@example.com\r\nBcc: x@example.com"}]
+                }
+            },
+            "recipient.contacts.0.email",
+        ),
+        (
+            {"sender": {"contacts": [{"name": "A", "phone": "+40 721 234 567"}]}},
+            "sender.contacts.0.phone",
+        ),
+        ({"occurred_at": "2000-01-01T10:00:00Z"}, "occurred_at"),
     ],
 )
 async def test_bad_registrations_get_422_naming_the_field(
@@ -128,6 +169,34 @@ async def test_bad_registrations_get_422_naming_the_field(
     )
     assert resp.status == 422
     assert field in (await resp.json())["fields"]
+
+
+async def test_a_name_with_any_visible_character_is_registered(
+    api: Api, settings: Settings
+) -> None:
+    name = "Mahdi \u0645\u0647\u062f\u06cc\u200c\u0632\u0627\u062f\u0647 \U0001f469\u200d\U0001f527"
+    body = registration("s-4b")
+    body["sender"]["contacts"][0]["name"] = f"  {name} "
+    resp = await api.post("/v1/shipments", json=body, headers=api_key(settings))
+    assert resp.status == 202, await resp.text()
+    [record] = await read_topic(settings, settings.events_topic, 1)
+    assert pb.ShipmentEvent.FromString(record.value).registered.sender.contacts[0].name == name
+
+
+async def test_the_tap_age_limit_is_the_setting(settings: Settings) -> None:
+    own = settings.with_(max_tap_age_days=2)
+    await kafka.ensure_topics(own)
+    async with TestClient(TestServer(ingest_app.init_app(own))) as client:
+        await eventually(lambda: _ready(client))
+        old = tap("picked_up", minutes_ago=3 * 24 * 60)
+        resp = await client.post("/v1/shipments/s-age/events", json=old, headers=courier(own))
+        assert resp.status == 422
+        assert (await resp.json())["fields"][
+            "occurred_at"
+        ] == "Value error, is more than 2 days old"
+        recent = tap("picked_up", minutes_ago=24 * 60)
+        resp = await client.post("/v1/shipments/s-age/events", json=recent, headers=courier(own))
+        assert resp.status == 202
 
 
 async def test_invalid_json_is_400(api: Api, settings: Settings) -> None:
@@ -179,14 +248,25 @@ async def test_batch_answers_per_item_and_appends_the_valid_ones(
         {**tap("in_transit", minutes_ago=120), "shipment_id": "s-9"},
     ]
     bad = {**tap("flying"), "shipment_id": "s-9"}
+    old = {**tap("picked_up", minutes_ago=31 * 24 * 60), "shipment_id": "s-9"}
     resp = await api.post(
-        "/v1/events:batch", json={"events": [good[0], bad, good[1]]}, headers=courier(settings)
+        "/v1/events:batch",
+        json={"events": [good[0], bad, good[1], old]},
+        headers=courier(settings),
     )
     assert resp.status == 200
     reply = await resp.json()
-    assert (reply["accepted"], reply["rejected"]) == (2, 1)
-    assert [r["result"] for r in reply["results"]] == ["accepted", "rejected", "accepted"]
+    assert (reply["accepted"], reply["rejected"]) == (2, 2)
+    assert [r["result"] for r in reply["results"]] == [
+        "accepted",
+        "rejected",
+        "accepted",
+        "rejected",
+    ]
     assert "events.1.status" in reply["results"][1]["fields"]
+    assert reply["results"][3]["fields"] == {
+        "events.3.occurred_at": "Value error, is more than 30 days old"
+    }
     records = await read_topic(settings, settings.events_topic, 2)
     assert sorted(pb.ShipmentEvent.FromString(r.value).event_id for r in records) == sorted(
         g["event_id"] for g in good

@@ -1,5 +1,6 @@
 """Security over HTTP: bodies over the limit on every POST route, signed webhooks, courier
-tokens on every courier route, and status_api failing closed without its secrets.
+tokens on every courier route, status_api failing closed without its secrets, and the
+client's address believed from trusted proxies only.
 
 test_ingest covers 413 on one route and 401 for missing or malformed credentials;
 test_notifications covers a forged or missing X-Twilio-Signature. This adds the rest.
@@ -7,15 +8,18 @@ test_notifications covers a forged or missing X-Twilio-Signature. This adds the 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import jwt
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 from twilio.request_validator import RequestValidator
 
 from shipnotify import web
@@ -229,3 +233,76 @@ async def test_every_courier_route_refuses_expired_and_forged_tokens(
     # a courier token is not an API key: registration stays with the order system
     resp = await api.post("/v1/shipments", json=registration("sec-2"), headers=courier(settings))
     assert resp.status == 401
+
+
+# -- the client behind proxies --------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _limited(
+    settings: Settings, redis: Redis, trusted: tuple[str, ...]
+) -> AsyncIterator[Api]:
+    """status_api allowing 2 requests a minute per client, behind `trusted` proxies."""
+    for key in await redis.keys("rl:*"):  # other tests' counts from this address
+        await redis.delete(key)
+    if 60 - time.time() % 60 < 3:  # keep the requests inside one window
+        await asyncio.sleep(60 - time.time() % 60)
+    own = settings.with_(
+        track_requests_per_minute=2,
+        trusted_proxies=trusted,
+        twilio_auth_token=TOKEN,
+        webhook_url=BASE,
+    )
+    async with TestClient(TestServer(status_app.init_app(own), host="127.0.0.1")) as client:
+        yield client
+
+
+async def _statuses(client: Api, *forwarded: dict[str, str]) -> list[int]:
+    return [
+        (await client.get("/v1/track/unknowntracking00000", headers=h)).status for h in forwarded
+    ]
+
+
+def _for(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": f"6.6.6.6, {address}"}  # 6.6.6.6: what the client wrote itself
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    settings: Settings, redis: Redis
+) -> None:
+    a, b = f"203.0.113.{random.randint(1, 99)}", f"203.0.113.{random.randint(100, 199)}"
+    v6 = "2001:db8::" + format(random.randint(1, 9999), "x")
+    async with _limited(settings, redis, ("127.0.0.1/32",)) as client:
+        with capture_logs() as logged:
+            assert await _statuses(client, _for(a), _for(a), _for(a)) == [404, 404, 429]
+            assert await _statuses(client, _for(b), _for(b)) == [404, 404]
+            rfc7239 = {"Forwarded": f'for="[{v6}]:4711";proto=https'}
+            assert await _statuses(client, rfc7239, rfc7239, rfc7239) == [404, 404, 429]
+            resp = await client.post("/v1/twilio/inbound", data={"Body": "STOP"}, headers=_for(b))
+            assert resp.status == 403
+    limited = [e["client"] for e in logged if e["event"] == "client rate limited"]
+    assert limited == [a, v6]
+    refused = [e["client"] for e in logged if e["event"] == "webhook with a bad signature refused"]
+    assert refused == [b]
+
+
+async def test_a_peer_that_is_no_trusted_proxy_cannot_name_another_client(
+    settings: Settings, redis: Redis
+) -> None:
+    """Spoofing: the headers of a peer outside SHIPNOTIFY_TRUSTED_PROXIES are ignored, so
+    naming a new client each time does not reset the limit."""
+    async with _limited(settings, redis, ("10.0.0.0/8",)) as client:
+        with capture_logs() as logged:
+            statuses = await _statuses(
+                client,
+                _for("203.0.113.1"),
+                {"Forwarded": "for=203.0.113.2"},
+                _for("203.0.113.3"),
+                _for("203.0.113.4"),
+            )
+            resp = await client.post(
+                "/v1/twilio/inbound", data={"Body": "STOP"}, headers=_for("203.0.113.5")
+            )
+            assert resp.status == 403
+    assert statuses == [404, 404, 429, 429]
+    assert {e["client"] for e in logged if "client" in e} == {"127.0.0.1"}

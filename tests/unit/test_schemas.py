@@ -21,8 +21,8 @@ def test_contact_channels_default_to_its_addresses() -> None:
     ]
 
 
-def test_phone_is_normalised_to_e164() -> None:
-    assert Contact(name="A", phone="+40 721 234 567").phone == "+40721234567"
+def test_a_name_is_kept_without_its_outer_spaces() -> None:
+    assert Contact(name="  Ana Popescu ", phone="+40721234567").name == "Ana Popescu"
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,8 @@ def test_phone_is_normalised_to_e164() -> None:
     [
         {"name": "A"},
         {"name": "A", "phone": "0721234567"},
+        {"name": "A", "phone": "+40 721 234 567"},  # E.164 has no spaces
+        {"name": "A\r\nB", "phone": "+40721234567"},
         {"name": "A", "email": "a@example.com", "channels": ["sms"]},
         {"name": "A", "email": "a@example.com", "channels": ["fax"]},
         {"name": "A", "email": "a@example.com", "locale": "english"},

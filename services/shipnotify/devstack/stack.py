@@ -11,8 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from shipnotify import kafka, logs
 from shipnotify import web as sweb
 from shipnotify.config import Settings
@@ -22,6 +20,7 @@ from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.notifier import service as notifier
+from shipnotify.serving import CannotListen, Runner, serve
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service as tracker
 
@@ -69,8 +68,10 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         base = f"http://127.0.0.1:{http_port}"
         settings = _dev_settings(settings, broker.address, redis.address, base, sms, mail)
         await kafka.ensure_topics(settings)
-        runner = await _serve_http(settings, sms, mail)
-        stack.push_async_callback(runner.cleanup)
+        try:
+            await stack.enter_async_context(_serving_http(settings, sms, mail))
+        except CannotListen as e:
+            raise PortInUse(f"{e}; choose another with --http-port") from None
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -133,22 +134,14 @@ def _dev_settings(
     )
 
 
-async def _serve_http(settings: Settings, sms: SmsSandbox, mail: MailSandbox) -> web.AppRunner:
-    app = sweb.new_app(settings.max_body_bytes)
+def _serving_http(
+    settings: Settings, sms: SmsSandbox, mail: MailSandbox
+) -> contextlib.AbstractAsyncContextManager[Runner]:
+    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     outbox.install(app, sms, mail)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
-    except OSError as e:
-        await runner.cleanup()
-        raise PortInUse(
-            f"cannot listen on 127.0.0.1:{settings.http_port} ({e.strerror}); "
-            "choose another with --http-port"
-        ) from None
-    return runner
+    return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
 
 def _banner(settings: Settings, base: str, bootstrap: str, redis_url: str, token: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -19,6 +20,7 @@ from shipnotify.config import Settings
 from shipnotify.ingest import auth
 from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
+    MAX_TAP_AGE,
     Accepted,
     BatchResult,
     BatchStatusEvent,
@@ -54,7 +56,7 @@ _REUSED = "already used for another event of this shipment; a retry must repeat 
 async def register_shipment(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
-    body = await parse_body(request, RegisterShipment)
+    body = await parse_body(request, RegisterShipment, _context(request))
     tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
     event = _envelope(
         body.shipment_id,
@@ -82,7 +84,7 @@ async def register_shipment(request: web.Request) -> web.Response:
 
 async def record_status(request: web.Request) -> web.Response:
     source, courier_id = _caller(request)
-    body = await parse_body(request, StatusEvent)
+    body = await parse_body(request, StatusEvent, _context(request))
     shipment_id = _shipment_id(request)
     event = _status_event(shipment_id, body, source, courier_id)
     _refuse_a_conflict(await _check_ids(request, [event]))
@@ -110,9 +112,10 @@ async def record_status_batch(request: web.Request) -> web.Response:
         )
     results: list[ItemResult] = []
     valid: list[tuple[int, pb.ShipmentEvent]] = []
+    context = _context(request)
     for i, item in enumerate(raw.events):
         try:
-            body = BatchStatusEvent.model_validate(item)
+            body = BatchStatusEvent.model_validate(item, context=context)
         except ValidationError as e:
             fields = sweb.validation_error(e, prefix=f"events.{i}.").fields
             results.append(ItemResult(index=i, result="rejected", fields=fields))
@@ -193,6 +196,7 @@ ROUTES = [
         body=StatusEvent,
         security="courierToken|apiKey",
         tag="ingest",
+        path_types={"shipment_id": Id},
     ),
     Route(
         "POST",
@@ -254,7 +258,7 @@ def install(
 def init_app(
     settings: Settings, *, event_log: EventLog | None = None, redis: Redis | None = None
 ) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes)
+    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     install(app, settings, event_log=event_log, redis=redis)
     return app
 
@@ -302,6 +306,11 @@ async def _check_ids(request: web.Request, events: list[pb.ShipmentEvent]) -> li
 def _refuse_a_conflict(verdicts: list[EventId] | None) -> None:
     if verdicts and verdicts[0] is EventId.CONFLICT:
         raise ApiError(409, "conflict", f"event_id: {_REUSED}", {"event_id": _REUSED})
+
+
+def _context(request: web.Request) -> dict[str, Any]:
+    """What checking a body needs from the settings: how old a tap may be."""
+    return {MAX_TAP_AGE: timedelta(days=request.app[SETTINGS].max_tap_age_days)}
 
 
 def _caller(request: web.Request) -> tuple[pb.Source, str]:

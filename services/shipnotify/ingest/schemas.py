@@ -1,8 +1,16 @@
-"""Request and response bodies of ingest. Their JSON Schemas are the OpenAPI document's."""
+"""Request and response bodies of ingest. Their JSON Schemas are the OpenAPI document's.
+
+Every rule a body is checked against is stated in its JSON Schema, so that a client made from
+the document sends only what is accepted: patterns, enums, and the rules between fields as
+`anyOf` and `if`/`then`/`else`. The one rule JSON Schema cannot state, the age of a tap
+(relative to the server's clock), is stated in the description of `occurred_at`.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
@@ -12,17 +20,26 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
+from shipnotify.config import Settings
 from shipnotify.model.status import AttemptFailure, Status
 
 # A tap may be uploaded long after it happened, but never from the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# The validation context's key for how old a tap may be (a timedelta; the setting's default
+# when a caller gives none).
+MAX_TAP_AGE = "max_tap_age"
+_DEFAULT_MAX_TAP_AGE = timedelta(days=Settings.model_fields["max_tap_age_days"].default)
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 Channel = Literal["sms", "email"]
@@ -41,14 +58,125 @@ CourierStatus = Literal[
 ]
 
 
+def _matching(pattern: str, message: str) -> Callable[[object], object]:
+    """A check that the input is a JSON string matching `pattern` (anchored, ASCII), before
+    the type's own parsing, which is laxer (pydantic also takes `{uuid}` or a Unix time)."""
+    compiled = re.compile(pattern.removeprefix("^").removesuffix("$"), re.ASCII)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return check
+
+
+# -- free text: a contact's name, a depot, a city
+
+# What can appear in a name: letters, marks, numbers, punctuation, symbols and spaces (the
+# general categories L, M, N, P, S and Zs), at least one of them not a space. So none of the
+# category C (control and format characters: Cc, Cf; surrogates, private use, unassigned: Cs,
+# Co, Cn), nor the line and paragraph separators (Zl, Zp). Of the format characters, ZWNJ and
+# ZWJ (U+200C, U+200D) are allowed: Persian and the Indic scripts spell words with them and
+# emoji sequences join by ZWJ, and neither breaks a line nor reorders text as the
+# bidirectional controls do. (Zs is spelled out: its 17 characters are stable.)
+_VISIBLE = r"\p{L}\p{M}\p{N}\p{P}\p{S}"
+_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_IN_TEXT = rf"[{_VISIBLE}{_SPACES}\u200c\u200d]"
+TEXT_PATTERN = rf"^{_IN_TEXT}*[{_VISIBLE}]{_IN_TEXT}*$"
+# pydantic's regex engine (Rust's, as most JSON Schema validators use) knows the categories.
+_TEXT: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=TEXT_PATTERN)])
+
+
+def _printable(value: str) -> str:
+    try:
+        _TEXT.validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            "must have a visible character, and no control character, line break or other"
+            " character that cannot appear in a name"
+        ) from None
+    return value.strip()
+
+
+def _text(max_length: int) -> Any:
+    return (
+        StringConstraints(max_length=max_length),
+        AfterValidator(_printable),
+        WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}),
+    )
+
+
+Name = Annotated[str, *_text(200)]
+PlaceName = Annotated[str, *_text(100)]
+
+
+# -- addresses
+
+PHONE_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+_PHONE_SHAPE = _matching(PHONE_PATTERN, "not a phone number in E.164 form, such as +40721234567")
+
+
 def _e164(value: str) -> str:
+    _PHONE_SHAPE(value)
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number in E.164 form, such as +40721234567") from None
-    if not value.startswith("+") or not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number in E.164 form, such as +40721234567")
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number (E.164, such as +40721234567)")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+Phone = Annotated[
+    str,
+    AfterValidator(_e164),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PHONE_PATTERN,
+            # not a registered format: "a number libphonenumber (phonenumbers) deems valid"
+            "format": "e164",
+            "description": "E.164: + and the digits, no spaces; a number valid by"
+            " libphonenumber's metadata (format `e164`).",
+        }
+    ),
+]
+
+# ASCII addresses (a dot-atom local part and a host name), as the mail relay is spoken to
+# without SMTPUTF8: an internationalised domain goes in its xn-- form.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"  # letters, or an IDN's xn-- form
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_TOP}$"
+LOCAL_PART_PATTERN = r"^[^@]{1,64}@"  # RFC 5321: at most 64 octets before the @
+_EMAIL_SHAPE = _matching(EMAIL_PATTERN, "not an email address such as ana@example.com")
+
+
+def _email(value: str) -> str:
+    _EMAIL_SHAPE(value)
+    if len(value) > 254 or len(value.partition("@")[0]) > 64:
+        raise ValueError("too long for an email address (254 characters, 64 before the @)")
+    return value
+
+
+Email = Annotated[
+    str,
+    AfterValidator(_email),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "email",
+            "maxLength": 254,
+            "pattern": EMAIL_PATTERN,
+            "allOf": [{"pattern": LOCAL_PART_PATTERN}],
+            "description": "An ASCII address; an internationalised domain in its xn-- form.",
+        }
+    ),
+]
+
+
+_ZONES = frozenset(available_timezones())
 
 
 def _time_zone(value: str) -> str:
@@ -58,27 +186,89 @@ def _time_zone(value: str) -> str:
     return value
 
 
-def _not_in_future(value: datetime) -> datetime:
-    if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+TimeZone = Annotated[
+    str,
+    AfterValidator(_time_zone),
+    WithJsonSchema({"type": "string", "enum": sorted(_ZONES)}),
+]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+
+
+# -- event ids and times: exactly the JSON strings the document names
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+EventId = Annotated[
+    uuid.UUID,
+    BeforeValidator(_matching(UUID_PATTERN, "not a UUID such as 0b6ae9c6-...-4f1c2a8d9e10")),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
+]
+
+# RFC 3339 with T and Z in capitals, seconds required, no leap second.
+TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+TAP_TIME_RULE = (
+    "RFC 3339 with its offset. At most 5 minutes ahead of the server's clock, and not older"
+    " than the server's maximum tap age (SHIPNOTIFY_MAX_TAP_AGE_DAYS, 30 days by default):"
+    " 422 otherwise."
+)
+
+
+def _recent(value: datetime, info: ValidationInfo) -> datetime:
+    now = datetime.now(UTC)
+    if value > now + MAX_CLOCK_SKEW:
         raise ValueError("is in the future")
+    max_age: timedelta = (info.context or {}).get(MAX_TAP_AGE, _DEFAULT_MAX_TAP_AGE)
+    if value < now - max_age:
+        raise ValueError(f"is more than {max_age.days} days old")
     return value
 
 
-_ZONES = available_timezones()
-Phone = Annotated[str, AfterValidator(_e164)]
-TimeZone = Annotated[str, AfterValidator(_time_zone)]
-Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
-OccurredAt = Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+TapTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_matching(TIME_PATTERN, "not an RFC 3339 time such as 2026-05-04T10:00:00Z")),
+    AfterValidator(_recent),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIME_PATTERN,
+            "description": TAP_TIME_RULE,
+        }
+    ),
+]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _given(field: str) -> dict[str, Any]:
+    """JSON Schema: `field` is there and not null."""
+    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
+
+
+def _channel_needs(channel: Channel, field: str) -> dict[str, Any]:
+    chosen = {"type": "array", "contains": {"const": channel}}
+    return {
+        "if": {"required": ["channels"], "properties": {"channels": chosen}},
+        "then": _given(field),
+    }
+
+
 class Contact(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "A phone or an email (or both); a channel chosen needs its address.",
+            "anyOf": [_given("phone"), _given("email")],
+            "allOf": [_channel_needs("sms", "phone"), _channel_needs("email", "email")],
+        }
+    )
+
+    name: Name
     phone: Phone | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     locale: Locale = "en"
     time_zone: TimeZone = "UTC"
     channels: list[Channel] | None = Field(
@@ -112,23 +302,35 @@ class Party(Strict):
 
 class RegisterShipment(Strict):
     shipment_id: Id
-    event_id: uuid.UUID | None = Field(
+    event_id: EventId | None = Field(
         default=None, description="Made by the client so that a retry is recognised."
     )
-    occurred_at: OccurredAt | None = None
+    occurred_at: TapTime | None = None
     sender: Party
     recipient: Party
 
 
 class Location(Strict):
-    depot: Annotated[str, StringConstraints(max_length=100)] | None = None
-    city: Annotated[str, StringConstraints(max_length=100)] | None = None
+    depot: PlaceName | None = None
+    city: PlaceName | None = None
     country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
 
 
 class StatusEvent(Strict):
-    event_id: uuid.UUID = Field(description="Made by the app at the tap; a retry sends it again.")
-    occurred_at: OccurredAt = Field(description="When the courier tapped, with its UTC offset.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "`failure` goes with `delivery_attempted`, and only with it.",
+            "if": {
+                "required": ["status"],
+                "properties": {"status": {"const": Status.DELIVERY_ATTEMPTED.value}},
+            },
+            "then": _given("failure"),
+            "else": {"properties": {"failure": {"type": "null"}}},
+        }
+    )
+
+    event_id: EventId = Field(description="Made by the app at the tap; a retry sends it again.")
+    occurred_at: TapTime = Field(description="When the courier tapped. " + TAP_TIME_RULE)
     status: CourierStatus
     failure: AttemptFailure | None = Field(
         default=None, description="Why the attempt failed; required with delivery_attempted."

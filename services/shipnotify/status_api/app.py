@@ -116,6 +116,13 @@ async def track_events(request: web.Request) -> web.StreamResponse:
     return await live.stream(request, store, shipment_id, snapshot, keepalive)
 
 
+_LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": list(LANGUAGES)},
+    "description": "Overrides Accept-Language.",
+}
 _PUBLIC_ERRORS: dict[int, tuple[str, type[BaseModel] | None]] = {
     404: ("unknown tracking id", sweb.ErrorBody),
     429: ("too many requests; see Retry-After", sweb.ErrorBody),
@@ -130,8 +137,10 @@ ROUTES = [
         {
             200: ("the page", None),
             404: ("unknown tracking id (an HTML page)", None),
+            422: ("unsupported lang", sweb.ErrorBody),
             429: ("too many requests; see Retry-After", sweb.ErrorBody),
         },
+        parameters=[_LANG],
         tag="tracking",
     ),
     Route(
@@ -142,16 +151,10 @@ ROUTES = [
         " Last-Event-ID",
         {
             200: ("text/event-stream of `update` events, each a Tracking", None),
+            422: ("unsupported lang", sweb.ErrorBody),
             **_PUBLIC_ERRORS,
         },
-        parameters=[
-            {
-                "name": "lang",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string", "enum": list(LANGUAGES)},
-            }
-        ],
+        parameters=[_LANG],
         tag="tracking",
     ),
     Route(
@@ -166,13 +169,7 @@ ROUTES = [
             **_PUBLIC_ERRORS,
         },
         parameters=[
-            {
-                "name": "lang",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "string", "enum": list(LANGUAGES)},
-                "description": "Overrides Accept-Language.",
-            },
+            _LANG,
             {
                 "name": "If-None-Match",
                 "in": "header",
@@ -192,7 +189,17 @@ HOOK_ROUTES = [
         "/v1/twilio/status",
         hooks.message_status,
         "Delivery receipt of an SMS (Twilio status callback)",
-        {204: ("recorded", None), **_SIGNED},
+        {204: ("recorded", None), 422: ("s or n missing", sweb.ErrorBody), **_SIGNED},
+        parameters=[
+            {
+                "name": name,
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": description,
+            }
+            for name, description in (("s", "the shipment id"), ("n", "the notification id"))
+        ],
         tag="webhooks",
     ),
     Route(
@@ -249,7 +256,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
 
 
 def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes)
+    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     install(app, settings, redis=redis)
     return app
 

@@ -65,7 +65,9 @@ async def _signed_form(request: web.Request) -> dict[str, str]:
         settings.twilio_auth_token
     ).validate(base + request.path_qs, form, signature)
     if not valid:
-        log.warning("webhook with a bad signature refused", path=request.path)
+        log.warning(
+            "webhook with a bad signature refused", path=request.path, client=request.remote
+        )
         raise ApiError(
             403, "forbidden", "bad or missing X-Twilio-Signature", {"X-Twilio-Signature": "invalid"}
         )

@@ -34,14 +34,19 @@ class RateLimit:
         self._flush_every_s = flush_every_s
         self._unflushed: Counter[str] = Counter()  # key -> requests not yet added to Redis
         self._counted: dict[str, int] = {}  # key -> every instance's count at the last flush
+        self._told: set[str] = set()  # keys whose client was logged as limited, this window
 
     async def check(self, request: web.Request) -> None:
         """Raises 429 with Retry-After when the caller has used up its window."""
         now = time.time()
         window = int(now // WINDOW_S)
-        key = f"rl:{request.remote or 'unknown'}:{window}"
+        client = request.remote or "unknown"  # behind trusted proxies, the one they name
+        key = f"rl:{client}:{window}"
         self._unflushed[key] += 1
         if self._counted.get(key, 0) + self._unflushed[key] > self._limit:
+            if key not in self._told:  # once a window, not once a request
+                self._told.add(key)
+                log.warning("client rate limited", client=client, limit=self._limit)
             retry = str(max(1, int((window + 1) * WINDOW_S - now)))
             raise ApiError(
                 429,
@@ -68,6 +73,7 @@ class RateLimit:
             return
         window = f":{int(time.time() // WINDOW_S)}"
         self._counted = {k: v for k, v in self._counted.items() if k.endswith(window)}
+        self._told = {k for k in self._told if k.endswith(window)}
         self._counted.update(zip(unflushed, replies[::2], strict=True))
 
     async def flushing(self, app: web.Application) -> AsyncIterator[None]:

@@ -182,6 +182,10 @@ async def stream(
         }
     )
 
+    if request.method == "HEAD":  # a stream's headers, and no stream
+        await response.prepare(request)
+        return response
+
     async def send_if_newer() -> bool:
         nonlocal last
         current = await snapshot()
