@@ -139,13 +139,17 @@ class TwilioSms:
 # rest of the message stays in the compat32 classes (a sixth of the cost).
 _ONE_LINE = policy.SMTP.clone(max_line_length=0, linesep="\n")  # compat32 folds it
 _NOT_IN_A_NAME = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+_JOINERS = "\u200c\u200d"  # format characters that some scripts spell names with
 
 
 def _address(name: str, address: str) -> Address:
     """A mailbox. Control characters and the like, which no name holds (registration
-    refuses them, but a job may predate that), become spaces; and "=?" loses its meaning:
-    the library decodes an encoded word even inside a quoted name, line breaks and all."""
-    clean = "".join(" " if unicodedata.category(c) in _NOT_IN_A_NAME else c for c in name)
+    refuses them as ingest/schemas.py says, but a job may predate that), become spaces; and
+    "=?" loses its meaning: the library decodes an encoded word even inside a quoted name,
+    line breaks and all."""
+    clean = "".join(
+        " " if unicodedata.category(c) in _NOT_IN_A_NAME and c not in _JOINERS else c for c in name
+    )
     return Address(display_name=" ".join(clean.replace("=?", "= ?").split()), addr_spec=address)
 
 
