@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from opentelemetry import trace
 
-from shipnotify import logs, loop
+from shipnotify import logs, loop, tracing
 from shipnotify.config import ConfigError, Settings
 
 
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
             level="warning" if args.command == "bench" else settings.log_level,
             fmt="console" if args.command == "dev" else settings.log_format,
         )
+        # the process's tracer provider; it sends its last spans at exit
+        trace.set_tracer_provider(tracing.provider(args.command, settings))
         result: int = args.run(args, settings)
         return result
     except ConfigError as e:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
 from pydantic import TypeAdapter, ValidationError
 
 from shipnotify import logs
@@ -185,8 +186,10 @@ def install(app: web.Application, settings: Settings, *, event_log: EventLog | N
     app.cleanup_ctx.append(_event_log_ctx)
 
 
-def init_app(settings: Settings, *, event_log: EventLog | None = None) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes)
+def init_app(
+    settings: Settings, *, event_log: EventLog | None = None, tracer: trace.Tracer | None = None
+) -> web.Application:
+    app = sweb.new_app(settings.max_body_bytes, tracer=tracer)
     install(app, settings, event_log=event_log)
     return app
 

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-from shipnotify import kafka, logs
+from opentelemetry import trace
+
+from shipnotify import kafka, logs, tracing
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
@@ -23,7 +25,11 @@ def senders_from(settings: Settings) -> list[Sender]:
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event, *, senders: Sequence[Sender] | None = None
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    senders: Sequence[Sender] | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> None:
     if senders is None:
         settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from")
@@ -46,6 +52,7 @@ async def serve(
         book=NoticeBook(redis, settings.notifications_topic),
         senders=senders,
         producer=producer,
+        tracer=tracer or tracing.tracer(),
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:

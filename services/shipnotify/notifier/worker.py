@@ -20,9 +20,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
+from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier.breaker import Breaker
@@ -65,10 +66,12 @@ class Notifier:
         book: NoticeBook,
         senders: Sequence[Sender],
         producer: AIOKafkaProducer,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.book = book
         self.producer = producer
+        self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
             pb.CHANNEL_EMAIL: settings.emails_per_second,
@@ -169,13 +172,21 @@ class Notifier:
     # -- one notice ---------------------------------------------------------------------
 
     async def _handle_safely(self, raw: bytes) -> None:
-        try:
-            await self.handle(npb.NotificationJob.FromString(raw), raw)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Redis or Kafka trouble: the lease runs out and the notice comes due again.
-            log.exception("notice handling failed; it will come due again")
+        job = npb.NotificationJob.FromString(raw)  # read before it was scheduled
+        # a span per attempt, in the tap's trace; its lines carry the tap's trace id
+        with self.tracer.start_as_current_span(
+            f"send {_CHANNEL_NAMES.get(job.channel, 'notice')}",
+            tracing.job_context(job),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"shipnotify.notification_id": job.notification_id},
+        ):
+            try:
+                await self.handle(job, raw)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis or Kafka trouble: the lease runs out and the notice comes due again.
+                log.exception("notice handling failed; it will come due again")
 
     async def handle(self, job: npb.NotificationJob, raw: bytes) -> None:
         sid, nid = job.shipment_id, job.notification_id

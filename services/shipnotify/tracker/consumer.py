@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied, TrackingStore
@@ -39,6 +41,7 @@ class Tracker:
     producer: AIOKafkaProducer
     plan: NoticePlanner = plan_notices
     counts: Counts = field(default_factory=Counts)
+    tracer: trace.Tracer = field(default_factory=tracing.tracer)
 
     def __post_init__(self) -> None:
         self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
@@ -74,32 +77,45 @@ class Tracker:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka."""
         await self.store.check_intact()  # never apply onto a Redis that came back empty
         events: list[pb.ShipmentEvent] = []
+        traces: list[tracing.Headers] = []  # each event's trace context (its tap's)
         acks = []  # send() enqueues and returns a future for the broker's acknowledgement
         for record in records:
             try:
                 events.append(decode_event(record.value))
+                traces.append(tracing.carried(record.headers))
             except MalformedEvent as e:
                 acks.append(await self._dead_letter(record, str(e)))
+        spans = tracing.RecordSpans(self.tracer, "apply event", traces)
         applied = await self.store.apply(events)
-        jobs = [job for a in applied for job in self.plan(a)]
+        jobs = [
+            job
+            for a, t in zip(applied, traces, strict=True)
+            for job in tracing.in_trace(self.plan(a), t)
+        ]
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
-        self._record(applied, len(jobs), len(records) - len(events))
+        spans.end()
+        self._record(applied, spans, len(jobs), len(records) - len(events))
 
-    def _record(self, applied: Sequence[Applied], jobs: int, dead: int) -> None:
+    def _record(
+        self, applied: Sequence[Applied], spans: tracing.RecordSpans, jobs: int, dead: int
+    ) -> None:
         """A batch done: its log lines, metrics and counts."""
         outcomes: collections.Counter[str] = collections.Counter()
-        for a in applied:
+        logged = log.is_enabled_for(logging.INFO)  # a trace id is found only for a line written
+        for i, a in enumerate(applied):
             outcome = "duplicate" if a.duplicate else "advanced" if a.advanced else "kept"
             outcomes[outcome] += 1
             # one line an event, so that an operator can follow a tap from ingest to its notices
-            log.info(
-                "event applied",
-                shipment_id=a.event.shipment_id,
-                event_id=a.event.event_id,
-                outcome=outcome,
-                version=a.version,
-            )
+            if logged:
+                log.info(
+                    "event applied",
+                    shipment_id=a.event.shipment_id,
+                    event_id=a.event.event_id,
+                    outcome=outcome,
+                    version=a.version,
+                    **spans.log_fields(i),
+                )
         for outcome, n in outcomes.items():
             metrics.EVENTS_APPLIED.labels(outcome).inc(n)
         metrics.JOBS_PRODUCED.inc(jobs)
