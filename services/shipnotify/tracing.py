@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -38,6 +37,9 @@ def provider(service: str, settings: Settings) -> TracerProvider:
     resource = Resource.create({"service.name": service, "service.namespace": "shipnotify"})
     if not settings.otel_exporter_otlp_endpoint:
         return TracerProvider(sampler=ALWAYS_OFF, resource=resource)
+    # only a process that exports loads the exporter, and its HTTP client
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
     spans = TracerProvider(resource=resource)
     # OTLP/HTTP: the variable names the collector's base URL, each signal has its own path
     url = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
