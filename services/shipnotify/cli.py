@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from opentelemetry import trace
 
-from shipnotify import config, logs, loop
+from shipnotify import config, logs, loop, tracing
 from shipnotify.config import ConfigError, Settings
 
 
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name in config.unknown():
             logs.get(__name__).warning("unknown setting ignored", variable=name)
+        # the process's tracer provider; it sends its last spans at exit
+        trace.set_tracer_provider(tracing.provider(args.command, settings))
         result: int = args.run(args, settings)
         return result
     except ConfigError as e:

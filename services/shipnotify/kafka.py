@@ -31,6 +31,9 @@ def producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
+Record = tuple[bytes, bytes, Sequence[tuple[str, bytes]]]  # key, value, headers
+
+
 class KeyedSender:
     """Sends keyed records a batch per partition, to the partition Kafka's default
     partitioner picks (murmur2 of the key, as every Kafka client does): per record, send()
@@ -45,29 +48,29 @@ class KeyedSender:
         self._partitions: dict[bytes, int] = {}  # key -> partition, for a partition count
         self._count = 0
 
-    async def send(self, records: Sequence[tuple[bytes, bytes]]) -> list[asyncio.Future[Any]]:
+    async def send(self, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
         """Enqueues the records; the futures resolve when the broker has them all."""
         count = len(await self._producer.partitions_for(self._topic))
         if count != self._count or len(self._partitions) > self._KEYS_KEPT:
             self._partitions, self._count = {}, count
-        by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
-        for key, value in records:
+        by_partition: dict[int, list[Record]] = {}
+        for record in records:
+            key = record[0]
             p = self._partitions.get(key)
             if p is None:
                 p = self._partitions[key] = (murmur2(key) & 0x7FFFFFFF) % count
-            by_partition.setdefault(p, []).append((key, value))
+            by_partition.setdefault(p, []).append(record)
         return [fut for p, part in by_partition.items() for fut in await self._send_part(p, part)]
 
-    async def _send_part(
-        self, partition: int, records: list[tuple[bytes, bytes]]
-    ) -> list[asyncio.Future[Any]]:
+    async def _send_part(self, partition: int, records: list[Record]) -> list[asyncio.Future[Any]]:
         futures = []
         batch = self._producer.create_batch()
-        for key, value in records:
-            if batch.append(key=key, value=value, timestamp=None) is None:  # full
+        for key, value, headers in records:
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full
                 futures.append(await self._send(batch, partition))
                 batch = self._producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)  # a batch takes its first
+                # a batch takes its first record, however large
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
         if batch.record_count():
             futures.append(await self._send(batch, partition))
         return futures

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object a line, with the service name on every line."""
+"""Structured logs: one JSON object a line, with the service name on every line, and the
+trace id on every line written inside a trace (a tap's, from ingest to its notices)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
 
 
 def configure(service: str, *, level: str = "info", fmt: str = "json") -> None:
@@ -17,6 +19,7 @@ def configure(service: str, *, level: str = "info", fmt: str = "json") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -31,6 +34,17 @@ def configure(service: str, *, level: str = "info", fmt: str = "json") -> None:
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="%(name)s %(levelname)s %(message)s"
     )
+
+
+def add_trace_id(
+    logger: object, method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The current span's trace id, unless the line names its own (a batch's lines do)."""
+    if "trace_id" not in event_dict:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event_dict["trace_id"] = trace.format_trace_id(context.trace_id)
+    return event_dict
 
 
 def get(name: str | None = None) -> structlog.stdlib.BoundLogger:

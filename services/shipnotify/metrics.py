@@ -1,7 +1,7 @@
 """The services' Prometheus metrics, served at /metrics by every service.
 
 Each service is one process, so the process's default registry is the service's. Label
-values are bounded: channels, outcomes, provider error codes, partitions.
+values are bounded: channels, outcomes, provider error codes, partitions, route templates.
 """
 
 from __future__ import annotations
@@ -68,6 +68,14 @@ TAP_TO_NOTICE = Histogram(
     "From ingest accepting the courier's tap to the provider accepting its notice.",
     ["channel"],
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600),
+)
+HTTP_REQUESTS = Histogram(
+    "shipnotify_http_request_duration_seconds",
+    "HTTP requests, by route (its template; unmatched: none matched), method and status class"
+    " (2xx to 5xx); the _count is the number of requests. A live page's request (server-sent"
+    " events) lasts as long as the page stays open.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 CONSUMER_LAG = Gauge(
     "shipnotify_consumer_lag",

@@ -1,4 +1,5 @@
-"""What every HTTP service shares: JSON errors, body parsing, health, the OpenAPI document.
+"""What every HTTP service shares: JSON errors, body parsing, health, the OpenAPI document,
+metrics and spans of every request.
 
 Each service declares its routes as a table of `Route`s; the same table registers
 the handlers and writes the OpenAPI document, so the two cannot drift apart.
@@ -7,15 +8,18 @@ the handlers and writes the OpenAPI document, so the two cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from opentelemetry import trace
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shipnotify import logs, metrics, proxies
+from shipnotify import logs, metrics, proxies, tracing
 
 log = logs.get(__name__)
 
@@ -132,12 +136,80 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(ApiError(500, "internal", "internal error; it has been logged"))
 
 
-def new_app(max_body_bytes: int, *, trusted_proxies: Sequence[str] = ()) -> web.Application:
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def observed(tracer: trace.Tracer) -> Middleware:
+    """A middleware: each request's duration by its route's template, method and status class,
+    and its span, continuing the caller's `traceparent` (a courier app's, an order system's).
+
+    When the tracer records nothing, only writes get a span: its one use is then the trace id
+    it gives their log lines and the records they append (a tap's), and a span costs a GET
+    about a fifth of a 304's time.
+    """
+    every = tracing.records(tracer)
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        method = request.method if request.method in _METHODS else "other"  # a bounded label
+        start = time.perf_counter()
+        if not every and method in _READS:
+            return await _measured(request, handler, route, method, start, None)
+        with tracer.start_as_current_span(
+            f"{method} {route}",
+            tracing.PROPAGATOR.extract(request.headers),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": route},
+            set_status_on_exception=False,
+        ) as span:
+            return await _measured(request, handler, route, method, start, span)
+
+    return observe
+
+
+async def _measured(
+    request: web.Request,
+    handler: Handler,
+    route: str,
+    method: str,
+    start: float,
+    span: trace.Span | None,
+) -> web.StreamResponse:
+    status = 500  # unless the handler answers: `errors` turns every exception into a response
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as e:  # a redirect, raised past `errors`
+        status = e.status
+        raise
+    finally:
+        seconds = time.perf_counter() - start
+        metrics.HTTP_REQUESTS.labels(route, method, f"{status // 100}xx").observe(seconds)
+        if span is not None:
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(trace.StatusCode.ERROR)
+
+
+def new_app(
+    max_body_bytes: int,
+    *,
+    trusted_proxies: Sequence[str] = (),
+    tracer: trace.Tracer | None = None,
+) -> web.Application:
     """An app with the shared middleware and routes. Behind `trusted_proxies` (CIDRs), the
-    client's address comes from their forwarding headers (see proxies.py)."""
+    client's address comes from their forwarding headers (see proxies.py); `tracer` makes its
+    spans (default: the process's)."""
     forwarded = proxies.middleware(trusted_proxies)
-    middlewares = [forwarded, errors] if forwarded else [errors]
-    app = web.Application(middlewares=middlewares, client_max_size=max_body_bytes)
+    middlewares = [observed(tracer or tracing.tracer()), errors]
+    app = web.Application(
+        middlewares=[forwarded, *middlewares] if forwarded else middlewares,
+        client_max_size=max_body_bytes,
+    )
     app[ROUTES] = []
     app[CHECKS] = {}
     add_routes(app, _COMMON)

@@ -73,14 +73,22 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
     receipts = total(got["status_api"], "shipnotify_delivery_receipts_total", status="delivered")
     assert receipts == len(s.sms.messages)  # the provider's receipts came back, signed
 
-    # the JSON logs follow one tap from ingest through the tracker to its notices
+    # the JSON logs follow one tap from ingest through the tracker to its notices, every line
+    # of it in the tap's trace
     tap = parcels[1].taps[0]
     lines = {name: _json_lines(s.services.logs(name)) for name in ("ingest", "tracker", "notifier")}
+    traces = set()
     for name in lines:
         mine = [x for x in lines[name] if x.get("event_id") == tap["event_id"]]
         assert mine, f"{name} logged nothing of event {tap['event_id']}"
         assert all(x["shipment_id"] == parcels[1].shipment_id for x in mine)
         assert all(x["service"] == name for x in mine)
+        traces |= {x.get("trace_id") for x in mine}
+    (trace_id,) = traces
+    assert isinstance(trace_id, str), traces
+    assert len(trace_id) == 32
+    others = {x.get("trace_id") for x in lines["ingest"] if x.get("event_id") != tap["event_id"]}
+    assert trace_id not in others  # a trace a tap
     notices = [x for x in lines["notifier"] if x["event"] == "notice sent"]
     assert {x["notification_id"] for x in notices} == expected
 

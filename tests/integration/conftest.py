@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -53,10 +54,10 @@ def mail() -> Iterator[MailSandbox]:
 
 @asynccontextmanager
 async def running_tracker(
-    settings: Settings, plan: NoticePlanner = plan_notices
+    settings: Settings, plan: NoticePlanner = plan_notices, *, tracer: Tracer | None = None
 ) -> AsyncIterator[asyncio.Task[None]]:
     stop = asyncio.Event()
-    task = asyncio.create_task(service.serve(settings, stop, plan=plan))
+    task = asyncio.create_task(service.serve(settings, stop, plan=plan, tracer=tracer))
     try:
         yield task
     finally:

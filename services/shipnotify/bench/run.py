@@ -19,11 +19,12 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opentelemetry import trace
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shipnotify import kafka
+from shipnotify import kafka, tracing
 from shipnotify.bench import raw, shipments
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
@@ -121,8 +122,10 @@ class Stack:
         report.add("redis, one command a trip", trips, "round trips/s", beside="raw limit")
 
     async def _load(self, parcels: list[shipments.Parcel]) -> int:
-        """Writes the shipments' events to the events topic as ingest would."""
+        """Writes the shipments' events to the events topic as ingest would, each with the
+        trace context of a tap of its own."""
         producer = kafka.producer(self.settings)
+        taps = tracing.tracer()
         await producer.start()
         total = sum(len(p.walk) for p in parcels)
         self._task = self.progress.add_task("load events topic", total=total)
@@ -136,6 +139,9 @@ class Stack:
                                 self.settings.events_topic,
                                 key=parcel.shipment_id.encode(),
                                 value=event.SerializeToString(),
+                                headers=tracing.headers(
+                                    trace.set_span_in_context(taps.start_span("tap"))
+                                ),
                             )
                         )
                 await asyncio.gather(*acks)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
+from opentelemetry import trace
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -256,9 +257,15 @@ def install(
 
 
 def init_app(
-    settings: Settings, *, event_log: EventLog | None = None, redis: Redis | None = None
+    settings: Settings,
+    *,
+    event_log: EventLog | None = None,
+    redis: Redis | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> web.Application:
-    app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
+    app = sweb.new_app(
+        settings.max_body_bytes, trusted_proxies=settings.trusted_proxies, tracer=tracer
+    )
     install(app, settings, event_log=event_log, redis=redis)
     return app
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shipnotify import kafka, logs, metrics
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -62,9 +62,11 @@ class EventLog:
         return self._producer is not None
 
     async def append(self, events: Sequence[pb.ShipmentEvent]) -> None:
-        """Returns once every event is acknowledged (acks=all); raises LogUnavailable."""
+        """Returns once every event is acknowledged (acks=all); raises LogUnavailable.
+        Each record carries the current trace context (the request's) in its headers."""
         if self._producer is None:
             raise LogUnavailable("not connected to Kafka")
+        headers = tracing.headers()
         try:
             async with asyncio.timeout(self._settings.kafka_send_timeout_s):
                 acks = [
@@ -72,6 +74,7 @@ class EventLog:
                         self._settings.events_topic,
                         key=e.shipment_id.encode(),
                         value=e.SerializeToString(),
+                        headers=headers,
                     )
                     for e in events
                 ]

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-from shipnotify import kafka, logs
+from opentelemetry import trace
+
+from shipnotify import kafka, logs, tracing
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
@@ -29,7 +31,11 @@ def check(settings: Settings, *, providers: bool = True) -> None:
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event, *, senders: Sequence[Sender] | None = None
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    senders: Sequence[Sender] | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> None:
     check(settings, providers=senders is None)
     if not await kafka.wait_until_reachable(settings, stop):
@@ -49,7 +55,13 @@ async def serve(
     consumer = kafka.consumer(settings, settings.notifications_topic, settings.notifier_group)
     await producer.start()
     await consumer.start()
-    notifier = Notifier(settings, book=book, senders=senders, producer=producer)
+    notifier = Notifier(
+        settings,
+        book=book,
+        senders=senders,
+        producer=producer,
+        tracer=tracer or tracing.tracer(),
+    )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:
         due = asyncio.create_task(notifier.due(stop))

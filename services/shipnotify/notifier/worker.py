@@ -22,9 +22,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
+from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier.breaker import Breaker
@@ -67,10 +68,12 @@ class Notifier:
         book: NoticeBook,
         senders: Sequence[Sender],
         producer: AIOKafkaProducer,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.book = book
         self.producer = producer
+        self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
             pb.CHANNEL_EMAIL: settings.emails_per_second,
@@ -179,15 +182,22 @@ class Notifier:
         except MalformedEvent as e:  # due since before a stricter check: it never will go
             await self._dead_letter_due(raw, str(e))
             return
-        try:
-            await self.handle(job, raw)
-        except asyncio.CancelledError:
-            raise
-        except (RedisError, KafkaError, OSError) as e:
-            # Redis or Kafka trouble: the lease runs out and the notice comes due again.
-            log.warning("notice handling failed; it will come due again", error=redact(repr(e)))
-        except Exception as e:
-            await self._unexpected(job, raw, e)
+        # a span per attempt, in the tap's trace; its lines carry the tap's trace id
+        with self.tracer.start_as_current_span(
+            f"send {_CHANNEL_NAMES.get(job.channel, 'notice')}",
+            tracing.job_context(job),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"shipnotify.notification_id": job.notification_id},
+        ):
+            try:
+                await self.handle(job, raw)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, KafkaError, OSError) as e:
+                # Redis or Kafka trouble: the lease runs out and the notice comes due again.
+                log.warning("notice handling failed; it will come due again", error=redact(repr(e)))
+            except Exception as e:
+                await self._unexpected(job, raw, e)
 
     async def _unexpected(self, job: npb.NotificationJob, raw: bytes, error: Exception) -> None:
         """A failure no rule foresaw (a bug, a library's surprise): the notice is tried again

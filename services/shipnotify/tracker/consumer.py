@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied, TrackingStore
@@ -40,6 +42,7 @@ class Tracker:
     producer: AIOKafkaProducer
     plan: NoticePlanner = plan_notices
     counts: Counts = field(default_factory=Counts)
+    tracer: trace.Tracer = field(default_factory=tracing.tracer)
 
     def __post_init__(self) -> None:
         self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
@@ -77,27 +80,32 @@ class Tracker:
         await self.store.check_intact()  # never apply onto a Redis that came back empty
         events: list[pb.ShipmentEvent] = []
         sources: list[ConsumerRecord] = []
+        traces: list[tracing.Headers] = []  # each event's trace context (its tap's)
         dead: list[tuple[ConsumerRecord, str, str]] = []  # record, reason, why (a label)
         for record in records:
             try:
                 events.append(decode_event(record.value))
-                sources.append(record)
             except MalformedEvent as e:
                 dead.append((record, str(e), "malformed"))
-        applied: list[Applied] = []
-        for record, done in zip(sources, await self._apply(events), strict=True):
+                continue
+            sources.append(record)
+            traces.append(tracing.carried(record.headers))
+        spans = tracing.RecordSpans(self.tracer, "apply event", traces)
+        applied: list[tuple[Applied, int]] = []  # each with its place among the events
+        for i, (record, done) in enumerate(zip(sources, await self._apply(events), strict=True)):
             if isinstance(done, RedisError):
                 dead.append((record, f"Redis fails on it every time: {done}", "refused"))
             elif done.conflict:
                 reason = f"event_id {done.event.event_id} is already another event's: not applied"
                 dead.append((record, reason, "conflict"))
             else:
-                applied.append(done)
+                applied.append((done, i))
         acks = [await self._dead_letter(*d) for d in dead]
-        jobs = [job for a in applied for job in self.plan(a)]
+        jobs = [job for a, i in applied for job in tracing.in_trace(self.plan(a), traces[i])]
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
-        self._record(applied, len(jobs), collections.Counter(why for *_, why in dead))
+        spans.end()
+        self._record(applied, spans, len(jobs), collections.Counter(why for *_, why in dead))
 
     async def _apply(self, events: Sequence[pb.ShipmentEvent]) -> Sequence[Applied | RedisError]:
         try:
@@ -111,21 +119,28 @@ class Tracker:
             return await self.store.apply_each(events)
 
     def _record(
-        self, applied: Sequence[Applied], jobs: int, dead: collections.Counter[str]
+        self,
+        applied: Sequence[tuple[Applied, int]],
+        spans: tracing.RecordSpans,
+        jobs: int,
+        dead: collections.Counter[str],
     ) -> None:
         """A batch done: its log lines, metrics and counts."""
         outcomes: collections.Counter[str] = collections.Counter()
-        for a in applied:
+        logged = log.is_enabled_for(logging.INFO)  # a trace id is found only for a line written
+        for a, i in applied:
             outcome = "duplicate" if a.duplicate else "advanced" if a.advanced else "kept"
             outcomes[outcome] += 1
             # one line an event, so that an operator can follow a tap from ingest to its notices
-            log.info(
-                "event applied",
-                shipment_id=a.event.shipment_id,
-                event_id=a.event.event_id,
-                outcome=outcome,
-                version=a.version,
-            )
+            if logged:
+                log.info(
+                    "event applied",
+                    shipment_id=a.event.shipment_id,
+                    event_id=a.event.event_id,
+                    outcome=outcome,
+                    version=a.version,
+                    **spans.log_fields(i),
+                )
         for outcome, n in outcomes.items():
             metrics.EVENTS_APPLIED.labels(outcome).inc(n)
         metrics.JOBS_PRODUCED.inc(jobs)
@@ -146,6 +161,7 @@ class Tracker:
             ("source.topic", record.topic.encode()),
             ("source.partition", str(record.partition).encode()),
             ("source.offset", str(record.offset).encode()),
+            *tracing.carried(record.headers),  # the letter stays in its tap's trace
         ]
         return self.producer.send(
             self.settings.events_dead_letter_topic,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from shipnotify import kafka, logs
+from opentelemetry import trace
+
+from shipnotify import kafka, logs, tracing
 from shipnotify.config import Settings
 from shipnotify.store import TrackingStore, connect, intact, learn_slots
 from shipnotify.tracker.consumer import Tracker
@@ -14,7 +16,11 @@ log = logs.get(__name__)
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event, *, plan: NoticePlanner = plan_notices
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    plan: NoticePlanner = plan_notices,
+    tracer: trace.Tracer | None = None,
 ) -> None:
     if not await kafka.wait_until_reachable(settings, stop):
         return
@@ -37,6 +43,7 @@ async def serve(
         consumer,
         producer,
         plan,
+        tracer=tracer or tracing.tracer(),
     )
     log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
     try:

@@ -20,7 +20,7 @@ PARTY_ROLE_SENDER: PartyRole
 PARTY_ROLE_RECIPIENT: PartyRole
 
 class NotificationJob(_message.Message):
-    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at")
+    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,8 @@ class NotificationJob(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     shipment_id: str
     event_id: str
@@ -49,4 +51,6 @@ class NotificationJob(_message.Message):
     failure: _shipment_events_pb2.AttemptFailure
     occurred_at: _timestamp_pb2.Timestamp
     planned_at: _timestamp_pb2.Timestamp
-    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    traceparent: str
+    tracestate: str
+    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
