@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from shipnotify.config import Settings
 from shipnotify.devstack.processes import free_port
@@ -131,3 +132,14 @@ async def test_without_redis_ingest_accepts_and_leaves_the_check_to_the_tracker(
         )
     assert resp.status == 202
     assert REGISTRY.get_sample_value("shipnotify_event_id_checks_total", labels) == before + 1
+
+
+async def test_a_redis_that_forgot_the_script_still_tells(
+    api: Api, settings: Settings, redis: Redis
+) -> None:
+    shipment = sid()
+    first = tap("picked_up")
+    assert (await post_tap(api, settings, shipment, first)).status == 202
+    await redis.script_flush()  # as a restarted Redis has no scripts
+    other = await post_tap(api, settings, shipment, {**first, "status": "delivered"})
+    assert other.status == 409

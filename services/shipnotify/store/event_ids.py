@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import entry_for, entry_head
 from shipnotify.store.keys import shipment_keys
@@ -39,14 +40,21 @@ class EventIds:
         """One answer per event, in order; events of one request are checked in order, so
         two of them with one id and different bodies conflict too."""
         calls = [_call(e) for e in events]
-        if self._cluster:  # a cluster client pipelines no scripts
-            replies = [await self._check(keys=k, args=a) for k, a in calls]
-        else:
-            pipe = self._redis.pipeline(transaction=False)
-            for keys, args in calls:
-                await self._check(keys=keys, args=args, client=pipe)
-            replies = await pipe.execute()
+        try:
+            replies = await self._run(calls)
+        except NoScriptError:  # a restarted Redis forgot the script: none ran, so again
+            await self._redis.script_load(self._check.script)
+            replies = await self._run(calls)
         return [EventId(text(r)) for r in replies]
+
+    async def _run(self, calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        # EVALSHA straight: a pipelined script object adds a SCRIPT EXISTS round trip
+        if self._cluster:  # a cluster client pipelines no scripts
+            return [await self._redis.evalsha(self._check.sha, len(k), *k, *a) for k, a in calls]
+        pipe = self._redis.pipeline(transaction=False)
+        for keys, args in calls:
+            pipe.evalsha(self._check.sha, len(keys), *keys, *args)
+        return list(await pipe.execute())
 
 
 def _call(event: pb.ShipmentEvent) -> tuple[list[str], list[Any]]:
