@@ -28,11 +28,12 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 from .conftest import eventually, read_topic, running_tracker
 from .test_dead_letters import produce, registration_event, status_event
 
-# A script that keeps Redis busy for 1.5 s (BUSY to everyone else after the threshold).
+# A script that keeps Redis busy for 4 s (BUSY to everyone else after the threshold): time
+# enough for the events to be produced and the tracker to meet it, even on a loaded machine.
 _BUSY_LUA = """
 local t = redis.call('TIME')
 local start = t[1] * 1000000 + t[2]
-repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 1500000
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 4000000
 return 1
 """
 
@@ -170,7 +171,7 @@ async def test_a_busy_redis_delays_the_batch_and_loses_nothing(
             letters = await read_topic(own, own.events_dead_letter_topic, 0, settle_s=1.0)
         errors = await client.info("errorstats")
     assert letters == []
-    assert errors["errorstat_BUSY"]["count"] > 0  # the tracker did meet it
+    assert errors.get("errorstat_BUSY", {}).get("count", 0) > 0, errors  # the tracker met it
 
 
 async def test_a_redis_failing_over_read_only_delays_the_batch_and_loses_nothing(
