@@ -304,7 +304,15 @@ class Stack:
             headers=headers, connector=aiohttp.TCPConnector(limit=256)
         ) as http:
 
-            async def tap(parcel: shipments.Parcel, step: int, path: str, body: Any) -> None:
+            async def tap(
+                parcel: shipments.Parcel,
+                step: int,
+                path: str,
+                body: Any,
+                after: asyncio.Task[None] | None,
+            ) -> None:
+                if after is not None:  # as an app does: a shipment's taps in order, each
+                    await after  # once the last was answered (else a late one notifies no one)
                 async with http.post(base + path, json=body) as resp:
                     if resp.status != 202:
                         raise RuntimeError(f"ingest answered {resp.status}: {await resp.text()}")
@@ -314,11 +322,14 @@ class Stack:
                 self._tick()
 
             t0 = time.monotonic()
-            tasks = []
+            last: dict[str, asyncio.Task[None]] = {}  # each shipment's latest request
             for i, (parcel, step, (path, body)) in enumerate(schedule):
                 await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-                tasks.append(asyncio.create_task(tap(parcel, step, path, body)))
-            await asyncio.gather(*tasks)
+                before = last.get(parcel.shipment_id)
+                last[parcel.shipment_id] = asyncio.create_task(
+                    tap(parcel, step, path, body, before)
+                )
+            await asyncio.gather(*last.values())
         arrived = await self._until_arrived(set(accepted))
         self._late = len(accepted) - len(arrived)
         return [(arrived[n] - accepted[n]) * 1000 for n in arrived]
