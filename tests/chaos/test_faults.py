@@ -60,8 +60,9 @@ async def test_sms_provider_failing_and_smtp_down_for_30_s(tmp_path: Path) -> No
         figures.extra["tracking lag during the outage, max ms"] = round(shown[-1] * 1000)
         figures.extra["median ms"] = round(shown[len(shown) // 2] * 1000)
         await s.verify(parcels + probes, figures)
-    # a provider's outage never holds up the tracking page
-    assert shown[-1] < 1.0, shown[-5:]
+    # A provider's outage never holds up the tracking page: held up, a tap would wait for the
+    # outage (15 s a phase). The bound leaves room for a loaded machine; speed is the bench's.
+    assert shown[-1] < 5.0, shown[-5:]
 
 
 async def test_broker_unreachable_for_15_s(tmp_path: Path) -> None:
