@@ -1,6 +1,6 @@
 # shipnotify: `make dev` runs the whole system locally, `make test` runs every check.
-# Both install what they need on a fresh Debian machine (apt-get for system packages, pip
-# into .venv for the rest).
+# Both install what they need on a fresh Debian machine (apt-get for system packages, Maven
+# for Apache Kafka's jars, pip into .venv for the rest).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test chaos bench lint typecheck pytest proto system-packages test-packages clean
+.PHONY: dev test chaos bench lint typecheck pytest proto system-packages test-packages kafka-jars clean
 
-dev: system-packages $(STAMP)
+dev: system-packages kafka-jars $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
 
-test: system-packages test-packages $(STAMP) lint typecheck pytest
+test: system-packages test-packages kafka-jars $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests
@@ -25,16 +25,16 @@ typecheck: $(STAMP)
 
 # Every test against one redis-server; then the integration tests again, unchanged, against
 # a three-master Redis Cluster on loopback ports.
-pytest: $(STAMP)
+pytest: kafka-jars $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	SHIPNOTIFY_TEST_REDIS_CLUSTER=1 $(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 # The fault-injection scenarios alone (make test runs them too), with their figures.
-chaos: system-packages $(STAMP)
+chaos: system-packages kafka-jars $(STAMP)
 	$(BIN)/python -m pytest tests/chaos $(PYTEST_ARGS)
 
 # Throughput and latency beside the raw limits, in one run (see README, Performance).
-bench: system-packages $(STAMP)
+bench: system-packages kafka-jars $(STAMP)
 	$(BIN)/shipnotify bench $(ARGS)
 
 # Regenerates services/shipnotify/v1 from proto/ with the pinned protoc.
@@ -45,10 +45,27 @@ system-packages:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
+	fi
+
+# Apache Kafka's jars, resolved by Maven from the pom that pins the version, and their
+# classpath for the launcher (devstack/kafka_broker.py): after this, starting a broker never
+# reaches the network. Resolved again when the pom changed or a jar is gone.
+KAFKA_POM       := services/shipnotify/devstack/apache-kafka/pom.xml
+KAFKA_CLASSPATH := services/shipnotify/devstack/apache-kafka/classpath.txt
+
+kafka-jars: system-packages
+	@if [ ! -s $(KAFKA_CLASSPATH) ] || [ $(KAFKA_POM) -nt $(KAFKA_CLASSPATH) ] || \
+		! tr ':' '\n' < $(KAFKA_CLASSPATH) | xargs ls >/dev/null 2>&1; then \
+		echo "resolving Apache Kafka's jars with Maven"; \
+		mvn -B -q -f $(KAFKA_POM) dependency:build-classpath \
+			-Dmdep.outputFile=$(CURDIR)/$(KAFKA_CLASSPATH).part && \
+		mv $(KAFKA_CLASSPATH).part $(KAFKA_CLASSPATH); \
 	fi
 
 # Compose v2, the program `docker compose` runs, for its own check of docker-compose.yml
@@ -82,4 +99,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/e2e/artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/e2e/artifacts $(KAFKA_CLASSPATH)

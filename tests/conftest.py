@@ -13,7 +13,6 @@ from redis.asyncio import Redis
 
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
-from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS
 from shipnotify.store import connect, learn_slots
 
 # No timing in tests (speed is the benchmark's): hypothesis's 200 ms per example deadline
@@ -55,8 +54,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         kafka_bootstrap=broker,
         kafka_partitions=3,
         kafka_send_timeout_s=3.0,
-        kafka_session_timeout_ms=2000,  # the embedded broker joins a group in about this
-        kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
+        kafka_session_timeout_ms=2000,  # a consumer stopped without leaving is replaced soon
         redis_url=redis_url,
         redis_cluster=CLUSTER,
         api_keys=("test-key",),

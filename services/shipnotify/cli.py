@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shipnotify", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    dev = sub.add_parser("dev", help="run the whole system locally on the embedded stack")
+    dev = sub.add_parser(
+        "dev", help="run the whole system locally on Apache Kafka and redis-server"
+    )
     dev.add_argument("--http-port", type=int, default=8080)
     dev.add_argument("--no-demo", action="store_true", help="do not run the demo courier")
     dev.add_argument(
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--shipments", int, "the shipments those events are of (default 5000)"),
         ("--rate", float, "events a second for the latency figures (default 500)"),
         ("--seconds", float, "length of each fixed-rate measurement (default 20)"),
-        ("--kafka", str, "a broker to use instead of the embedded one"),
+        ("--kafka", str, "a broker to use instead of starting one"),
         ("--redis", str, "a Redis URL to use instead of a local redis-server"),
         ("--json", Path, "where the figures go as JSON (default shipnotify-bench.json)"),
     ):

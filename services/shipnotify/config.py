@@ -71,8 +71,8 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: KafkaBootstrap = "127.0.0.1:9092"
-    # Off by default: the embedded dev broker has no InitProducerId. Turn on for Apache Kafka.
-    kafka_idempotence: bool = False
+    # Idempotent producers (with acks=all): a retried send is never written twice.
+    kafka_idempotence: bool = True
     kafka_create_topics: bool = True
     kafka_partitions: Positive = 12
     kafka_send_timeout_s: PositiveReal = 5.0
@@ -82,9 +82,8 @@ class Settings(BaseSettings):
     tracker_group: Group = "shipnotify-tracker"
     tracker_batch_size: Positive = 500
     kafka_session_timeout_ms: Positive = 10_000
-    # How long a fetch may wait for records. Apache Kafka answers as soon as records arrive;
-    # the embedded broker only when this runs out, so the local stack sets it low. 0: a fetch
-    # answers at once.
+    # How long a fetch may wait for records; Kafka answers as soon as records arrive. 0: a
+    # fetch answers at once.
     kafka_fetch_max_wait_ms: NonNegative = 500
     notifications_dead_letter_topic: Topic = "shipnotify.notifications.v1.dlq"
     notifier_group: Group = "shipnotify-notifier"

@@ -9,7 +9,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    CoordinatorLoadInProgressError,
+    GroupCoordinatorNotAvailableError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 from aiokafka.partitioner import murmur2
 
 from shipnotify import logs
@@ -20,7 +26,8 @@ log = logs.get(__name__)
 
 def producer(settings: Settings) -> AIOKafkaProducer:
     # acks=all: a 202 or a commit means every in-sync replica has the record.
-    return AIOKafkaProducer(
+    return _Producer(
+        stop_timeout_s=settings.kafka_send_timeout_s,
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
@@ -32,6 +39,25 @@ def producer(settings: Settings) -> AIOKafkaProducer:
 
 
 Record = tuple[bytes, bytes, Sequence[tuple[str, bytes]]]  # key, value, headers
+
+
+class _Producer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka is untyped
+    """A producer whose stop() ends. An idempotent producer never gives up a batch the
+    broker has not taken (a retry cannot duplicate it), so with the broker away its stop()
+    would wait for it forever. Whoever sent those records has been told no by then (ingest's
+    503; a tracker or notifier batch is not committed, so it is read again): past the send
+    timeout they fail, and stop() goes on."""
+
+    def __init__(self, *, stop_timeout_s: float, **options: Any) -> None:
+        super().__init__(**options)
+        self._stop_timeout_s = stop_timeout_s
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(super().stop(), self._stop_timeout_s)
+        except TimeoutError:  # its sender's retries are cancelled with it
+            log.warning("kafka producer stopped with records the broker did not take")
+            await self.client.close()
 
 
 class KeyedSender:
@@ -138,24 +164,33 @@ async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
     return True
 
 
-async def committed(settings: Settings, group: str, topic: str) -> dict[TopicPartition, int]:
-    """The group's committed offsets on the topic (empty for a group that never committed).
-    Asked through a consumer of the group that does not join it."""
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await reader.start()
+async def committed(
+    settings: Settings, group: str, topic: str, timeout_s: float = 10.0
+) -> dict[TopicPartition, int]:
+    """The group's committed offsets on the topic (empty for a group that never committed),
+    as the group coordinator keeps them. On a new cluster the first question about any
+    group waits for the offsets topic to be made, so a coordinator not there yet is asked
+    again, for up to `timeout_s`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    deadline = asyncio.get_running_loop().time() + timeout_s
     try:
-        await reader.topics()  # fetches the metadata that partitions_for_topic reads
-        found = {}
-        for p in reader.partitions_for_topic(topic) or ():
-            tp = TopicPartition(topic, p)
-            offset = await reader.committed(tp)
-            if offset is not None and offset >= 0:
-                found[tp] = offset
-        return found
+        while True:
+            try:
+                return offsets_on(await admin.list_consumer_group_offsets(group), topic)
+            except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.1)
     finally:
-        await reader.stop()
+        await admin.close()
+
+
+def offsets_on(offsets: dict[TopicPartition, Any], topic: str) -> dict[TopicPartition, int]:
+    """The committed offsets of one topic, of an admin client's answer for a group."""
+    return {
+        tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0
+    }
 
 
 async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:

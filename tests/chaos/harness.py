@@ -28,7 +28,7 @@ from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
-from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS, at_sandboxes
+from shipnotify.devstack.stack import at_sandboxes
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
@@ -470,7 +470,6 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             kafka_partitions=6,
             kafka_send_timeout_s=3.0,
             kafka_session_timeout_ms=2000,
-            kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
             redis_url=redis_server.address,
             api_keys=(API_KEY,),
             courier_token_secret="chaos-courier-token-secret-" + "x" * 32,

@@ -32,6 +32,7 @@ import yaml
 
 from shipnotify import cli
 from shipnotify.config import VARIABLES, ConfigError, Settings
+from shipnotify.devstack import kafka_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -208,7 +209,7 @@ def test_each_service_environment_makes_valid_settings(name: str) -> None:
         settings.require("twilio_account_sid", "twilio_auth_token")
         return
     assert settings.kafka_bootstrap == "kafka:9092"
-    assert settings.kafka_idempotence  # Apache Kafka, not the embedded dev broker
+    assert settings.kafka_idempotence
     assert settings.redis_url.startswith("redis://redis:")
     if name == "ingest":
         settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
@@ -353,3 +354,9 @@ def test_the_compose_cli_accepts_the_file(tmp_path: Path) -> None:
     refused = config(tmp_path / "docker-compose.yml", "--quiet")
     assert refused.returncode != 0
     assert "services.redis.healthcheck.retries" in refused.stderr
+
+
+def test_compose_runs_the_kafka_version_the_tests_run() -> None:
+    """The tests' broker is Apache Kafka from the pinned pom; compose's image is the same."""
+    image = _compose()["services"]["kafka"]["image"]
+    assert image == f"apache/kafka:{kafka_broker.version()}"

@@ -211,7 +211,7 @@ def test_values_are_parsed_by_type() -> None:
     s = Settings.from_env(
         {
             "SHIPNOTIFY_HTTP_PORT": "9000",
-            "SHIPNOTIFY_KAFKA_IDEMPOTENCE": "true",
+            "SHIPNOTIFY_KAFKA_IDEMPOTENCE": "false",
             "SHIPNOTIFY_API_KEYS": "a, b,,c",
             "SHIPNOTIFY_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
             "SHIPNOTIFY_KAFKA_SEND_TIMEOUT_S": "1.5",
@@ -222,7 +222,7 @@ def test_values_are_parsed_by_type() -> None:
     )
     assert (s.http_port, s.kafka_idempotence, s.api_keys, s.kafka_send_timeout_s) == (
         9000,
-        True,
+        False,
         ("a", "b", "c"),
         1.5,
     )
@@ -309,14 +309,16 @@ def test_require_names_missing_secrets() -> None:
 
 
 def test_to_env_round_trips() -> None:
-    s = Settings(api_keys=("a", "b"), kafka_idempotence=True, http_port=1, kafka_send_timeout_s=0.5)
+    s = Settings(
+        api_keys=("a", "b"), kafka_idempotence=False, http_port=1, kafka_send_timeout_s=0.5
+    )
     assert Settings.from_env(s.to_env()) == s
 
 
 def test_to_env_round_trips_every_setting_changed() -> None:
     changed = Settings().with_(
         kafka_bootstrap="a:1,b:2",
-        kafka_idempotence=True,
+        kafka_idempotence=False,
         kafka_create_topics=False,
         smtp_starttls=True,
         redis_cluster=True,

@@ -19,6 +19,7 @@ import yaml
 from shipnotify import cli
 from shipnotify import web as sweb
 from shipnotify.config import VARIABLES, Settings
+from shipnotify.devstack import kafka_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "prod"]
@@ -159,3 +160,9 @@ def _environment(container: dict[str, Any], config: dict[str, dict[str, Any]]) -
 
 def _secret_value(secrets: dict[str, dict[str, Any]], ref: dict[str, str]) -> str:
     return base64.b64decode(secrets[ref["name"]]["data"][ref["key"]]).decode()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_manifests_name_the_kafka_version_the_tests_run(overlay: str) -> None:
+    (config,) = of_kind(overlay, "ConfigMap").values()
+    assert config["metadata"]["annotations"]["shipnotify/kafka-version"] == kafka_broker.version()

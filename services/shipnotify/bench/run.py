@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry import trace
 from redis.asyncio import Redis
@@ -33,7 +32,7 @@ from shipnotify.devstack import processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
-from shipnotify.devstack.stack import EMBEDDED_BROKER_FETCH_WAIT_MS, at_sandboxes
+from shipnotify.devstack.stack import at_sandboxes
 from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.store.keys import shipment_keys, tracking_key
@@ -48,7 +47,7 @@ class Options:
     shipments: int = 5_000  # the events are theirs, registration and hub scans among them
     rate: float = 500.0  # events a second for the latency figures
     seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
-    kafka: str = ""  # a given broker instead of the embedded one
+    kafka: str = ""  # a given broker instead of starting one
     redis: str = ""  # a given Redis instead of a local redis-server
     out: Path = Path("shipnotify-bench.json")
 
@@ -172,25 +171,17 @@ class Stack:
 
     async def _until_committed(self, group: str, total: int) -> float:
         """Events a second the group commits, from its first commit to its last."""
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=group,
-            enable_auto_commit=False,
-        )
-        await reader.start()
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
         try:
-            await reader.topics()
-            tps = [
-                TopicPartition(self.settings.events_topic, p)
-                for p in reader.partitions_for_topic(self.settings.events_topic) or ()
-            ]
 
             async def committed() -> int:
-                return sum([max(0, await reader.committed(tp) or 0) for tp in tps])
+                offsets = await admin.list_consumer_group_offsets(group)
+                return sum(kafka.offsets_on(offsets, self.settings.events_topic).values())
 
             return await self._rate_until(committed, total)
         finally:
-            await reader.stop()
+            await admin.close()
 
     async def _notifier(self, report: Report, parcels: list[shipments.Parcel]) -> None:
         expected = sum(p.notices for p in parcels)
@@ -509,9 +500,6 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             kafka_bootstrap=bootstrap,
             kafka_partitions=6,
             kafka_session_timeout_ms=2000,
-            kafka_fetch_max_wait_ms=(
-                base.kafka_fetch_max_wait_ms if options.kafka else EMBEDDED_BROKER_FETCH_WAIT_MS
-            ),
             redis_url=redis_url,
             api_keys=(API_KEY,),
             courier_token_secret="bench-courier-token-secret-" + "x" * 32,

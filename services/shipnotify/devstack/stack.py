@@ -1,4 +1,4 @@
-"""The whole system in one process, on the embedded broker and a loopback redis-server."""
+"""The whole system in one process, on Apache Kafka and redis-server on loopback ports."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from shipnotify import kafka, logs
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.devstack import demo, outbox, processes
+from shipnotify.devstack import demo, kafka_broker, outbox, processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
 from shipnotify.ingest import app as ingest_app
@@ -33,10 +33,6 @@ DEV_OPT_OUT_SECRET = "dev-only-opt-out-secret"  # noqa: S105
 DEV_TRACKING_ID_SECRET = "dev-only-tracking-id-secret"  # noqa: S105
 DEV_TWILIO_SID = "AC" + "de" * 16
 DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
-
-
-# The embedded broker answers a fetch only when its wait runs out: short waits, low latency.
-EMBEDDED_BROKER_FETCH_WAIT_MS = 5
 
 
 def at_sandboxes(sms: SmsSandbox, mail: MailSandbox) -> dict[str, Any]:
@@ -116,9 +112,7 @@ def _dev_settings(
 ) -> Settings:
     return settings.with_(
         kafka_bootstrap=bootstrap,
-        kafka_idempotence=False,
         kafka_partitions=3,
-        kafka_fetch_max_wait_ms=EMBEDDED_BROKER_FETCH_WAIT_MS,
         redis_url=redis_url,
         http_host="127.0.0.1",
         http_port=int(base.rsplit(":", 1)[1]),
@@ -157,7 +151,7 @@ def _banner(settings: Settings, base: str, bootstrap: str, redis_url: str, token
         f"""
 shipnotify dev is up (Ctrl-C stops everything)
   HTTP        {base}  (ingest and status_api; the API document: {base}/openapi.json)
-  Kafka       {bootstrap}  (embedded broker, in memory)
+  Kafka       {bootstrap}  (Apache Kafka {kafka_broker.version()}, one node, in a temporary folder)
   Redis       {redis_url}
   outbox      {base}/outbox  (every SMS and email sent; the SMS sandbox and the SMTP server)
   SMS faults  curl -d '{{"status": 500, "seconds": 30}}' {settings.twilio_api_url}/_sandbox/faults
