@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -156,19 +157,29 @@ def _until_signal(
     SIGTERM or SIGINT asks it to finish and leave."""
     from shipnotify import ops as ops_http
 
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def served(stop: asyncio.Event) -> None:
         if not ops:
             await serve(stop)
             return
         async with ops_http.serving(settings):
             await serve(stop)
 
-    loop.run(run())
-    return 0
+    async def run() -> bool:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        if await loop.until_stopped(served(stop), stop):
+            return True
+        logs.get(__name__).error(
+            "did not stop in time; exiting: its uncommitted work goes to the next owner",
+            limit_s=loop.STOP_LIMIT_S,
+            waiting_in=loop.waiting_in(),
+        )
+        return False
+
+    if loop.run(run()):
+        return 0
+    os._exit(1)  # as a kill would: the task that hangs would hang the loop's own shutdown too
 
 
 def _notifier(args: argparse.Namespace, settings: Settings) -> int:

@@ -106,7 +106,11 @@ async def test_instances_added_and_removed_under_load(tmp_path: Path) -> None:
                     if step == "add":
                         s.services.start(name)
                     else:
-                        assert await s.services.stop(name) == 0, f"{name} did not stop cleanly"
+                        code = await s.services.stop(name)
+                        assert code == 0, (
+                            f"{name} did not stop cleanly ({code}):\n"
+                            + (s.services.logs(name)[-3000:])
+                        )
                     changes += 1
             await load
             await s.settle(parcels)

@@ -1,0 +1,51 @@
+"""A service asked to stop gets a bounded time to finish, and says where it hung if it did not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shipnotify import loop
+
+
+async def _obeys(stop: asyncio.Event, done: list[str]) -> None:
+    await stop.wait()
+    await asyncio.sleep(0.01)  # finishing its batch
+    done.append("finished")
+
+
+async def _never_answered(stop: asyncio.Event) -> None:
+    await stop.wait()
+    await asyncio.Event().wait()  # a peer that never replies
+
+
+async def test_work_that_finishes_after_the_stop_is_waited_for() -> None:
+    stop, done = asyncio.Event(), list[str]()
+    asyncio.get_running_loop().call_later(0.05, stop.set)
+    assert await loop.until_stopped(_obeys(stop, done), stop, limit_s=5)
+    assert done == ["finished"]
+
+
+async def test_work_that_ends_on_its_own_needs_no_stop() -> None:
+    async def short() -> None:
+        await asyncio.sleep(0)
+
+    assert await loop.until_stopped(short(), asyncio.Event(), limit_s=0.01)
+
+
+async def test_a_stop_that_hangs_ends_after_the_limit_and_names_where_it_waits() -> None:
+    stop = asyncio.Event()
+    stop.set()
+    started = asyncio.get_running_loop().time()
+    assert not await loop.until_stopped(_never_answered(stop), stop, limit_s=0.2)
+    assert asyncio.get_running_loop().time() - started < 2
+    assert any("_never_answered (" in where for where in loop.waiting_in())
+
+
+async def test_an_error_of_the_work_is_raised() -> None:
+    async def fails() -> None:
+        raise RuntimeError("broken")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        await loop.until_stopped(fails(), asyncio.Event())
