@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test chaos bench lint typecheck pytest proto system-packages test-packages kafka-jars clean
+.PHONY: dev test chaos bench lint typecheck pytest proto system-packages kafka-jars lock lock-upgrade clean
 
 dev: system-packages kafka-jars $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
 
-test: system-packages test-packages kafka-jars $(STAMP) lint typecheck pytest
+test: system-packages kafka-jars $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check services tests
@@ -68,35 +68,37 @@ kafka-jars: system-packages
 		mv $(KAFKA_CLASSPATH).part $(KAFKA_CLASSPATH); \
 	fi
 
-# Compose v2, the program `docker compose` runs, for its own check of docker-compose.yml
-# (`config` needs no engine). Bookworm ships only Compose 1, so this is Debian 13's package,
-# pinned by hash and unpacked into the venv: nothing outside the project changes.
-DEB_ARCH       := $(shell dpkg --print-architecture)
-COMPOSE_DEB    := docker-compose_2.26.1-4_$(DEB_ARCH).deb
-COMPOSE_SHA256_amd64 := 47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea
-COMPOSE_SHA256_arm64 := bbafaa666f3e7fa00ad36f2a8bab889f1c791ca8743d674e7267a3d07203869c
-COMPOSE_SHA256 := $(COMPOSE_SHA256_$(DEB_ARCH))
-COMPOSE        := $(BIN)/docker-compose
+# The Python packages, exactly as pdm.lock pins them (every file checked against its hash):
+# pdm, in a venv of its own, writes the lock's requirements out and pip installs them.
+# PDM_PINS: hishel 2 breaks this pdm's HTTP cache, so both are pinned.
+PDM      := $(VENV)/pdm/bin/pdm
+PDM_PINS := pdm==2.29.4 hishel[httpx2]==1.4.0
+export PDM_CHECK_UPDATE := false
+export PDM_PYTHON := $(shell command -v $(PYTHON))
 
-test-packages: $(COMPOSE)
-
-$(COMPOSE): | $(STAMP)
-	@command -v curl >/dev/null || { $(APT) update -qq && $(APT) install -y -qq curl >/dev/null; }
-	curl -fsSL -o $(VENV)/$(COMPOSE_DEB) \
-		https://deb.debian.org/debian/pool/main/d/docker-compose/$(COMPOSE_DEB)
-	echo "$(COMPOSE_SHA256)  $(VENV)/$(COMPOSE_DEB)" | sha256sum -c --quiet
-	dpkg-deb --fsys-tarfile $(VENV)/$(COMPOSE_DEB) | \
-		tar -xO ./usr/libexec/docker/cli-plugins/docker-compose > $@.part
-	rm $(VENV)/$(COMPOSE_DEB)
-	chmod +x $@.part && mv $@.part $@
-
-$(STAMP): pyproject.toml
+$(PDM):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "shipnotify needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)/pdm
+	$(VENV)/pdm/bin/pip install -q $(PDM_PINS)
+
+$(STAMP): pyproject.toml pdm.lock | $(PDM)
+	$(PDM) lock --check -G :all || \
+		{ echo "pdm.lock does not match pyproject.toml: run make lock"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(PDM) export -G :all -o $(VENV)/requirements.txt
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(VENV)/requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml: pins what is new, keeps the rest.
+lock: | $(PDM)
+	$(PDM) lock -G :all --update-reuse
+
+# Every package to its newest version that pyproject.toml allows.
+lock-upgrade: | $(PDM)
+	$(PDM) lock -G :all
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/e2e/artifacts $(KAFKA_CLASSPATH)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import signal
 import sys
@@ -100,7 +101,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _local_extra(command: str) -> None:
+    """The local stack's own packages are an extra, not in the production image."""
+    missing = [name for name in ("aiosmtpd", "rich") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"`shipnotify {command}` needs the local extra ({', '.join(missing)} missing): "
+            "pip install 'shipnotify[local]', or run `make dev` from a checkout"
+        )
+
+
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    _local_extra("dev")
     from shipnotify.devstack import stack
 
     try:
@@ -227,6 +239,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    _local_extra("bench")
     from rich.console import Console
 
     from shipnotify.bench.run import Options, run

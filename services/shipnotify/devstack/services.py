@@ -25,6 +25,7 @@ class Services:
     started: Counter[str] = field(default_factory=Counter)
     http: dict[int, int] = field(default_factory=dict)  # process id -> its HTTP port
     kills: int = 0
+    python: str = sys.executable  # the interpreter whose install the services run from
 
     def start(self, name: str, **env_extra: str) -> subprocess.Popen[bytes]:
         # the consumer services serve their health and metrics on a port of their own too
@@ -35,7 +36,7 @@ class Services:
         log = self.workdir / f"{name}-{self.started[name]}.log"
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "shipnotify", name],
+                [self.python, "-m", "shipnotify", name],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
