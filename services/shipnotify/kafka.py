@@ -13,6 +13,7 @@ from aiokafka.errors import (
     CommitFailedError,
     CoordinatorLoadInProgressError,
     GroupCoordinatorNotAvailableError,
+    IllegalStateError,
     KafkaError,
     TopicAlreadyExistsError,
 )
@@ -199,11 +200,17 @@ async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]
     for r in records:
         tp = TopicPartition(r.topic, r.partition)
         offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+    # A rebalance during the batch may have taken partitions: their new owner redoes their
+    # records, which changes nothing twice (event ids, notification ids).
+    owned = consumer.assignment()
+    if taken := [tp for tp in offsets if tp not in owned]:
+        log.info("partitions taken by a rebalance, not committed", partitions=len(taken))
+    offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+    if not offsets:
+        return
     try:
         await consumer.commit(offsets)
-    except CommitFailedError as e:
-        # A rebalance took the partitions; their new owner redoes the batch, which changes
-        # nothing twice (event ids, notification ids).
+    except (CommitFailedError, IllegalStateError) as e:
         log.warning("commit failed after rebalance", error=str(e))
 
 

@@ -43,3 +43,11 @@ def test_the_version_is_the_pom_s(tmp_path: Path) -> None:
     pom.write_text("<project/>")
     with pytest.raises(ValueError, match=r"kafka\.version"):
         kafka_broker.version(pom)
+
+
+def test_a_cluster_id_never_reads_as_an_option() -> None:
+    """One id in 64 would start with '-' as plain base64; the storage tool then refuses it."""
+    ids = [kafka_broker.new_cluster_id() for _ in range(3000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert {len(i) for i in ids} == {22}
+    assert len(set(ids)) == len(ids)

@@ -92,8 +92,12 @@ def _escaped(value: str) -> str:
 
 
 def new_cluster_id() -> str:
-    """A cluster id as Kafka spells one: a UUID in URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A cluster id as Kafka spells one: a UUID in URL-safe base64 without padding, never
+    starting with '-' (Kafka's own ids skip those too: the storage tool reads one as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def format_command(java: str, classpath: str, config: Path, cluster_id: str) -> list[str]:

@@ -24,6 +24,7 @@ class Services:
     running: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     started: Counter[str] = field(default_factory=Counter)
     http: dict[int, int] = field(default_factory=dict)  # process id -> its HTTP port
+    log: dict[int, Path] = field(default_factory=dict)  # process id -> its log file
     kills: int = 0
     python: str = sys.executable  # the interpreter whose install the services run from
 
@@ -44,6 +45,7 @@ class Services:
             )
         self.running.setdefault(name, []).append(proc)
         self.http[proc.pid] = port
+        self.log[proc.pid] = log
         return proc
 
     def kill(self, name: str, rng: random.Random) -> None:
