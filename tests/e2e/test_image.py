@@ -62,7 +62,7 @@ def _install_as_the_image_does(tmp_path: Path) -> str:
     """The build stage's steps; returns the venv's python."""
     assert PDM.is_file(), f"{PDM} is missing (the Makefile installs it)"
     src, dist, venv = tmp_path / "src", tmp_path / "dist", tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     requirements = tmp_path / "requirements.txt"
     subprocess.run(
@@ -71,9 +71,11 @@ def _install_as_the_image_does(tmp_path: Path) -> str:
         env={**os.environ, "PDM_CHECK_UPDATE": "false", "PDM_PYTHON": python},
         check=True,
     )
-    pip = [python, "-m", "pip", "--disable-pip-version-check", "-q"]
+    # this venv's pip works on that one; no bytecode: it would take as long as the rest
+    pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check", "-q"]
     subprocess.run(
-        [*pip, "install", "--require-hashes", "--no-deps", "-r", requirements], check=True
+        [*pip, "install", "--require-hashes", "--no-deps", "--no-compile", "-r", requirements],
+        check=True,
     )
     # what the Dockerfile copies, and only that (a build in the tree would leave build/ there)
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
