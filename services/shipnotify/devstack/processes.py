@@ -4,6 +4,7 @@ loopback ports, stopped with their parent."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import ctypes
 import re
@@ -112,8 +113,7 @@ def broker(workdir: Path, port: int | None = None, *, timeout_s: float = 60.0) -
     settings = kafka_broker.node_settings(port, _another_port(port), node / "data")
     config.write_text(kafka_broker.properties(settings))
     log_path = workdir / f"kafka-{port}.log"
-    fmt = kafka_broker.format_command(java, classpath, config, kafka_broker.new_cluster_id())
-    _run("formatting its storage", fmt, log_path, node, timeout_s)
+    _formatted_storage(config, node / "data", log_path, timeout_s)
     proc = _spawn(kafka_broker.start_command(java, classpath, config), log_path, node)
     address = f"127.0.0.1:{port}"
     try:
@@ -121,6 +121,25 @@ def broker(workdir: Path, port: int | None = None, *, timeout_s: float = 60.0) -
         yield Server(address, proc)
     finally:
         stop(proc)
+
+
+_formatted: dict[str, Path] = {}  # this process's freshly formatted storage, to copy
+
+
+def _formatted_storage(config: Path, data: Path, log_path: Path, timeout_s: float) -> None:
+    """Formats a node's storage, or copies the one this process formatted first: the tool
+    is a JVM start of its own (1.6 s), and a new one-node cluster's storage holds nothing of
+    its ports or paths."""
+    if "storage" not in _formatted:
+        java, classpath = kafka_broker.java(), kafka_broker.classpath()
+        fmt = kafka_broker.format_command(java, classpath, config, kafka_broker.new_cluster_id())
+        _run("formatting its storage", fmt, log_path, config.parent, timeout_s)
+        kept = Path(tempfile.mkdtemp(prefix="shipnotify-kafka-storage-")) / "data"
+        shutil.copytree(data, kept)
+        atexit.register(shutil.rmtree, kept.parent, ignore_errors=True)
+        _formatted["storage"] = kept
+        return
+    shutil.copytree(_formatted["storage"], data)
 
 
 async def _answers(probe: Settings) -> bool:
