@@ -113,7 +113,8 @@ def broker(workdir: Path, port: int | None = None, *, timeout_s: float = 60.0) -
     settings = kafka_broker.node_settings(port, _another_port(port), node / "data")
     config.write_text(kafka_broker.properties(settings))
     log_path = workdir / f"kafka-{port}.log"
-    _formatted_storage(config, node / "data", log_path, timeout_s)
+    fmt = kafka_broker.format_command(java, classpath, config, kafka_broker.new_cluster_id())
+    _formatted_storage(fmt, node / "data", log_path, timeout_s)
     proc = _spawn(kafka_broker.start_command(java, classpath, config), log_path, node)
     address = f"127.0.0.1:{port}"
     try:
@@ -123,17 +124,15 @@ def broker(workdir: Path, port: int | None = None, *, timeout_s: float = 60.0) -
         stop(proc)
 
 
-_formatted: dict[str, Path] = {}  # this process's freshly formatted storage, to copy
+_formatted: dict[str, Path] = {}  # "storage": this process's freshly formatted one, to copy
 
 
-def _formatted_storage(config: Path, data: Path, log_path: Path, timeout_s: float) -> None:
+def _formatted_storage(fmt: list[str], data: Path, log_path: Path, timeout_s: float) -> None:
     """Formats a node's storage, or copies the one this process formatted first: the tool
     is a JVM start of its own (1.6 s), and a new one-node cluster's storage holds nothing of
     its ports or paths."""
     if "storage" not in _formatted:
-        java, classpath = kafka_broker.java(), kafka_broker.classpath()
-        fmt = kafka_broker.format_command(java, classpath, config, kafka_broker.new_cluster_id())
-        _run("formatting its storage", fmt, log_path, config.parent, timeout_s)
+        _run("formatting its storage", fmt, log_path, data.parent, timeout_s)
         kept = Path(tempfile.mkdtemp(prefix="shipnotify-kafka-storage-")) / "data"
         shutil.copytree(data, kept)
         atexit.register(shutil.rmtree, kept.parent, ignore_errors=True)
