@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, run, help_ in (
         ("ingest", _ingest, "serve the courier and order-system API"),
         ("tracker", _tracker, "apply shipment events to the tracking state"),
-        ("status_api", _status_api, "serve the public tracking API"),
+        ("status_api", _status_api, "serve the public tracking page and API (read-only)"),
+        ("hooks", _hooks, "serve the SMS provider's webhooks and the operators' notice list"),
         ("notifier", _notifier, "send notices by SMS and email"),
         ("sms_sandbox", _sms_sandbox, "serve a stand-in of the SMS provider (local stacks)"),
     ):
@@ -141,10 +142,16 @@ def _status_api(args: argparse.Namespace, settings: Settings) -> int:
     return _serve(init_app(settings), settings)
 
 
+def _hooks(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.hooks.app import init_app
+
+    return _serve(init_app(settings), settings)
+
+
 def _serve(app: web.Application, settings: Settings) -> int:
     """Serves an HTTP service until SIGTERM or SIGINT; then stops gracefully, running the
     app's cleanup contexts."""
-    from shipnotify.serving import CannotListen, serve
+    from shipnotify.web.serving import CannotListen, serve
 
     async def run(stop: asyncio.Event) -> None:
         try:
@@ -167,7 +174,7 @@ def _until_signal(
 ) -> int:
     """Runs a consumer service, with its health and metrics on HTTP (unless not `ops`), until
     SIGTERM or SIGINT asks it to finish and leave."""
-    from shipnotify import ops as ops_http
+    from shipnotify.consumer import probes as ops_http
 
     async def served(stop: asyncio.Event) -> None:
         if not ops:
@@ -264,7 +271,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 def _token_courier(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
-    from shipnotify.ingest.auth import issue_courier_token
+    from shipnotify.web.auth import issue_courier_token
 
     secret = settings.courier_token_secret
     if not secret:

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, AnyUrl, BeforeValidator, Field, TypeAdapter
 from pydantic import ValidationError as _Invalid
 from pydantic_settings import NoDecode
 
-from shipnotify.notifier.quiet import parse_window
+from shipnotify.model.quiet import parse_window
 
 # ---- numbers ----
 

@@ -29,7 +29,6 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
-from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
 from shipnotify.model.status import Shipment, Status
@@ -39,6 +38,7 @@ from shipnotify.store.notices import NoticeBook
 from shipnotify.store.tracking import text
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "c4" * 16, "chaos-sandbox-token"
 API_KEY = "chaos-api-key"

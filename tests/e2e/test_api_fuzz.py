@@ -20,7 +20,7 @@ import pytest
 
 import tests.api_formats
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
-from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.web.auth import issue_courier_token
 from tests.raw_http import NUL_IN_A_HEADER, exchange
 
 from .conftest import API_KEY

@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
-from shipnotify.ingest.auth import issue_courier_token
+from shipnotify.web.auth import issue_courier_token
 
 from .conftest import API_KEY
 

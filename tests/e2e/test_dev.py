@@ -131,7 +131,7 @@ def test_token_command_prints_a_courier_token() -> None:
         env={"PATH": "/usr/bin:/bin"},
     )
     from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
-    from shipnotify.ingest.auth import courier_id_from
+    from shipnotify.web.auth import courier_id_from
 
     token = done.stdout.strip()
     assert courier_id_from(f"Bearer {token}", DEV_COURIER_TOKEN_SECRET) == "courier-7"

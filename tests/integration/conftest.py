@@ -19,11 +19,12 @@ from redis.asyncio.cluster import RedisCluster
 from shipnotify import kafka, web
 from shipnotify.config import Settings
 from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
-from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
+from shipnotify.web.auth import issue_courier_token
 
 T = TypeVar("T")
 Api = TestClient[Any, Any]
@@ -31,11 +32,12 @@ Api = TestClient[Any, Any]
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    """ingest and status_api in one app, as `shipnotify dev` serves them."""
+    """ingest, status_api and hooks in one app, as `shipnotify dev` serves them."""
     await kafka.ensure_topics(settings)
     app = web.new_app(settings.max_body_bytes)
     ingest_app.install(app, settings)
     status_app.install(app, settings)
+    hooks_app.install(app, settings)
     async with TestClient(TestServer(app)) as client:
         await eventually(lambda: _ready(app))
         yield client

@@ -17,8 +17,8 @@ from structlog.testing import capture_logs
 from shipnotify import web
 from shipnotify.config import Settings
 from shipnotify.devstack.processes import free_port
-from shipnotify.serving import serve
 from shipnotify.status_api import app as status_app
+from shipnotify.web.serving import serve
 from tests.raw_http import NUL_IN_A_HEADER, exchange
 
 from .conftest import Api, courier, eventually, register, running_tracker, tap

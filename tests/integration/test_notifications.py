@@ -21,6 +21,7 @@ from shipnotify.config import Settings
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.processes import free_port
 from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.model.notices import plan
 from shipnotify.notifier import service as notifier
@@ -118,6 +119,7 @@ async def stack(settings: Settings, redis: Any) -> AsyncIterator[Stack]:
         app = web.new_app(settings.max_body_bytes)
         ingest_app.install(app, settings)
         status_app.install(app, settings)
+        hooks_app.install(app, settings)
         async with TestClient(TestServer(app, port=port)) as api:
             await eventually(lambda: _ready(app))
             yield Stack(

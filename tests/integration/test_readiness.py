@@ -1,6 +1,5 @@
 """Each service is ready when what it needs to serve answers, and only then: status_api
-serves the tracking pages without Kafka, ingest takes taps without Redis, the consumers need
-both."""
+and hooks serve without Kafka, ingest takes taps without Redis, the consumers need both."""
 
 from __future__ import annotations
 
@@ -9,9 +8,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from shipnotify import ops
 from shipnotify.config import Settings
+from shipnotify.consumer import probes as ops
 from shipnotify.devstack.processes import free_port
+from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.status_api import app as status_app
 
@@ -36,6 +36,13 @@ async def test_status_api_is_ready_without_kafka(settings: Settings) -> None:
 async def test_status_api_is_not_ready_without_redis(settings: Settings) -> None:
     no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
     assert await readiness(status_app.init_app(no_redis)) == (503, {"redis": False})
+
+
+async def test_hooks_are_ready_on_redis_alone(settings: Settings) -> None:
+    no_kafka = settings.with_(kafka_bootstrap=nowhere())
+    assert await readiness(hooks_app.init_app(no_kafka)) == (200, {"redis": True})
+    no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
+    assert await readiness(hooks_app.init_app(no_redis)) == (503, {"redis": False})
 
 
 async def test_ingest_is_ready_without_redis(settings: Settings) -> None:

@@ -24,9 +24,10 @@ from twilio.request_validator import RequestValidator
 
 from shipnotify import web
 from shipnotify.config import Settings
-from shipnotify.ingest.auth import AUDIENCE, issue_courier_token
+from shipnotify.hooks import app as hooks_app
 from shipnotify.status_api import app as status_app
 from shipnotify.store.notices import NoticeBook
+from shipnotify.web.auth import AUDIENCE, issue_courier_token
 
 from .conftest import Api, api_key, courier, registration, tap
 
@@ -49,9 +50,9 @@ def signed(form: dict[str, str], url: str, token: str = TOKEN) -> dict[str, str]
 
 @pytest.fixture
 async def hooks(settings: Settings) -> AsyncIterator[Api]:
-    """status_api with a Twilio auth token, reached by the provider at BASE."""
+    """hooks with a Twilio auth token, reached by the provider at BASE."""
     app = web.new_app(settings.max_body_bytes)
-    status_app.install(app, settings.with_(twilio_auth_token=TOKEN, webhook_url=BASE))
+    hooks_app.install(app, settings.with_(twilio_auth_token=TOKEN, webhook_url=BASE))
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -130,7 +131,7 @@ def _requests() -> dict[str, tuple[str, dict[str, str]]]:
 async def test_every_webhook_refuses_a_request_not_signed_for_exactly_it(
     hooks: Api, settings: Settings, redis: Redis
 ) -> None:
-    assert {r.path for r in routes(hooks, "POST")} == WEBHOOKS  # status_api's only POSTs
+    assert {r.path for r in routes(hooks, "POST")} == WEBHOOKS  # hooks' only POSTs
     requests = _requests()
     book = NoticeBook(redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret)
     for path in WEBHOOKS:
@@ -173,12 +174,12 @@ async def test_every_webhook_refuses_a_request_not_signed_for_exactly_it(
             await book.opt_in(PHONE)
 
 
-async def test_status_api_without_its_secrets_fails_closed(settings: Settings) -> None:
+async def test_hooks_without_its_secrets_fails_closed(settings: Settings) -> None:
     """No Twilio auth token: no signature is valid, not even one made with the empty key.
     No API key: the operator endpoint lets no one in, not even with an empty key."""
     bare = settings.with_(twilio_auth_token="", api_keys=(), webhook_url=BASE)
     app = web.new_app(bare.max_body_bytes)
-    status_app.install(app, bare)
+    hooks_app.install(app, bare)
     async with TestClient(TestServer(app)) as client:
         for path_qs, form in _requests().values():
             resp = await client.post(path_qs, data=form, headers=signed(form, BASE + path_qs, ""))

@@ -5,8 +5,8 @@ import time
 import jwt
 import pytest
 
-from shipnotify.ingest.auth import AUDIENCE, check_api_key, courier_id_from, issue_courier_token
 from shipnotify.web import ApiError
+from shipnotify.web.auth import AUDIENCE, check_api_key, courier_id_from, issue_courier_token
 
 
 def forged(claims: dict[str, int], key: str | None, algorithm: str) -> str:

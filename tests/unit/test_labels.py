@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 
 
 @pytest.mark.parametrize(

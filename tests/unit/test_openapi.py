@@ -22,6 +22,7 @@ from schemathesis import GenerationMode
 
 from shipnotify import web
 from shipnotify.config import Settings
+from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -43,6 +44,7 @@ def document() -> dict[str, Any]:
     app = web.new_app(1024)
     ingest_app.install(app, SETTINGS)
     status_app.install(app, SETTINGS)
+    hooks_app.install(app, SETTINGS)
     return web.openapi_of(app)
 
 
@@ -58,6 +60,7 @@ def test_every_registered_route_is_documented_head_too() -> None:
     app = web.new_app(1024)
     ingest_app.install(app, SETTINGS)
     status_app.install(app, SETTINGS)
+    hooks_app.install(app, SETTINGS)
     served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource}
     documented = {(m.upper(), p) for p, ops in web.openapi_of(app)["paths"].items() for m in ops}
     assert served == documented

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import TERMINAL, AttemptFailure, Status
 from shipnotify.status_api.app import Place, TimelineItem, Tracking
-from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.status_api.page import UI, not_found, render, script_json
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

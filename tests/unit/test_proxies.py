@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
-from shipnotify.proxies import client_address, hops_of, networks, parse
+from shipnotify.web.proxies import client_address, hops_of, networks, parse
 
 TRUSTED = networks(["127.0.0.1/32", "10.0.0.0/8", "2001:db8:ffff::/48"])
 

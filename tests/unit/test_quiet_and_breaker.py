@@ -4,8 +4,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from shipnotify.model.quiet import parse_window, quiet_until
 from shipnotify.notifier.breaker import Breaker
-from shipnotify.notifier.quiet import parse_window, quiet_until
 
 NIGHT = parse_window("21:00-08:00")
 

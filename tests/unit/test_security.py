@@ -22,12 +22,11 @@ import pytest
 
 from shipnotify import cli, logs
 from shipnotify.config import PREFIX, ConfigError, Settings
+from shipnotify.hooks import notices
 from shipnotify.ingest import app as ingest_app
-from shipnotify.ingest import auth
-from shipnotify.ingest.auth import AUDIENCE, check_api_key, courier_id_from
 from shipnotify.notifier import service as notifier_service
-from shipnotify.status_api import hooks
-from shipnotify.web import ApiError
+from shipnotify.web import ApiError, auth
+from shipnotify.web.auth import AUDIENCE, check_api_key, courier_id_from
 
 SECRET = "s3cret-for-tests-" + "x" * 48
 CLAIMS = {"sub": "courier-1", "aud": AUDIENCE, "iat": 1, "exp": 2**40}
@@ -133,8 +132,8 @@ def test_api_keys_are_compared_in_constant_time_against_every_key(
         check_api_key("k4", ["k1", "k2", "k3"])
     assert raised.value.status == 401
     assert len(compared) == 3
-    # the operator endpoint of status_api checks keys with the same function
-    assert vars(hooks)["check_api_key"] is check_api_key
+    # the operator endpoint of hooks checks keys with the same function
+    assert vars(notices)["check_api_key"] is check_api_key
 
 
 @pytest.mark.parametrize("presented", [None, "", " ", "anything"])

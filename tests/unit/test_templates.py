@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from shipnotify.i18n.labels import FAILURE_LABELS
 from shipnotify.model.status import AttemptFailure, Status
 from shipnotify.notifier.templates import (
     LANGUAGES,
@@ -14,7 +15,6 @@ from shipnotify.notifier.templates import (
     sms_segments,
     sms_text,
 )
-from shipnotify.status_api.labels import FAILURE_LABELS
 
 S = Status
 PARTIES: tuple[Party, ...] = ("sender", "recipient")

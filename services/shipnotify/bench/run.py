@@ -33,9 +33,9 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
-from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.store.keys import shipment_keys, tracking_key
+from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
 API_KEY = "bench-api-key"

@@ -17,12 +17,13 @@ from shipnotify.config import Settings
 from shipnotify.devstack import demo, kafka_broker, outbox, processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
+from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
-from shipnotify.ingest.auth import issue_courier_token
 from shipnotify.notifier import service as notifier
-from shipnotify.serving import CannotListen, Runner, serve
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service as tracker
+from shipnotify.web.auth import issue_courier_token
+from shipnotify.web.serving import CannotListen, Runner, serve
 
 log = logs.get(__name__)
 
@@ -134,6 +135,7 @@ def _serving_http(
     app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     ingest_app.install(app, settings)
     status_app.install(app, settings)
+    hooks_app.install(app, settings)
     outbox.install(app, sms, mail)
     return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
@@ -150,7 +152,7 @@ def _banner(settings: Settings, base: str, bootstrap: str, redis_url: str, token
     print(
         f"""
 shipnotify dev is up (Ctrl-C stops everything)
-  HTTP        {base}  (ingest and status_api; the API document: {base}/openapi.json)
+  HTTP        {base}  (ingest, status_api and hooks; the API document: {base}/openapi.json)
   Kafka       {bootstrap}  (Apache Kafka {kafka_broker.version()}, one node, in a temporary folder)
   Redis       {redis_url}
   outbox      {base}/outbox  (every SMS and email sent; the SMS sandbox and the SMTP server)

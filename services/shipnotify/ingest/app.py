@@ -18,7 +18,6 @@ from redis.exceptions import RedisError
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.ingest import auth
 from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -40,7 +39,7 @@ from shipnotify.model.status import Status
 from shipnotify.store import connect, learn_slots
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
-from shipnotify.web import ApiError, Route, json_response, parse_body
+from shipnotify.web import ApiError, Route, auth, json_response, parse_body
 
 log = logs.get(__name__)
 

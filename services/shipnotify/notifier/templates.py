@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from shipnotify.i18n.labels import DEFAULT, FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.status_api.labels import DEFAULT, FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 
 __all__ = [
     "LANGUAGES",

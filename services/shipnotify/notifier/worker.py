@@ -28,9 +28,9 @@ from redis.exceptions import RedisError
 from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
+from shipnotify.model.quiet import parse_window, quiet_until
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.quiet import parse_window, quiet_until
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import CANCELLED, Claim, NoticeBook, now_ms
 from shipnotify.v1 import notifications_pb2 as npb

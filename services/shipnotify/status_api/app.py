@@ -11,14 +11,13 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
+from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL
-from shipnotify.status_api import hooks, live, page
-from shipnotify.status_api.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
+from shipnotify.status_api import live, page
 from shipnotify.status_api.limits import RateLimit
 from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import Shipment, TrackingStore, connect, learn_slots
-from shipnotify.store.notices import NoticeBook
 from shipnotify.web import ApiError, Route, json_response
 
 STORE = web.AppKey("tracking_store", TrackingStore)
@@ -182,59 +181,14 @@ ROUTES = [
 ]
 
 
-_SIGNED = {403: ("bad X-Twilio-Signature", sweb.ErrorBody), 400: ("not a form", sweb.ErrorBody)}
-HOOK_ROUTES = [
-    Route(
-        "POST",
-        "/v1/twilio/status",
-        hooks.message_status,
-        "Delivery receipt of an SMS (Twilio status callback)",
-        {204: ("recorded", None), 422: ("s or n missing", sweb.ErrorBody), **_SIGNED},
-        parameters=[
-            {
-                "name": name,
-                "in": "query",
-                "required": True,
-                "schema": {"type": "string"},
-                "description": description,
-            }
-            for name, description in (("s", "the shipment id"), ("n", "the notification id"))
-        ],
-        tag="webhooks",
-    ),
-    Route(
-        "POST",
-        "/v1/twilio/inbound",
-        hooks.inbound_sms,
-        "Inbound SMS: STOP, START or HELP",
-        {200: ("TwiML reply", None), **_SIGNED},
-        tag="webhooks",
-    ),
-    Route(
-        "GET",
-        "/v1/shipments/{shipment_id}/notices",
-        hooks.shipment_notices,
-        "Operators: a shipment's notices and their states",
-        {200: ("the notices", hooks.Notices)},
-        security="apiKey",
-        tag="operations",
-    ),
-]
-
-
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
-    settings.require("opt_out_secret")  # STOP and START keep a keyed hash of the number
     client = redis or connect(settings)
     app[STORE] = TrackingStore(client)  # it only reads
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
     app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
-    app[hooks.SETTINGS] = settings
-    app[hooks.BOOK] = NoticeBook(
-        client, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
-    )
-    sweb.add_routes(app, ROUTES + HOOK_ROUTES)
+    sweb.add_routes(app, ROUTES)
     # Redis alone: status_api never uses Kafka, and a broker outage must not take the
     # tracking pages out of service.
     app[sweb.CHECKS]["redis"] = _redis_ready(app)

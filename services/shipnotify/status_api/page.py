@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING
 
+from shipnotify.i18n.labels import DEFAULT, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import Status
-from shipnotify.status_api.labels import DEFAULT, LANGUAGES, STATUS_LABELS
 
 if TYPE_CHECKING:
     from shipnotify.status_api.app import Place, TimelineItem, Tracking

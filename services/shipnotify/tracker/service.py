@@ -6,9 +6,10 @@ import asyncio
 
 from opentelemetry import trace
 
-from shipnotify import kafka, logs, tracing
+from shipnotify import logs, tracing
 from shipnotify.config import Settings
-from shipnotify.store import TrackingStore, connect, intact, learn_slots
+from shipnotify.consumer import startup
+from shipnotify.store import TrackingStore
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 
@@ -22,34 +23,26 @@ async def serve(
     plan: NoticePlanner = plan_notices,
     tracer: trace.Tracer | None = None,
 ) -> None:
-    if not await kafka.wait_until_reachable(settings, stop):
-        return
-    redis = connect(settings)
-    await learn_slots(redis)
-    if not await intact.wait_until_intact(
-        redis, settings, settings.tracker_group, settings.events_topic, stop
-    ):
-        await redis.aclose()
-        return
-    producer = kafka.producer(settings)
-    consumer = kafka.consumer(settings, settings.events_topic, settings.tracker_group)
-    await producer.start()
-    await consumer.start()
-    tracker = Tracker(
-        settings,
-        TrackingStore(
-            redis, retention_days=settings.retention_days, stale_days=settings.stale_days
-        ),
-        consumer,
-        producer,
-        plan,
-        tracer=tracer or tracing.tracer(),
+    started = startup.started(
+        settings, stop, group=settings.tracker_group, topic=settings.events_topic
     )
-    log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
-    try:
-        await tracker.run(stop)
-    finally:
-        await consumer.stop()  # commits nothing more; leaves the group
-        await producer.stop()
-        await redis.aclose()
-        log.info("tracker stopped", **vars(tracker.counts))
+    async with started as clients:
+        if clients is None:
+            return
+        tracker = Tracker(
+            settings,
+            TrackingStore(
+                clients.redis,
+                retention_days=settings.retention_days,
+                stale_days=settings.stale_days,
+            ),
+            clients.consumer,
+            clients.producer,
+            plan,
+            tracer=tracer or tracing.tracer(),
+        )
+        log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
+        try:
+            await tracker.run(stop)
+        finally:
+            log.info("tracker stopping", **vars(tracker.counts))

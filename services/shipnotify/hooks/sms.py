@@ -1,25 +1,19 @@
-"""The SMS provider's webhooks (delivery receipts, inbound SMS) and the operator's view of
-a shipment's notices. Every webhook is signature-checked with the provider's validator."""
+"""The SMS provider's webhooks: delivery receipts and inbound SMS (STOP, START, HELP).
+Every one is signature-checked with the provider's own validator."""
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
 from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
-from shipnotify.config import Settings
-from shipnotify.ingest.auth import check_api_key
-from shipnotify.store.notices import NoticeBook
-from shipnotify.web import ApiError, json_response
+from shipnotify.hooks.resources import BOOK, SETTINGS
+from shipnotify.web import ApiError
 
 log = logs.get(__name__)
 
-SETTINGS = web.AppKey("hooks_settings", Settings)
-BOOK = web.AppKey("notice_book", NoticeBook)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "СТОП"}
 START_WORDS = {"START", "YES", "UNSTOP"}
@@ -32,25 +26,6 @@ REPLIES = {
 
 
 _TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
-
-
-class Notice(BaseModel):
-    notification_id: str
-    state: str
-    channel: str | None = None
-    party: str | None = None
-    status: str | None = None
-    event_id: str | None = None
-    attempts: int = 0
-    provider_id: str | None = None
-    receipt: str | None = None
-    error: str | None = None
-    updated_at_ms: int | None = None
-
-
-class Notices(BaseModel):
-    shipment_id: str
-    notices: list[Notice]
 
 
 async def _signed_form(request: web.Request) -> dict[str, str]:
@@ -107,29 +82,3 @@ async def inbound_sms(request: web.Request) -> web.Response:
         reply = REPLIES["help"]
     log.info("inbound sms", keyword=word if word in STOP_WORDS | START_WORDS else "other")
     return web.Response(text=_TWIML.format(escape(reply)), content_type="text/xml")
-
-
-async def shipment_notices(request: web.Request) -> web.Response:
-    check_api_key(request.headers.get("X-Api-Key"), request.app[SETTINGS].api_keys)
-    shipment_id = request.match_info["shipment_id"]
-    states = await request.app[BOOK].of_shipment(shipment_id)
-    notices = [
-        _notice(nid, doc) for nid, doc in sorted(states.items(), key=lambda i: i[1].get("t", 0))
-    ]
-    return json_response(Notices(shipment_id=shipment_id, notices=notices))
-
-
-def _notice(nid: str, doc: dict[str, Any]) -> Notice:
-    return Notice(
-        notification_id=nid,
-        state=doc.get("s", "?"),
-        channel=doc.get("c"),
-        party=doc.get("p"),
-        status=doc.get("st"),
-        event_id=doc.get("ev"),
-        attempts=doc.get("n", 0),
-        provider_id=doc.get("id"),
-        receipt=doc.get("r"),
-        error=doc.get("e"),
-        updated_at_ms=doc.get("t"),
-    )

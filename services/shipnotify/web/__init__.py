@@ -19,7 +19,8 @@ from opentelemetry import trace
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shipnotify import logs, metrics, proxies, tracing
+from shipnotify import logs, metrics, tracing
+from shipnotify.web import proxies
 
 log = logs.get(__name__)
 

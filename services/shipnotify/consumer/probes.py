@@ -12,8 +12,8 @@ from redis.exceptions import RedisError
 from shipnotify import kafka
 from shipnotify import web as sweb
 from shipnotify.config import ConfigError, Settings
-from shipnotify.serving import CannotListen, serve
 from shipnotify.store import connect
+from shipnotify.web.serving import CannotListen, serve
 
 
 def init_app(settings: Settings) -> web.Application:

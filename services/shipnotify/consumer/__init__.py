@@ -1,0 +1,1 @@
+"""What the Kafka consumer deployables (tracker, notifier) share: start-up and probes."""

@@ -1,0 +1,1 @@
+"""Everything users read, in their language: labels, notices, pages (see README.md)."""

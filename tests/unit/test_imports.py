@@ -1,0 +1,65 @@
+"""The import contract (pyproject.toml, [tool.importlinter]): no deployable imports another,
+no package imports from a layer above its own. Checked by import-linter on this tree, and
+shown to fail on a copy of it given one forbidden import."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def lint(cwd: Path, package_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(package_dir)}
+    return subprocess.run(
+        [LINT, "--no-cache", "--no-logo"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_tree_keeps_the_contract() -> None:
+    done = lint(ROOT, ROOT / "services")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        # a deployable importing another's module
+        ("status_api/app.py", "from shipnotify.notifier import worker"),
+        # a shared package importing a deployable
+        ("i18n/labels.py", "from shipnotify.status_api import page"),
+        # a lower layer importing a higher one: the store must not know Kafka
+        ("store/intact.py", "from shipnotify import kafka"),
+        # the pure model importing the settings
+        ("model/status.py", "from shipnotify import config"),
+    ],
+)
+def test_a_forbidden_import_breaks_it(tmp_path: Path, module: str, line: str) -> None:
+    shutil.copytree(
+        ROOT / "services" / "shipnotify",
+        tmp_path / "services" / "shipnotify",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    changed = tmp_path / "services" / "shipnotify" / module
+    text = changed.read_text()
+    changed.write_text(text.replace("\nfrom ", f"\n{line}  # noqa\nfrom ", 1))
+    done = lint(tmp_path, tmp_path / "services")
+    assert done.returncode == 1, done.stdout
+    importer = "shipnotify." + module.removesuffix(".py").replace("/", ".")
+    assert "1 broken" in done.stdout
+    assert importer in done.stdout, done.stdout
