@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: dev test chaos bench lint typecheck pytest proto system-packages kafka-jars lock lock-upgrade clean
+.PHONY: dev test chaos bench lint typecheck pytest proto i18n language system-packages kafka-jars lock lock-upgrade clean
 
 dev: system-packages kafka-jars $(STAMP)
 	$(BIN)/shipnotify dev $(ARGS)
@@ -36,6 +36,22 @@ chaos: system-packages kafka-jars $(STAMP)
 # Throughput and latency beside the raw limits, in one run (see README, Performance).
 bench: system-packages kafka-jars $(STAMP)
 	$(BIN)/shipnotify bench $(ARGS)
+
+# The catalogs: message ids extracted from the code and the templates into messages.pot,
+# merged into every language's messages.po (new ids come in empty), each compiled to .mo.
+# (The Python packages must be installed: make dev or make test does it.)
+I18N := services/shipnotify/i18n
+i18n:
+	$(BIN)/pybabel -q extract -F $(I18N)/babel.cfg -k mark --no-location --sort-output \
+		--omit-header -o $(I18N)/messages.pot services/shipnotify
+	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N)/locales \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/pybabel compile -d $(I18N)/locales --statistics
+
+# A new language's catalog, every message to translate: make language CODE=uk
+language:
+	@test -n "$(CODE)" || { echo "name the language: make language CODE=uk"; exit 2; }
+	$(BIN)/pybabel init -i $(I18N)/messages.pot -d $(I18N)/locales -l $(CODE) --no-wrap
 
 # Regenerates services/shipnotify/v1 from proto/ with the pinned protoc.
 proto: $(STAMP)
