@@ -39,6 +39,7 @@ from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
 API_KEY = "bench-api-key"
+HTTP_SERVICES = ("ingest", "status_api", "hooks")  # hooks takes the sandbox's delivery receipts
 
 
 @dataclass(frozen=True)
@@ -224,10 +225,10 @@ class Stack:
     # -- latency
 
     async def _http_services(self) -> None:
-        for name in ("ingest", "status_api"):
+        for name in HTTP_SERVICES:
             self.pids[name] = self.services.start(name).pid
         async with aiohttp.ClientSession() as http:
-            for name in ("ingest", "status_api"):
+            for name in HTTP_SERVICES:
                 url = f"http://127.0.0.1:{self.services.ports[name]}/readyz"
                 for _ in range(600):
                     try:
@@ -493,7 +494,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
         sms = await exits.enter_async_context(
             SmsSandbox(ACCOUNT, TOKEN, callback_delay_s=0.5).running()
         )
-        ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
+        ports = {name: processes.free_port() for name in ("ingest", "status_api", "hooks")}
         status_base = f"http://127.0.0.1:{ports['status_api']}"
         run_id = uuid.uuid4().hex[:8]
         settings = base.in_namespace(f"bench.{run_id}").with_(
@@ -506,7 +507,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             tracking_id_secret="bench-tracking-id-secret",  # noqa: S106 (the local stack's)
             opt_out_secret="bench-opt-out-secret",  # noqa: S106 (the local stack's)
             public_url=status_base,
-            webhook_url=status_base,
+            webhook_url=f"http://127.0.0.1:{ports['hooks']}",
             **at_sandboxes(sms, mail),
             mail_from="Bench Carrier <notices@carrier.example>",
             # the providers' account limits are not ours to measure
