@@ -25,7 +25,7 @@ from aiolimiter import AsyncLimiter
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.model.quiet import parse_window, quiet_until
@@ -342,8 +342,8 @@ class Notifier:
         if self._too_old(job):
             await self._give_up(job, raw, failed.reason, attempts=attempt)
             return
-        delay = min(
-            self.settings.retry_max_delay_s, self.settings.retry_first_s * 2 ** (attempt - 1)
+        delay = backoff.delay_s(
+            attempt, first_s=self.settings.retry_first_s, cap_s=self.settings.retry_max_delay_s
         )
         due = now_ms() + int(random.uniform(delay / 2, delay) * 1000)  # jitter spreads a herd
         # unknown: the provider may have the message; the next attempt asks it first

@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied, TrackingStore
@@ -62,17 +62,15 @@ class Tracker:
             await self.lag.update()  # idle too: a rebalance changes what it owns
 
     async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
-        delay = 0.1
-        while True:
+        """Handles the batch, again and again while a dependency is down; False if asked to
+        stop first."""
+        async for attempt in backoff.attempts(first_s=0.1, cap_s=5.0, stop=stop):
             try:
                 await self.handle(records)
                 return True
             except (RedisError, KafkaError, OSError, StoreLost) as e:
-                log.warning("batch failed, retrying", error=repr(e), retry_in_s=delay)
-            if stop.is_set():
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                log.warning("batch failed, retrying", error=repr(e), retry_in_s=attempt.retry_in_s)
+        return False
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka.
