@@ -2,10 +2,11 @@
 due set that drives retries and deferrals, and SMS opt-outs.
 
 A notice's state lives beside its shipment's, one hash field per notification id: a JSON
-document in `{shp:<id>}:sending` while it is in flight (sending, retrying, deferred), then,
-once final (sent and after), a compact record in `{shp:<id>}:notices` (notice_codec.lua),
-all of whose values fit a listpack: a delivered shipment's notices take a few hundred
-bytes, and go with the shipment. No phone number or email is stored in either.
+document in the shipment's `sending` hash while it is in flight (sending, retrying,
+deferred), then, once final (sent and after), a compact record in its `notices` hash
+(keys.py spells both; notice_codec.lua the record), all of whose values fit a listpack: a
+delivered shipment's notices take a few hundred bytes, and go with the shipment. No phone
+number or email is stored in either.
 """
 
 from __future__ import annotations
