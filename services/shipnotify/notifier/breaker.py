@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from shipnotify import backoff
+from shipnotify.notifier.outcomes import Outcome, Sent
 
 
 @dataclass
@@ -19,6 +20,14 @@ class Breaker:
 
     def closed(self, now: float | None = None) -> bool:
         return (time.monotonic() if now is None else now) >= self.open_until
+
+    def saw(self, outcome: Outcome, now: float | None = None) -> None:
+        """A provider's answer: a failure that may pass counts against it; a permanent one
+        is the notice's, not the provider's."""
+        if isinstance(outcome, Sent):
+            self.succeeded()
+        elif not outcome.permanent:
+            self.failed(now)
 
     def succeeded(self) -> None:
         self.failures = 0
