@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, assert_never
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
 from opentelemetry import trace
@@ -31,8 +31,9 @@ from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
+from shipnotify.notifier.ports import Book, Producer
 from shipnotify.store.intact import StoreLost
-from shipnotify.store.notices import NoticeBook, now_ms
+from shipnotify.store.notices import now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -69,9 +70,9 @@ class Notifier:
         self,
         settings: Settings,
         *,
-        book: NoticeBook,
+        book: Book,
         senders: Sequence[Sender],
-        producer: AIOKafkaProducer,
+        producer: Producer,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
