@@ -73,16 +73,8 @@ class FakeBook:
         self.states[nid] = ("sending", {})
         return Claim(self.attempts[nid], in_doubt_since_ms=doubt, at_ms=now_ms())
 
-    async def update(
-        self,
-        shipment_id: str,
-        nid: str,
-        state: str,
-        fields: dict[str, Any] | None = None,
-        *,
-        force: bool = False,
-    ) -> str:
-        self.states[nid] = (state, dict(fields or {}))
+    async def update(self, shipment_id: str, nid: str, state: str, fields: dict[str, Any]) -> str:
+        self.states[nid] = (state, dict(fields))
         return state
 
     async def finish(

@@ -31,13 +31,7 @@ class Book(Protocol):
     ) -> Claim: ...
 
     async def update(
-        self,
-        shipment_id: str,
-        nid: str,
-        state: str,
-        fields: dict[str, Any] | None = None,
-        *,
-        force: bool = False,
+        self, shipment_id: str, nid: str, state: str, fields: dict[str, Any]
     ) -> str: ...
 
     async def finish(
