@@ -11,7 +11,6 @@ decided in decision.py; this module reads what that needs and performs what it s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import traceback
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from aiolimiter import AsyncLimiter
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
@@ -141,13 +140,12 @@ class Notifier:
                         self._start(raw)
             except RedisError as e:
                 log.warning("due notices not readable now", error=repr(e))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
+            await backoff.pause(every_s, stop)
 
     async def _until_taken(self, records: Sequence[ConsumerRecord], stop: asyncio.Event) -> bool:
         """Takes a batch, holding it uncommitted while Redis is down or came back empty;
         False if asked to stop first."""
-        while True:
+        async for _ in backoff.attempts(first_s=2.0, cap_s=2.0, stop=stop):
             try:
                 if not await self.book.intact():
                     raise StoreLost
@@ -155,10 +153,7 @@ class Notifier:
                 return True
             except (RedisError, KafkaError, OSError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0)
-            if stop.is_set():
-                return False
+        return False
 
     def _start(self, raw: bytes) -> None:
         if raw not in self._tasks:
