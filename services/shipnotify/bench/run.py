@@ -34,7 +34,7 @@ from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
 from shipnotify.model.ids import tracking_id_for
-from shipnotify.store.keys import shipment_keys, tracking_key
+from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
 from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
@@ -421,7 +421,7 @@ class Stack:
             sid = parcel.shipment_id
             tid = tracking_id_for(self.settings.tracking_id_secret, sid)
             keys = [*shipment_keys(sid), tracking_key(tid)]
-            names = [k.rpartition(":")[2] for k in keys[:-1]] + ["tracking link"]
+            names = [*SHIPMENT_KEY_NAMES, "tracking link"]
             for name, key in zip(names, keys, strict=True):
                 by_key[name] = by_key.get(name, 0) + int(
                     await self.redis.memory_usage(key, samples=0) or 0
