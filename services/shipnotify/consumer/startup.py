@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
-from shipnotify import kafka, logs
+from shipnotify import backoff, kafka, logs
 from shipnotify.config import Settings
 from shipnotify.store import connect, intact, learn_slots
 
@@ -68,6 +68,5 @@ async def wait_until_intact(
             await intact.mark(redis)
             return True
         log.error(str(intact.StoreLost()), group=group)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 2.0)
+        await backoff.pause(2.0, stop)  # looks again until the rebuild marks the store
     return False
