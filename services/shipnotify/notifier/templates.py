@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  # the Russian texts are Cyrillic on purpose, as are GSM 03.38's Greek letters
+# ruff: noqa: RUF001  # the Russian texts are Cyrillic on purpose
 """The words of every notice: SMS and email, per language, party and status.
 
 Each language has party-specific texts for the statuses a party hears about by default,
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from shipnotify.i18n.labels import DEFAULT, FAILURE_LABELS, LANGUAGES, STATUS_LABELS
+from shipnotify.model import sms
 from shipnotify.model.status import AttemptFailure, Status
 
 __all__ = [
@@ -28,9 +29,7 @@ __all__ = [
     "Email",
     "Party",
     "email",
-    "is_gsm7",
     "language_for",
-    "sms_segments",
     "sms_text",
 ]
 
@@ -42,55 +41,6 @@ def language_for(locale: str) -> str:
     """The language of LANGUAGES for a locale such as "ru-MD" or "ro_MD"; English otherwise."""
     lang = locale.strip().replace("_", "-").split("-")[0].lower()
     return lang if lang in LANGUAGES else DEFAULT
-
-
-# --- SMS length --------------------------------------------------------------------------
-
-# GSM 03.38 default alphabet, in code order (0x00-0x7F); 0x1B is the escape to the extension.
-_GSM7_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
-    " !\"#¤%&'()*+,-./"
-    "0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmno"
-    "pqrstuvwxyzäöñüà"
-)
-# The extension table: each is sent as escape + code, two septets.
-_GSM7_EXTENSION = "\f^{}\\[~]|€"
-_SEPTETS: dict[str, int] = {c: 1 for c in _GSM7_BASIC if c != "\x1b"} | dict.fromkeys(
-    _GSM7_EXTENSION, 2
-)
-_GSM7_LIMITS = (160, 153)  # septets: a single message, a part of a concatenated one
-_UCS2_LIMITS = (70, 67)  # UTF-16 code units
-
-
-def is_gsm7(text: str) -> bool:
-    """Whether `text` can be sent in the GSM 03.38 alphabet (with its extension table)."""
-    return all(c in _SEPTETS for c in text)
-
-
-def sms_segments(text: str) -> int:
-    """How many SMS segments `text` takes (an empty text still takes one).
-
-    GSM-7 when every character allows it, UCS-2 otherwise. A two-septet extension
-    character or a surrogate pair is never split between parts.
-    """
-    if is_gsm7(text):
-        return _parts([_SEPTETS[c] for c in text], *_GSM7_LIMITS)
-    return _parts([2 if ord(c) > 0xFFFF else 1 for c in text], *_UCS2_LIMITS)
-
-
-def _parts(costs: list[int], single: int, part: int) -> int:
-    if sum(costs) <= single:
-        return 1
-    parts, used = 1, 0
-    for cost in costs:
-        if used + cost > part:
-            parts, used = parts + 1, 0
-        used += cost
-    return parts
 
 
 # Folding to GSM-7: Russian transliterated, Romanian diacritics (comma and cedilla forms) dropped.
@@ -249,7 +199,7 @@ def sms_text(
     `carrier`, a short name, prefixes the text when it fits.
     """
     forms = list(_sms_forms(language_for(lang), party, status, tracking_url, failure, carrier))
-    return next((text for text in forms if sms_segments(text) == 1), forms[-1])
+    return next((text for text in forms if sms.segments(text) == 1), forms[-1])
 
 
 def _sms_forms(
