@@ -58,6 +58,19 @@ def test_every_catalog_is_complete(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_an_alias_names_a_text(lang: str) -> None:
+    catalog = po(I18N / "locales" / lang / "LC_MESSAGES" / "messages.po")
+    texts = {str(m.id): str(m.string) for m in catalog if m.id}
+    for message_id, said in texts.items():
+        if said.startswith(i18n.ALIAS):
+            named = said.removeprefix(i18n.ALIAS)
+            assert named in texts, f"{lang}: {message_id} names no message"
+            assert not texts[named].startswith(i18n.ALIAS), (
+                f"{lang}: {message_id}: an alias's alias"
+            )
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_every_compiled_catalog_says_what_its_po_says(lang: str) -> None:
     folder = I18N / "locales" / lang / "LC_MESSAGES"
     with (folder / "messages.mo").open("rb") as f:
