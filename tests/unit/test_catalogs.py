@@ -93,7 +93,11 @@ def english(message_id: str) -> str:
 
 # -- the README's steps, followed on a copy of the checkout ---------------------------------
 
-FIXTURE = {"status.delivered": "Доставлено", "status.in_transit": "У дорозі"}  # noqa: RUF001 (Ukrainian)
+FIXTURE = {  # Ukrainian; the SMS's status name transliterated, as SMS texts fit GSM-7
+    "status.delivered": "Доставлено",
+    "status.in_transit": "У дорозі",  # noqa: RUF001
+    "sms.status.in_transit": "U dorozi",
+}
 
 
 def readme_steps() -> list[str]:
@@ -139,15 +143,30 @@ def test_the_readme_steps_add_a_language(tmp_path: Path) -> None:
             "from shipnotify.i18n import LANGUAGES, language_for, negotiate\n"
             "from shipnotify.i18n.labels import STATUS_LABELS\n"
             "from shipnotify.model.status import Status\n"
+            "from shipnotify.notifier.texts import email, sms_text\n"
             "print(LANGUAGES, language_for('uk-UA'), negotiate('uk;q=0.9, ru;q=0.5'),"
-            " STATUS_LABELS['uk'][Status.DELIVERED])",
+            " STATUS_LABELS['uk'][Status.DELIVERED])\n"
+            "url = 'https://trk.carrier.example/t/1'\n"
+            "print(sms_text('uk-UA', 'recipient', Status.IN_TRANSIT, tracking_url=url))\n"
+            "mail = email('uk-UA', 'recipient', Status.IN_TRANSIT, tracking_url=url)\n"
+            "print(mail.subject, '<html lang=\"uk\">' in mail.html, sep='|')\n"
+            "print(sms_text('uk', 'sender', Status.DELIVERED, tracking_url=url))",
         ],
         env={**os.environ, "PYTHONPATH": str(tmp_path / "services")},
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    assert served.stdout.split() == ["('en',", "'ro',", "'ru',", "'uk')", "uk", "uk", "Доставлено"]
+    assert served.returncode == 0, served.stderr
+    languages, sms, mail, english = served.stdout.splitlines()
+    assert languages.split() == ["('en',", "'ro',", "'ru',", "'uk')", "uk", "uk", "Доставлено"]
+    # an SMS and an email in the new language: its words, English where it took English's
+    assert sms == "Parcel update: U dorozi. Track it: https://trk.carrier.example/t/1"
+    assert mail == "Parcel update: У дорозі|True"  # noqa: RUF001
+    assert english == (
+        "Your parcel has been delivered to the recipient. Thank you! "
+        "Details: https://trk.carrier.example/t/1"
+    )
 
 
 def run(step: str, cwd: Path) -> None:
