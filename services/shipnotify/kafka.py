@@ -19,7 +19,7 @@ from aiokafka.errors import (
 )
 from aiokafka.partitioner import murmur2
 
-from shipnotify import logs
+from shipnotify import backoff, logs
 from shipnotify.config import Settings
 
 log = logs.get(__name__)
@@ -217,14 +217,14 @@ async def commit_batch(consumer: AIOKafkaConsumer, records: list[ConsumerRecord]
 async def wait_until_reachable(settings: Settings, stop: asyncio.Event) -> bool:
     """Waits for Kafka (and creates the topics) so a consumer service starts before its broker
     without a crash loop; False when asked to stop first."""
-    delay = 0.2
-    while not stop.is_set():
+    if stop.is_set():
+        return False
+    async for attempt in backoff.attempts(first_s=0.2, cap_s=5.0, stop=stop):
         try:
             await ensure_topics(settings)
             return True
         except (KafkaError, OSError) as e:
-            log.warning("kafka not reachable, retrying", error=repr(e), retry_in_s=delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 5.0)
+            log.warning(
+                "kafka not reachable, retrying", error=repr(e), retry_in_s=attempt.retry_in_s
+            )
     return False

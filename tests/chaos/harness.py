@@ -192,6 +192,7 @@ class Stack:
         for name, n in (
             ("ingest", 1),
             ("status_api", 1),
+            ("hooks", 1),
             ("tracker", trackers),
             ("notifier", notifiers),
         ):
@@ -463,8 +464,9 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
         redis_server = exits.enter_context(processes.redis_server(workdir))
         mail = exits.enter_context(MailSandbox())
         sms = await exits.enter_async_context(SmsSandbox(ACCOUNT, TOKEN).running())
-        ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
+        ports = {name: processes.free_port() for name in ("ingest", "status_api", "hooks")}
         status_base = f"http://127.0.0.1:{ports['status_api']}"
+        hooks_base = f"http://127.0.0.1:{ports['hooks']}"
         settings = Settings(
             kafka_bootstrap=broker.address,
             kafka_partitions=6,
@@ -476,7 +478,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             tracking_id_secret="chaos-tracking-id-secret",
             opt_out_secret="chaos-opt-out-secret",
             public_url=status_base,
-            webhook_url=status_base,
+            webhook_url=hooks_base,
             **at_sandboxes(sms, mail),
             mail_from="Chaos Carrier <notices@carrier.example>",
             sms_per_second=2000.0,

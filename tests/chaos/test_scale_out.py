@@ -45,7 +45,7 @@ async def test_three_trackers_and_two_notifiers_share_twelve_partitions(tmp_path
     assert all(applied), applied  # each did a share
     assert all(sent), sent
     # A notice whose answer timed out is settled by a later attempt's look-up or, first, by
-    # the provider's delivery receipt (status_api): only those may be sent but not counted.
+    # the provider's delivery receipt (hooks): only those may be sent but not counted.
     unknown = sum(total(n, "shipnotify_send_failures_total", kind="unknown") for n in notifiers)
     assert unknown > 0
     assert len(s.delivered()) - unknown <= sum(sent) <= len(s.delivered())

@@ -26,6 +26,7 @@ FIGURES = {
     "status API / bare, 304",
     "ingest, peak RSS",
     "status_api, peak RSS",
+    "hooks, peak RSS",
     "tracker, peak RSS",
     "notifier, peak RSS",
     "redis per delivered shipment",

@@ -3,14 +3,16 @@ names the variable and what is wrong, and no traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
 from shipnotify.devstack.processes import free_port
 
-SERVICES = ["ingest", "tracker", "notifier", "status_api"]
+SERVICES = ["ingest", "tracker", "notifier", "status_api", "hooks"]
 BAD = [  # each once a traceback, a bind error or a failure deep inside a service
     ("SHIPNOTIFY_HTTP_PORT", "70000"),
     ("SHIPNOTIFY_QUIET_HOURS", "25:00-08:00"),
@@ -72,3 +74,44 @@ def test_every_bad_value_is_on_the_one_line_and_no_secret() -> None:
     assert "SHIPNOTIFY_TRUSTED_PROXIES='10.0.0.1/8': 10.0.0.1/8 has host bits set" in line
     assert "SHIPNOTIFY_COURIER_TOKEN_SECRET (a secret, not shown)" in line
     assert "too-short-to-sign" not in done.stderr
+
+
+def test_hooks_refuses_to_start_without_its_secrets() -> None:
+    done = _run("hooks")  # no SHIPNOTIFY_OPT_OUT_SECRET
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("shipnotify hooks: configuration error: ")
+    assert "SHIPNOTIFY_OPT_OUT_SECRET" in line
+
+
+def test_status_api_starts_with_no_secret_at_all() -> None:
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SHIPNOTIFY_HTTP_PORT": str(port),
+        "SHIPNOTIFY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    with subprocess.Popen(
+        [sys.executable, "-m", "shipnotify", "status_api"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as served:
+        try:
+            assert _answers(f"http://127.0.0.1:{port}/healthz", served), served.stderr
+        finally:
+            served.terminate()
+            served.wait(timeout=30)
+
+
+def _answers(url: str, process: subprocess.Popen[str]) -> bool:
+    """Whether `url` answers 200 before `process` exits (a refused setting exits it)."""
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (http only)
+                return bool(resp.status == 200)
+        except OSError:  # not listening yet: look again once it has had a moment, or exited
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)
+    return False

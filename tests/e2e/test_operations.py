@@ -70,7 +70,7 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
     assert total(notifier, "shipnotify_tap_to_notice_seconds_count") == len(expected)
     assert total(notifier, "shipnotify_send_failures_total") == 0
     assert total(notifier, "shipnotify_consumer_lag") == 0
-    receipts = total(got["status_api"], "shipnotify_delivery_receipts_total", status="delivered")
+    receipts = total(got["hooks"], "shipnotify_delivery_receipts_total", status="delivered")
     assert receipts == len(s.sms.messages)  # the provider's receipts came back, signed
 
     # the JSON logs follow one tap from ingest through the tracker to its notices, every line

@@ -243,7 +243,8 @@ async def test_every_courier_route_refuses_expired_and_forged_tokens(
 async def _limited(
     settings: Settings, redis: Redis, trusted: tuple[str, ...]
 ) -> AsyncIterator[Api]:
-    """status_api allowing 2 requests a minute per client, behind `trusted` proxies."""
+    """status_api allowing 2 requests a minute per client, and hooks, behind `trusted`
+    proxies, in one app as `shipnotify dev` serves them."""
     for key in await redis.keys("rl:*"):  # other tests' counts from this address
         await redis.delete(key)
     if 60 - time.time() % 60 < 3:  # keep the requests inside one window
@@ -254,7 +255,9 @@ async def _limited(
         twilio_auth_token=TOKEN,
         webhook_url=BASE,
     )
-    async with TestClient(TestServer(status_app.init_app(own), host="127.0.0.1")) as client:
+    app = status_app.init_app(own)
+    hooks_app.install(app, own)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
 
 

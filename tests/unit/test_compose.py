@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the dev extra
 import pytest
@@ -37,9 +38,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 
-DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api"}
+DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api", "hooks"}
 PROJECT_SERVICES = DEPLOYABLES | {"sms_sandbox"}  # the provider's stand-in, same image
-HTTP_SERVICES = {"ingest", "status_api"}
+HTTP_SERVICES = {"ingest", "status_api", "hooks"}
 SETTING_NAMES = set(VARIABLES.values())
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
@@ -213,7 +214,7 @@ def test_each_service_environment_makes_valid_settings(name: str) -> None:
         settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     if name == "notifier":
         settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host")
-    if name in ("notifier", "status_api"):
+    if name in ("notifier", "hooks"):
         settings.require("opt_out_secret")
 
 
@@ -251,7 +252,21 @@ def test_the_notifier_sends_to_the_stacks_mailpit_and_sms_sandbox() -> None:
         sandbox.twilio_account_sid,
         sandbox.twilio_auth_token,
     )
-    assert settings.webhook_url == "http://status_api:8080"  # delivery receipts
+    assert settings.webhook_url == "http://hooks:8080"  # delivery receipts
+
+
+def test_status_api_holds_no_secret_and_hooks_checks_what_the_provider_signs() -> None:
+    services = _compose()["services"]
+    env = {name: _environment(services[name]) for name in ("status_api", "hooks", "notifier")}
+    secrets = {VARIABLES[f] for f, info in Settings.model_fields.items() if not info.repr}
+    assert secrets & set(env["status_api"]) == set()
+    hooks, notifier = (
+        Settings.from_env({k: _interpolate(v) for k, v in env[name].items()})
+        for name in ("hooks", "notifier")
+    )
+    # the provider signs each callback for the URL the notifier gave it; hooks checks that URL
+    assert hooks.webhook_url == notifier.webhook_url
+    assert urlsplit(hooks.webhook_url).hostname in services
 
 
 def test_redis_keeps_an_append_only_file_on_a_volume() -> None:

@@ -23,7 +23,7 @@ from shipnotify.devstack import kafka_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "prod"]
-DEPLOYABLES = {"ingest", "tracker", "status_api", "notifier"}
+DEPLOYABLES = {"ingest", "tracker", "status_api", "hooks", "notifier"}
 SETTING_NAMES = set(VARIABLES.values())
 # Prod's secrets come from outside: for the settings' check, stand-ins of each one's kind.
 STAND_INS = {
@@ -40,7 +40,8 @@ NEEDS = {  # what each service refuses to start without
         "opt_out_secret",
     ),
     # the webhooks' signatures; the opt-out list's keyed hash
-    "status_api": ("twilio_auth_token", "opt_out_secret"),
+    "hooks": ("twilio_auth_token", "opt_out_secret"),
+    "status_api": (),
     "tracker": (),
 }
 
@@ -79,7 +80,7 @@ def test_each_service_has_its_objects(overlay: str) -> None:
     for kind in ("Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"):
         assert set(map(service_name, of_kind(overlay, kind))) == DEPLOYABLES, kind
     hpas = of_kind(overlay, "HorizontalPodAutoscaler")
-    assert set(map(service_name, hpas)) == {"ingest", "status_api"}
+    assert set(map(service_name, hpas)) == {"ingest", "status_api", "hooks"}
     for hpa in hpas.values():
         assert hpa["spec"]["scaleTargetRef"]["name"] in of_kind(overlay, "Deployment")
 
@@ -138,6 +139,15 @@ def test_every_variable_is_a_setting_and_each_service_has_what_it_needs(overlay:
         }
         settings = Settings.from_env(given)
         settings.require(*NEEDS[service_name(name)])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_status_api_is_given_no_secret(overlay: str) -> None:
+    (container,) = of_kind(overlay, "Deployment")["status-api"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert [e for e in container.get("env", []) if "valueFrom" in e] == []
+    assert all("secretRef" not in source for source in container.get("envFrom", []))
 
 
 def test_prod_runs_the_scale_out_the_readme_plans() -> None:

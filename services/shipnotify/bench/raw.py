@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from shipnotify import kafka
 from shipnotify.config import Settings
+from shipnotify.store.keys import BENCH_SCRATCH
 
 Tick = Callable[[int], None]
 
@@ -23,10 +24,10 @@ async def redis_pipelined(redis: Redis, seconds: float, per_trip: int = 1000) ->
     while time.monotonic() - t0 < seconds:
         pipe = redis.pipeline(transaction=False)
         for i in range(per_trip):
-            pipe.hset("bench:raw", str(i % 64), "x" * 64)
+            pipe.hset(BENCH_SCRATCH, str(i % 64), "x" * 64)
         await pipe.execute()
         done += per_trip
-    await redis.delete("bench:raw")
+    await redis.delete(BENCH_SCRATCH)
     return done / (time.monotonic() - t0)
 
 

@@ -34,11 +34,12 @@ from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
 from shipnotify.model.ids import tracking_id_for
-from shipnotify.store.keys import shipment_keys, tracking_key
+from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
 from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
 API_KEY = "bench-api-key"
+HTTP_SERVICES = ("ingest", "status_api", "hooks")  # hooks takes the sandbox's delivery receipts
 
 
 @dataclass(frozen=True)
@@ -224,10 +225,10 @@ class Stack:
     # -- latency
 
     async def _http_services(self) -> None:
-        for name in ("ingest", "status_api"):
+        for name in HTTP_SERVICES:
             self.pids[name] = self.services.start(name).pid
         async with aiohttp.ClientSession() as http:
-            for name in ("ingest", "status_api"):
+            for name in HTTP_SERVICES:
                 url = f"http://127.0.0.1:{self.services.ports[name]}/readyz"
                 for _ in range(600):
                     try:
@@ -420,7 +421,7 @@ class Stack:
             sid = parcel.shipment_id
             tid = tracking_id_for(self.settings.tracking_id_secret, sid)
             keys = [*shipment_keys(sid), tracking_key(tid)]
-            names = [k.rpartition(":")[2] for k in keys[:-1]] + ["tracking link"]
+            names = [*SHIPMENT_KEY_NAMES, "tracking link"]
             for name, key in zip(names, keys, strict=True):
                 by_key[name] = by_key.get(name, 0) + int(
                     await self.redis.memory_usage(key, samples=0) or 0
@@ -493,7 +494,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
         sms = await exits.enter_async_context(
             SmsSandbox(ACCOUNT, TOKEN, callback_delay_s=0.5).running()
         )
-        ports = {"ingest": processes.free_port(), "status_api": processes.free_port()}
+        ports = {name: processes.free_port() for name in ("ingest", "status_api", "hooks")}
         status_base = f"http://127.0.0.1:{ports['status_api']}"
         run_id = uuid.uuid4().hex[:8]
         settings = base.in_namespace(f"bench.{run_id}").with_(
@@ -506,7 +507,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             tracking_id_secret="bench-tracking-id-secret",  # noqa: S106 (the local stack's)
             opt_out_secret="bench-opt-out-secret",  # noqa: S106 (the local stack's)
             public_url=status_base,
-            webhook_url=status_base,
+            webhook_url=f"http://127.0.0.1:{ports['hooks']}",
             **at_sandboxes(sms, mail),
             mail_from="Bench Carrier <notices@carrier.example>",
             # the providers' account limits are not ours to measure

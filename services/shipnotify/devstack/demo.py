@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from shipnotify import logs
+from shipnotify import backoff, logs
 
 log = logs.get(__name__)
 
@@ -130,14 +130,14 @@ async def run(base_url: str, api_key: str, courier_token: str, *, pace_s: float 
 async def _post(
     http: aiohttp.ClientSession, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
-    for attempt in range(30):  # the app retries with the same event_id until accepted
+    # the app retries with the same event_id until accepted
+    async for _ in backoff.attempts(first_s=0.2, cap_s=2.0, limit=30):
         async with http.post(path, json=body, headers=headers) as resp:
             if resp.status in (200, 202):
                 reply: dict[str, Any] = await resp.json()
                 return reply
             if resp.status != 503:
                 raise RuntimeError(f"{path}: {resp.status} {await resp.text()}")
-        await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
     raise RuntimeError(f"{path}: still unavailable")
 
 

@@ -4,19 +4,16 @@ the opt-out hashes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.hooks import notices, sms
 from shipnotify.hooks.resources import BOOK, SETTINGS
-from shipnotify.store import connect, learn_slots
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web import Route
+from shipnotify.web import redis as sredis
 
 _SIGNED = {403: ("bad X-Twilio-Signature", sweb.ErrorBody), 400: ("not a form", sweb.ErrorBody)}
 ROUTES = [
@@ -61,34 +58,16 @@ ROUTES = [
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds hooks to an app (its own, or the single app of `shipnotify dev`)."""
     settings.require("opt_out_secret")  # STOP and START keep a keyed hash of the number
-    client = redis or connect(settings)
+    client = sredis.client_of(app, settings, given=redis)
     app[SETTINGS] = settings
     app[BOOK] = NoticeBook(
         client, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
     )
     sweb.add_routes(app, ROUTES)
-    app[sweb.CHECKS]["redis"] = _redis_ready(client)
-
-    async def own_redis(app: web.Application) -> AsyncIterator[None]:
-        await learn_slots(client)
-        yield
-        if redis is None:  # ours to close
-            await client.aclose()
-
-    app.cleanup_ctx.append(own_redis)
+    sredis.check_ready(app, client)
 
 
 def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
     app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     install(app, settings, redis=redis)
     return app
-
-
-def _redis_ready(client: Redis) -> sweb.Check:
-    async def check() -> bool:
-        try:
-            return bool(await client.ping())
-        except (RedisError, OSError):
-            return False
-
-    return check

@@ -42,6 +42,8 @@ def translations(lang: str) -> NullTranslations:
     """The catalog of `lang` (one of LANGUAGES), falling back to English for a message it
     lacks (the tests keep every catalog complete; a gap must never show a key)."""
     english = Translations.load(str(LOCALES), [DEFAULT], DOMAIN)
+    if not isinstance(english, GNUTranslations):  # an install without its catalogs
+        raise LookupError(f"no compiled catalogs in {LOCALES}")
     if lang == DEFAULT:
         return english
     found = Translations.load(str(LOCALES), [lang], DOMAIN)

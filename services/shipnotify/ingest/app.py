@@ -36,10 +36,10 @@ from shipnotify.ingest.schemas import (
 )
 from shipnotify.model.ids import tracking_id_for, tracking_url
 from shipnotify.model.status import Status
-from shipnotify.store import connect, learn_slots
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, auth, json_response, parse_body
+from shipnotify.web import redis as sredis
 
 log = logs.get(__name__)
 
@@ -239,20 +239,11 @@ def install(
     settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     app[SETTINGS] = settings
     app[EVENT_LOG] = event_log or EventLog(settings)
-    client = redis or connect(settings)
-    app[EVENT_IDS] = EventIds(client)
+    app[EVENT_IDS] = EventIds(sredis.client_of(app, settings, given=redis))
     sweb.add_routes(app, ROUTES)
     # Kafka alone: with Redis away, event ids go unchecked here and the tracker checks them.
     app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
     app.cleanup_ctx.append(_event_log_ctx)
-
-    async def own_redis(app: web.Application) -> AsyncIterator[None]:
-        await learn_slots(client)
-        yield
-        if redis is None:  # ours to close
-            await client.aclose()
-
-    app.cleanup_ctx.append(own_redis)
 
 
 def init_app(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -33,17 +33,17 @@ class EventLog:
         self._connecting = asyncio.create_task(self._connect())
 
     async def _connect(self) -> None:
-        delay = 0.2
-        while True:
+        # tries until connected, or until stop() cancels it
+        async for attempt in backoff.attempts(first_s=0.2, cap_s=5.0):
             producer = kafka.producer(self._settings)
             try:
                 await kafka.ensure_topics(self._settings)
                 await producer.start()
             except (KafkaError, OSError) as e:
                 await producer.stop()
-                log.warning("kafka not reachable, retrying", error=str(e), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                log.warning(
+                    "kafka not reachable, retrying", error=str(e), retry_in_s=attempt.retry_in_s
+                )
                 continue
             self._producer = producer
             log.info("kafka producer ready")

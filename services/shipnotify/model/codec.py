@@ -10,6 +10,7 @@ import orjson
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from shipnotify.model import base36
 from shipnotify.model.status import AttemptFailure, Status
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -124,22 +125,10 @@ def _ms(t: Timestamp) -> int:
 # costs the listpack, never data. Entries stored as JSON before this layout ({...}) are
 # still read, here and by the script.
 _PLACE = ("depot", "city", "country_code")
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _b36(n: int) -> str:
-    if n < 0:
-        return "-" + _b36(-n)
-    out = ""
-    while True:
-        n, digit = divmod(n, 36)
-        out = _DIGITS[digit] + out
-        if not n:
-            return out
 
 
 # Each status's code, which the script also stores as an entry's previous status.
-STATUS_CODES: dict[Status, str] = {s: _b36(s.proto) for s in Status}
+STATUS_CODES: dict[Status, str] = {s: base36.encode(s.proto) for s in Status}
 
 
 def entry_head(entry: TimelineEntry) -> str:
@@ -147,9 +136,9 @@ def entry_head(entry: TimelineEntry) -> str:
     place = entry.location or {}
     fields = [
         STATUS_CODES[entry.status],
-        _b36(entry.occurred_at_ms),
-        _b36(entry.recorded_at_ms - entry.occurred_at_ms),
-        _b36(entry.failure.proto) if entry.failure else "",
+        base36.encode(entry.occurred_at_ms),
+        base36.encode(entry.recorded_at_ms - entry.occurred_at_ms),
+        base36.encode(entry.failure.proto) if entry.failure else "",
         *(place.get(k, "").replace("%", "%25").replace("|", "%7C") for k in _PLACE),
     ]
     # no escaped value holds '|', so this drops exactly the empty fields at the end
@@ -163,12 +152,12 @@ def entry_from_stored(raw: str | bytes) -> TimelineEntry:
         return _entry_from_json(text)
     *head, outcome = text.split("|")
     status, occurred, recorded, failure, *place = head + [""] * (4 + len(_PLACE) - len(head))
-    occurred_at_ms = int(occurred, 36)
+    occurred_at_ms = base36.decode(occurred)
     return TimelineEntry(
-        status=Status.from_proto(int(status, 36)),
+        status=Status.from_proto(base36.decode(status)),
         occurred_at_ms=occurred_at_ms,
-        recorded_at_ms=occurred_at_ms + int(recorded, 36),
-        failure=AttemptFailure.from_proto(int(failure, 36)) if failure else None,
+        recorded_at_ms=occurred_at_ms + base36.decode(recorded),
+        failure=AttemptFailure.from_proto(base36.decode(failure)) if failure else None,
         # every '%' in a value begins an escape, so unquote restores it exactly
         location={k: unquote(v) for k, v in zip(_PLACE, place, strict=True) if v} or None,
         advanced=outcome.startswith("1"),

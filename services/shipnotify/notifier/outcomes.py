@@ -34,6 +34,11 @@ class Failed:
         # Providers quote the address in their messages; reasons are logged and stored.
         object.__setattr__(self, "reason", redact(self.reason))
 
+    @property
+    def kind(self) -> str:
+        """As the failure metrics count it: permanent, unknown or transient."""
+        return "permanent" if self.permanent else "unknown" if self.unknown else "transient"
+
 
 class Unbuildable(Exception):
     """A sender could not make the message of a notice (a template, an address the mail

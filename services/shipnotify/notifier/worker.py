@@ -4,35 +4,35 @@ A consumed batch is committed as soon as its jobs are in Redis's due set (leased
 this process); sending happens beside it. A notice that cannot go now (provider down,
 quiet hours) gets a later score in the due set and blocks nothing. A crashed notifier's
 leases run out and any instance takes the notices up again; the claim on the notice
-state keeps each notification id from being sent twice.
+state keeps each notification id from being sent twice. What becomes of a notice is
+decided in decision.py; this module reads what that needs and performs what it says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
-from shipnotify.model.quiet import parse_window, quiet_until
+from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
+from shipnotify.notifier.ports import Book, Producer
 from shipnotify.store.intact import StoreLost
-from shipnotify.store.notices import CANCELLED, Claim, NoticeBook, now_ms
+from shipnotify.store.notices import now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -59,15 +59,19 @@ class Counts:
     skipped: int = 0
     dead_letters: int = 0
 
+    def add(self, tally: decision.Tally | None) -> None:
+        if tally is not None:
+            setattr(self, tally, getattr(self, tally) + 1)
+
 
 class Notifier:
     def __init__(
         self,
         settings: Settings,
         *,
-        book: NoticeBook,
+        book: Book,
         senders: Sequence[Sender],
-        producer: AIOKafkaProducer,
+        producer: Producer,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
@@ -87,7 +91,7 @@ class Notifier:
             )
             for s in senders
         }
-        self.quiet = parse_window(settings.quiet_hours)
+        self.rules = decision.Rules.of(settings)
         self.counts = Counts()
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._lease_s = settings.send_timeout_s * 3
@@ -136,13 +140,12 @@ class Notifier:
                         self._start(raw)
             except RedisError as e:
                 log.warning("due notices not readable now", error=repr(e))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
+            await backoff.pause(every_s, stop)
 
     async def _until_taken(self, records: Sequence[ConsumerRecord], stop: asyncio.Event) -> bool:
         """Takes a batch, holding it uncommitted while Redis is down or came back empty;
         False if asked to stop first."""
-        while True:
+        async for _ in backoff.attempts(first_s=2.0, cap_s=2.0, stop=stop):
             try:
                 if not await self.book.intact():
                     raise StoreLost
@@ -150,10 +153,7 @@ class Notifier:
                 return True
             except (RedisError, KafkaError, OSError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0)
-            if stop.is_set():
-                return False
+        return False
 
     def _start(self, raw: bytes) -> None:
         if raw not in self._tasks:
@@ -214,15 +214,14 @@ class Notifier:
         channel = _CHANNEL_NAMES.get(job.channel, "?")
         metrics.SEND_FAILURES.labels(channel, "unexpected", "").inc()
         try:
-            if self._too_old(job):
-                await self._give_up(job, raw, reason, attempts=None)
-            else:
-                due = now_ms() + int(self.settings.retry_max_delay_s * 1000)
-                await self._retry_at(job, raw, due, reason)
+            await self._perform(
+                job, raw, decision.after_error(job, reason, now_ms=now_ms(), rules=self.rules)
+            )
         except (RedisError, KafkaError, OSError) as e:  # the lease brings it back
             log.warning("notice not rescheduled; it will come due again", error=redact(repr(e)))
 
     async def handle(self, job: npb.NotificationJob, raw: bytes) -> None:
+        """Reads what deciding on the notice needs, and does what the decisions say."""
         sid, nid = job.shipment_id, job.notification_id
         bound = log.bind(
             shipment_id=sid,
@@ -231,19 +230,27 @@ class Notifier:
             channel=_CHANNEL_NAMES.get(job.channel, "?"),
         )
         lane = self.lanes.get(job.channel)
-        if lane is None:
-            await self._final(job, raw, "rejected", e="no sender for this channel")
-            return
-        if job.channel == pb.CHANNEL_SMS and not await self._sms_may_go(job, raw):
-            return
-        if not lane.breaker.closed():
-            await self._retry_at(
-                job,
-                raw,
-                now_ms() + int(lane.breaker.remaining_s() * 1000) + random.randint(0, 500),
-                "provider paused after failures",
-            )
-            return
+        gate = None
+        if lane is not None and job.channel == pb.CHANNEL_SMS:
+            occurred, planned = _ms(job.occurred_at), _ms(job.planned_at)
+            gate = await self.book.sms_gate(sid, job.address, occurred, planned)
+        taken_up = decision.before_claim(
+            job,
+            has_sender=lane is not None,
+            gate=gate,
+            paused_s=lane.breaker.remaining_s() if lane else 0.0,
+            now_ms=now_ms(),
+            rules=self.rules,
+        )
+        if not isinstance(taken_up, decision.Go):
+            await self._perform(job, raw, taken_up)
+        elif lane is not None:  # as it is whenever the decision is to go
+            await self._claim_and_send(lane, job, raw, bound)
+
+    async def _claim_and_send(
+        self, lane: Lane, job: npb.NotificationJob, raw: bytes, bound: Any
+    ) -> None:
+        sid, nid = job.shipment_id, job.notification_id
         async with lane.in_flight, lane.rate:
             if self._stopping:
                 return  # not claimed: it stays due, for whoever comes next
@@ -251,49 +258,37 @@ class Notifier:
             claim = await self.book.claim(
                 sid, nid, self._meta(job), self._lease_s, planned_ms=_ms(job.planned_at)
             )
-            attempt = claim.attempt
-            if attempt > 0:
-                outcome = await self._send(lane, job, claim, bound)
-        if attempt == 0:
-            await self.book.done(raw)  # sent already
+            claimed = decision.after_claim(claim)
+            if isinstance(claimed, decision.Send):
+                outcome = await self._send(lane, job, claimed, bound)
+        if not isinstance(claimed, decision.Send):
+            await self._perform(job, raw, claimed)
             return
-        if attempt == CANCELLED:
-            self.counts.skipped += 1
-            await self._final(job, raw, "cancelled")
-            return
-        if attempt < 0:
-            # another sender has it: look again when its lease ends, in case it died
-            await self.book.schedule([raw], claim.until_ms + random.randint(100, 1000))
-            return
+        lane.breaker.saw(outcome)
+        channel = _CHANNEL_NAMES[job.channel]
         if isinstance(outcome, Sent):
-            lane.breaker.succeeded()
-            self.counts.sent += 1
             lag_ms = now_ms() - _ms(job.planned_at)
-            metrics.TAP_TO_NOTICE.labels(_CHANNEL_NAMES[job.channel]).observe(lag_ms / 1000)
-            await self._final(job, raw, "sent", id=outcome.provider_id)
-            bound.info("notice sent", attempt=attempt, lag_ms=lag_ms)
-            return
-        kind = "permanent" if outcome.permanent else "unknown" if outcome.unknown else "transient"
-        metrics.SEND_FAILURES.labels(_CHANNEL_NAMES[job.channel], kind, outcome.code).inc()
-        if outcome.unbuildable:
-            self.counts.failed += 1
-            await self._give_up(job, raw, outcome.reason, attempts=None, why="unbuildable")
+            metrics.TAP_TO_NOTICE.labels(channel).observe(lag_ms / 1000)
+        else:
+            metrics.SEND_FAILURES.labels(channel, outcome.kind, outcome.code).inc()
+        answered = decision.after_send(job, outcome, claim=claim, now_ms=now_ms(), rules=self.rules)
+        await self._perform(job, raw, answered)
+        if isinstance(outcome, Sent):
+            bound.info("notice sent", attempt=claim.attempt, lag_ms=lag_ms)
+        elif outcome.unbuildable:
             bound.error("notice cannot be built", reason=outcome.reason)
         elif outcome.permanent:
-            await self._permanent(job, raw, outcome)
             bound.warning("notice rejected", reason=outcome.reason)
         else:
-            lane.breaker.failed()
-            await self._transient(job, raw, outcome, attempt, claim)
-            bound.warning("notice failed, will retry", reason=outcome.reason, attempt=attempt)
+            bound.warning("notice failed, will retry", reason=outcome.reason, attempt=claim.attempt)
 
     async def _send(
-        self, lane: Lane, job: npb.NotificationJob, claim: Claim, bound: Any
+        self, lane: Lane, job: npb.NotificationJob, send: decision.Send, bound: Any
     ) -> Outcome:
         try:
-            if claim.in_doubt_since_ms is None:
+            if send.in_doubt_since_ms is None:
                 return await lane.sender.send(job)
-            found = await lane.sender.find(job, claim.in_doubt_since_ms)
+            found = await lane.sender.find(job, send.in_doubt_since_ms)
             bound.warning("notice in doubt after a crash", provider_has_it=isinstance(found, Sent))
             return found or await lane.sender.send(job)
         except Unbuildable as e:
@@ -303,52 +298,38 @@ class Notifier:
             reason = f"unexpected {type(e).__name__}: {e}"
             return Failed(reason, permanent=False, code="unexpected", unknown=True)
 
-    async def _sms_may_go(self, job: npb.NotificationJob, raw: bytes) -> bool:
-        sid, nid = job.shipment_id, job.notification_id
-        occurred = _ms(job.occurred_at)
-        gate = await self.book.sms_gate(sid, job.address, occurred, _ms(job.planned_at))
-        if gate.erased or gate.opted_out:
-            self.counts.skipped += 1
-            await self._final(job, raw, "cancelled" if gate.erased else "opted_out")
-            return False
-        morning = quiet_until(datetime.now(UTC), job.time_zone, self.quiet)
-        if gate.later_deferred:
-            self.counts.skipped += 1  # a later status for this contact waits: only it goes
-            await self._final(job, raw, "superseded")
-            return False
-        if morning is not None:
-            self.counts.deferred += 1
-            await self.book.defer(sid, job.address, occurred, nid)
-            await self.book.update(sid, nid, "deferred", {"until": int(morning.timestamp() * 1000)})
-            await self.book.schedule([raw], int(morning.timestamp() * 1000))
-            return False
-        return True
-
-    async def _permanent(self, job: npb.NotificationJob, raw: bytes, failed: Failed) -> None:
-        self.counts.failed += 1
-        if failed.opted_out:
-            await self.book.opt_out(job.address)
-        await self._final(
-            job,
-            raw,
-            "opted_out" if failed.opted_out else "rejected",
-            e=failed.reason,
-            code=failed.code,
-        )
-
-    async def _transient(
-        self, job: npb.NotificationJob, raw: bytes, failed: Failed, attempt: int, claim: Claim
+    async def _perform(
+        self,
+        job: npb.NotificationJob,
+        raw: bytes,
+        step: decision.Effect,
     ) -> None:
-        if self._too_old(job):
-            await self._give_up(job, raw, failed.reason, attempts=attempt)
-            return
-        delay = min(
-            self.settings.retry_max_delay_s, self.settings.retry_first_s * 2 ** (attempt - 1)
-        )
-        due = now_ms() + int(random.uniform(delay / 2, delay) * 1000)  # jitter spreads a herd
-        # unknown: the provider may have the message; the next attempt asks it first
-        doubt = {"q": claim.in_doubt_since_ms or claim.at_ms} if failed.unknown else {}
-        await self._retry_at(job, raw, due, failed.reason, doubt)
+        """Does what a decision says of the notice."""
+        sid, nid = job.shipment_id, job.notification_id
+        match step:
+            case decision.Final():
+                self.counts.add(step.tally)
+                if step.opt_out:
+                    await self.book.opt_out(job.address)
+                await self._final(job, raw, step.state, **_fields(step))
+            case decision.GiveUp():
+                self.counts.add(step.tally)
+                await self._give_up(job, raw, step.reason, attempts=step.attempts, why=step.why)
+            case decision.Retry():
+                due = random.randint(step.earliest_ms, step.latest_ms)
+                doubt = {} if step.in_doubt_since_ms is None else {"q": step.in_doubt_since_ms}
+                await self._retry_at(job, raw, due, step.reason, doubt)
+            case decision.Defer():
+                self.counts.deferred += 1
+                await self.book.defer(sid, job.address, _ms(job.occurred_at), nid)
+                await self.book.update(sid, nid, "deferred", {"until": step.until_ms})
+                await self.book.schedule([raw], step.until_ms)
+            case decision.LookAgain():
+                await self.book.schedule([raw], random.randint(step.earliest_ms, step.latest_ms))
+            case decision.AlreadySent():
+                await self.book.done(raw)
+            case _:
+                assert_never(step)
 
     async def _retry_at(
         self,
@@ -380,9 +361,6 @@ class Notifier:
             "ev": job.event_id,
         }
 
-    def _too_old(self, job: npb.NotificationJob) -> bool:
-        return now_ms() - _ms(job.planned_at) > self.settings.retry_max_age_s * 1000
-
     async def _give_up(
         self,
         job: npb.NotificationJob,
@@ -411,6 +389,12 @@ class Notifier:
             headers=[("reason", reason.encode())],
         )
         return future
+
+
+def _fields(final: decision.Final) -> dict[str, str | int]:
+    """A final notice's reason, provider's code and id, as the book records them."""
+    named = {"e": final.reason, "code": final.code, "id": final.provider_id}
+    return {key: value for key, value in named.items() if value is not None}
 
 
 def _ms(ts: object) -> int:

@@ -17,8 +17,9 @@ from shipnotify.model.status import TERMINAL
 from shipnotify.status_api import live, page
 from shipnotify.status_api.limits import RateLimit
 from shipnotify.status_api.recent import RecentShipments
-from shipnotify.store import Shipment, TrackingStore, connect, learn_slots
+from shipnotify.store import Shipment, TrackingStore
 from shipnotify.web import ApiError, Route, json_response
+from shipnotify.web import redis as sredis
 
 STORE = web.AppKey("tracking_store", TrackingStore)
 LIMIT = web.AppKey("rate_limit", RateLimit)
@@ -183,7 +184,7 @@ ROUTES = [
 
 def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
     """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
-    client = redis or connect(settings)
+    client = sredis.client_of(app, settings, given=redis)
     app[STORE] = TrackingStore(client)  # it only reads
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
     app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
@@ -191,20 +192,13 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     sweb.add_routes(app, ROUTES)
     # Redis alone: status_api never uses Kafka, and a broker outage must not take the
     # tracking pages out of service.
-    app[sweb.CHECKS]["redis"] = _redis_ready(app)
-
-    async def own_redis(app: web.Application) -> AsyncIterator[None]:
-        await learn_slots(client)  # before the first requests come in together
-        yield
-        if redis is None:  # ours to close
-            await client.aclose()
+    sredis.check_ready(app, client)
 
     async def forget_recent(app: web.Application) -> AsyncIterator[None]:
         yield
         await app[RECENT].close()
 
     # cleaned up last first: the recent shipments and the rate limit's flush before Redis
-    app.cleanup_ctx.append(own_redis)
     app.cleanup_ctx.append(app[LIMIT].flushing)
     app.cleanup_ctx.append(forget_recent)
 
@@ -218,16 +212,6 @@ def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Applicati
 async def _shipment(request: web.Request, tracking_id: str) -> Shipment | None:
     shipment_id = await request.app[STORE].shipment_id_for(tracking_id)
     return None if shipment_id is None else await request.app[RECENT].get(shipment_id)
-
-
-def _redis_ready(app: web.Application) -> sweb.Check:
-    async def check() -> bool:
-        try:
-            return await app[STORE].ping()
-        except Exception:
-            return False
-
-    return check
 
 
 def _not_found() -> ApiError:

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shipnotify import logs
+from shipnotify.store.keys import rate_limit_key
 from shipnotify.web import ApiError
 
 log = logs.get(__name__)
@@ -32,16 +33,18 @@ class RateLimit:
         self._redis = redis
         self._limit = per_minute
         self._flush_every_s = flush_every_s
-        self._unflushed: Counter[str] = Counter()  # key -> requests not yet added to Redis
-        self._counted: dict[str, int] = {}  # key -> every instance's count at the last flush
-        self._told: set[str] = set()  # keys whose client was logged as limited, this window
+        # by (client, window): the requests not yet added to Redis, every instance's count at
+        # the last flush, and the clients logged as limited
+        self._unflushed: Counter[tuple[str, int]] = Counter()
+        self._counted: dict[tuple[str, int], int] = {}
+        self._told: set[tuple[str, int]] = set()
 
     async def check(self, request: web.Request) -> None:
         """Raises 429 with Retry-After when the caller has used up its window."""
         now = time.time()
         window = int(now // WINDOW_S)
         client = request.remote or "unknown"  # behind trusted proxies, the one they name
-        key = f"rl:{client}:{window}"
+        key = (client, window)
         self._unflushed[key] += 1
         if self._counted.get(key, 0) + self._unflushed[key] > self._limit:
             if key not in self._told:  # once a window, not once a request
@@ -62,7 +65,8 @@ class RateLimit:
         if not unflushed:
             return
         pipe = self._redis.pipeline(transaction=False)
-        for key, n in unflushed.items():
+        for (client, window), n in unflushed.items():
+            key = rate_limit_key(client, window)
             pipe.incrby(key, n)
             pipe.expire(key, WINDOW_S * 2)
         try:
@@ -71,9 +75,9 @@ class RateLimit:
             self._unflushed.update(unflushed)  # counted again at the next flush
             log.warning("rate limit counts not written", error=repr(e))
             return
-        window = f":{int(time.time() // WINDOW_S)}"
-        self._counted = {k: v for k, v in self._counted.items() if k.endswith(window)}
-        self._told = {k for k in self._told if k.endswith(window)}
+        current = int(time.time() // WINDOW_S)
+        self._counted = {k: v for k, v in self._counted.items() if k[1] == current}
+        self._told = {k for k in self._told if k[1] == current}
         self._counted.update(zip(unflushed, replies[::2], strict=True))
 
     async def flushing(self, app: web.Application) -> AsyncIterator[None]:

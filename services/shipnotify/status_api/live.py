@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from shipnotify import logs
 from shipnotify.store import TrackingStore
-from shipnotify.store.keys import shipment_keys
+from shipnotify.store.keys import updates_channel
 from shipnotify.store.tracking import text
 
 log = logs.get(__name__)
@@ -60,7 +60,7 @@ class Hub:
 
     async def join(self, shipment_id: str) -> asyncio.Event:
         """As watch(), for a holder that leaves later, at a time of its choosing."""
-        channel = shipment_keys(shipment_id)[3]
+        channel = updates_channel(shipment_id)
         wake = asyncio.Event()
         async with self._lock:
             if channel not in self._pages:
@@ -69,7 +69,7 @@ class Hub:
         return wake
 
     async def leave(self, shipment_id: str, wake: asyncio.Event) -> None:
-        await self._leave(shipment_keys(shipment_id)[3], wake)
+        await self._leave(updates_channel(shipment_id), wake)
 
     @property
     def intact(self) -> bool:

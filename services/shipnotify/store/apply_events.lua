@@ -13,7 +13,7 @@
 -- K[3] parties        registration (protobuf bytes); personal data, never read by status_api
 -- K[4] updates        no key: the sharded pub/sub channel on which each change announces
 --                     the new version, to wake the live pages (they keep nothing here)
--- K[5] pending        ingest's records of events not yet applied (store/ingest_check.lua)
+-- K[5] pending        ingest's records of events not yet applied (store/event_check.lua)
 -- K[6] notices        the notifier's final notices: they live as long as the shipment
 -- K[7] quiet          phone numbers whose SMS wait for the morning: erased with the contacts
 -- A[1] event id        A[2] status          A[3] occurred_at (ms)

@@ -16,7 +16,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import entry_for, entry_head
-from shipnotify.store.keys import shipment_keys
+from shipnotify.store.keys import parties_key, pending_key, state_key, timeline_key
 from shipnotify.store.tracking import script, text
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -58,11 +58,11 @@ class EventIds:
 
 
 def _call(event: pb.ShipmentEvent) -> tuple[list[str], list[Any]]:
-    state, timeline, parties, _, pending, *_ = shipment_keys(event.shipment_id)
+    sid = event.shipment_id
     if event.WhichOneof("body") == "registered":
         registered = event.registered.SerializeToString()
         digest = base64.b64encode(hashlib.sha256(registered).digest()[:16]).decode()
         args: list[Any] = [event.event_id, "r", digest, registered, PENDING_TTL_S]
     else:
         args = [event.event_id, "s", entry_head(entry_for(event)), "", PENDING_TTL_S]
-    return [state, timeline, parties, pending], args
+    return [state_key(sid), timeline_key(sid), parties_key(sid), pending_key(sid)], args

@@ -7,57 +7,59 @@ shipment touches one Redis Cluster slot; scripts get every key they touch throug
 from __future__ import annotations
 
 STORE_MARKER = "shipnotify:store"  # set on a first start and by a rebuild (store/intact.py)
+BENCH_SCRATCH = "bench:raw"  # what `shipnotify bench` writes and deletes to time Redis alone
+
+# A shipment's keys in the apply script's order (store/apply_events.lua): state, timeline,
+# parties (its contacts), updates (a pub/sub channel, no key), pending (ingest's records of
+# its events not yet applied), notices (final), quiet (phone numbers whose SMS wait for the
+# morning). `sending` (the notices in flight) is the notifier's alone.
+SHIPMENT_KEY_NAMES = ("state", "timeline", "parties", "updates", "pending", "notices", "quiet")
 
 
-def _tag(shipment_id: str) -> str:
-    return "{shp:" + shipment_id + "}"
+def _key(shipment_id: str, name: str) -> str:
+    return "{shp:" + shipment_id + "}:" + name
 
 
 def shipment_keys(shipment_id: str) -> list[str]:
-    """A shipment's keys in the apply script's order (store/apply_events.lua):
-    state, timeline, parties (its contacts), updates (a pub/sub channel, no key), pending
-    (ingest's records of its events not yet applied), notices (final), quiet (phone numbers
-    whose SMS wait for the morning)."""
-    tag = _tag(shipment_id)
-    return [
-        tag + ":state",
-        tag + ":timeline",
-        tag + ":parties",
-        tag + ":updates",
-        tag + ":pending",
-        tag + ":notices",
-        tag + ":quiet",
-    ]
+    """A shipment's keys, named as in SHIPMENT_KEY_NAMES."""
+    tag = _key(shipment_id, "")  # the tracker asks for every event's: made once
+    return [tag + name for name in SHIPMENT_KEY_NAMES]
 
 
 def state_key(shipment_id: str) -> str:
-    return _tag(shipment_id) + ":state"
+    return _key(shipment_id, "state")
 
 
 def timeline_key(shipment_id: str) -> str:
-    return _tag(shipment_id) + ":timeline"
+    return _key(shipment_id, "timeline")
 
 
 def parties_key(shipment_id: str) -> str:
-    return _tag(shipment_id) + ":parties"
+    return _key(shipment_id, "parties")
+
+
+def updates_channel(shipment_id: str) -> str:
+    """The sharded pub/sub channel on which each change of the shipment announces its new
+    version: it shares the hash tag, so it works on Redis Cluster too."""
+    return _key(shipment_id, "updates")
 
 
 def pending_key(shipment_id: str) -> str:
-    return _tag(shipment_id) + ":pending"
+    return _key(shipment_id, "pending")
 
 
 def notices_key(shipment_id: str) -> str:
     """The final notices of a shipment."""
-    return _tag(shipment_id) + ":notices"
+    return _key(shipment_id, "notices")
 
 
 def sending_key(shipment_id: str) -> str:
     """The notices in flight; the key is gone once they all are final."""
-    return _tag(shipment_id) + ":sending"
+    return _key(shipment_id, "sending")
 
 
 def quiet_key(shipment_id: str) -> str:
-    return _tag(shipment_id) + ":quiet"
+    return _key(shipment_id, "quiet")
 
 
 def tracking_key(tracking_id: str) -> str:
@@ -73,3 +75,8 @@ def opt_out_key(phone_digest: str) -> str:
 def due_key(jobs_topic: str) -> str:
     """The due set of one jobs topic (so that stacks sharing a Redis stay apart)."""
     return "notifier:due:" + jobs_topic
+
+
+def rate_limit_key(client: str, window: int) -> str:
+    """A client's count of requests to the public routes in one window (status_api)."""
+    return f"rl:{client}:{window}"

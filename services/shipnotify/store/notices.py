@@ -2,10 +2,11 @@
 due set that drives retries and deferrals, and SMS opt-outs.
 
 A notice's state lives beside its shipment's, one hash field per notification id: a JSON
-document in `{shp:<id>}:sending` while it is in flight (sending, retrying, deferred), then,
-once final (sent and after), a compact record in `{shp:<id>}:notices` (notice_codec.lua),
-all of whose values fit a listpack: a delivered shipment's notices take a few hundred
-bytes, and go with the shipment. No phone number or email is stored in either.
+document in the shipment's `sending` hash while it is in flight (sending, retrying,
+deferred), then, once final (sent and after), a compact record in its `notices` hash
+(keys.py spells both; notice_codec.lua the record), all of whose values fit a listpack: a
+delivered shipment's notices take a few hundred bytes, and go with the shipment. No phone
+number or email is stored in either.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
+from shipnotify.model import base36
 from shipnotify.store import intact
 from shipnotify.store.keys import (
     due_key,
@@ -297,7 +299,7 @@ def _compact(nid: str, fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if "c" in out:  # the notice's meta: channel, party, status and event, always together
         status = pb.Status.Value("STATUS_" + str(out.pop("st")).upper())
-        out["m"] = _CHANNELS[out.pop("c")] + _PARTIES[out.pop("p")] + _digit(status)
+        out["m"] = _CHANNELS[out.pop("c")] + _PARTIES[out.pop("p")] + base36.encode(status)
         out["v"] = _short_uuid(out.pop("ev"))
     if "id" in out:
         pid = str(out.pop("id"))
@@ -321,7 +323,7 @@ def _readable(nid: str, raw: str, domain: str) -> dict[str, Any]:
             doc[key] = _NAMES.get(doc[key], doc[key])
     if m := doc.pop("m", None):
         channels, parties = ({v: k for k, v in d.items()} for d in (_CHANNELS, _PARTIES))
-        status = pb.Status.Name(int(m[2], 36)).removeprefix("STATUS_").lower()
+        status = pb.Status.Name(base36.decode(m[2])).removeprefix("STATUS_").lower()
         doc |= {"c": channels[m[0]], "p": parties[m[1]], "st": status}
     if (v := doc.pop("v", None)) is not None:
         doc["ev"] = unquote(v[1:]) if v.startswith("~") else str(uuid.UUID(bytes=_unb64(v)))
@@ -346,7 +348,7 @@ def _record(raw: str) -> dict[str, Any]:
     for key, value in zip(_TAIL, raw[at:].split("|", len(_TAIL) - 1), strict=False):
         if value:
             doc[key] = value
-    doc["k"], doc["t"] = int(doc["k"]), int(doc["t"], 36)
+    doc["k"], doc["t"] = int(doc["k"]), base36.decode(doc["t"])
     for key in ("n", "d"):
         if key in doc:
             doc[key] = int(doc[key])
@@ -360,10 +362,6 @@ def _short_uuid(value: str) -> str:
     except ValueError:
         pass
     return "~" + quote(value, safe="")
-
-
-def _digit(n: int) -> str:
-    return "0123456789abcdefghijklmnopqrstuvwxyz"[n]
 
 
 def _b64(data: bytes) -> str:

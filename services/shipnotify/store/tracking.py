@@ -233,9 +233,10 @@ class TrackingStore:
 
     def update_feed(self) -> PubSub:
         """A pub/sub connection: apply() announces each change of a shipment, with its new
-        version, on the sharded channel shipment_keys(id)[3] (which shares the shipment's hash
-        tag, so it works on Redis Cluster too). Pub/sub keeps nothing: a subscriber learns of
-        the changes made while it is subscribed, and reads the version for the rest."""
+        version, on the sharded channel keys.updates_channel(id) (which shares the
+        shipment's hash tag, so it works on Redis Cluster too). Pub/sub keeps nothing: a
+        subscriber learns of the changes made while it is subscribed, and reads the version
+        for the rest."""
         return self._redis.pubsub()
 
     async def shipment(self, sid: str) -> Shipment | None:

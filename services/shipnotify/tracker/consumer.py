@@ -13,12 +13,12 @@ from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import kafka, logs, metrics, tracing
+from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
-from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.tracking import fails_every_time
+from shipnotify.tracker.batch import DeadLetter, decoded, jobs_for, sorted_out
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -62,50 +62,30 @@ class Tracker:
             await self.lag.update()  # idle too: a rebalance changes what it owns
 
     async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
-        delay = 0.1
-        while True:
+        """Handles the batch, again and again while a dependency is down; False if asked to
+        stop first."""
+        async for attempt in backoff.attempts(first_s=0.1, cap_s=5.0, stop=stop):
             try:
                 await self.handle(records)
                 return True
             except (RedisError, KafkaError, OSError, StoreLost) as e:
-                log.warning("batch failed, retrying", error=repr(e), retry_in_s=delay)
-            if stop.is_set():
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                log.warning("batch failed, retrying", error=repr(e), retry_in_s=attempt.retry_in_s)
+        return False
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka.
         An event that can never be applied goes to the dead letters with the reason."""
         await self.store.check_intact()  # never apply onto a Redis that came back empty
-        events: list[pb.ShipmentEvent] = []
-        sources: list[ConsumerRecord] = []
-        traces: list[tracing.Headers] = []  # each event's trace context (its tap's)
-        dead: list[tuple[ConsumerRecord, str, str]] = []  # record, reason, why (a label)
-        for record in records:
-            try:
-                events.append(decode_event(record.value))
-            except MalformedEvent as e:
-                dead.append((record, str(e), "malformed"))
-                continue
-            sources.append(record)
-            traces.append(tracing.carried(record.headers))
-        spans = tracing.RecordSpans(self.tracer, "apply event", traces)
-        applied: list[tuple[Applied, int]] = []  # each with its place among the events
-        for i, (record, done) in enumerate(zip(sources, await self._apply(events), strict=True)):
-            if isinstance(done, RedisError):
-                dead.append((record, f"Redis fails on it every time: {done}", "refused"))
-            elif done.conflict:
-                reason = f"event_id {done.event.event_id} is already another event's: not applied"
-                dead.append((record, reason, "conflict"))
-            else:
-                applied.append((done, i))
-        acks = [await self._dead_letter(*d) for d in dead]
-        jobs = [job for a, i in applied for job in tracing.in_trace(self.plan(a), traces[i])]
+        batch = decoded(records)
+        spans = tracing.RecordSpans(self.tracer, "apply event", batch.traces)
+        applied, refused = sorted_out(batch.sources, await self._apply(batch.events))
+        dead = batch.dead + refused
+        acks = [await self._dead_letter(d) for d in dead]
+        jobs = jobs_for(applied, batch.traces, self.plan)
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
         spans.end()
-        self._record(applied, spans, len(jobs), collections.Counter(why for *_, why in dead))
+        self._record(applied, spans, len(jobs), collections.Counter(d.why for d in dead))
 
     async def _apply(self, events: Sequence[pb.ShipmentEvent]) -> Sequence[Applied | RedisError]:
         try:
@@ -152,7 +132,8 @@ class Tracker:
         self.counts.dead_letters += dead.total()
         self.counts.jobs += jobs
 
-    def _dead_letter(self, record: ConsumerRecord, reason: str, why: str):  # type: ignore[no-untyped-def]
+    def _dead_letter(self, letter: DeadLetter):  # type: ignore[no-untyped-def]
+        record, reason, why = letter.record, letter.reason, letter.why
         log.warning(
             "dead letter", reason=reason, why=why, partition=record.partition, offset=record.offset
         )

@@ -1,0 +1,207 @@
+"""What to do with a notice now: a pure function of the notice, what the book holds of it,
+what the provider answered, the time and the rules. The worker (worker.py) reads what a
+decision needs and performs what it returns.
+
+A notice is decided on at up to three moments: when it is taken up (`before_claim`: a
+sender for its channel; for an SMS an erasure, an opt-out, a later status waiting, quiet
+hours; the channel's breaker), once claimed (`after_claim`: sent already, held by another
+sender, cancelled), and once the provider answered (`after_send`). An attempt that failed
+as no rule foresaw is decided on by `after_error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from shipnotify import backoff
+from shipnotify.config import Settings
+from shipnotify.model.quiet import Window, parse_window, quiet_until
+from shipnotify.notifier.outcomes import Outcome, Sent
+from shipnotify.store.notices import CANCELLED, Claim, SmsGate
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+Tally = Literal["sent", "failed", "skipped"]  # the count a notice's end adds to
+
+# spreads of the times at which notices that wait for the same thing come due again
+PAUSE_SPREAD_MS = 500
+LEASE_SPREAD_MS = (100, 1000)
+
+
+@dataclass(frozen=True)
+class Rules:
+    quiet: Window | None
+    retry_first_s: float
+    retry_max_delay_s: float
+    retry_max_age_s: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        return cls(
+            quiet=parse_window(settings.quiet_hours),
+            retry_first_s=settings.retry_first_s,
+            retry_max_delay_s=settings.retry_max_delay_s,
+            retry_max_age_s=settings.retry_max_age_s,
+        )
+
+
+@dataclass(frozen=True)
+class Go:
+    """Nothing holds the notice back: claim it; the claim decides the rest."""
+
+
+@dataclass(frozen=True)
+class Send:
+    """Claimed for attempt `attempt`: send it; in doubt (its last sender died mid-send),
+    first ask the provider whether it has had the message since then."""
+
+    attempt: int
+    in_doubt_since_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Final:
+    """The notice ends in `state`, with the reason, the provider's code or its id where
+    they are known; `opt_out`: the address refuses our messages, so it is remembered."""
+
+    state: str
+    reason: str | None = None
+    code: str | None = None
+    provider_id: str | None = None
+    tally: Tally | None = None
+    opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """A dead letter with the reason (`shipnotify redrive` sends it again), then the
+    notice is dead."""
+
+    reason: str
+    attempts: int | None = None
+    why: str = "gave_up"
+    tally: Tally | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Tried again at a time from `earliest_ms` to `latest_ms` (a spread keeps notices
+    that failed together from coming back together); `in_doubt_since_ms`: the provider may
+    have the message since then, so the next attempt asks it first."""
+
+    earliest_ms: int
+    latest_ms: int
+    reason: str
+    in_doubt_since_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Defer:
+    """Quiet hours: the SMS waits for the morning, `until_ms`; only the contact's latest
+    status goes then."""
+
+    until_ms: int
+
+
+@dataclass(frozen=True)
+class LookAgain:
+    """Another sender holds the notice: due again once its lease has ended, in case that
+    sender died."""
+
+    earliest_ms: int
+    latest_ms: int
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    """Sent before (a job delivered twice, or due again): it only leaves the due set."""
+
+
+# what the worker performs; Go and Send lead on to the next moment's decision
+Effect = Final | GiveUp | Retry | Defer | LookAgain | AlreadySent
+
+
+def before_claim(
+    job: npb.NotificationJob,
+    *,
+    has_sender: bool,
+    gate: SmsGate | None,
+    paused_s: float,
+    now_ms: int,
+    rules: Rules,
+) -> Final | Defer | Retry | Go:
+    """`gate`: what the book holds of an SMS's number and shipment (None for an email);
+    `paused_s`: how long the channel's breaker keeps it paused still (0: closed)."""
+    if not has_sender:
+        return Final("rejected", reason="no sender for this channel")
+    if job.channel == pb.CHANNEL_SMS:
+        if gate is None:
+            raise ValueError("an SMS is decided on with what the book holds of its number")
+        if gate.erased:
+            return Final("cancelled", tally="skipped")
+        if gate.opted_out:
+            return Final("opted_out", tally="skipped")
+        if gate.later_deferred:  # a later status for this contact waits: only it goes
+            return Final("superseded", tally="skipped")
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        if (morning := quiet_until(now, job.time_zone, rules.quiet)) is not None:
+            return Defer(int(morning.timestamp() * 1000))
+    if paused_s > 0:
+        due = now_ms + int(paused_s * 1000)
+        return Retry(due, due + PAUSE_SPREAD_MS, "provider paused after failures")
+    return Go()
+
+
+def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send:
+    if claim.attempt == 0:
+        return AlreadySent()
+    if claim.attempt == CANCELLED:  # its contacts were erased after it was planned
+        return Final("cancelled", tally="skipped")
+    if claim.attempt < 0:
+        first, last = LEASE_SPREAD_MS
+        return LookAgain(claim.until_ms + first, claim.until_ms + last)
+    return Send(claim.attempt, claim.in_doubt_since_ms)
+
+
+def after_send(
+    job: npb.NotificationJob, outcome: Outcome, *, claim: Claim, now_ms: int, rules: Rules
+) -> Final | GiveUp | Retry:
+    """What the provider's answer to attempt `claim.attempt` makes of the notice."""
+    if isinstance(outcome, Sent):
+        return Final("sent", provider_id=outcome.provider_id, tally="sent")
+    if outcome.unbuildable:  # every attempt would fail the same way
+        return GiveUp(outcome.reason, why="unbuildable", tally="failed")
+    if outcome.permanent:
+        return Final(
+            "opted_out" if outcome.opted_out else "rejected",
+            reason=outcome.reason,
+            code=outcome.code,
+            tally="failed",
+            opt_out=outcome.opted_out,
+        )
+    if _too_old(job, now_ms, rules):
+        return GiveUp(outcome.reason, attempts=claim.attempt)
+    delay_ms = int(
+        1000
+        * backoff.delay_s(claim.attempt, first_s=rules.retry_first_s, cap_s=rules.retry_max_delay_s)
+    )
+    # unknown: the provider may have the message; the next attempt asks it first
+    doubt = (claim.in_doubt_since_ms or claim.at_ms) if outcome.unknown else None
+    return Retry(now_ms + delay_ms // 2, now_ms + delay_ms, outcome.reason, doubt)
+
+
+def after_error(
+    job: npb.NotificationJob, reason: str, *, now_ms: int, rules: Rules
+) -> GiveUp | Retry:
+    """A failure no rule foresaw (a bug, a library's surprise): tried again after the
+    longest delay, as a transient failure, and given up at the age limit."""
+    if _too_old(job, now_ms, rules):
+        return GiveUp(reason)
+    due = now_ms + int(rules.retry_max_delay_s * 1000)
+    return Retry(due, due, reason)
+
+
+def _too_old(job: npb.NotificationJob, now_ms: int, rules: Rules) -> bool:
+    return now_ms - int(job.planned_at.ToMilliseconds()) > rules.retry_max_age_s * 1000

@@ -1,0 +1,51 @@
+"""What the notifier's worker needs of the notice book (store/notices.py) and of Kafka's
+producer (its dead letters), as ports: the service hands in the real ones, tests their own.
+A provider's port is outcomes.Sender."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from shipnotify.store.notices import Claim, SmsGate
+
+
+class Book(Protocol):
+    """The notices' states and the due set, as NoticeBook keeps them in Redis."""
+
+    async def intact(self) -> bool: ...
+
+    async def schedule(self, jobs: list[bytes], at_ms: int) -> None: ...
+
+    async def take_due(self, lease_s: float, limit: int) -> list[bytes]: ...
+
+    async def done(self, job: bytes) -> None: ...
+
+    async def sms_gate(
+        self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
+    ) -> SmsGate: ...
+
+    async def claim(
+        self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float, *, planned_ms: int
+    ) -> Claim: ...
+
+    async def update(
+        self, shipment_id: str, nid: str, state: str, fields: dict[str, Any]
+    ) -> str: ...
+
+    async def finish(
+        self, shipment_id: str, nid: str, state: str, fields: dict[str, Any], job: bytes
+    ) -> None: ...
+
+    async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None: ...
+
+    async def opt_out(self, phone: str) -> None: ...
+
+
+class Producer(Protocol):
+    """Sends a record; the future it returns resolves once the broker has it."""
+
+    async def send(
+        self, topic: str, value: bytes | None = None, *, headers: Sequence[tuple[str, bytes]]
+    ) -> asyncio.Future[Any]: ...

@@ -1,0 +1,73 @@
+"""What the tracker decides of a batch, apart from its I/O (consumer.py does that): which
+records are events to apply and which are dead letters, which applied events count and
+which Redis refused, and the jobs the counted ones call for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import ConsumerRecord
+from redis.exceptions import RedisError
+
+from shipnotify import tracing
+from shipnotify.model.codec import MalformedEvent, decode_event
+from shipnotify.store import Applied
+from shipnotify.tracker.notices import NoticePlanner
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: ConsumerRecord
+    reason: str
+    why: str  # a label: malformed, refused, conflict
+
+
+@dataclass
+class Decoded:
+    """A batch's events, each with its record and the trace context its record carries
+    (its tap's), and the records that are no event."""
+
+    events: list[pb.ShipmentEvent] = field(default_factory=list)
+    sources: list[ConsumerRecord] = field(default_factory=list)
+    traces: list[tracing.Headers] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+def decoded(records: Sequence[ConsumerRecord]) -> Decoded:
+    batch = Decoded()
+    for record in records:
+        try:
+            batch.events.append(decode_event(record.value))
+        except MalformedEvent as e:
+            batch.dead.append(DeadLetter(record, str(e), "malformed"))
+            continue
+        batch.sources.append(record)
+        batch.traces.append(tracing.carried(record.headers))
+    return batch
+
+
+def sorted_out(
+    sources: Sequence[ConsumerRecord], results: Sequence[Applied | RedisError]
+) -> tuple[list[tuple[Applied, int]], list[DeadLetter]]:
+    """The events applied, each with its place among the events, and the dead letters of
+    those Redis refused every time or whose id is already another event's."""
+    applied: list[tuple[Applied, int]] = []
+    dead: list[DeadLetter] = []
+    for i, (record, done) in enumerate(zip(sources, results, strict=True)):
+        if isinstance(done, RedisError):
+            dead.append(DeadLetter(record, f"Redis fails on it every time: {done}", "refused"))
+        elif done.conflict:
+            reason = f"event_id {done.event.event_id} is already another event's: not applied"
+            dead.append(DeadLetter(record, reason, "conflict"))
+        else:
+            applied.append((done, i))
+    return applied, dead
+
+
+def jobs_for(
+    applied: Sequence[tuple[Applied, int]], traces: Sequence[tracing.Headers], plan: NoticePlanner
+) -> list[tracing.Record]:
+    """The notification jobs of the applied events, each in its event's trace."""
+    return [job for a, i in applied for job in tracing.in_trace(plan(a), traces[i])]

@@ -1,0 +1,248 @@
+"""What becomes of a notice (notifier/decision.py), rule by rule, without Redis, Kafka or a
+provider: each decision is a function of the notice, what the book holds, the provider's
+answer and the time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shipnotify.config import Settings
+from shipnotify.model.quiet import parse_window
+from shipnotify.notifier import decision
+from shipnotify.notifier.breaker import Breaker
+from shipnotify.notifier.decision import (
+    AlreadySent,
+    Defer,
+    Final,
+    GiveUp,
+    Go,
+    LookAgain,
+    Retry,
+    Rules,
+    Send,
+)
+from shipnotify.notifier.outcomes import Failed, Sent
+from shipnotify.store.notices import CANCELLED, Claim, SmsGate
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+RULES = Rules(
+    quiet=parse_window("21:00-08:00"),
+    retry_first_s=2.0,
+    retry_max_delay_s=300.0,
+    retry_max_age_s=3600.0,
+)
+NOON = int(datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp() * 1000)
+NIGHT = int(datetime(2026, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
+MORNING = int(datetime(2026, 3, 11, 8, 0, tzinfo=UTC).timestamp() * 1000)
+OPEN = SmsGate(opted_out=False, later_deferred=False, erased=False)
+
+
+def job(channel: pb.Channel = pb.CHANNEL_SMS, *, planned_ms: int = NOON) -> npb.NotificationJob:
+    j = npb.NotificationJob(
+        notification_id="0b7c1f5e-7d6a-5b1e-9f3a-2c4d6e8f0a1b",
+        shipment_id="s-1",
+        channel=channel,
+        address="+40721234567" if channel == pb.CHANNEL_SMS else "a@example.com",
+        time_zone="UTC",
+    )
+    j.planned_at.FromMilliseconds(planned_ms)
+    return j
+
+
+def taken_up(
+    notice: npb.NotificationJob,
+    *,
+    gate: SmsGate | None = OPEN,
+    now_ms: int = NOON,
+    paused_s: float = 0.0,
+    has_sender: bool = True,
+) -> decision.Final | Defer | Retry | Go:
+    return decision.before_claim(
+        notice, has_sender=has_sender, gate=gate, paused_s=paused_s, now_ms=now_ms, rules=RULES
+    )
+
+
+# -- when a notice is taken up ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+def test_a_channel_without_a_sender_is_rejected(channel: pb.Channel) -> None:
+    assert taken_up(job(channel), gate=None, has_sender=False) == Final(
+        "rejected", reason="no sender for this channel"
+    )
+
+
+def test_an_sms_is_not_decided_on_without_its_gate() -> None:
+    with pytest.raises(ValueError, match="what the book holds"):
+        taken_up(job(), gate=None)
+
+
+@pytest.mark.parametrize(
+    ("gate", "state"),
+    [
+        (SmsGate(opted_out=True, later_deferred=True, erased=True), "cancelled"),
+        (SmsGate(opted_out=False, later_deferred=False, erased=True), "cancelled"),
+        (SmsGate(opted_out=True, later_deferred=True, erased=False), "opted_out"),
+        (SmsGate(opted_out=False, later_deferred=True, erased=False), "superseded"),
+    ],
+)
+def test_an_sms_that_must_not_go_is_skipped_even_at_night_or_paused(
+    gate: SmsGate, state: str
+) -> None:
+    for now, paused in ((NOON, 0.0), (NIGHT, 0.0), (NOON, 5.0)):
+        assert taken_up(job(), gate=gate, now_ms=now, paused_s=paused) == Final(
+            state, tally="skipped"
+        )
+
+
+def test_an_sms_at_night_waits_for_the_morning_in_its_contacts_zone() -> None:
+    assert taken_up(job(), now_ms=NIGHT) == Defer(MORNING)
+    assert taken_up(job(), now_ms=NIGHT, paused_s=5.0) == Defer(MORNING)  # before any pause
+    in_chisinau = job()
+    in_chisinau.time_zone = "Europe/Chisinau"  # 06:00 UTC there: 08:00 local
+    morning_there = int(datetime(2026, 3, 11, 6, 0, tzinfo=UTC).timestamp() * 1000)
+    assert taken_up(in_chisinau, now_ms=NIGHT) == Defer(morning_there)
+
+
+def test_quiet_hours_are_for_sms_only_and_can_be_turned_off() -> None:
+    assert taken_up(job(pb.CHANNEL_EMAIL), gate=None, now_ms=NIGHT) == Go()
+    no_quiet = Rules(None, RULES.retry_first_s, RULES.retry_max_delay_s, RULES.retry_max_age_s)
+    assert (
+        decision.before_claim(
+            job(), has_sender=True, gate=OPEN, paused_s=0.0, now_ms=NIGHT, rules=no_quiet
+        )
+        == Go()
+    )
+
+
+@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+def test_a_paused_channel_retries_after_its_pause_spread_out(channel: pb.Channel) -> None:
+    gate = OPEN if channel == pb.CHANNEL_SMS else None
+    assert taken_up(job(channel), gate=gate, paused_s=2.5) == Retry(
+        NOON + 2500, NOON + 3000, "provider paused after failures"
+    )
+
+
+@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+def test_a_notice_nothing_holds_back_goes_on_to_its_claim(channel: pb.Channel) -> None:
+    assert taken_up(job(channel), gate=OPEN if channel == pb.CHANNEL_SMS else None) == Go()
+
+
+# -- once claimed --------------------------------------------------------------------------
+
+
+def test_what_the_claim_says() -> None:
+    assert decision.after_claim(Claim(0)) == AlreadySent()
+    assert decision.after_claim(Claim(CANCELLED)) == Final("cancelled", tally="skipped")
+    assert decision.after_claim(Claim(-1, until_ms=NOON)) == LookAgain(NOON + 100, NOON + 1000)
+    assert decision.after_claim(Claim(1, at_ms=NOON)) == Send(1)
+    assert decision.after_claim(Claim(3, in_doubt_since_ms=NOON - 9, at_ms=NOON)) == Send(
+        3, NOON - 9
+    )
+
+
+# -- once the provider answered ------------------------------------------------------------
+
+
+def answered(
+    outcome: Sent | Failed, *, attempt: int = 1, planned_ms: int = NOON, doubt: int | None = None
+) -> Final | GiveUp | Retry:
+    claim = Claim(attempt, in_doubt_since_ms=doubt, at_ms=NOON + 5)
+    notice = job(planned_ms=planned_ms)
+    return decision.after_send(notice, outcome, claim=claim, now_ms=NOON + 10, rules=RULES)
+
+
+def test_a_sent_notice_is_final_with_the_providers_id() -> None:
+    assert answered(Sent("SM1"), attempt=4) == Final("sent", provider_id="SM1", tally="sent")
+
+
+def test_a_notice_that_cannot_be_built_gives_up_at_once() -> None:
+    failed = Failed("cannot be built: KeyError", permanent=True, unbuildable=True)
+    assert answered(failed) == GiveUp(
+        "cannot be built: KeyError", attempts=None, why="unbuildable", tally="failed"
+    )
+
+
+def test_a_permanent_failure_is_final_even_when_old_and_an_opt_out_is_remembered() -> None:
+    for planned in (NOON, NOON - 10 * 3600 * 1000):
+        rejected = Failed("invalid number", permanent=True, code="21211")
+        assert answered(rejected, planned_ms=planned) == Final(
+            "rejected", reason="invalid number", code="21211", tally="failed"
+        )
+        refused = Failed("unsubscribed", permanent=True, code="21610", opted_out=True)
+        assert answered(refused, planned_ms=planned) == Final(
+            "opted_out", reason="unsubscribed", code="21610", tally="failed", opt_out=True
+        )
+
+
+@pytest.mark.parametrize(
+    ("attempt", "delay_ms"), [(1, 2000), (2, 4000), (3, 8000), (8, 256_000), (9, 300_000)]
+)
+def test_a_transient_failure_retries_with_backoff_and_spread(attempt: int, delay_ms: int) -> None:
+    now = NOON + 10
+    failed = Failed("503 from the provider", permanent=False, code="503")
+    assert answered(failed, attempt=attempt) == Retry(
+        now + delay_ms // 2, now + delay_ms, "503 from the provider"
+    )
+
+
+def test_an_unknown_outcome_retries_in_doubt_since_the_first_doubtful_attempt() -> None:
+    timed_out = Failed("timed out", permanent=False, unknown=True)
+    now = NOON + 10
+    assert answered(timed_out) == Retry(now + 1000, now + 2000, "timed out", NOON + 5)
+    assert answered(timed_out, doubt=NOON - 7) == Retry(
+        now + 1000, now + 2000, "timed out", NOON - 7
+    )
+
+
+def test_a_transient_failure_past_the_age_limit_gives_up_with_its_attempts() -> None:
+    failed = Failed("503", permanent=False)
+    limit = NOON + 10 - 3600 * 1000
+    assert answered(failed, attempt=7, planned_ms=limit - 1) == GiveUp("503", attempts=7)
+    assert isinstance(answered(failed, attempt=7, planned_ms=limit), Retry)  # not yet past it
+
+
+# -- a failure no rule foresaw -------------------------------------------------------------
+
+
+def test_an_unexpected_failure_retries_after_the_longest_delay_until_too_old() -> None:
+    young, old = job(planned_ms=NOON), job(planned_ms=NOON - 3600 * 1000 - 1)
+    assert decision.after_error(young, "unexpected KeyError", now_ms=NOON, rules=RULES) == Retry(
+        NOON + 300_000, NOON + 300_000, "unexpected KeyError"
+    )
+    assert decision.after_error(old, "unexpected KeyError", now_ms=NOON, rules=RULES) == GiveUp(
+        "unexpected KeyError"
+    )
+
+
+# -- the rules and the breaker --------------------------------------------------------------
+
+
+def test_the_rules_come_from_the_settings() -> None:
+    settings = Settings(
+        quiet_hours="22:00-07:30", retry_first_s=1.5, retry_max_delay_s=60, retry_max_age_s=7200
+    )
+    assert Rules.of(settings) == Rules(parse_window("22:00-07:30"), 1.5, 60.0, 7200.0)
+    assert Rules.of(Settings(quiet_hours="")).quiet is None
+
+
+def test_the_breaker_counts_a_providers_failures_not_a_notices() -> None:
+    breaker = Breaker(threshold=2, first_pause_s=1.0)
+    for _ in range(3):
+        breaker.saw(Failed("invalid number", permanent=True), now=0)
+    assert breaker.closed(now=0)
+    breaker.saw(Failed("503", permanent=False), now=0)
+    breaker.saw(Sent("SM1"), now=0)  # a success in between: no longer in a row
+    breaker.saw(Failed("timed out", permanent=False, unknown=True), now=0)
+    assert breaker.closed(now=0)
+    breaker.saw(Failed("503", permanent=False), now=0)
+    assert breaker.remaining_s(now=0) == 1.0
+
+
+def test_a_failures_kind_as_the_metrics_count_it() -> None:
+    assert Failed("x", permanent=True, unknown=True).kind == "permanent"
+    assert Failed("x", permanent=False, unknown=True).kind == "unknown"
+    assert Failed("x", permanent=False).kind == "transient"

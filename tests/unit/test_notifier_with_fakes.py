@@ -1,0 +1,357 @@
+"""The notifier's worker through its ports (notifier/ports.py, outcomes.Sender), with fakes
+of the book, the provider and the producer: what it does with each decision, without
+Kafka or Redis. The real book's rules are tested against redis-server in
+tests/integration/test_notifier.py."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shipnotify.config import Settings
+from shipnotify.notifier.outcomes import Failed, Outcome, Sent, Unbuildable
+from shipnotify.notifier.worker import Notifier
+from shipnotify.store.notices import CANCELLED, RANKS, Claim, SmsGate, now_ms
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
+OPEN = SmsGate(opted_out=False, later_deferred=False, erased=False)
+SETTINGS = Settings(quiet_hours="", retry_first_s=2.0, retry_max_age_s=3600)
+
+
+class FakeBook:
+    """The book's rules that the worker leans on, in memory: each claim is an attempt, a
+    final notice is never claimed again, a notice's fields are those of its last state."""
+
+    def __init__(self, gate: SmsGate | None = OPEN) -> None:
+        self.gate = gate  # None: an SMS's gate must not be read
+        self.states: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.attempts: dict[str, int] = {}
+        self.due: dict[bytes, int] = {}
+        self.opted_out: set[str] = set()
+        self.deferred: list[tuple[str, str, int, str]] = []
+        self.held_until: dict[str, int] = {}  # notices another sender holds
+        self.erased: set[str] = set()  # notices planned before their contacts were erased
+
+    def state(self, nid: str) -> str:
+        return self.states.get(nid, ("", {}))[0]
+
+    async def intact(self) -> bool:
+        return True
+
+    async def schedule(self, jobs: list[bytes], at_ms: int) -> None:
+        self.due.update(dict.fromkeys(jobs, at_ms))
+
+    async def take_due(self, lease_s: float, limit: int) -> list[bytes]:
+        return [job for job, at in self.due.items() if at <= now_ms()][:limit]
+
+    async def done(self, job: bytes) -> None:
+        self.due.pop(job, None)
+
+    async def sms_gate(
+        self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
+    ) -> SmsGate:
+        assert self.gate is not None, "the gate was read"
+        return replace(self.gate, opted_out=self.gate.opted_out or phone in self.opted_out)
+
+    async def claim(
+        self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float, *, planned_ms: int
+    ) -> Claim:
+        if nid in self.held_until:
+            return Claim(-1, until_ms=self.held_until[nid], at_ms=now_ms())
+        if RANKS.get(self.state(nid), 0) >= 2:
+            return Claim(0)
+        if nid in self.erased:
+            return Claim(CANCELLED)
+        doubt = self.states.get(nid, ("", {}))[1].get("q")
+        self.attempts[nid] = self.attempts.get(nid, 0) + 1
+        self.states[nid] = ("sending", {})
+        return Claim(self.attempts[nid], in_doubt_since_ms=doubt, at_ms=now_ms())
+
+    async def update(self, shipment_id: str, nid: str, state: str, fields: dict[str, Any]) -> str:
+        self.states[nid] = (state, dict(fields))
+        return state
+
+    async def finish(
+        self, shipment_id: str, nid: str, state: str, fields: dict[str, Any], job: bytes
+    ) -> None:
+        self.states[nid] = (state, dict(fields))
+        self.due.pop(job, None)
+
+    async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None:
+        self.deferred.append((shipment_id, address, occurred_ms, nid))
+
+    async def opt_out(self, phone: str) -> None:
+        self.opted_out.add(phone)
+
+
+class FakeSender:
+    """A provider: answers with the given outcomes first, then takes every message. An
+    unknown outcome with `took_it` is a provider that took the message and answered late."""
+
+    def __init__(
+        self,
+        channel: pb.Channel,
+        answers: Sequence[Outcome | Exception] = (),
+        took_it: bool = False,
+    ) -> None:
+        self.channel = channel
+        self.answers = list(answers)
+        self.took_it = took_it
+        self.messages: list[str] = []  # notification ids the provider has
+        self.tries = 0
+        self.asked: list[int] = []  # since when find() was asked
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        self.tries += 1
+        if self.answers:
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            if self.took_it:
+                self.messages.append(job.notification_id)
+            return answer
+        self.messages.append(job.notification_id)
+        return Sent(f"id-{len(self.messages)}")
+
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        self.asked.append(since_ms)
+        if job.notification_id in self.messages:
+            return Sent(f"id-{self.messages.index(job.notification_id) + 1}")
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None, dict[str, bytes]]] = []
+
+    async def send(
+        self, topic: str, value: bytes | None = None, *, headers: Sequence[tuple[str, bytes]]
+    ) -> asyncio.Future[Any]:
+        self.records.append((topic, value, dict(headers)))
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def notice(
+    channel: pb.Channel = EMAIL, *, hours_ago: float = 0.0
+) -> tuple[npb.NotificationJob, bytes]:
+    job = npb.NotificationJob(
+        notification_id=str(uuid.uuid4()),
+        shipment_id="s-1",
+        event_id=str(uuid.uuid4()),
+        party=npb.PARTY_ROLE_RECIPIENT,
+        channel=channel,
+        address="+40721234567" if channel == SMS else "ion@example.com",
+        time_zone="UTC",
+        status=pb.STATUS_OUT_FOR_DELIVERY,
+    )
+    planned = now_ms() - int(hours_ago * 3600 * 1000)
+    job.occurred_at.FromMilliseconds(planned)
+    job.planned_at.FromMilliseconds(planned)
+    return job, job.SerializeToString()
+
+
+def notifier(
+    book: FakeBook, *senders: FakeSender, settings: Settings = SETTINGS
+) -> tuple[Notifier, FakeProducer]:
+    producer = FakeProducer()
+    return Notifier(settings, book=book, senders=senders, producer=producer), producer
+
+
+async def test_a_notice_delivered_twice_is_sent_once() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    job, raw = notice()
+    book.due[raw] = 0
+    await worker.handle(job, raw)
+    await worker.handle(job, raw)
+    assert email.messages == [job.notification_id]
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["id"], fields["st"], fields["c"]) == (
+        "sent",
+        "id-1",
+        "out_for_delivery",
+        "email",
+    )
+    assert raw not in book.due
+    assert (worker.counts.sent, book.attempts[job.notification_id]) == (1, 1)
+
+
+async def test_an_sms_to_a_number_that_opted_out_is_skipped() -> None:
+    book, sms = FakeBook(), FakeSender(SMS)
+    book.opted_out.add("+40721234567")
+    worker, _ = notifier(book, sms)
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    assert (book.state(job.notification_id), sms.tries, worker.counts.skipped) == (
+        "opted_out",
+        0,
+        1,
+    )
+
+
+async def test_an_sms_in_quiet_hours_waits_for_the_morning() -> None:
+    now = datetime.now(UTC)
+    window = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    book, sms = FakeBook(), FakeSender(SMS)
+    worker, _ = notifier(book, sms, settings=SETTINGS.with_(quiet_hours=window))
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert state == "deferred"
+    assert book.due[raw] == fields["until"]
+    assert 0 < fields["until"] - now_ms() <= 3600 * 1000 + 60_000
+    assert book.deferred == [
+        ("s-1", job.address, job.occurred_at.ToMilliseconds(), job.notification_id)
+    ]
+    assert (sms.tries, worker.counts.deferred) == (0, 1)
+
+
+async def test_a_transient_failure_is_retried_with_backoff_then_sent() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL, [Failed("421 try later", permanent=False)])
+    worker, _ = notifier(book, email)
+    job, raw = notice()
+    before = now_ms()
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("retrying", "421 try later")
+    assert before + 1000 <= book.due[raw] == fields["due"] <= now_ms() + 2000
+    assert "q" not in fields
+    await worker.handle(job, raw)  # the retry comes due
+    assert book.state(job.notification_id) == "sent"
+    assert (email.tries, len(email.messages), worker.counts.retried) == (2, 1, 1)
+
+
+async def test_a_provider_that_took_the_message_but_answered_late_is_asked_not_sent_again() -> None:
+    timed_out = Failed("timed out", permanent=False, unknown=True)
+    book, sms = FakeBook(), FakeSender(SMS, [timed_out], took_it=True)
+    worker, _ = notifier(book, sms)
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    since = book.states[job.notification_id][1]["q"]
+    await worker.handle(job, raw)
+    assert sms.asked == [since]
+    assert (sms.tries, sms.messages) == (1, [job.notification_id])
+    assert book.states[job.notification_id][1]["id"] == "id-1"
+
+
+async def test_a_sender_that_raises_leaves_the_notice_in_doubt() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL, [ConnectionResetError("reset by peer")])
+    worker, _ = notifier(book, email)
+    job, raw = notice()
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("retrying", "unexpected ConnectionResetError: reset by peer")
+    assert "q" in fields
+
+
+async def test_a_failing_provider_is_paused_and_the_other_channel_goes_on() -> None:
+    down = [Failed("503", permanent=False)] * 3
+    book, sms, email = FakeBook(), FakeSender(SMS, down), FakeSender(EMAIL)
+    worker, _ = notifier(book, sms, email)
+    for _ in range(3):
+        await worker.handle(*notice(SMS))
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("retrying", "provider paused after failures")
+    assert sms.tries == 3  # the fourth never reached the provider
+    assert job.notification_id not in book.attempts  # nor was it claimed
+    mail, mail_raw = notice(EMAIL)
+    await worker.handle(mail, mail_raw)
+    assert email.messages == [mail.notification_id]
+
+
+async def test_a_number_the_provider_says_opted_out_is_remembered_and_not_retried() -> None:
+    refused = Failed("unsubscribed", permanent=True, code="21610", opted_out=True)
+    book, sms = FakeBook(), FakeSender(SMS, [refused])
+    worker, _ = notifier(book, sms)
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"], fields["code"]) == ("opted_out", "unsubscribed", "21610")
+    assert book.opted_out == {job.address}
+    await worker.handle(*notice(SMS))  # the number's next notice is skipped
+    assert (sms.tries, worker.counts.failed, worker.counts.skipped) == (1, 1, 1)
+
+
+async def test_a_notice_that_cannot_be_built_is_dead_lettered_at_once() -> None:
+    book = FakeBook()
+    email = FakeSender(EMAIL, [Unbuildable("cannot be built: KeyError: 'name'")])
+    worker, producer = notifier(book, email)
+    job, raw = notice()
+    await worker.handle(job, raw)
+    assert producer.records == [
+        (
+            SETTINGS.notifications_dead_letter_topic,
+            raw,
+            {"reason": b"cannot be built: KeyError: 'name'"},
+        )
+    ]
+    assert book.state(job.notification_id) == "dead"
+    assert (worker.counts.failed, worker.counts.dead_letters) == (1, 1)
+
+
+async def test_a_notice_past_the_age_limit_gives_up_with_its_attempts() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL, [Failed("421 try later", permanent=False)])
+    worker, producer = notifier(book, email)
+    job, raw = notice(hours_ago=2)  # the limit is 1 h
+    await worker.handle(job, raw)
+    assert [headers["reason"] for *_, headers in producer.records] == [
+        b"gave up after 1 attempts: 421 try later"
+    ]
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("dead", "421 try later")
+    assert worker.counts.failed == 0  # the provider failed, not the notice
+
+
+async def test_a_notice_another_sender_holds_is_looked_at_when_its_lease_ends() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    job, raw = notice()
+    book.held_until[job.notification_id] = lease_end = now_ms() + 30_000
+    await worker.handle(job, raw)
+    assert lease_end + 100 <= book.due[raw] <= lease_end + 1000
+    assert (email.tries, book.state(job.notification_id)) == (0, "")
+
+
+async def test_a_notice_planned_before_its_contacts_were_erased_is_cancelled() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    job, raw = notice()
+    book.erased.add(job.notification_id)
+    await worker.handle(job, raw)
+    assert (book.state(job.notification_id), email.tries, worker.counts.skipped) == (
+        "cancelled",
+        0,
+        1,
+    )
+
+
+async def test_a_channel_without_a_sender_is_rejected_without_reading_the_gate() -> None:
+    book, email = FakeBook(gate=None), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    job, raw = notice(SMS)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("rejected", "no sender for this channel")
+
+
+async def test_a_stopping_notifier_claims_nothing_more() -> None:
+    book, email = FakeBook(), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    await worker.drain(timeout_s=1.0)
+    job, raw = notice()
+    book.due[raw] = 0
+    await worker.handle(job, raw)
+    assert (email.tries, book.attempts, book.due) == (0, {}, {raw: 0})  # still due, for others
