@@ -14,7 +14,7 @@ import pytest
 from shipnotify.config import Settings
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.model.status import Status
-from shipnotify.notifier import templates
+from shipnotify.notifier import texts
 from shipnotify.notifier.outcomes import Failed, Sent, Unbuildable
 from shipnotify.notifier.senders import SmtpEmail
 from shipnotify.v1 import notifications_pb2 as npb
@@ -77,7 +77,7 @@ async def test_a_hostile_name_adds_no_header_and_no_recipient(
     [to] = message["To"].addresses
     assert to.addr_spec == CONTACT
     assert not {"\r", "\n"} & set(to.display_name)
-    expected = templates.email(
+    expected = texts.email(
         "en",
         "recipient",
         Status.OUT_FOR_DELIVERY,

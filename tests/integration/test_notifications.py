@@ -24,9 +24,9 @@ from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.model.notices import plan
+from shipnotify.model.sms import segments as sms_segments
 from shipnotify.notifier import service as notifier
 from shipnotify.notifier.outcomes import Sent
-from shipnotify.notifier.templates import sms_segments
 from shipnotify.notifier.worker import Notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.store import TrackingStore

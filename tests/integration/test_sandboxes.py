@@ -26,7 +26,6 @@ from shipnotify.devstack.sms_sandbox import (
     OPTED_OUT_NUMBER,
     UNDELIVERABLE_NUMBER,
     SmsSandbox,
-    segments,
 )
 
 ACCOUNT = "AC" + "5a" * 16
@@ -293,15 +292,6 @@ async def test_inbound_sms_is_signed_and_stop_opts_out(
 
     await sms.send_inbound(webhook.url("/sms"), RECIPIENT, SENDER, " start ")
     await send_sms(twilio)
-
-
-@pytest.mark.parametrize(
-    ("body", "count"),
-    [("a" * 160, 1), ("a" * 161, 2), ("\u20ac" * 80, 1), ("\u0103" * 70, 1), ("\u0103" * 71, 2)],
-    ids=["gsm-160", "gsm-161", "gsm-escaped-80", "ucs2-70", "ucs2-71"],
-)
-def test_segments(body: str, count: int) -> None:
-    assert segments(body) == count
 
 
 # -- mail

@@ -41,6 +41,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from shipnotify import logs
+from shipnotify.model import sms
 
 log = logs.get(__name__)
 
@@ -61,16 +62,6 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _MAX_BODY_CHARS = 1600
 _DOCS = "https://www.twilio.com/docs/errors/"
-
-# GSM 03.38: a body made only of these characters is sent in 7-bit segments; anything else
-# makes the whole message UCS-2, which fits less than half as much text in a segment.
-_GSM7 = frozenset(
-    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7\n\u00d8\u00f8\r\u00c5\u00e5"
-    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e\u00c6\u00e6\u00df\u00c9"
-    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "\u00c4\u00d6\u00d1\u00dc\u00a7\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"
-)
-_GSM7_EXTENDED = frozenset("^{}\\[~]|\u20ac\f")  # each takes two septets (escape + char)
 
 
 @dataclass(frozen=True)
@@ -372,7 +363,7 @@ class SmsSandbox:
             history=(StatusChange(status, now),),
             messaging_service_sid=service,
             status_callback=fields.get("StatusCallback") or None,
-            num_segments=segments(fields["Body"]),
+            num_segments=sms.segments(fields["Body"]),
         )
         self._messages[message.sid] = message
         self._spawn(self._deliver(message.sid))
@@ -461,7 +452,7 @@ class SmsSandbox:
             "To": to,
             "Body": body,
             "NumMedia": "0",
-            "NumSegments": str(segments(body)),
+            "NumSegments": str(sms.segments(body)),
             "SmsStatus": "received",
             "ApiVersion": API_VERSION,
         }
@@ -498,17 +489,6 @@ class SmsSandbox:
     async def _clear_faults(self, request: web.Request) -> web.Response:
         self.clear_faults()
         return web.json_response({"ok": True})
-
-
-def segments(body: str) -> int:
-    """How many segments the provider bills for `body`."""
-    if all(c in _GSM7 or c in _GSM7_EXTENDED for c in body):
-        units = sum(2 if c in _GSM7_EXTENDED else 1 for c in body)
-        single, multi = 160, 153  # septets; a multi-part header takes 7 of them
-    else:
-        units = len(body.encode("utf-16-le")) // 2  # UCS-2 code units: an emoji takes two
-        single, multi = 70, 67
-    return 1 if units <= single else math.ceil(units / multi)
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
 from shipnotify.hooks.resources import BOOK, SETTINGS
+from shipnotify.i18n import DEFAULT, mark, text
 from shipnotify.web import ApiError
 
 log = logs.get(__name__)
@@ -18,11 +19,8 @@ log = logs.get(__name__)
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "СТОП"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
-REPLIES = {
-    "stop": "You will get no more SMS from us. Reply START to get them again.",
-    "start": "You will get SMS about your shipments again. Reply STOP to end them.",
-    "help": "Shipment notices. Reply STOP to end them, START to get them again.",
-}
+# The replies' texts, in English: an inbound SMS says nothing of its sender's language.
+REPLIES = {"stop": mark("reply.stop"), "start": mark("reply.start"), "help": mark("reply.help")}
 
 
 _TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
@@ -81,4 +79,4 @@ async def inbound_sms(request: web.Request) -> web.Response:
     else:
         reply = REPLIES["help"]
     log.info("inbound sms", keyword=word if word in STOP_WORDS | START_WORDS else "other")
-    return web.Response(text=_TWIML.format(escape(reply)), content_type="text/xml")
+    return web.Response(text=_TWIML.format(escape(text(DEFAULT, reply))), content_type="text/xml")

@@ -23,9 +23,10 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from shipnotify.config import Settings
+from shipnotify.i18n import language_for
 from shipnotify.model.ids import tracking_url
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.notifier import templates
+from shipnotify.notifier import texts
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent, built
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -37,13 +38,13 @@ _LOOKUP_LIMIT = 20  # a number gets few messages from us; the one we look for is
 _CLOCK_SKEW_S = 5.0
 
 
-def _party(job: npb.NotificationJob) -> templates.Party:
+def _party(job: npb.NotificationJob) -> texts.Party:
     return "sender" if job.party == npb.PARTY_ROLE_SENDER else "recipient"
 
 
 def _texts(job: npb.NotificationJob) -> tuple[str, Status, AttemptFailure | None]:
     return (
-        templates.language_for(job.locale),
+        language_for(job.locale),
         Status.from_proto(job.status),
         AttemptFailure.from_proto(job.failure),
     )
@@ -65,7 +66,7 @@ class TwilioSms:
 
     def body(self, job: npb.NotificationJob) -> str:
         lang, status, failure = _texts(job)
-        return templates.sms_text(
+        return texts.sms_text(
             lang,
             _party(job),
             status,
@@ -199,7 +200,7 @@ class SmtpEmail:
         # which made building each email cost more than sending it.
         lang, status, failure = _texts(job)
         link = tracking_url(self._settings.public_url, job.tracking_id)
-        mail = templates.email(lang, _party(job), status, tracking_url=link, failure=failure)
+        mail = texts.email(lang, _party(job), status, tracking_url=link, failure=failure)
         msg = MIMEMultipart("alternative")
         msg["From"] = self._from
         msg["To"] = _to(job.name, job.address)
