@@ -6,16 +6,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
 from shipnotify.model.codec import TimelineEntry
-from shipnotify.model.status import TERMINAL
+from shipnotify.model.status import TERMINAL, Status
 from shipnotify.status_api import live, page
 from shipnotify.status_api.limits import RateLimit
+from shipnotify.status_api.progress import Stage, stages
 from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import Shipment, TrackingStore
 from shipnotify.web import ApiError, Route, json_response
@@ -52,6 +53,15 @@ class Tracking(BaseModel):
     final: bool
     status_at: datetime
     timeline: list[TimelineItem]
+    # The stages of the page's progress bar, from the status and the timeline.
+    progress: list[Stage] = []
+
+    @model_validator(mode="after")
+    def _with_progress(self) -> Tracking:
+        if "progress" not in self.model_fields_set:
+            advanced = (Status(i.status) for i in self.timeline if i.advanced)
+            self.progress = stages(Status(self.status), advanced, self.lang)
+        return self
 
 
 async def tracking_page(request: web.Request) -> web.Response:
