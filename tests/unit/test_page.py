@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
+from shipnotify import status_api
 from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import TERMINAL, AttemptFailure, Status
 from shipnotify.status_api.app import Place, TimelineItem, Tracking
+from shipnotify.status_api.assets import ASSETS, BY_NAME, versioned
 from shipnotify.status_api.page import UI, not_found, render, script_json
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -206,15 +210,24 @@ def test_returned_and_cancelled_end_apart_from_delivery(
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_no_external_resources(lang: str) -> None:
-    for page in (render(tracking(lang, CASES["delivered"]), lang=lang), not_found(lang, "X")):
+    shipment = render(tracking(lang, CASES["delivered"]), lang=lang)
+    for page, scripts in ((shipment, [ASSETS["page.js"].url]), (not_found(lang, "X"), [])):
         doc = parse(page)
-        assert "src=" not in page
+        # its own stylesheet and script only, by path on this origin
+        assert [n.attrs["src"] for n in doc.all() if "src" in n.attrs] == scripts
+        assert [(n.attrs["rel"], n.attrs["href"]) for n in doc.tags("link")] == [
+            ("stylesheet", ASSETS["page.css"].url)
+        ]
         assert 'href="http' not in page
         assert "@import" not in page
         assert "url(" not in page
-        assert not doc.tags("link")
-        hrefs = [n.attrs["href"] or "" for n in doc.all() if "href" in n.attrs]
+        hrefs = [n.attrs["href"] or "" for n in doc.all() if "href" in n.attrs and n.tag != "link"]
         assert all(h.startswith(("?lang=", "#")) for h in hrefs)
+    for asset in ASSETS.values():  # and they load nothing more
+        text = asset.body.decode()
+        assert "@import" not in text
+        assert "url(" not in text
+        assert "http" not in text
 
 
 def test_dynamic_values_are_escaped() -> None:
@@ -230,7 +243,7 @@ def test_dynamic_values_are_escaped() -> None:
     assert "<img" not in page
     doc = parse(page)
     assert evil in doc.find(data_testid="timeline-item")[0].content()
-    (script,) = doc.tags("script")
+    (script,) = doc.find(type="application/json")  # the script's data block
     code = script.content()
     assert "</" not in code
     assert "<!--" not in code
@@ -239,16 +252,17 @@ def test_dynamic_values_are_escaped() -> None:
 
 
 def test_script_uses_the_stream_then_polling() -> None:
-    page = render(tracking("ru", CASES["delivered"]), lang="ru")
-    (script,) = parse(page).tags("script")
-    code = script.content()
+    doc = parse(render(tracking("ru", CASES["delivered"]), lang="ru"))
+    (loader,) = doc.find(src=ASSETS["page.js"].url)
+    assert loader.tag == "script"
+    code = ASSETS["page.js"].body.decode()
     assert "new EventSource(" in code
     assert '"/events"' in code
     assert '"If-None-Match"' in code
     assert "fetch(" in code
     assert "innerHTML" not in code
     assert "Intl.DateTimeFormat" in code
-    config = json.loads(code.split("const C = ", 1)[1].split(";\n", 1)[0])
+    config = json.loads(doc.one(id="page-data").content())
     assert config["id"] == "SN123456789MD"
     assert config["lang"] == "ru"
     assert config["pollMs"] == 5000
@@ -269,3 +283,74 @@ def test_not_found_is_localized_and_escaped(lang: str) -> None:
 def test_unknown_language_falls_back_to_english() -> None:
     page = render(tracking("en", CASES["delivered"]), lang="xx")
     assert '<html lang="en">' in page
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_nothing_inline_runs(lang: str) -> None:
+    """What lets the Content-Security-Policy refuse inline code: scripts by src only, the
+    script's data as JSON, no style element or attribute, no event handler attribute."""
+    for page in (render(tracking(lang, CASES["attempted"]), lang=lang), not_found(lang, "X")):
+        doc = parse(page)
+        for script in doc.tags("script"):
+            if "src" in script.attrs:
+                assert script.content() == ""
+            else:
+                assert script.attrs["type"] == "application/json"
+        assert not doc.tags("style")
+        attributes = {name for n in doc.all() for name in n.attrs}
+        assert "style" not in attributes
+        assert not [name for name in attributes if name.startswith("on")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_page_shows_the_progress_its_snapshot_carries(lang: str, case: str) -> None:
+    """The server computes the stages once; the page renders them as the status JSON and
+    each live event carry them (page.js renders the same fields)."""
+    t = tracking(lang, CASES[case])
+    shown = stages(parse(render(t, lang=lang)))
+    assert [(n.attrs["class"], n.find(**{"class": "stage-name"})[0].content()) for n in shown] == [
+        (f"stage stage--{s.state}", s.label) for s in t.progress
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "updated"),
+    [
+        ("en", "23 Nov 2026, 14:00 UTC"),
+        ("ru", "23 ноя 2026, 14:00 UTC"),
+        ("ro", "23 nov 2026, 14:00 UTC"),
+    ],
+)
+def test_times_without_javascript_name_the_month_in_the_page_language(
+    lang: str, updated: str
+) -> None:
+    doc = parse(render(tracking(lang, CASES["delivered"]), lang=lang))
+    assert doc.one(id="updated").content() == updated
+
+
+def test_the_language_switch_names_each_language_in_itself() -> None:
+    doc = parse(render(tracking("ru", CASES["delivered"]), lang="ru"))
+    names = {code: doc.one(data_testid=f"lang-{code}").content() for code in LANGUAGES}
+    assert names == {"en": "English", "ru": "Русский", "ro": "Română"}
+
+
+def test_the_data_block_gives_the_script_its_words_and_rules() -> None:
+    doc = parse(render(tracking("ro", CASES["delivered"]), lang="ro"))
+    config = json.loads(doc.one(id="page-data").content())
+    assert config["ui"]["live"] == UI["ro"]["live"] == "În timp real"
+    assert config["hidden"]["complete"] == UI["ro"]["done"]
+    assert config["ends"] == [Status.RETURNED_TO_SENDER.value, Status.CANCELLED.value]
+
+
+def test_static_files_are_named_by_a_hash_of_their_content() -> None:
+    static = Path(status_api.__file__).parent / "static"
+    assert sorted(ASSETS) == ["page.css", "page.js"]
+    for source, asset in ASSETS.items():
+        body = (static / source).read_bytes()
+        stem, ext = source.split(".")
+        assert asset.body == body
+        assert asset.name == f"{stem}.{hashlib.sha256(body).hexdigest()[:12]}.{ext}"
+        assert asset.url == f"/static/{asset.name}"
+        assert BY_NAME[asset.name] is asset
+    assert versioned("page.css", b"a{}") != versioned("page.css", b"b{}")
