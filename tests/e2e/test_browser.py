@@ -1,6 +1,8 @@
 """The tracking page in a real headless Chromium against `shipnotify dev`: a status posted by
 a courier appears on an open page without a reload, the language switch works, and the page
-renders without JavaScript. Screenshots are kept in tests/e2e/artifacts/."""
+renders without JavaScript. Its Content-Security-Policy lets no inline code run; the page
+breaks none of it, logs no error and loads nothing from another host. Screenshots are kept
+in tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
 from shipnotify.web.auth import issue_courier_token
@@ -80,6 +82,33 @@ def _tap(base: str, shipment_id: str, status: str, **extra: Any) -> None:
     )
 
 
+# Records each Content-Security-Policy violation in the page, before any of its own code runs.
+RECORD_VIOLATIONS = """
+window.violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
+class Watch:
+    """What a page reports: console errors (a refused script or stylesheet among them),
+    uncaught exceptions, and the addresses it requested."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        self.requested: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        page.on("request", lambda r: self.requested.append(r.url))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # (the browser's own look for /favicon.ico, which the page does not name, is no error
+        # of the page's)
+        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+            self.errors.append(f"{message.text} ({message.location['url']})")
+
+
 def _wait_for_tracking(url: str) -> None:
     api = url.replace("/t/", "/v1/track/")
     for _ in range(200):
@@ -99,6 +128,8 @@ async def test_a_posted_status_appears_on_an_open_page_without_reload(
     shipment_id, url = _ship(dev)
     _wait_for_tracking(url)
     page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="en-GB")
+    await page.add_init_script(RECORD_VIOLATIONS)
+    watch = Watch(page)
     await page.goto(url)
     status = page.get_by_test_id("status")
     assert (await status.inner_text()).strip() == "Registered"
@@ -117,13 +148,28 @@ async def test_a_posted_status_appears_on_an_open_page_without_reload(
     assert navigations == 0  # no reload
     assert took < 1.0, f"the page took {took:.2f}s to show the new status"
     assert await page.get_by_test_id("timeline-item").count() == 2
+    stages = page.locator("#progress > li")
+    await expect(stages).to_have_count(6)
+    assert [await li.get_attribute("class") for li in await stages.all()] == [
+        *["stage stage--done"] * 4,
+        "stage stage--current",
+        "stage stage--todo",
+    ]
+    # the stylesheet applies (the current language's button is filled with the accent)
+    await expect(page.get_by_test_id("lang-en")).to_have_css("background-color", "rgb(10, 88, 168)")
     await page.screenshot(path=ARTIFACTS / "tracking-page-en.png", full_page=True)
+    assert await page.evaluate("window.violations") == []  # (a page's own, reset at each load)
 
     await page.get_by_test_id("lang-ru").click()
     await expect(page.get_by_test_id("status")).to_contain_text("Передано курьеру")
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
+    await expect(page.get_by_test_id("live")).to_contain_text("В реальном времени")  # noqa: RUF001
     await page.screenshot(path=ARTIFACTS / "tracking-page-ru.png", full_page=True)
+    assert await page.evaluate("window.violations") == []
     await page.close()
+    assert watch.errors == []
+    assert all(u.startswith(dev + "/") for u in watch.requested), watch.requested
+    assert any("/static/page." in u and u.endswith(".js") for u in watch.requested)
 
 
 async def test_the_page_renders_without_javascript(dev: str, browser: Browser) -> None:
