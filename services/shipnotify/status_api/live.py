@@ -126,6 +126,11 @@ class Hub:
             try:
                 message = await _next_message(pubsub)
             except Exception as e:  # Redis away: pages look at the version at their keepalive
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # redis-py can answer a cancelled read with an error of its own: the
+                    # reader is being closed, and must not go on reading
+                    raise asyncio.CancelledError from e
                 log.warning("live updates not readable now", error=repr(e))
                 self._intact = False  # until redis-py has subscribed again, waking every page
                 await asyncio.sleep(1.0)
