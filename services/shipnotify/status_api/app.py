@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -219,11 +220,18 @@ ROUTES = [
 ]
 
 
-def install(app: web.Application, settings: Settings, *, redis: Redis | None = None) -> None:
-    """Adds status_api to an app (its own, or the single app of `shipnotify dev`)."""
+def install(
+    app: web.Application,
+    settings: Settings,
+    *,
+    redis: Redis | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Adds status_api to an app (its own, or the single app of `shipnotify dev`); `clock`
+    tells the rate limit's windows."""
     client = sredis.client_of(app, settings, given=redis)
     app[STORE] = TrackingStore(client)  # it only reads
-    app[LIMIT] = RateLimit(client, settings.track_requests_per_minute)
+    app[LIMIT] = RateLimit(client, settings.track_requests_per_minute, clock=clock)
     app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
     sweb.add_routes(app, ROUTES)
@@ -240,9 +248,11 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     app.cleanup_ctx.append(forget_recent)
 
 
-def init_app(settings: Settings, *, redis: Redis | None = None) -> web.Application:
+def init_app(
+    settings: Settings, *, redis: Redis | None = None, clock: Callable[[], float] = time.time
+) -> web.Application:
     app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
-    install(app, settings, redis=redis)
+    install(app, settings, redis=redis, clock=clock)
     return app
 
 

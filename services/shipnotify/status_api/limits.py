@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -29,8 +29,16 @@ WINDOW_S = 60
 
 
 class RateLimit:
-    def __init__(self, redis: Redis, per_minute: int, *, flush_every_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        per_minute: int,
+        *,
+        flush_every_s: float = 0.2,
+        clock: Callable[[], float] = time.time,  # the windows' clock (a test's, in tests)
+    ) -> None:
         self._redis = redis
+        self._clock = clock
         self._limit = per_minute
         self._flush_every_s = flush_every_s
         # by (client, window): the requests not yet added to Redis, every instance's count at
@@ -41,7 +49,7 @@ class RateLimit:
 
     async def check(self, request: web.Request) -> None:
         """Raises 429 with Retry-After when the caller has used up its window."""
-        now = time.time()
+        now = self._clock()
         window = int(now // WINDOW_S)
         client = request.remote or "unknown"  # behind trusted proxies, the one they name
         key = (client, window)
@@ -75,7 +83,7 @@ class RateLimit:
             self._unflushed.update(unflushed)  # counted again at the next flush
             log.warning("rate limit counts not written", error=repr(e))
             return
-        current = int(time.time() // WINDOW_S)
+        current = int(self._clock() // WINDOW_S)
         self._counted = {k: v for k, v in self._counted.items() if k[1] == current}
         self._told = {k for k in self._told if k[1] == current}
         self._counted.update(zip(unflushed, replies[::2], strict=True))
