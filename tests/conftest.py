@@ -48,7 +48,9 @@ def redis_url(workdir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(broker: str, redis_url: str) -> Settings:
-    """Settings of one test: its own topics and group, so tests never see each other's records."""
+    """Settings of one test: its own topics and groups, so tests never see each other's
+    records, and its own secrets, so that its opt-outs and tracking ids (Redis keys made
+    from a keyed hash) are its own too."""
     run = uuid.uuid4().hex[:8]
     return Settings(
         kafka_bootstrap=broker,
@@ -59,8 +61,8 @@ def settings(broker: str, redis_url: str) -> Settings:
         redis_cluster=CLUSTER,
         api_keys=("test-key",),
         courier_token_secret="test-courier-secret-" + "x" * 40,
-        tracking_id_secret="test-tracking-secret",
-        opt_out_secret="test-opt-out-secret",
+        tracking_id_secret=f"test-tracking-secret-{run}",
+        opt_out_secret=f"test-opt-out-secret-{run}",
         public_url="http://tracking.test",
         track_requests_per_minute=1_000_000,  # the rate limit has its own test
     ).in_namespace(f"test.{run}")

@@ -22,6 +22,7 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.status_api import app as status_app
+from shipnotify.status_api.limits import WINDOW_S
 from shipnotify.tracker import service
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.web.auth import issue_courier_token
@@ -45,6 +46,24 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 
 async def _ready(app: Any) -> bool:
     return bool(app[ingest_app.EVENT_LOG].ready)
+
+
+class WindowClock:
+    """The rate limit's clock, standing still in a minute of the test's own far from now:
+    the test's counts share no Redis key with another test's, and its window never turns
+    over between two of its requests."""
+
+    def __init__(self) -> None:
+        minute = 10**9 + uuid.uuid4().int % 10**9  # some minute of the years 3900 to 5700
+        self.now = minute * WINDOW_S + 1.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> WindowClock:
+    return WindowClock()
 
 
 @pytest.fixture
@@ -77,6 +96,11 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s: last {result!r}")
         await asyncio.sleep(0.05)
+
+
+def unique(name: str) -> str:
+    """A shipment id (or any name) no other test uses: Redis keeps a shipment's keys by id."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def courier(settings: Settings, courier_id: str = "courier-1") -> dict[str, str]:

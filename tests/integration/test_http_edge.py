@@ -21,7 +21,7 @@ from shipnotify.status_api import app as status_app
 from shipnotify.web.serving import serve
 from tests.raw_http import NUL_IN_A_HEADER, exchange
 
-from .conftest import Api, courier, eventually, register, running_tracker, tap
+from .conftest import Api, courier, eventually, register, running_tracker, tap, unique
 
 
 @pytest.fixture
@@ -121,8 +121,9 @@ async def test_head_answers_wherever_get_does_without_a_body(port: int) -> None:
 async def test_head_of_a_shipment_gives_its_etag_and_of_an_unknown_one_404(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("head")
     async with running_tracker(settings):
-        tid = await register(api, settings, "head-1")
+        tid = await register(api, settings, sid)
 
         async def known() -> Any:
             resp = await api.get(f"/v1/track/{tid}")

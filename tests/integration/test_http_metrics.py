@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shipnotify.config import Settings
 
-from .conftest import Api, api_key, registration
+from .conftest import Api, api_key, registration, unique
 
 SERIES = "shipnotify_http_request_duration_seconds"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -32,11 +32,12 @@ def _count(samples: Samples, route: str, method: str, status: str) -> float:
 async def test_requests_are_counted_and_timed_by_route_template_method_and_status_class(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("m")
     before = await _scrape(api)  # the process's registry: other tests' requests are in it
     for tracking_id in ("aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"):
         assert (await api.get(f"/v1/track/{tracking_id}")).status == 404
     assert (await api.get("/healthz")).status == 200
-    resp = await api.post("/v1/shipments", json=registration("m-1"), headers=api_key(settings))
+    resp = await api.post("/v1/shipments", json=registration(sid), headers=api_key(settings))
     assert resp.status == 202
     resp = await api.post("/v1/shipments", data=b"{", headers=api_key(settings))
     assert resp.status == 400

@@ -15,20 +15,21 @@ from shipnotify.devstack.processes import free_port
 from shipnotify.ingest import app as ingest_app
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import Api, api_key, courier, eventually, read_topic, registration, tap
+from .conftest import Api, api_key, courier, eventually, read_topic, registration, tap, unique
 
 
 async def test_status_is_on_the_topic_when_202_is_answered(api: Api, settings: Settings) -> None:
+    sid = unique("s")
     body = tap("picked_up", minutes_ago=90, location={"depot": "North", "country_code": "MD"})
     resp = await api.post(
-        "/v1/shipments/s-1/events", json=body, headers=courier(settings, "courier-9")
+        f"/v1/shipments/{sid}/events", json=body, headers=courier(settings, "courier-9")
     )
     assert resp.status == 202, await resp.text()
-    assert await resp.json() == {"event_id": body["event_id"], "shipment_id": "s-1"}
+    assert await resp.json() == {"event_id": body["event_id"], "shipment_id": sid}
 
     [record] = await read_topic(settings, settings.events_topic, 1)
     event = pb.ShipmentEvent.FromString(record.value)
-    assert record.key == b"s-1"
+    assert record.key == sid.encode()
     assert event.event_id == body["event_id"]
     assert event.source == pb.SOURCE_COURIER_APP
     assert event.status_changed.status == pb.STATUS_PICKED_UP
@@ -40,9 +41,10 @@ async def test_status_is_on_the_topic_when_202_is_answered(api: Api, settings: S
 
 
 async def test_registration_is_idempotent_in_its_tracking_id(api: Api, settings: Settings) -> None:
+    sid = unique("s")
     replies = []
     for _ in range(2):
-        resp = await api.post("/v1/shipments", json=registration("s-2"), headers=api_key(settings))
+        resp = await api.post("/v1/shipments", json=registration(sid), headers=api_key(settings))
         assert resp.status == 202
         replies.append(await resp.json())
     assert replies[0]["tracking_id"] == replies[1]["tracking_id"]
@@ -174,8 +176,9 @@ async def test_bad_registrations_get_422_naming_the_field(
 async def test_a_name_with_any_visible_character_is_registered(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("s")
     name = "Mahdi \u0645\u0647\u062f\u06cc\u200c\u0632\u0627\u062f\u0647 \U0001f469\u200d\U0001f527"
-    body = registration("s-4b")
+    body = registration(sid)
     body["sender"]["contacts"][0]["name"] = f"  {name} "
     resp = await api.post("/v1/shipments", json=body, headers=api_key(settings))
     assert resp.status == 202, await resp.text()
@@ -184,18 +187,19 @@ async def test_a_name_with_any_visible_character_is_registered(
 
 
 async def test_the_tap_age_limit_is_the_setting(settings: Settings) -> None:
+    sid = unique("s")
     own = settings.with_(max_tap_age_days=2)
     await kafka.ensure_topics(own)
     async with TestClient(TestServer(ingest_app.init_app(own))) as client:
         await eventually(lambda: _ready(client))
         old = tap("picked_up", minutes_ago=3 * 24 * 60)
-        resp = await client.post("/v1/shipments/s-age/events", json=old, headers=courier(own))
+        resp = await client.post(f"/v1/shipments/{sid}/events", json=old, headers=courier(own))
         assert resp.status == 422
         assert (await resp.json())["fields"][
             "occurred_at"
         ] == "Value error, is more than 2 days old"
         recent = tap("picked_up", minutes_ago=24 * 60)
-        resp = await client.post("/v1/shipments/s-age/events", json=recent, headers=courier(own))
+        resp = await client.post(f"/v1/shipments/{sid}/events", json=recent, headers=courier(own))
         assert resp.status == 202
 
 
@@ -232,8 +236,9 @@ async def test_missing_or_bad_credentials_are_401(
 
 
 async def test_order_system_may_cancel_with_its_key(api: Api, settings: Settings) -> None:
+    sid = unique("s")
     resp = await api.post(
-        "/v1/shipments/s-8/events", json=tap("cancelled"), headers=api_key(settings)
+        f"/v1/shipments/{sid}/events", json=tap("cancelled"), headers=api_key(settings)
     )
     assert resp.status == 202
     [record] = await read_topic(settings, settings.events_topic, 1)
@@ -243,12 +248,13 @@ async def test_order_system_may_cancel_with_its_key(api: Api, settings: Settings
 async def test_batch_answers_per_item_and_appends_the_valid_ones(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("s")
     good = [
-        {**tap("picked_up", minutes_ago=180), "shipment_id": "s-9"},
-        {**tap("in_transit", minutes_ago=120), "shipment_id": "s-9"},
+        {**tap("picked_up", minutes_ago=180), "shipment_id": sid},
+        {**tap("in_transit", minutes_ago=120), "shipment_id": sid},
     ]
-    bad = {**tap("flying"), "shipment_id": "s-9"}
-    old = {**tap("picked_up", minutes_ago=31 * 24 * 60), "shipment_id": "s-9"}
+    bad = {**tap("flying"), "shipment_id": sid}
+    old = {**tap("picked_up", minutes_ago=31 * 24 * 60), "shipment_id": sid}
     resp = await api.post(
         "/v1/events:batch",
         json={"events": [good[0], bad, good[1], old]},
@@ -281,10 +287,11 @@ async def test_batch_over_the_limit_is_413(api: Api, settings: Settings) -> None
 
 
 async def test_kafka_unreachable_gets_503_with_retry_after(settings: Settings) -> None:
+    sid = unique("s")
     down = settings.with_(kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_send_timeout_s=0.5)
     async with TestClient(TestServer(ingest_app.init_app(down))) as client:
         resp = await client.post(
-            "/v1/shipments/s-10/events", json=tap("delivered"), headers=courier(down)
+            f"/v1/shipments/{sid}/events", json=tap("delivered"), headers=courier(down)
         )
         assert resp.status == 503
         assert resp.headers["Retry-After"] == "5"
@@ -296,18 +303,19 @@ async def test_kafka_unreachable_gets_503_with_retry_after(settings: Settings) -
 
 async def test_kafka_lost_after_start_gets_503(settings: Settings, tmp_path: Any) -> None:
     """A broker that dies under a running ingest: no 202 without the broker's acknowledgement."""
+    sid = unique("s")
     with processes.broker(tmp_path) as broker:
         own = settings.with_(kafka_bootstrap=broker.address, kafka_send_timeout_s=1.0)
         await kafka.ensure_topics(own)
         async with TestClient(TestServer(ingest_app.init_app(own))) as client:
             await eventually(lambda: _ready(client))
             first = await client.post(
-                "/v1/shipments/s-11/events", json=tap("picked_up"), headers=courier(own)
+                f"/v1/shipments/{sid}/events", json=tap("picked_up"), headers=courier(own)
             )
             assert first.status == 202
             broker.stop()
             resp = await client.post(
-                "/v1/shipments/s-11/events", json=tap("delivered"), headers=courier(own)
+                f"/v1/shipments/{sid}/events", json=tap("delivered"), headers=courier(own)
             )
             assert resp.status == 503
             assert resp.headers["Retry-After"]
@@ -327,9 +335,10 @@ async def test_unknown_route_and_method_are_json(api: Api) -> None:
 
 
 async def test_event_id_can_be_retried(api: Api, settings: Settings) -> None:
+    sid = unique("s")
     body = tap("picked_up")
     for _ in range(3):  # the app did not hear the answer and retries
-        resp = await api.post("/v1/shipments/s-12/events", json=body, headers=courier(settings))
+        resp = await api.post(f"/v1/shipments/{sid}/events", json=body, headers=courier(settings))
         assert resp.status == 202
     records = await read_topic(settings, settings.events_topic, 3)
     assert {pb.ShipmentEvent.FromString(r.value).event_id for r in records} == {body["event_id"]}

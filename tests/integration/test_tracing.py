@@ -33,7 +33,7 @@ from shipnotify.notifier.outcomes import Sender
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap
+from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap, unique
 from .test_notifier import FakeSender
 
 TAP_ROUTE = "POST /v1/shipments/{shipment_id}/events"
@@ -116,7 +116,8 @@ async def _one_tap(
 async def test_one_tap_is_one_trace_from_ingest_through_the_tracker_to_each_notice(
     settings: Settings, traced: Traced
 ) -> None:
-    request, spans = await _one_tap(settings, traced, "tr-1", {})
+    sid = unique("tr")
+    request, spans = await _one_tap(settings, traced, sid, {})
     assert request.kind == SpanKind.SERVER
     assert request.parent is None
     assert request.attributes is not None
@@ -155,9 +156,10 @@ async def test_one_tap_is_one_trace_from_ingest_through_the_tracker_to_each_noti
 async def test_a_traceparent_from_the_courier_app_is_continued(
     settings: Settings, traced: Traced
 ) -> None:
+    sid = unique("tr")
     app_trace, app_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     request, spans = await _one_tap(
-        settings, traced, "tr-2", {"traceparent": f"00-{app_trace}-{app_span}-01"}
+        settings, traced, sid, {"traceparent": f"00-{app_trace}-{app_span}-01"}
     )
     assert request.context.trace_id == int(app_trace, 16)
     assert request.parent is not None
@@ -175,6 +177,7 @@ def _context(headers: Sequence[tuple[str, bytes]]) -> trace.SpanContext:
 
 async def test_with_an_otlp_endpoint_the_spans_reach_the_collector(settings: Settings) -> None:
     """A real OTLP/HTTP receiver on loopback decodes what the exporter posts."""
+    sid = unique("tr")
     received: list[ExportTraceServiceRequest] = []
 
     async def traces(request: web.Request) -> web.Response:
@@ -190,7 +193,7 @@ async def test_with_an_otlp_endpoint_the_spans_reach_the_collector(settings: Set
         endpoint = f"http://127.0.0.1:{port}/"
         provider = tracing.provider("ingest", settings.with_(otel_exporter_otlp_endpoint=endpoint))
         async with ingest(settings, tracing.tracer(provider)) as api:
-            await register(api, settings, "tr-3")
+            await register(api, settings, sid)
         # the exporter posts from its own thread, and blocks while it does: not on this loop
         await asyncio.to_thread(provider.shutdown)
     spans = [

@@ -20,7 +20,7 @@ from shipnotify.store import Applied, TrackingStore, connect, learn_slots
 from shipnotify.store.keys import shipment_keys
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap
+from .conftest import Api, courier, eventually, read_topic, register, running_tracker, tap, unique
 
 
 async def track(api: Api, tracking_id: str, **params: str) -> dict[str, Any]:
@@ -38,9 +38,10 @@ async def post(api: Api, settings: Settings, shipment_id: str, body: dict[str, A
 
 
 async def test_a_posted_status_appears_in_the_status_api(api: Api, settings: Settings) -> None:
+    sid = unique("ship")
     async with running_tracker(settings):
-        tid = await register(api, settings, "ship-1")
-        await post(api, settings, "ship-1", tap("picked_up", location={"city": "Bălți"}))
+        tid = await register(api, settings, sid)
+        await post(api, settings, sid, tap("picked_up", location={"city": "Bălți"}))
 
         async def picked_up() -> dict[str, Any] | None:
             resp = await api.get(f"/v1/track/{tid}")
@@ -54,13 +55,14 @@ async def test_a_posted_status_appears_in_the_status_api(api: Api, settings: Set
     assert body["timeline"][1]["location"] == {"city": "Bălți"}
     # no personal data: no name, phone, email, courier id, shipment id
     text = str(body)
-    for secret in ("Ana", "+40721234567", "ana@example.com", "courier-1", "ship-1"):
+    for secret in ("Ana", "+40721234567", "ana@example.com", "courier-1", sid):
         assert secret not in text
 
 
 async def test_labels_follow_the_language_asked_for(api: Api, settings: Settings) -> None:
+    sid = unique("ship")
     async with running_tracker(settings):
-        tid = await register(api, settings, "ship-2")
+        tid = await register(api, settings, sid)
         await eventually(lambda: _status(api, tid))
     assert (await track(api, tid, lang="ru"))["label"] == "Зарегистрировано"
     resp = await api.get(f"/v1/track/{tid}", headers={"Accept-Language": "ro-RO,ro;q=0.9"})
@@ -71,15 +73,16 @@ async def test_labels_follow_the_language_asked_for(api: Api, settings: Settings
 
 
 async def test_etag_revalidation_and_unknown_ids(api: Api, settings: Settings) -> None:
+    sid = unique("ship")
     async with running_tracker(settings):
-        tid = await register(api, settings, "ship-3")
+        tid = await register(api, settings, sid)
         await eventually(lambda: _status(api, tid))
         first = await api.get(f"/v1/track/{tid}")
         etag = first.headers["ETag"]
         same = await api.get(f"/v1/track/{tid}", headers={"If-None-Match": etag})
         assert same.status == 304
         assert same.headers["ETag"] == etag
-        await post(api, settings, "ship-3", tap("confirmed"))
+        await post(api, settings, sid, tap("confirmed"))
         await eventually(lambda: _status(api, tid, "confirmed"))
         changed = await api.get(f"/v1/track/{tid}", headers={"If-None-Match": etag})
         assert changed.status == 200
@@ -98,12 +101,13 @@ async def test_etag_revalidation_and_unknown_ids(api: Api, settings: Settings) -
 async def test_the_same_event_id_twice_makes_one_timeline_entry(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("ship")
     async with running_tracker(settings):
-        tid = await register(api, settings, "ship-4")
+        tid = await register(api, settings, sid)
         body = tap("picked_up")
-        await post(api, settings, "ship-4", body)
-        await post(api, settings, "ship-4", body)  # the app retried
-        await post(api, settings, "ship-4", tap("in_transit"))
+        await post(api, settings, sid, body)
+        await post(api, settings, sid, body)  # the app retried
+        await post(api, settings, sid, tap("in_transit"))
         await eventually(lambda: _status(api, tid, "in_transit"))
     timeline = (await track(api, tid))["timeline"]
     assert [e["status"] for e in timeline] == ["registered", "picked_up", "in_transit"]
@@ -112,11 +116,12 @@ async def test_the_same_event_id_twice_makes_one_timeline_entry(
 async def test_a_late_lower_status_is_kept_but_does_not_regress(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("ship")
     async with running_tracker(settings):
-        tid = await register(api, settings, "ship-5")
-        await post(api, settings, "ship-5", tap("out_for_delivery", minutes_ago=10))
+        tid = await register(api, settings, sid)
+        await post(api, settings, sid, tap("out_for_delivery", minutes_ago=10))
         # tapped 60 minutes ago while offline, uploaded now
-        await post(api, settings, "ship-5", tap("picked_up", minutes_ago=60))
+        await post(api, settings, sid, tap("picked_up", minutes_ago=60))
 
         async def three() -> dict[str, Any] | None:
             resp = await api.get(f"/v1/track/{tid}")
@@ -135,19 +140,20 @@ async def test_a_late_lower_status_is_kept_but_does_not_regress(
 async def test_a_malformed_record_is_dead_lettered_and_the_next_one_applied(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("ship")
     await kafka.ensure_topics(settings)
     producer = kafka.producer(settings)
     await producer.start()
     try:
-        tid = await register(api, settings, "ship-6")
-        await producer.send_and_wait(settings.events_topic, key=b"ship-6", value=b"\x00garbage")
-        wrong = pb.ShipmentEvent(event_id="not-a-uuid", shipment_id="ship-6")
+        tid = await register(api, settings, sid)
+        await producer.send_and_wait(settings.events_topic, key=sid.encode(), value=b"\x00garbage")
+        wrong = pb.ShipmentEvent(event_id="not-a-uuid", shipment_id=sid)
         await producer.send_and_wait(
-            settings.events_topic, key=b"ship-6", value=wrong.SerializeToString()
+            settings.events_topic, key=sid.encode(), value=wrong.SerializeToString()
         )
     finally:
         await producer.stop()
-    await post(api, settings, "ship-6", tap("confirmed"))
+    await post(api, settings, sid, tap("confirmed"))
     async with running_tracker(settings):
         await eventually(lambda: _status(api, tid, "confirmed"))
     letters = await read_topic(settings, settings.events_dead_letter_topic, 2)
@@ -161,6 +167,8 @@ async def test_a_malformed_record_is_dead_lettered_and_the_next_one_applied(
 async def test_the_planner_seam_emits_jobs_before_commit_and_again_on_redelivery(
     api: Api, settings: Settings, redis: Redis
 ) -> None:
+    sid = unique("ship")
+
     def plan(applied: Applied) -> Sequence[tuple[bytes, bytes]]:
         if not applied.advanced:
             return ()
@@ -169,8 +177,8 @@ async def test_the_planner_seam_emits_jobs_before_commit_and_again_on_redelivery
 
     body = tap("picked_up")
     async with running_tracker(settings, plan):
-        tid = await register(api, settings, "ship-7")
-        await post(api, settings, "ship-7", body)
+        tid = await register(api, settings, sid)
+        await post(api, settings, sid, body)
         await eventually(lambda: _status(api, tid, "picked_up"))
     jobs = await read_topic(settings, settings.notifications_topic, 2)
     assert jobs[-1].value.startswith(f"{body['event_id']}:registered".encode())
