@@ -23,9 +23,11 @@ from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.status_api import app as status_app
 from shipnotify.status_api.limits import WINDOW_S
+from shipnotify.store.notices import NoticeBook
 from shipnotify.tracker import service
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
 from shipnotify.web.auth import issue_courier_token
+from tests.offsets import consumed
 
 T = TypeVar("T")
 Api = TestClient[Any, Any]
@@ -98,6 +100,24 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float 
         await asyncio.sleep(0.05)
 
 
+async def notifier_idle(settings: Settings, redis: Redis) -> bool:
+    """Whether the notifier has taken every job and finished every notice: nothing is due
+    (a notice is due from when it is taken until it is final, or retried or deferred)."""
+    book = NoticeBook(redis, settings.notifications_topic)
+    return (
+        await consumed(settings, settings.notifier_group, settings.notifications_topic)
+        and await book.pending() == 0
+    )
+
+
+async def settled(settings: Settings, redis: Redis) -> bool:
+    """Whether every tap has been applied, every job it made taken, and every notice
+    finished: whatever the running tracker and notifier would still do, they have done."""
+    return await consumed(
+        settings, settings.tracker_group, settings.events_topic
+    ) and await notifier_idle(settings, redis)
+
+
 def unique(name: str) -> str:
     """A shipment id (or any name) no other test uses: Redis keeps a shipment's keys by id."""
     return f"{name}-{uuid.uuid4().hex[:8]}"
@@ -149,10 +169,10 @@ async def register(client: Api, settings: Settings, shipment_id: str) -> str:
 
 
 async def read_topic(
-    settings: Settings, topic: str, count: int, timeout_s: float = 15.0, settle_s: float = 0.0
+    settings: Settings, topic: str, count: int, timeout_s: float = 15.0
 ) -> Sequence[ConsumerRecord]:
-    """Reads the records of a topic from its start (no group): `count` of them, and with
-    `settle_s` every one that comes until none has come for that long."""
+    """Reads the records of a topic from its start (no group): `count` of them, or more
+    when more come in the same fetch."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -161,16 +181,11 @@ async def read_topic(
     )
     await consumer.start()
     records: list[ConsumerRecord] = []
-    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout_s):
-            quiet_since = loop.time()
-            while len(records) < count or loop.time() - quiet_since < settle_s:
+            while len(records) < count:
                 batch = await consumer.getmany(timeout_ms=200)
-                got = [r for recs in batch.values() for r in recs]
-                if got:
-                    records.extend(got)
-                    quiet_since = loop.time()
+                records.extend(r for recs in batch.values() for r in recs)
     finally:
         await consumer.stop()
     return records

@@ -8,7 +8,6 @@ bytes) and check that a valid record produced after them is still processed.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import uuid
@@ -30,8 +29,9 @@ from shipnotify.store import TrackingStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from tests.offsets import consumed, read_all
 
-from .conftest import eventually, read_topic, running_tracker
+from .conftest import eventually, notifier_idle, running_tracker
 from .test_notifier import FakeSender, fast, jobs_for, running_notifier
 
 SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
@@ -170,9 +170,8 @@ async def test_the_tracker_dead_letters_every_unreadable_record_and_goes_on(
             settings.events_topic,
             [(None if i == 0 else key, value) for i, (_, value, _) in enumerate(cases)],
         )
-        letters = await read_topic(
-            settings, settings.events_dead_letter_topic, len(cases), 20, settle_s=1
-        )
+        await eventually(lambda: consumed(settings, settings.tracker_group, settings.events_topic))
+        letters = await read_all(settings, settings.events_dead_letter_topic)
         # The tracker has dead-lettered them all; what comes next is still applied.
         await produce(
             settings,
@@ -185,6 +184,7 @@ async def test_the_tracker_dead_letters_every_unreadable_record_and_goes_on(
             return shipment is not None and shipment.status is Status.PICKED_UP
 
         await eventually(picked)
+        await eventually(lambda: consumed(settings, settings.tracker_group, settings.events_topic))
     check_letters(letters, cases)
     assert Counter(r.key for r in letters) == {None: 1, key: len(cases) - 1}
     for letter in letters:  # where each came from, for whoever looks into it
@@ -197,7 +197,7 @@ async def test_the_tracker_dead_letters_every_unreadable_record_and_goes_on(
     assert shipment.tracking_id == "d" * 20
     assert [e.status for e in shipment.timeline] == [Status.REGISTERED, Status.PICKED_UP]
     # Only the valid event made jobs: picked up, to the sender by email and the recipient by SMS.
-    jobs = await read_topic(settings, settings.notifications_topic, 2, 20, settle_s=1)
+    jobs = await read_all(settings, settings.notifications_topic)
     assert sorted(r.value for r in jobs) == sorted(
         j.SerializeToString() for j in plan(picked_up, registered.registered)
     )
@@ -217,16 +217,15 @@ async def test_the_notifier_dead_letters_every_unreadable_job_and_goes_on(
             settings.notifications_topic,
             [(None if i == 0 else key, value) for i, (_, value, _) in enumerate(cases)],
         )
-        letters = await read_topic(
-            settings, settings.notifications_dead_letter_topic, len(cases), 20, settle_s=1
-        )
+        await eventually(lambda: notifier_idle(settings, redis))
+        letters = await read_all(settings, settings.notifications_dead_letter_topic)
         await produce(settings, settings.notifications_topic, [(key, raw) for raw in valid])
 
         async def all_sent() -> bool:
             return len(sms.sent) + len(email.sent) == len(valid)
 
         await eventually(all_sent)
-        await asyncio.sleep(0.5)  # time for anything else to be sent, if it were
+        await eventually(lambda: notifier_idle(settings, redis))  # anything else, if it were
     check_letters(letters, cases)
     assert sorted(j.SerializeToString() for j in sms.sent + email.sent) == sorted(valid)
     # None of the unreadable records left a notice state behind.

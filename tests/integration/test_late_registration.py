@@ -4,7 +4,6 @@ when the registration is delivered again."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 
@@ -17,8 +16,9 @@ from shipnotify.store import TrackingStore
 from shipnotify.tracker.notices import plan_notices
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from tests.offsets import consumed, read_all
 
-from .conftest import eventually, read_topic, running_tracker
+from .conftest import eventually, notifier_idle, running_tracker
 from .test_dead_letters import registration_event, status_event
 from .test_notifier import FakeSender, fast, running_notifier
 from .test_tracker_failures import produce_events
@@ -44,15 +44,21 @@ async def test_a_registration_after_taps_owes_the_current_status_once(
     tap = status_event(sid, Status.PICKED_UP)
     registration = registration_event(sid)
     sms, email = FakeSender(SMS), FakeSender(EMAIL)
+
+    async def tracked() -> bool:  # every event applied, its jobs sent
+        return await consumed(settings, settings.tracker_group, settings.events_topic)
+
     async with running_tracker(settings), running_notifier(settings, [sms, email]):
         await produce_events(settings, [tap])
-        await asyncio.sleep(1.0)  # applied, to no one
+        await eventually(tracked)  # applied, to no one
         await produce_events(settings, [registration])
-        first = await read_topic(settings, settings.notifications_topic, 2, 20, settle_s=1)
+        await eventually(tracked)
+        first = await read_all(settings, settings.notifications_topic)
         await produce_events(settings, [registration])  # delivered again
-        jobs = await read_topic(settings, settings.notifications_topic, 4, 20, settle_s=1)
+        await eventually(tracked)
+        jobs = await read_all(settings, settings.notifications_topic)
         await eventually(lambda: _sent(sms, email, 2))
-        await asyncio.sleep(1.0)  # time for a second send, if there were one
+        await eventually(lambda: notifier_idle(settings, redis))  # a second send, if any
     decoded = [npb.NotificationJob.FromString(r.value) for r in first]
     assert {j.notification_id for j in decoded} == owed_ids(tap)
     assert {(j.status, j.event_id) for j in decoded} == {(pb.STATUS_PICKED_UP, tap.event_id)}

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from shipnotify import kafka, web
 from shipnotify.config import Settings
@@ -36,7 +37,7 @@ from shipnotify.tracker.notices import plan_notices
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-from .conftest import Api, api_key, courier, eventually, running_tracker, tap
+from .conftest import Api, api_key, courier, eventually, running_tracker, settled, tap, unique
 
 SENDER_PHONE, RECIPIENT_PHONE = "+40721234567", "+37369123456"
 ACCOUNT, TOKEN = "AC" + "0" * 32, "sandbox-auth-token"
@@ -49,6 +50,7 @@ class Stack:
     sms: SmsSandbox
     mail: MailSandbox
     book: NoticeBook
+    redis: Redis
 
     async def register(self, shipment_id: str, recipient_phone: str = RECIPIENT_PHONE) -> str:
         body = {
@@ -87,6 +89,9 @@ class Stack:
         assert resp.status == 202, await resp.text()
         return body
 
+    async def settled(self) -> bool:
+        return await settled(self.settings, self.redis)
+
     def sms_to(self, phone: str) -> list[str]:
         return [m.body for m in self.sms.messages if m.to == phone]
 
@@ -95,7 +100,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(settings: Settings, redis: Any) -> AsyncIterator[Stack]:
+async def stack(settings: Settings, redis: Redis) -> AsyncIterator[Stack]:
     mail = MailSandbox()
     mail.start()
     port = free_port()
@@ -130,6 +135,7 @@ async def stack(settings: Settings, redis: Any) -> AsyncIterator[Stack]:
                 NoticeBook(
                     redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
                 ),
+                redis,
             )
         await sms.settled()
     mail.stop()
@@ -154,15 +160,16 @@ async def until(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
 
 
 async def test_one_status_sends_exactly_the_expected_notices(stack: Stack) -> None:
+    sid = unique("n")
     async with running_tracker(stack.settings), running_notifier(stack.settings):
-        await stack.register("n-1")
-        await stack.tap("n-1", "picked_up")
+        await stack.register(sid)
+        await stack.tap(sid, "picked_up")
         await until(lambda: len(stack.sms.messages) == 2 and len(stack.mail.messages) == 1)
-        await asyncio.sleep(1.0)  # room for a duplicate to show, if there were one
+        await eventually(stack.settled)  # a duplicate, if there were one, is sent by now
         await stack.sms.settled()
 
         async def delivered() -> bool:
-            states = await stack.book.of_shipment("n-1")
+            states = await stack.book.of_shipment(sid)
             return sorted(s["s"] for s in states.values()) == ["delivered", "delivered", "sent"]
 
         await eventually(delivered)  # the SMS receipts came back through the signed webhook
@@ -179,20 +186,21 @@ async def test_one_status_sends_exactly_the_expected_notices(stack: Stack) -> No
     assert any("\u0400" <= ch <= "\u04ff" for ch in str(mail["Subject"]))
     [raw] = [m.raw for m in stack.mail.messages]
     assert b"Subject: =?utf-8?" in raw  # RFC 2047, UTF-8
-    resp = await stack.api.get("/v1/shipments/n-1/notices", headers=api_key(stack.settings))
+    resp = await stack.api.get(f"/v1/shipments/{sid}/notices", headers=api_key(stack.settings))
     notices = (await resp.json())["notices"]
     assert {(n["channel"], n["party"]) for n in notices} == {
         ("sms", "sender"),
         ("email", "sender"),
         ("sms", "recipient"),
     }
-    assert (await stack.api.get("/v1/shipments/n-1/notices")).status == 401
+    assert (await stack.api.get(f"/v1/shipments/{sid}/notices")).status == 401
 
 
 async def test_a_tracker_restarted_before_its_commit_sends_no_duplicate(stack: Stack) -> None:
+    sid = unique("n")
     s = stack.settings
-    await stack.register("n-2")
-    await stack.tap("n-2", "out_for_delivery")
+    await stack.register(sid)
+    await stack.tap(sid, "out_for_delivery")
     # A tracker applies the batch and emits its jobs, then dies before committing.
     consumer = AIOKafkaConsumer(
         s.events_topic,
@@ -210,44 +218,46 @@ async def test_a_tracker_restarted_before_its_commit_sends_no_duplicate(stack: S
             while len(records) < 2:
                 batch = await consumer.getmany(timeout_ms=200)
                 records += [r for recs in batch.values() for r in recs]
-        store = TrackingStore(stack.book._redis)
+        store = TrackingStore(stack.redis)
         await Tracker(s, store, consumer, producer, plan_notices).handle(records)
     finally:
         await consumer.stop()  # no commit
         await producer.stop()
     async with running_tracker(s), running_notifier(s):  # the restart replays the batch
         await until(lambda: len(stack.sms.messages) >= 1)
-        await asyncio.sleep(2.0)
+        await eventually(stack.settled)  # the replayed batch's jobs too
     assert len(stack.sms_to(RECIPIENT_PHONE)) == 1  # out_for_delivery: the recipient only
     assert stack.sms_to(SENDER_PHONE) == []
 
 
 async def test_an_sms_outage_delays_notices_but_each_arrives_once(stack: Stack) -> None:
+    sid = unique("n")
     stack.sms.fail_for(6.0, status=500)  # longer than the consumer groups take to join
     async with running_tracker(stack.settings), running_notifier(stack.settings):
-        tid = await stack.register("n-3")
-        await stack.tap("n-3", "delivered")
+        tid = await stack.register(sid)
+        await stack.tap(sid, "delivered")
         await until(lambda: len(stack.mail.messages) == 1)  # email is not held up
         resp = await stack.api.get(f"/v1/track/{tid}")  # nor the tracking state
         assert (await resp.json())["status"] == "delivered"
         assert stack.sms.messages == []
         await until(lambda: len(stack.sms.messages) == 2, timeout_s=30)
-        await asyncio.sleep(1.0)
+        await eventually(stack.settled)
     assert len(stack.sms_to(SENDER_PHONE)) == 1
     assert len(stack.sms_to(RECIPIENT_PHONE)) == 1
-    states = await stack.book.of_shipment("n-3")
+    states = await stack.book.of_shipment(sid)
     assert max(s["n"] for s in states.values() if s["c"] == "sms") > 1  # it was retried
 
 
 async def test_an_opted_out_number_is_not_retried_and_is_remembered(stack: Stack) -> None:
+    sid = unique("n")
     stack.sms.opt_out(RECIPIENT_PHONE)  # the provider answers 21610
     async with running_tracker(stack.settings), running_notifier(stack.settings):
-        await stack.register("n-4")
-        await stack.tap("n-4", "picked_up")
+        await stack.register(sid)
+        await stack.tap(sid, "picked_up")
         await eventually(lambda: stack.book.opted_out(RECIPIENT_PHONE))
         await until(lambda: len(stack.sms_to(SENDER_PHONE)) == 1)
-        await asyncio.sleep(1.0)
-    states = await stack.book.of_shipment("n-4")
+        await eventually(stack.settled)  # a retry of the refused one, if there were one
+    states = await stack.book.of_shipment(sid)
     [refused] = [s for s in states.values() if s["p"] == "recipient"]
     assert (refused["s"], refused["n"], refused["code"]) == ("opted_out", 1, "21610")
 
@@ -283,6 +293,7 @@ async def _ready(app: Any) -> bool:
 async def test_no_phone_number_or_email_reaches_the_logs(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    sid = unique("n-logs")
     invalid = "+15005550001"  # the provider answers 21211, quoting the number
     reg = pb.ShipmentRegistered(tracking_id="p" * 20)
     reg.sender.contacts.add(
@@ -291,7 +302,7 @@ async def test_no_phone_number_or_email_reaches_the_logs(
         email="ana@example.com",
         channels=[pb.CHANNEL_SMS, pb.CHANNEL_EMAIL],
     )
-    event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id="n-logs")
+    event = pb.ShipmentEvent(event_id=str(uuid.uuid4()), shipment_id=sid)
     event.occurred_at.GetCurrentTime()
     event.recorded_at.GetCurrentTime()
     event.status_changed.status = pb.STATUS_CONFIRMED
@@ -299,18 +310,18 @@ async def test_no_phone_number_or_email_reaches_the_logs(
     await producer.start()
     for job in plan(event, reg):
         await producer.send_and_wait(
-            stack.settings.notifications_topic, key=b"n-logs", value=job.SerializeToString()
+            stack.settings.notifications_topic, key=sid.encode(), value=job.SerializeToString()
         )
     await producer.stop()
     async with running_notifier(stack.settings):
         await until(lambda: len(stack.mail.messages) == 1)
 
         async def rejected() -> bool:
-            states = await stack.book.of_shipment("n-logs")
+            states = await stack.book.of_shipment(sid)
             return any(s["s"] == "rejected" for s in states.values())
 
         await eventually(rejected)
-    states = await stack.book.of_shipment("n-logs")
+    states = await stack.book.of_shipment(sid)
     logs = capsys.readouterr()
     for secret in (invalid, "ana@example.com"):
         assert secret not in logs.out + logs.err
@@ -336,11 +347,11 @@ def _job(shipment_id: str, channel: pb.Channel, address: str) -> npb.Notificatio
 
 
 async def _after_a_crash_mid_send(stack: Stack, job: npb.NotificationJob) -> None:
-    """Leaves the notice as a notifier killed while sending it leaves it."""
+    """Leaves the notice as a notifier killed while sending it leaves it, its lease over."""
+    over = -1.0  # a lease that ended a second before it was taken
     assert (
-        await stack.book.claim(job.shipment_id, job.notification_id, {}, 0.0, planned_ms=0)
+        await stack.book.claim(job.shipment_id, job.notification_id, {}, over, planned_ms=0)
     ).attempt == 1
-    await asyncio.sleep(0.01)  # the dead sender's lease is over
 
 
 async def test_a_notice_in_doubt_after_a_crash_is_looked_up_and_never_sent_twice(
@@ -356,15 +367,15 @@ async def test_a_notice_in_doubt_after_a_crash_is_looked_up_and_never_sent_twice
     stack.sms.callback_delay_s = 2.0
     try:
         # The provider took the message, then the notifier died before recording it.
-        took_it = _job("doubt-1", pb.CHANNEL_SMS, "+40720000001")
+        took_it = _job(unique("doubt"), pb.CHANNEL_SMS, "+40720000001")
         await _after_a_crash_mid_send(stack, took_it)
         first = await senders[0].send(took_it)
         assert isinstance(first, Sent)
         # The notifier died before its request left.
-        never_got_it = _job("doubt-2", pb.CHANNEL_SMS, "+40720000002")
+        never_got_it = _job(unique("doubt"), pb.CHANNEL_SMS, "+40720000002")
         await _after_a_crash_mid_send(stack, never_got_it)
         # Email cannot be looked up: it goes again, under the same Message-ID.
-        mail = _job("doubt-3", pb.CHANNEL_EMAIL, "ion@example.com")
+        mail = _job(unique("doubt"), pb.CHANNEL_EMAIL, "ion@example.com")
         await _after_a_crash_mid_send(stack, mail)
 
         for job in (took_it, never_got_it, mail):
@@ -394,7 +405,7 @@ async def test_an_sms_whose_answer_timed_out_is_looked_up_not_sent_again(stack: 
     await producer.start()
     senders = notifier.senders_from(s)
     worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
-    job = _job("timeout-1", pb.CHANNEL_SMS, "+40720000003")
+    job = _job(unique("timeout"), pb.CHANNEL_SMS, "+40720000003")
     sent_before, unknown_before = _sms_sent(), _sms_unknown()
     try:
         # The provider takes the message but answers after our timeout (and its receipts,

@@ -4,7 +4,6 @@ not yet sent and keeps the anonymous timeline."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ from shipnotify.store.keys import due_key, notices_key, opt_out_key, quiet_key, 
 from shipnotify.store.notices import NoticeBook
 from shipnotify.v1 import notifications_pb2 as npb
 
-from .conftest import api_key, eventually, running_tracker
+from .conftest import api_key, eventually, running_tracker, unique
 from .test_dead_letters import produce, registration_event, status_event
 from .test_notifications import Stack, running_notifier, stack, until
 from .test_notifier import SMS_META, jobs_for
@@ -71,7 +70,7 @@ async def test_each_key_of_a_shipment_expires_and_contacts_never_outlive_it(
 
 
 async def test_the_opt_out_list_keeps_no_phone_number(stack: Stack, redis: Redis) -> None:
-    phone = "+40744000222"  # its own: opt-outs outlive a test
+    phone = "+40744000222"  # opted out under the test's own secret (the settings fixture)
     before = {k async for k in redis.scan_iter(match=opt_out_key("*"))}
     url = f"{stack.settings.webhook_url}/v1/twilio/inbound"
     status, _ = await stack.sms.send_inbound(url, phone, "+15005550006", "STOP")
@@ -88,7 +87,7 @@ async def test_the_opt_out_list_keeps_no_phone_number(stack: Stack, redis: Redis
 async def test_opt_outs_stored_by_number_are_moved_to_their_hash(
     stack: Stack, redis: Redis
 ) -> None:
-    phone = "+40744000111"
+    phone = f"+4074{uuid.uuid4().int % 10**7:07d}"  # its own: this key is the number itself
     await redis.set(opt_out_key(phone), "1")  # as an earlier version stored it
     async with running_notifier(stack.settings):
         await eventually(lambda: stack.book.opted_out(phone))
@@ -125,7 +124,7 @@ async def test_erasing_contacts_cancels_what_is_not_sent_and_keeps_the_timeline(
         await redis.zadd(due, dict.fromkeys(waiting, 0))
         await eventually(lambda: _states(stack.book, sid, "cancelled", 2))
         await stack.tap(sid, "out_for_delivery")  # no one to tell any more
-        await asyncio.sleep(1.0)
+        await eventually(stack.settled)  # applied, and any notice it made finished
     assert stack.sms.messages == []
     assert len(stack.mail_to("ana@example.com")) == 1
     resp = await stack.api.get(f"/v1/track/{tid}")
@@ -157,7 +156,7 @@ async def test_redrive_never_sends_a_notice_of_erased_contacts(
 
 
 async def test_an_erasure_needs_the_api_key(stack: Stack) -> None:
-    resp = await stack.api.delete("/v1/shipments/s-1/contacts")
+    resp = await stack.api.delete(f"/v1/shipments/{unique('erase')}/contacts")
     assert resp.status == 401
     resp = await stack.api.delete("/v1/shipments/bad id/contacts", headers=api_key(stack.settings))
     assert resp.status == 422

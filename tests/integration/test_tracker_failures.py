@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError, ConnectionError, NoScriptError, ResponseError
+from structlog.testing import capture_logs
 
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
@@ -24,6 +26,7 @@ from shipnotify.store import TrackingStore
 from shipnotify.store.keys import shipment_keys
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.v1 import shipment_events_pb2 as pb
+from tests.offsets import consumed, read_all
 
 from .conftest import eventually, read_topic, running_tracker
 from .test_dead_letters import produce, registration_event, status_event
@@ -137,7 +140,7 @@ async def test_an_event_id_already_another_events_is_dead_lettered_not_applied(
     async with running_tracker(settings):
         await produce_events(settings, [registration_event(sid), first, retried, other])
         [letter] = await read_topic(settings, settings.events_dead_letter_topic, 1, 20)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: consumed(settings, settings.tracker_group, settings.events_topic))
     assert letter.value == other.SerializeToString()
     reason = dict(letter.headers)["reason"].decode()
     assert reason == f"event_id {first.event_id} is already another event's: not applied"
@@ -163,15 +166,17 @@ async def test_a_busy_redis_delays_the_batch_and_loses_nothing(
                 await other.eval(_BUSY_LUA, 0)
 
             busy = asyncio.create_task(keep_busy())
-            await asyncio.sleep(0.3)
+            await eventually(lambda: _busy(client))  # the script runs: BUSY to everyone else
             await produce_events(own, [e for sid in sids[1:] for e in walk(sid)])
             await busy
             await other.aclose()
             await eventually(lambda: applied(TrackingStore(client), sids, Status.PICKED_UP))
-            letters = await read_topic(own, own.events_dead_letter_topic, 0, settle_s=1.0)
+            await eventually(lambda: consumed(own, own.tracker_group, own.events_topic))
+            letters = await read_all(own, own.events_dead_letter_topic)
         errors = await client.info("errorstats")
     assert letters == []
-    assert errors.get("errorstat_BUSY", {}).get("count", 0) > 0, errors  # the tracker met it
+    looked = 1  # the one BUSY answer that told _busy the script was running
+    assert errors.get("errorstat_BUSY", {}).get("count", 0) > looked, errors  # the tracker met it
 
 
 async def test_a_redis_failing_over_read_only_delays_the_batch_and_loses_nothing(
@@ -196,9 +201,23 @@ async def test_a_redis_failing_over_read_only_delays_the_batch_and_loses_nothing
                 await eventually(lambda: _met(client, "READONLY"))  # the tracker tried
                 await client.replicaof("NO", "ONE")  # and ours is promoted back
                 await eventually(lambda: applied(TrackingStore(client), sids, Status.PICKED_UP))
-                letters = await read_topic(own, own.events_dead_letter_topic, 0, settle_s=1.0)
+                await eventually(lambda: consumed(own, own.tracker_group, own.events_topic))
+                letters = await read_all(own, own.events_dead_letter_topic)
             await other.aclose()
     assert letters == []
+
+
+async def _busy(redis: Redis) -> bool:
+    """Whether Redis is running the busy script: it answers BUSY to everyone else."""
+    try:
+        await redis.ping()
+    except ResponseError as e:
+        return str(e).startswith("BUSY")
+    return False
+
+
+async def _retried(logged: list[MutableMapping[str, Any]]) -> bool:
+    return any(e["event"] == "batch failed, retrying" for e in logged)  # a batch met an error
 
 
 async def _met(redis: Redis, error: str) -> bool:
@@ -226,11 +245,13 @@ async def test_a_redis_that_goes_away_and_comes_back_delays_the_batch_and_loses_
             await eventually(lambda: applied(TrackingStore(client), sids[:1], Status.PICKED_UP))
             await client.shutdown(save=True)  # its data stays on disk (AOF)
             await client.aclose()
-            await produce_events(own, [e for sid in sids[1:] for e in walk(sid)])
-            await asyncio.sleep(1.0)  # the tracker meets a closed port meanwhile
+            with capture_logs() as logged:
+                await produce_events(own, [e for sid in sids[1:] for e in walk(sid)])
+                await eventually(lambda: _retried(logged))  # the tracker met a closed port
             with processes.redis_server(tmp_path, port, data=data):
                 client = Redis.from_url(own.redis_url)
                 await eventually(lambda: applied(TrackingStore(client), sids, Status.PICKED_UP))
-                letters = await read_topic(own, own.events_dead_letter_topic, 0, settle_s=1.0)
+                await eventually(lambda: consumed(own, own.tracker_group, own.events_topic))
+                letters = await read_all(own, own.events_dead_letter_topic)
                 await client.aclose()
     assert letters == []
