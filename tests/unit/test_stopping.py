@@ -37,9 +37,8 @@ async def test_work_that_ends_on_its_own_needs_no_stop() -> None:
 async def test_a_stop_that_hangs_ends_after_the_limit_and_names_where_it_waits() -> None:
     stop = asyncio.Event()
     stop.set()
-    started = asyncio.get_running_loop().time()
+    # it returns at all (the work never ends) and says it was not finished: the limit ended it
     assert not await loop.until_stopped(_never_answered(stop), stop, limit_s=0.2)
-    assert asyncio.get_running_loop().time() - started < 2
     assert any("_never_answered (" in where for where in loop.waiting_in())
 
 
