@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from shipnotify.store.tracking import text
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web.auth import issue_courier_token
+from tests.offsets import consumed
 
 ACCOUNT, TOKEN = "AC" + "c4" * 16, "chaos-sandbox-token"
 API_KEY = "chaos-api-key"
@@ -162,6 +163,16 @@ class Figures:
             f"unexpected {self.unexpected}, kills {self.kills}, in doubt {self.in_doubt}{more}, "
             f"{self.seconds:.0f} s"
         )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A probe's tap: the seconds from its 202 until it was shown (a figure), and whether
+    the fault lasted when it was accepted and when it was shown."""
+
+    lag_s: float
+    faulted_when_accepted: bool
+    faulted_when_shown: bool
 
 
 @dataclass
@@ -289,9 +300,12 @@ class Stack:
                 self.refused[0] += 1  # the service is restarting: try again
                 await asyncio.sleep(0.5)
 
-    async def probe(self, parcels: list[Parcel], every_s: float) -> list[float]:
-        """Sends the parcels one by one, each tap after the last is shown: the seconds from
-        each tap's 202 until status_api shows the status it led to."""
+    async def probe(
+        self, parcels: list[Parcel], every_s: float, faulted: Callable[[], bool]
+    ) -> list[Shown]:
+        """Sends the parcels one by one, each tap after the last is shown: for each tap, the
+        seconds from its 202 until status_api shows the status it led to, and whether a
+        fault lasted (`faulted`) at each end."""
         lags = []
         token = issue_courier_token(self.settings.courier_token_secret, "probe-courier", 3600)
         headers = {"X-Api-Key": API_KEY, "Authorization": f"Bearer {token}"}
@@ -301,7 +315,7 @@ class Stack:
                 url = self.status_url + "/v1/track/" + self._tracking_id(parcel.shipment_id)
                 for path, body in parcel.requests():
                     await self._until_accepted(http, path, body)
-                    accepted = time.monotonic()
+                    accepted, during = time.monotonic(), faulted()
                     model.apply(
                         body["event_id"],
                         Status(body.get("status", "registered")),
@@ -309,7 +323,7 @@ class Stack:
                     )
                     assert model.status is not None
                     await self._until_shown(http, url, model.status)
-                    lags.append(time.monotonic() - accepted)
+                    lags.append(Shown(time.monotonic() - accepted, during, faulted()))
                 await asyncio.sleep(every_s)
         return lags
 
@@ -357,16 +371,23 @@ class Stack:
         return got
 
     async def settle(self, parcels: list[Parcel], timeout_s: float = 120) -> None:
-        """Waits for every expected notice, then for the due set to empty, then a little
-        more, so a late duplicate has its chance to show."""
+        """Waits for every expected notice, and for the services to have nothing left to
+        do: every event applied and its jobs sent (the tracker committed them), every job
+        taken (the notifier committed them) and no notice due, in flight or leased to a
+        notifier that was killed. A duplicate, if there were one, has been sent by then."""
         expected = set().union(*(p.expected()[2] for p in parcels))
         book = NoticeBook(self.redis, self.settings.notifications_topic)
+        s = self.settings
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if expected <= set(self.delivered()) and await book.pending() == 0:
-                break
+            if (
+                expected <= set(self.delivered())
+                and await consumed(s, s.tracker_group, s.events_topic)
+                and await consumed(s, s.notifier_group, s.notifications_topic)
+                and await book.pending() == 0  # in this order: a job is due before its commit
+            ):
+                return
             await asyncio.sleep(0.25)
-        await asyncio.sleep(2 * self.settings.send_timeout_s)
 
     async def verify(self, parcels: list[Parcel], figures: Figures) -> None:
         """Fills in the figures; then asserts every notice once and every shipment right."""
