@@ -197,6 +197,10 @@ class Stack:
     def status_url(self) -> str:
         return f"http://127.0.0.1:{self.services.ports['status_api']}"
 
+    @property
+    def hooks_url(self) -> str:
+        return f"http://127.0.0.1:{self.services.ports['hooks']}"
+
     def start_all(
         self, trackers: int = 1, notifiers: int = 1, env: dict[str, str] | None = None
     ) -> None:
@@ -213,7 +217,7 @@ class Stack:
     async def ready(self, timeout_s: float = 60.0) -> None:
         async with aiohttp.ClientSession() as http:
             deadline = time.monotonic() + timeout_s
-            for url in (self.ingest_url, self.status_url):
+            for url in (self.ingest_url, self.status_url, self.hooks_url):
                 while True:
                     try:
                         async with http.get(url + "/readyz") as resp:
