@@ -287,7 +287,8 @@ async def test_sends_are_bounded_and_rate_limited_per_channel(settings: Settings
         await produce(settings, jobs)
         await eventually(lambda: _count(lambda: len(email.sent) == 40), timeout_s=30)
     assert email.most == 3
-    # 20 a second, with a one-second burst: 40 sends span at least one second
+    # 20 a second, with a one-second burst: 40 sends span at least one second. A rate is a
+    # time; this bound is a floor, which a slow machine only makes easier to pass.
     assert email.times[-1] - email.times[0] >= 0.9
 
 
