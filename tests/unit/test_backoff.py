@@ -63,23 +63,29 @@ async def _tries(
     return [a async for a in backoff.attempts(first_s=first_s, cap_s=cap_s, stop=stop, limit=limit)]
 
 
+# A wait that should not happen is an hour long here: it would hold the test until its
+# timeout. A wait that should is measured from below only (a slow machine only lengthens it).
+
+
 async def test_tries_end_at_the_limit_each_after_its_predecessors_delay() -> None:
     started = time.monotonic()
     seen = await _tries(0.01, 0.02, limit=4)
-    took = time.monotonic() - started
+    waited = time.monotonic() - started
     assert [(a.number, a.retry_in_s) for a in seen] == [(1, 0.01), (2, 0.02), (3, 0.02), (4, 0.02)]
-    assert 0.05 <= took < 1.0  # three waits, none after the last try
+    assert waited >= 0.05  # three waits
+
+
+async def test_no_wait_follows_the_last_try() -> None:
+    assert [a.number for a in await _tries(3600.0, 3600.0, limit=1)] == [1]
 
 
 async def test_a_stop_ends_the_tries_and_cuts_a_wait_short() -> None:
     stop = asyncio.Event()
     seen = []
-    started = time.monotonic()
-    async for attempt in backoff.attempts(first_s=30.0, cap_s=30.0, stop=stop):
+    async for attempt in backoff.attempts(first_s=3600.0, cap_s=3600.0, stop=stop):
         seen.append(attempt.number)
-        asyncio.get_running_loop().call_later(0.05, stop.set)  # while it waits 30 s
+        asyncio.get_running_loop().call_later(0.05, stop.set)  # while it waits an hour
     assert seen == [1]
-    assert time.monotonic() - started < 5.0
 
 
 async def test_the_first_try_comes_even_when_already_stopped_and_is_the_last() -> None:
@@ -95,6 +101,4 @@ async def test_a_pause_sleeps_its_time_unless_stopped() -> None:
     assert time.monotonic() - started >= 0.1
     stop = asyncio.Event()
     stop.set()
-    started = time.monotonic()
-    await backoff.pause(30.0, stop)
-    assert time.monotonic() - started < 5.0
+    await backoff.pause(3600.0, stop)  # returns at once
