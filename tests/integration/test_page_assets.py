@@ -9,7 +9,7 @@ import re
 from shipnotify.config import Settings
 from shipnotify.status_api.assets import ASSETS
 
-from .conftest import Api, courier, eventually, register, running_tracker, tap
+from .conftest import Api, courier, eventually, register, running_tracker, tap, unique
 from .test_live import next_event
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -54,8 +54,9 @@ async def test_an_unknown_or_earlier_static_name_is_a_json_404(api: Api) -> None
 
 
 async def test_the_page_policy_lets_no_inline_code_run(api: Api, settings: Settings) -> None:
+    sid = unique("assets")
     async with running_tracker(settings):
-        tid = await register(api, settings, "assets-1")
+        tid = await register(api, settings, sid)
 
         async def page() -> str | None:
             resp = await api.get(f"/t/{tid}")
@@ -77,8 +78,9 @@ async def test_the_page_policy_lets_no_inline_code_run(api: Api, settings: Setti
 async def test_the_json_and_each_live_update_carry_the_progress_the_page_shows(
     api: Api, settings: Settings
 ) -> None:
+    sid = unique("assets")
     async with running_tracker(settings):
-        tid = await register(api, settings, "assets-2")
+        tid = await register(api, settings, sid)
 
         async def registered() -> bool:
             return (await api.get(f"/v1/track/{tid}")).status == 200
@@ -87,7 +89,7 @@ async def test_the_json_and_each_live_update_carry_the_progress_the_page_shows(
         stream = await api.get(f"/v1/track/{tid}/events", params={"lang": "ro"})
         _, first = await next_event(stream)
         posted = await api.post(
-            "/v1/shipments/assets-2/events",
+            f"/v1/shipments/{sid}/events",
             json=tap("delivery_attempted", failure="recipient_absent"),
             headers=courier(settings),
         )
