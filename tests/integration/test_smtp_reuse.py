@@ -12,7 +12,6 @@ import pytest
 
 from shipnotify.config import Settings
 from shipnotify.devstack.mail_sandbox import MailSandbox
-from shipnotify.notifier import senders
 from shipnotify.notifier.outcomes import Failed, Sent
 from shipnotify.notifier.senders import SmtpEmail
 from shipnotify.v1 import notifications_pb2 as npb
@@ -117,14 +116,21 @@ async def test_a_refused_recipient_fails_as_before_and_the_connection_is_kept(
     assert mail.connections == 1  # reset after each refusal, not dropped
 
 
-async def test_an_idle_connection_is_closed(
-    mail: MailSandbox, email: SmtpEmail, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(senders, "_IDLE_S", 0.1)
+async def test_an_idle_connection_is_closed(mail: MailSandbox) -> None:
+    email = SmtpEmail(
+        Settings(
+            smtp_host=mail.host,
+            smtp_port=mail.port,
+            mail_from="Carrier <notices@carrier.example>",
+            send_timeout_s=2.0,
+        ),
+        idle_s=0.1,
+    )
     await email.send(_job())
     await asyncio.sleep(0.3)  # the idle time passing is what is tested
 
     await email.send(_job())
 
+    await email.close()
     assert len(mail.messages) == 2
     assert mail.connections == 2

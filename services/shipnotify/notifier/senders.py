@@ -183,8 +183,9 @@ class _Connection(aiosmtplib.SMTP):
 class SmtpEmail:
     channel = pb.CHANNEL_EMAIL
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, idle_s: float = _IDLE_S) -> None:
         self._settings = settings
+        self._idle_s = idle_s
         self._envelope_from = parseaddr(settings.mail_from)[1]
         self._domain = self._envelope_from.rpartition("@")[2] or "localhost"
         self._from = _header_value("From", _address(*parseaddr(settings.mail_from)))
@@ -287,7 +288,7 @@ class SmtpEmail:
         if self._closed or not client.is_connected:
             self._goodbye(client)
             return
-        timer = asyncio.get_running_loop().call_later(_IDLE_S, self._expire, client)
+        timer = asyncio.get_running_loop().call_later(self._idle_s, self._expire, client)
         self._idle[client] = timer
 
     def _expire(self, client: _Connection) -> None:
