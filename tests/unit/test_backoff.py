@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -63,16 +63,30 @@ async def _tries(
     return [a async for a in backoff.attempts(first_s=first_s, cap_s=cap_s, stop=stop, limit=limit)]
 
 
-# A wait that should not happen is an hour long here: it would hold the test until its
-# timeout. A wait that should is measured from below only (a slow machine only lengthens it).
+# No clock is read here: a wait that should not end is an hour long, seen pending while the
+# loop runs everything else that is ready; one that should not happen would hold the test
+# until its timeout.
 
 
-async def test_tries_end_at_the_limit_each_after_its_predecessors_delay() -> None:
-    started = time.monotonic()
+async def pending_after_a_turn(waiting: asyncio.Future[Any]) -> bool:
+    for _ in range(20):  # every callback ready now, and those they make ready, run
+        await asyncio.sleep(0)
+    return not waiting.done()
+
+
+async def test_tries_end_at_the_limit_each_with_its_delay() -> None:
     seen = await _tries(0.01, 0.02, limit=4)
-    waited = time.monotonic() - started
     assert [(a.number, a.retry_in_s) for a in seen] == [(1, 0.01), (2, 0.02), (3, 0.02), (4, 0.02)]
-    assert waited >= 0.05  # three waits
+
+
+async def test_a_next_try_comes_only_after_its_predecessors_delay() -> None:
+    tries = backoff.attempts(first_s=3600.0, cap_s=3600.0)
+    assert (await anext(tries)).number == 1
+    second = asyncio.ensure_future(anext(tries))
+    assert await pending_after_a_turn(second)  # an hour to go
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
 
 
 async def test_no_wait_follows_the_last_try() -> None:
@@ -95,10 +109,16 @@ async def test_the_first_try_comes_even_when_already_stopped_and_is_the_last() -
 
 
 async def test_a_pause_sleeps_its_time_unless_stopped() -> None:
-    started = time.monotonic()
-    await backoff.pause(0.05)
-    await backoff.pause(0.05, asyncio.Event())
-    assert time.monotonic() - started >= 0.1
+    await backoff.pause(0.01)
+    await backoff.pause(0.01, asyncio.Event())
+    alone = asyncio.ensure_future(backoff.pause(3600.0))
     stop = asyncio.Event()
+    stoppable = asyncio.ensure_future(backoff.pause(3600.0, stop))
+    assert await pending_after_a_turn(alone)
+    assert await pending_after_a_turn(stoppable)
     stop.set()
-    await backoff.pause(3600.0, stop)  # returns at once
+    await asyncio.wait_for(stoppable, timeout=60)  # the stop, not the hour, ended it
+    alone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await alone
+    await backoff.pause(3600.0, stop)  # already stopped: returns at once
