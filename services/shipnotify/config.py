@@ -42,6 +42,9 @@ from shipnotify.setting_kinds import (
     RedisUrl,
     SmsSender,
     Topic,
+    VapidPrivateKey,
+    VapidPublicKey,
+    VapidSubject,
 )
 
 PREFIX = "SHIPNOTIFY_"
@@ -107,6 +110,12 @@ class Settings(BaseSettings):
     retry_max_age_s: Positive = 24 * 3600
     quiet_hours: QuietHours = "21:00-08:00"  # no SMS then, in the contact's time zone; "": none
     webhook_url: OptionalBaseUrl = ""  # where the SMS provider reaches status_api; "": public_url
+    # Web Push (RFC 8292): the application server's key pair, base64url (the private key's
+    # 32 bytes; the public key's uncompressed point, which the tracking page subscribes
+    # with), and the contact the push services may write to (mailto: or https:).
+    vapid_private_key: VapidPrivateKey = _secret("")
+    vapid_public_key: VapidPublicKey = ""
+    vapid_subject: VapidSubject = ""
     # Redis
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster
@@ -118,6 +127,7 @@ class Settings(BaseSettings):
     http_host: Host = "127.0.0.1"
     http_port: Port = 8080
     public_url: BaseUrl = "http://127.0.0.1:8080"
+    ingest_url: OptionalBaseUrl = ""  # where couriers' phones reach the app; "": public_url
     max_body_bytes: Positive = 256 * 1024
     max_batch_events: Positive = 500
     track_requests_per_minute: Positive = 120  # per client address, on the public tracking routes

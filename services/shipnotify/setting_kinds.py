@@ -7,6 +7,8 @@ the value, so that a secret cannot reach a log through its error.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from collections.abc import Callable
@@ -149,6 +151,31 @@ def _hs256_key(value: str) -> None:
         raise ValueError("should be at least 32 bytes (an HS256 key)")
 
 
+def _base64url(value: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise ValueError("should be base64url (A-Z a-z 0-9 - _, no padding)")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except binascii.Error:
+        raise ValueError("should be base64url (A-Z a-z 0-9 - _, no padding)") from None
+
+
+def _vapid_private_key(value: str) -> None:
+    if len(_base64url(value)) != 32:
+        raise ValueError("should be a P-256 private key: its 32 bytes in base64url")
+
+
+def _vapid_public_key(value: str) -> None:
+    raw = _base64url(value)
+    if len(raw) != 65 or raw[0] != 4:
+        raise ValueError("should be a P-256 public key: its uncompressed point (65 bytes, 04...)")
+
+
+def _vapid_subject(value: str) -> None:
+    if not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+|https://[^\s]+", value):
+        raise ValueError("should be a mailto: or https: URL (RFC 8292's contact)")
+
+
 def _network(value: str) -> None:
     try:
         ipaddress.ip_network(value)  # strict: 10.0.0.1/8 has host bits set, a likely mistake
@@ -176,6 +203,9 @@ MailAddress = Annotated[str, _rule(_mail_address)]
 AccountSid = Annotated[str, _rule(_account_sid, empty=True)]
 SmsSender = Annotated[str, _rule(_sms_sender, empty=True)]
 Hs256Key = Annotated[str, _rule(_hs256_key, empty=True)]
+VapidPrivateKey = Annotated[str, _rule(_vapid_private_key, empty=True)]
+VapidPublicKey = Annotated[str, _rule(_vapid_public_key, empty=True)]
+VapidSubject = Annotated[str, _rule(_vapid_subject, empty=True)]
 Csv = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_listed)]
 Networks = Annotated[
     tuple[Annotated[str, _rule(_network)], ...], NoDecode, BeforeValidator(_listed)

@@ -90,6 +90,7 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "base URL or empty": (
         [
             "SHIPNOTIFY_WEBHOOK_URL",
+            "SHIPNOTIFY_INGEST_URL",
             "SHIPNOTIFY_TWILIO_API_URL",
             "OTEL_EXPORTER_OTLP_ENDPOINT",
         ],
@@ -147,6 +148,21 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["", "k" * 32, "ключ" * 4],  # bytes are counted, not characters: 32 here
         ["short", "k" * 31],
     ),
+    "VAPID private key (secret)": (
+        ["SHIPNOTIFY_VAPID_PRIVATE_KEY"],
+        ["", "A" * 43],
+        ["A" * 42, "A" * 44, "a+b/" * 11, "AAAA=" * 9],
+    ),
+    "VAPID public key": (
+        ["SHIPNOTIFY_VAPID_PUBLIC_KEY"],
+        ["", "BA" + "A" * 85],
+        ["AA" + "A" * 85, "BA" + "A" * 84, "BA" + "A" * 85 + "=", "key"],
+    ),
+    "VAPID subject": (
+        ["SHIPNOTIFY_VAPID_SUBJECT"],
+        ["", "mailto:ops@carrier.example", "https://carrier.example/contact"],
+        ["ops@carrier.example", "http://carrier.example", "mailto:ops", "mailto:a b@c"],
+    ),
 }
 # Any text is a valid value of these: names, or secrets the services only compare and sign with.
 FREE_TEXT = {
@@ -164,6 +180,7 @@ SECRET_VARIABLES = {
     "SHIPNOTIFY_OPT_OUT_SECRET",
     "SHIPNOTIFY_TWILIO_AUTH_TOKEN",
     "SHIPNOTIFY_SMTP_PASSWORD",
+    "SHIPNOTIFY_VAPID_PRIVATE_KEY",
 }
 
 

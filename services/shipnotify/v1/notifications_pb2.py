@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from shipnotify.v1 import shipment_events_pb2 as shipnotify_dot_v1_dot_shipment__events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shipnotify/v1/notifications.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\"\xdb\x03\n\x0fNotificationJob\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x13\n\x0btracking_id\x18\x04 \x01(\t\x12\'\n\x05party\x18\x05 \x01(\x0e\x32\x18.shipnotify.v1.PartyRole\x12\'\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\x16.shipnotify.v1.Channel\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x0e\n\x06locale\x18\t \x01(\t\x12\x11\n\ttime_zone\x18\n \x01(\t\x12%\n\x06status\x18\x0b \x01(\x0e\x32\x15.shipnotify.v1.Status\x12.\n\x07\x66\x61ilure\x18\x0c \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12/\n\x0boccurred_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nplanned_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x10 \x01(\t*X\n\tPartyRole\x12\x1a\n\x16PARTY_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PARTY_ROLE_SENDER\x10\x01\x12\x18\n\x14PARTY_ROLE_RECIPIENT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shipnotify/v1/notifications.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\"\x98\x04\n\x0fNotificationJob\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x13\n\x0btracking_id\x18\x04 \x01(\t\x12\'\n\x05party\x18\x05 \x01(\x0e\x32\x18.shipnotify.v1.PartyRole\x12\'\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\x16.shipnotify.v1.Channel\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x0e\n\x06locale\x18\t \x01(\t\x12\x11\n\ttime_zone\x18\n \x01(\t\x12%\n\x06status\x18\x0b \x01(\x0e\x32\x15.shipnotify.v1.Status\x12.\n\x07\x66\x61ilure\x18\x0c \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12/\n\x0boccurred_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nplanned_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x10 \x01(\t\x12\x13\n\x0breceived_by\x18\x11 \x01(\t\x12\x13\n\x0bpush_p256dh\x18\x12 \x01(\t\x12\x11\n\tpush_auth\x18\x13 \x01(\t*X\n\tPartyRole\x12\x1a\n\x16PARTY_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PARTY_ROLE_SENDER\x10\x01\x12\x18\n\x14PARTY_ROLE_RECIPIENT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shipnotify.v1.notifications_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PARTYROLE']._serialized_start=600
-  _globals['_PARTYROLE']._serialized_end=688
+  _globals['_PARTYROLE']._serialized_start=661
+  _globals['_PARTYROLE']._serialized_end=749
   _globals['_NOTIFICATIONJOB']._serialized_start=123
-  _globals['_NOTIFICATIONJOB']._serialized_end=598
+  _globals['_NOTIFICATIONJOB']._serialized_end=659
 # @@protoc_insertion_point(module_scope)

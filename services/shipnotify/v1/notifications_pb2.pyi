@@ -20,7 +20,7 @@ PARTY_ROLE_SENDER: PartyRole
 PARTY_ROLE_RECIPIENT: PartyRole
 
 class NotificationJob(_message.Message):
-    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate")
+    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +37,9 @@ class NotificationJob(_message.Message):
     PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     TRACESTATE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_BY_FIELD_NUMBER: _ClassVar[int]
+    PUSH_P256DH_FIELD_NUMBER: _ClassVar[int]
+    PUSH_AUTH_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     shipment_id: str
     event_id: str
@@ -53,4 +56,7 @@ class NotificationJob(_message.Message):
     planned_at: _timestamp_pb2.Timestamp
     traceparent: str
     tracestate: str
-    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
+    received_by: str
+    push_p256dh: str
+    push_auth: str
+    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ...) -> None: ...

@@ -40,6 +40,7 @@ class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_UNSPECIFIED: _ClassVar[Channel]
     CHANNEL_SMS: _ClassVar[Channel]
     CHANNEL_EMAIL: _ClassVar[Channel]
+    CHANNEL_PUSH: _ClassVar[Channel]
 
 class Source(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -69,6 +70,7 @@ ATTEMPT_FAILURE_OTHER: AttemptFailure
 CHANNEL_UNSPECIFIED: Channel
 CHANNEL_SMS: Channel
 CHANNEL_EMAIL: Channel
+CHANNEL_PUSH: Channel
 SOURCE_UNSPECIFIED: Source
 SOURCE_ORDER_SYSTEM: Source
 SOURCE_COURIER_APP: Source
@@ -99,14 +101,18 @@ class Party(_message.Message):
     def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class ShipmentRegistered(_message.Message):
-    __slots__ = ("tracking_id", "sender", "recipient")
+    __slots__ = ("tracking_id", "sender", "recipient", "courier_id", "delivery_address")
     TRACKING_ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    COURIER_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     tracking_id: str
     sender: Party
     recipient: Party
-    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ...) -> None: ...
+    courier_id: str
+    delivery_address: str
+    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ..., courier_id: _Optional[str] = ..., delivery_address: _Optional[str] = ...) -> None: ...
 
 class Location(_message.Message):
     __slots__ = ("depot", "city", "country_code")
@@ -119,23 +125,51 @@ class Location(_message.Message):
     def __init__(self, depot: _Optional[str] = ..., city: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
 
 class StatusChanged(_message.Message):
-    __slots__ = ("status", "courier_id", "failure", "location")
+    __slots__ = ("status", "courier_id", "failure", "location", "received_by")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     COURIER_ID_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_BY_FIELD_NUMBER: _ClassVar[int]
     status: Status
     courier_id: str
     failure: AttemptFailure
     location: Location
-    def __init__(self, status: _Optional[_Union[Status, str]] = ..., courier_id: _Optional[str] = ..., failure: _Optional[_Union[AttemptFailure, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ...) -> None: ...
+    received_by: str
+    def __init__(self, status: _Optional[_Union[Status, str]] = ..., courier_id: _Optional[str] = ..., failure: _Optional[_Union[AttemptFailure, str]] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., received_by: _Optional[str] = ...) -> None: ...
+
+class CourierAssigned(_message.Message):
+    __slots__ = ("courier_id",)
+    COURIER_ID_FIELD_NUMBER: _ClassVar[int]
+    courier_id: str
+    def __init__(self, courier_id: _Optional[str] = ...) -> None: ...
+
+class PushSubscribed(_message.Message):
+    __slots__ = ("endpoint", "p256dh", "auth", "locale", "time_zone")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    P256DH_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    endpoint: str
+    p256dh: str
+    auth: str
+    locale: str
+    time_zone: str
+    def __init__(self, endpoint: _Optional[str] = ..., p256dh: _Optional[str] = ..., auth: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class PushUnsubscribed(_message.Message):
+    __slots__ = ("endpoint",)
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    endpoint: str
+    def __init__(self, endpoint: _Optional[str] = ...) -> None: ...
 
 class ContactsErased(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ShipmentEvent(_message.Message):
-    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed", "contacts_erased")
+    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed", "contacts_erased", "courier_assigned", "push_subscribed", "push_unsubscribed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +178,9 @@ class ShipmentEvent(_message.Message):
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
     STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
     CONTACTS_ERASED_FIELD_NUMBER: _ClassVar[int]
+    COURIER_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    PUSH_SUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    PUSH_UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     shipment_id: str
     occurred_at: _timestamp_pb2.Timestamp
@@ -152,4 +189,7 @@ class ShipmentEvent(_message.Message):
     registered: ShipmentRegistered
     status_changed: StatusChanged
     contacts_erased: ContactsErased
-    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., contacts_erased: _Optional[_Union[ContactsErased, _Mapping]] = ...) -> None: ...
+    courier_assigned: CourierAssigned
+    push_subscribed: PushSubscribed
+    push_unsubscribed: PushUnsubscribed
+    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., contacts_erased: _Optional[_Union[ContactsErased, _Mapping]] = ..., courier_assigned: _Optional[_Union[CourierAssigned, _Mapping]] = ..., push_subscribed: _Optional[_Union[PushSubscribed, _Mapping]] = ..., push_unsubscribed: _Optional[_Union[PushUnsubscribed, _Mapping]] = ...) -> None: ...
