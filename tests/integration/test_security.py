@@ -195,7 +195,7 @@ def _bad_tokens(settings: Settings) -> dict[str, str]:
     claims = {"sub": "courier-1", "aud": AUDIENCE, "iat": int(time.time())}
     return {
         "expired": issue_courier_token(secret, "courier-1", 60, now=time.time() - 3600),
-        "alg none": jwt.encode({**claims, "exp": 2**40}, None, algorithm="none"),
+        "alg none": jwt.encode({**claims, "exp": 2**40}, "", algorithm="none"),
         "HS512": jwt.encode(
             {**claims, "exp": 2**40}, secret + "-long-enough-for-hs512" * 2, algorithm="HS512"
         ),
