@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
+from shipnotify.ingest import courier_app
 from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -241,6 +242,7 @@ def install(
     app[EVENT_LOG] = event_log or EventLog(settings)
     app[EVENT_IDS] = EventIds(sredis.client_of(app, settings, given=redis))
     sweb.add_routes(app, ROUTES)
+    courier_app.install(app)  # the courier app's page and files
     # Kafka alone: with Redis away, event ids go unchecked here and the tracker checks them.
     app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
     app.cleanup_ctx.append(_event_log_ctx)
