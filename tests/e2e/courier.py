@@ -51,9 +51,10 @@ class Stack:
         return f"{self.base}/courier/#token={token}"
 
     async def register(
-        self, courier_id: str, name: str, phone: str | None, address: str | None
+        self, courier_id: str | None, name: str, phone: str | None, address: str | None
     ) -> tuple[str, str]:
-        """A shipment given to `courier_id` at registration: (shipment id, tracking id)."""
+        """A shipment given to `courier_id` (or to nobody) at registration: (shipment id,
+        tracking id)."""
         shipment_id = f"run-{uuid.uuid4().hex[:8]}"
         contact: dict[str, Any] = {"name": name, "email": "recipient@example.com"}
         if phone:
@@ -62,8 +63,9 @@ class Stack:
             "shipment_id": shipment_id,
             "sender": {"contacts": [{"name": "Shop", "email": "shop@example.com"}]},
             "recipient": {"contacts": [contact]},
-            "courier_id": courier_id,
         }
+        if courier_id:
+            body["courier_id"] = courier_id
         if address:
             body["delivery_address"] = address
         async with self.http.post(
@@ -74,6 +76,14 @@ class Stack:
             reply = await resp.json()
             assert resp.status == 202, reply
         return shipment_id, str(reply["tracking_id"])
+
+    async def assign(self, shipment_id: str, courier_id: str) -> None:
+        async with self.http.put(
+            f"{self.base}/v1/shipments/{shipment_id}/courier",
+            json={"courier_id": courier_id},
+            headers={"X-Api-Key": self.settings.api_keys[0]},
+        ) as resp:
+            assert resp.status == 202, await resp.text()
 
     async def run_of(self, token: str) -> dict[str, Any]:
         async with self.http.get(
@@ -151,13 +161,19 @@ def _watching(uploads: list[list[str]]) -> Any:
     return watch
 
 
-async def phone(pw: Playwright, profile: Path, *, offline: bool = False) -> BrowserContext:
+# A camera that shows a test pattern, allowed without asking.
+FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+
+
+async def phone(
+    pw: Playwright, profile: Path, *, offline: bool = False, args: tuple[str, ...] = ()
+) -> BrowserContext:
     """Chromium as a phone, with its profile (IndexedDB, the service worker, caches) in
     `profile`: closing the context closes the browser; the next call is a restart."""
     return await pw.chromium.launch_persistent_context(
         profile,
         executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
+        args=[*CHROMIUM_ARGS, *args],
         headless=True,
         viewport=PHONE,
         device_scale_factor=1,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,6 +30,7 @@ from shipnotify.model.status import AttemptFailure, Status
 from shipnotify.web.serving import serve
 
 from .courier import (
+    FAKE_CAMERA,
     Stack,
     app_taps,
     check_readable_and_reachable,
@@ -41,9 +44,15 @@ from .courier import (
 from .test_browser import RECORD_VIOLATIONS, Watch
 
 pytestmark = pytest.mark.timeout(240)
-COURIER = "courier-7"
 T = TypeVar("T")
 Progress = dict[str, list[str]]
+
+
+def a_courier() -> str:
+    """A courier of the test's own: Redis keeps each courier's run by id, across tests."""
+    return f"courier-{uuid.uuid4().hex[:8]}"
+
+
 STATIC = Path(str(files("shipnotify.ingest").joinpath("static")))
 
 
@@ -104,14 +113,11 @@ def tapped_at(tap: dict[str, Any]) -> datetime:
 async def test_a_whole_run_worked_offline_arrives_once_in_order_after_a_restart(
     stack: Stack, tmp_path: Path
 ) -> None:
-    token = stack.token(COURIER)
-    ana = await stack.register(
-        COURIER, "Ana Popescu", "+40721234567", "Str. Lipscani 12, București"
-    )
-    ion = await stack.register(
-        COURIER, "Ion Rusu", "+37369123456", "bd. Ștefan cel Mare 1, Chișinău"
-    )
-    eva = await stack.register(COURIER, "Eva Lungu", None, None)
+    me = a_courier()
+    token = stack.token(me)
+    ana = await stack.register(me, "Ana Popescu", "+40721234567", "Str. Lipscani 12, București")
+    ion = await stack.register(me, "Ion Rusu", "+37369123456", "bd. Ștefan cel Mare 1, Chișinău")
+    eva = await stack.register(me, "Eva Lungu", None, None)
     mine = {ana[0], ion[0], eva[0]}
     progress: Progress = (await until(lambda: listed(stack, token, mine)))["progress"]
     profile = tmp_path / "profile"
@@ -209,7 +215,7 @@ async def test_a_whole_run_worked_offline_arrives_once_in_order_after_a_restart(
     for t in made:
         event = by_id[t["event_id"]]
         assert event.occurred_at.ToDatetime(UTC) == tapped_at(t)  # the tap's own time
-        assert event.status_changed.courier_id == COURIER
+        assert event.status_changed.courier_id == me
     attempt = next(by_id[t["event_id"]] for t in made if t["status"] == "delivery_attempted")
     assert attempt.status_changed.failure == AttemptFailure.NO_ACCESS.proto
     names = [
@@ -236,45 +242,64 @@ async def test_a_whole_run_worked_offline_arrives_once_in_order_after_a_restart(
 async def test_a_refused_tap_shows_why_and_is_never_sent_again(
     stack: Stack, tmp_path: Path
 ) -> None:
-    token = stack.token(COURIER)
-    shipment_id, tid = await stack.register(
-        COURIER, "Dan Ursu", "+40721234568", "Calea Victoriei 1"
-    )
-    progress = (await until(lambda: listed(stack, token, {shipment_id})))["progress"]
+    me = a_courier()
+    other = a_courier()
+    token = stack.token(me)
+    late = await stack.register(me, "Dan Ursu", "+40721234568", "Calea Victoriei 1")
+    moved = await stack.register(me, "Rita Munteanu", "+40721234569", "Str. Mihai Eminescu 7")
+    mine = {late[0], moved[0]}
+    progress = (await until(lambda: listed(stack, token, mine)))["progress"]
     async with async_playwright() as pw:
         context = await phone(pw, tmp_path / "profile")
         page = await first_page(context)
         await page.goto(stack.link(token))
-        await expect_stop(page, tid, "registered", progress)
+        await expect_stop(page, late[1], "registered", progress)
 
-        # the phone's clock is 40 days behind: its tap is older than ingest takes a tap
-        await page.clock.set_fixed_time(datetime.now(UTC) - timedelta(days=40))
-        await tap(page, tid, "picked_up")
+        # the phone's clock is 40 days behind: its tap is older than ingest takes one
+        await page.clock.set_system_time(datetime.now(UTC) - timedelta(days=40))
+        await tap(page, late[1], "picked_up")
         await until(lambda: _states_are(page, ["refused"]))
-        reason = page.get_by_test_id("tap-reason")
-        await expect(reason).to_have_text(
+        await expect(page.get_by_test_id("tap-reason")).to_have_text(
             "The server refused it: occurred_at: Value error, is more than 30 days old"
         )
         await expect(page.get_by_test_id("tap-state")).to_have_text("refused")
-        await expect_stop(page, tid, "registered", progress)  # back to what the server has
-        await expect(stop_of(page, tid).get_by_test_id("stop-tap")).to_contain_text(
+        await expect_stop(page, late[1], "registered", progress)  # what the server has
+        await expect(stop_of(page, late[1]).get_by_test_id("stop-tap")).to_contain_text(
             "is more than 30 days old"
         )
-        [refused] = await app_taps(page)
+        await page.clock.set_system_time(datetime.now(UTC))
 
-        # the clock is right again: the next taps go, and the refused one never again
-        await page.clock.set_fixed_time(datetime.now(UTC))
-        await tap(page, tid, "picked_up")
-        await until(lambda: _states_are(page, ["refused", "sent"]))
-        await page.clock.set_fixed_time(datetime.now(UTC) + timedelta(seconds=1))
-        await tap(page, tid, progress["picked_up"][0])
-        await until(lambda: _states_are(page, ["refused", "sent", "sent"]))
+        # offline, a tap on a shipment the dispatcher gives to another courier meanwhile
+        await context.set_offline(True)
+        await tap(page, moved[1], "picked_up")
+        await stack.assign(moved[0], other)
+        await until(lambda: listed(stack, stack.token(other), {moved[0]}))
+        await tap(page, late[1], "picked_up")  # and the late one's status again, in time
+        assert await states(page) == ["refused", "queued", "queued"]
+        await context.set_offline(False)  # the network returns: the app sends at once
+        await until(lambda: _states_are(page, ["refused", "refused", "sent"]))
+        shown = page.locator(f'[data-event="{(await app_taps(page))[1]["event_id"]}"]')
+        await expect(shown.get_by_test_id("tap-state")).to_have_text("refused")
+        await expect(shown.get_by_test_id("tap-reason")).to_have_text(
+            "The server refused it: shipment_id: assigned to another courier"
+        )
+        await expect(stop_of(page, moved[1])).to_have_count(0)  # no longer on the run
+        await expect_stop(page, late[1], "picked_up", progress)
+
+        # one more tap with no network: the list shows each state
+        await context.set_offline(True)
+        await tap(page, late[1], progress["picked_up"][0])
+        assert await states(page) == ["refused", "refused", "sent", "queued"]
+        await page.get_by_test_id("taps").scroll_into_view_if_needed()
         await check_readable_and_reachable(page)
-        await shoot(page, "courier-refused.png")
+        await shoot(page, "courier-queue.png")
+        taps = await app_taps(page)
         await context.close()
     carried = [i for upload in stack.uploads for i in upload]
-    assert carried.count(refused["event_id"]) == 1
-    assert len(carried) == 3
+    assert sorted(carried) == sorted(t["event_id"] for t in taps[:3])  # each once; the
+    # refused never again, the last still queued on the phone
+    on_topic = await stack.taps_on_topic(mine)
+    assert [e.event_id for e in on_topic] == [taps[2]["event_id"]]
 
 
 async def _states_are(page: Page, wanted: list[str]) -> bool:
@@ -284,18 +309,17 @@ async def _states_are(page: Page, wanted: list[str]) -> bool:
 async def test_an_expired_sign_in_keeps_the_taps_until_the_next_link(
     stack: Stack, tmp_path: Path
 ) -> None:
-    shipment_id, tid = await stack.register(
-        COURIER, "Olga Ceban", "+37369123457", "str. Florilor 3"
-    )
-    progress = (await until(lambda: listed(stack, stack.token(COURIER), {shipment_id})))["progress"]
-    short = stack.token(COURIER, ttl_s=3)
+    me = a_courier()
+    shipment_id, tid = await stack.register(me, "Olga Ceban", "+37369123457", "str. Florilor 3")
+    progress = (await until(lambda: listed(stack, stack.token(me), {shipment_id})))["progress"]
     async with async_playwright() as pw:
         context = await phone(pw, tmp_path / "profile")
         page = await first_page(context)
-        await page.goto(stack.link(short))
+        ttl_s, issued = 6, time.monotonic()
+        await page.goto(stack.link(stack.token(me, ttl_s=ttl_s)))
         await expect_stop(page, tid, "registered", progress)
         await expect(page.get_by_test_id("sign-in-again")).to_be_hidden()
-        await asyncio.sleep(4)  # the token expires
+        await asyncio.sleep(issued + ttl_s + 1.5 - time.monotonic())  # the token expires
 
         await tap(page, tid, "picked_up")
         await expect(page.get_by_test_id("sign-in-again")).to_be_visible()
@@ -307,7 +331,7 @@ async def test_an_expired_sign_in_keeps_the_taps_until_the_next_link(
         await shoot(page, "courier-sign-in-again.png")
         assert len(stack.uploads) == 1  # the one refused with 401; none while signed out
 
-        await page.goto(stack.link(stack.token(COURIER)))  # the dispatcher's new link
+        await page.goto(stack.link(stack.token(me)))  # the dispatcher's new link
         await until(lambda: _states_are(page, ["sent", "sent"]))
         await expect(page.get_by_test_id("sign-in-again")).to_be_hidden()
         await context.close()
@@ -437,3 +461,120 @@ async def test_a_new_version_takes_over_and_its_files_replace_the_old(tmp_path: 
 
 async def _caches_are(page: Page, names: list[str]) -> bool:
     return bool(await page.evaluate("caches.keys()") == names)
+
+
+# The BarcodeDetector API where the platform has none (Linux): it reads what the test puts
+# in `window.scanned` from any frame of the (fake) camera.
+FAKE_BARCODE_DETECTOR = """
+window.BarcodeDetector = class {
+  async detect(source) {
+    if (!(source instanceof HTMLVideoElement) || source.readyState < 2) return [];
+    return window.scanned ? [{ rawValue: window.scanned, format: "qr_code" }] : [];
+  }
+};
+"""
+
+
+async def test_a_shipment_is_opened_by_its_number_or_a_scan_unless_another_courier_has_it(
+    stack: Stack, tmp_path: Path
+) -> None:
+    me = a_courier()
+    other = a_courier()
+    token = stack.token(me)
+    mine = await stack.register(me, "Ana Popescu", "+40721234567", "Str. Lipscani 12")
+    free = await stack.register(None, "Ion Rusu", "+37369123456", "bd. Dacia 20")
+    theirs = await stack.register(other, "Eva Lungu", None, None)
+    await until(lambda: listed(stack, token, {mine[0]}))
+    await until(lambda: listed(stack, stack.token(other), {theirs[0]}))
+    async with async_playwright() as pw:
+        context = await phone(pw, tmp_path / "profile", args=FAKE_CAMERA)
+        page = await first_page(context)
+        await page.add_init_script(FAKE_BARCODE_DETECTOR)
+        await page.goto(stack.link(token))
+        await expect(page.get_by_test_id("stop")).to_have_count(1)
+        message = page.get_by_test_id("open-message")
+
+        async def typed(number: str) -> None:
+            await page.get_by_test_id("tracking-number").fill(number)
+            await page.get_by_test_id("open").click()
+
+        await typed("nosuchnumber00000000")
+        await expect(message).to_have_text("No shipment has this tracking number.")
+        await typed(theirs[1].upper())
+        await expect(message).to_have_text("This shipment is assigned to another courier.")
+        await expect(page.get_by_test_id("stop")).to_have_count(1)
+
+        await page.get_by_test_id("scan").click()  # shown: this browser has the API
+        await expect(page.get_by_test_id("scan-dialog")).to_be_visible()
+        await page.wait_for_function("() => document.getElementById('scan-video').readyState >= 2")
+        await page.evaluate(f"window.scanned = '{stack.base}/t/{free[1]}'")  # a label's QR
+        await expect(page.get_by_test_id("scan-dialog")).to_be_hidden()
+        await expect(message).to_have_text(f"Shipment {free[1]} added to your run.")
+        await expect(page.get_by_test_id("stop")).to_have_count(2)
+        await tap(page, free[1], "picked_up")
+        await until(lambda: _states_are(page, ["sent"]))
+
+        await page.reload()  # kept: an opened shipment stays on the run
+        await expect(stop_of(page, free[1])).to_be_visible()
+        await context.close()
+
+    async def picked_up() -> bool:
+        return bool((await stack.tracking(free[1]))["status"] == "picked_up")
+
+    await until(picked_up)
+
+
+async def test_the_worker_uploads_with_the_app_closed_when_background_sync_fires(
+    stack: Stack, tmp_path: Path
+) -> None:
+    me = a_courier()
+    shipment_id, tid = await stack.register(me, "Ana Popescu", "+40721234567", "Str. Lipscani 12")
+    token = stack.token(me)
+    await until(lambda: listed(stack, token, {shipment_id}))
+    async with async_playwright() as pw:
+        context = await phone(pw, tmp_path / "profile")
+        page = await first_page(context)
+        await page.goto(stack.link(token))
+        await controlled(page)
+        await context.set_offline(True)
+        await tap(page, tid, "picked_up")
+        await tap(page, tid, "out_for_delivery")
+        assert await states(page) == ["queued", "queued"]
+        await page.close()  # the app is closed; only its worker may run now
+
+        # the network returns and the browser fires the sync the app registered (the
+        # DevTools protocol fires it, as the browser's own schedule may be minutes away)
+        await context.set_offline(False)
+        blank = await context.new_page()  # about:blank, no page of the app
+        cdp = await context.new_cdp_session(blank)
+        found: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def registrations(event: dict[str, Any]) -> None:
+            for r in event["registrations"]:
+                if r["scopeURL"] == f"{stack.base}/courier/" and not found.done():
+                    found.set_result(r)
+
+        cdp.on("ServiceWorker.workerRegistrationUpdated", registrations)
+        await cdp.send("ServiceWorker.enable")
+        registration = await asyncio.wait_for(found, 10)
+        await cdp.send(
+            "ServiceWorker.dispatchSyncEvent",
+            {
+                "origin": stack.base,
+                "registrationId": registration["registrationId"],
+                "tag": "upload-taps",
+                "lastChance": False,
+            },
+        )
+
+        async def arrived() -> list[Any] | None:
+            events = await stack.taps_on_topic({shipment_id})
+            return events if len(events) == 2 else None
+
+        events = await until(arrived)
+        assert [e.status_changed.status for e in events] == [
+            Status.PICKED_UP.proto,
+            Status.OUT_FOR_DELIVERY.proto,
+        ]
+        assert [p.url for p in context.pages] == ["about:blank"]  # no page of the app ran
+        await context.close()

@@ -63,6 +63,7 @@ _SCRIPT_WORDS = (
     mark("courier.no_phone"),
     mark("courier.no_address"),
     mark("courier.now"),
+    mark("courier.no_status"),
     mark("courier.opened"),
 )
 _NAME = mark("courier.app_name")

@@ -18,12 +18,19 @@ const $ = (id) => document.getElementById(id);
 // 24 hours), else as the language does.
 const locale = navigator.languages.find((l) => l.split("-")[0] === config.lang) ?? config.lang;
 const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+const day = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" });
+
+// A time of today as its hour; of another day with the day too (a phone's clock was off).
+function when(ms) {
+  const sameDay = new Date(ms).toDateString() === new Date().toDateString();
+  return sameDay ? clock.format(ms) : `${day.format(ms)} ${clock.format(ms)}`;
+}
 
 function say(key, values = {}) {
   return config.words[key].replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
 }
 
-const statusLabel = (status) => config.statuses[status] ?? status;
+const statusLabel = (status) => (status ? config.statuses[status] ?? status : config.words.no_status);
 
 // -- drawing: everything from IndexedDB, so that the screen shows what is kept
 
@@ -105,7 +112,7 @@ function drawTap(tap) {
   const node = fromTemplate("tap-template");
   node.dataset.state = tap.state;
   node.dataset.event = tap.event_id;
-  let what = `${clock.format(Date.parse(tap.occurred_at))} · ${tap.tracking_id} · ${statusLabel(tap.status)}`;
+  let what = `${when(Date.parse(tap.occurred_at))} · ${tap.name || tap.tracking_id} · ${statusLabel(tap.status)}`;
   if (tap.failure) what += ` (${config.failures[tap.failure] ?? tap.failure})`;
   if (tap.received_by) what += ` (${say("received_by", { name: tap.received_by })})`;
   node.querySelector(".tap-what").textContent = what;
@@ -129,6 +136,7 @@ async function tap(stop, status) {
       occurred_at: new Date().toISOString(),
       shipment_id: stop.shipment_id,
       tracking_id: stop.tracking_id,
+      name: stop.recipient?.name ?? "", // shown in the list only; never sent
       status,
     };
     if (status === "delivery_attempted") {

@@ -10,6 +10,7 @@ function ask(dialog, read) {
   return new Promise((resolve) => {
     const finish = (answer) => {
       form.onsubmit = null;
+      form.oninput = null;
       dialog.onclose = null;
       dialog.onclick = null;
       if (dialog.open) dialog.close();
@@ -25,6 +26,9 @@ function ask(dialog, read) {
       if (event.target.closest("[data-action=cancel]")) finish(null);
     };
     dialog.onclose = () => finish(null); // Escape, the back gesture
+    form.oninput = () => {
+      if (error) error.hidden = true; // an answer is being given
+    };
     dialog.showModal();
   });
 }

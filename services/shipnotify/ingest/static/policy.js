@@ -90,9 +90,10 @@ export function verdicts(taps, results) {
 // the statuses `progress` says may follow it. `tap` is the stop's latest tap, to show its
 // state. `taps` are in the order made.
 export function localStop(stop, taps, progress) {
-  const since = Date.parse(stop.status_at);
+  // (a shipment tapped before its registration has no status yet: any tap is later)
+  const since = stop.status_at ? Date.parse(stop.status_at) : -Infinity;
   let status = stop.status;
-  let next = stop.next ?? progress[stop.status] ?? [];
+  let next = stop.next ?? [];
   let tap = null;
   for (const t of taps) {
     if (t.shipment_id !== stop.shipment_id) continue;

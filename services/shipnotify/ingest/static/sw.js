@@ -4,7 +4,7 @@
 // Served from /courier/static/<version>/sw.js: a new version of the app is a new worker with
 // a cache of its own; the old cache goes when the new worker takes over.
 
-import { SYNC_TAG, uploadQueued } from "./upload.js";
+import { SYNC_TAG, networkBack, uploadQueued } from "./upload.js";
 
 const STATIC = new URL("./", self.location).pathname; // /courier/static/<version>/
 const VERSION = STATIC.split("/").at(-2);
@@ -81,12 +81,16 @@ async function kept(request) {
 
 self.addEventListener("sync", (event) => {
   if (event.tag !== SYNC_TAG) return;
+  // The browser fires it once it sees the network: a wait for the network is over (a
+  // server's Retry-After is not).
   event.waitUntil(
-    uploadQueued().then((result) => {
-      // rejecting asks the browser to fire the sync again later (its own backoff)
-      if (result.outcome === "retry" || result.outcome === "waiting") {
-        throw new Error(`taps still queued: ${result.outcome}`);
-      }
-    }),
+    networkBack()
+      .then(() => uploadQueued())
+      .then((result) => {
+        // rejecting asks the browser to fire the sync again later (its own backoff)
+        if (result.outcome === "retry" || result.outcome === "waiting") {
+          throw new Error(`taps still queued: ${result.outcome}`);
+        }
+      }),
   );
 });
