@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from shipnotify.devstack.processes import free_port
+from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
+from shipnotify.web.auth import courier_id_from
 from tests import jvms
 
 
@@ -96,6 +98,14 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert listening(kafka[1])
         assert listening(redis[1])
         assert listening(push[1])
+        # the courier app's sign-in link: the app's page, and a valid token in the fragment
+        link = re.search(r"courier app\s+(http://\S+)", text)
+        assert link
+        page, _, token = link[1].partition("#token=")
+        assert page == f"http://127.0.0.1:{port}/courier/"
+        with urllib.request.urlopen(page, timeout=10) as resp:  # noqa: S310 (loopback)
+            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert courier_id_from(f"Bearer {token}", DEV_COURIER_TOKEN_SECRET) == "demo-courier"
         broker_jvms = jvms.children_of(dev.pid)
         assert len(broker_jvms) == 1, jvms.java_processes()
     finally:

@@ -165,6 +165,7 @@ shipnotify dev is up (Ctrl-C stops everything)
               a subscription: curl -X POST {push_url}/_sandbox/subscriptions
   API key     {key}
   courier     a token for courier 'demo-courier': {token}
+  courier app {base}/courier/#token={token}  (its sign-in link)
 
   register a shipment:
   curl -H 'X-Api-Key: {key}' -H 'Content-Type: application/json' \\
