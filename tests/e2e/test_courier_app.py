@@ -2,8 +2,9 @@
 tracker on loopback, with Apache Kafka and redis-server: a whole run worked offline and
 uploaded exactly once after a restart of the browser; a refused tap shown with its reason;
 an expired sign-in that keeps the taps until the next link; the shell opening with no
-network; the manifest and icons an installable app needs. Screenshots go to
-tests/e2e/artifacts/ (the README's are copies)."""
+network; the manifest and icons an installable app needs; a new version replacing the old;
+a shipment opened by number or scan; the worker uploading with the app closed. Screenshots
+go to tests/e2e/artifacts/ (the README's are copies)."""
 
 from __future__ import annotations
 
@@ -46,14 +47,12 @@ from .test_browser import RECORD_VIOLATIONS, Watch
 pytestmark = pytest.mark.timeout(240)
 T = TypeVar("T")
 Progress = dict[str, list[str]]
+STATIC = Path(str(files("shipnotify.ingest").joinpath("static")))
 
 
 def a_courier() -> str:
     """A courier of the test's own: Redis keeps each courier's run by id, across tests."""
     return f"courier-{uuid.uuid4().hex[:8]}"
-
-
-STATIC = Path(str(files("shipnotify.ingest").joinpath("static")))
 
 
 @pytest.fixture

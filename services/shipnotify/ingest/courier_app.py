@@ -5,8 +5,9 @@ language (`?lang=`, then the language chosen before, kept in a cookie, then
 Accept-Language); everything else is static files under one version (courier_files.py),
 which the service worker precaches so that the app opens with no network. The scripts read
 their words and settings from the shell's JSON data block: nothing inline runs, and the
-policy allows nothing from another origin. The courier's token never reaches the server
-here: the sign-in link carries it in the URL's fragment, which the browser keeps.
+policy allows nothing from another origin. The sign-in link carries the courier's token in
+the URL's fragment, which the browser keeps to itself: no request for the page, and so no
+access log, ever holds it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ def config(lang: str, shell: courier_files.Shell = SHELL) -> dict[str, Any]:
     """What app.js reads from the data block."""
     return {
         "lang": lang,
-        "version": shell.version,
         "worker": shell.url("sw.js"),
         "scope": BASE,
         "pollMs": POLL_MS,

@@ -55,7 +55,7 @@ async function drawNow() {
   $("no-stops").hidden = !current || stops.length > 0;
   const waiting = taps.filter((t) => t.state === policy.QUEUED).length;
   $("waiting").textContent = say("waiting", { count: waiting });
-  $("taps").replaceChildren(...taps.toReversed().map(drawTap));
+  $("taps").replaceChildren(...[...taps].reverse().map(drawTap));
 }
 
 function fromTemplate(id) {
