@@ -455,7 +455,9 @@ def _topic(job: npb.NotificationJob) -> str:
 
 def _push_refused(e: WebPushException) -> Failed:
     status = e.status_code
-    said = " ".join(str(e.message).removeprefix("Push failed: ").split())[:200]
+    # "Push failed: 410 Gone\nResponse body:..." as pywebpush says it: "410 Gone: ..."
+    answer, _, body = str(e.message).removeprefix("Push failed: ").partition("Response body:")
+    said = ": ".join(" ".join(part.split()) for part in (answer, body) if part.strip())[:200]
     if status is None:  # raised before any request: the subscription cannot be used
         return Failed(f"push: {said}", permanent=True, code="unbuildable", unbuildable=True)
     reason, code = f"push {said}", str(status)
