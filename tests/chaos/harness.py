@@ -35,7 +35,7 @@ from shipnotify.model.status import Shipment, Status
 from shipnotify.store import TrackingStore
 from shipnotify.store.keys import shipment_keys
 from shipnotify.store.notices import NoticeBook
-from shipnotify.store.tracking import text
+from shipnotify.store.replies import text
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web.auth import issue_courier_token

@@ -84,14 +84,18 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             outbox = get(f"http://127.0.0.1:{port}/outbox.json")
             time.sleep(0.2)
         assert any("/t/" in m["body"] for m in outbox["sms"])
+        assert isinstance(outbox["push"], list)  # the push sandbox's messages are listed
         text = out.read_text()
         assert re.search(r"API key\s+\S+", text)
         kafka = re.search(r"Kafka\s+(127\.0\.0\.1:\d+)", text)
         redis = re.search(r"Redis\s+redis://(127\.0\.0\.1:\d+)", text)
+        push = re.search(r"push\s+http://(127\.0\.0\.1:\d+)", text)
         assert kafka
         assert redis
+        assert push
         assert listening(kafka[1])
         assert listening(redis[1])
+        assert listening(push[1])
         broker_jvms = jvms.children_of(dev.pid)
         assert len(broker_jvms) == 1, jvms.java_processes()
     finally:
@@ -99,7 +103,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         code = dev.wait(30)
     assert code == 0, out.read_text()
     assert "stopped" in out.read_text()
-    for address in (kafka[1], redis[1], f"127.0.0.1:{port}"):
+    for address in (kafka[1], redis[1], push[1], f"127.0.0.1:{port}"):
         assert not listening(address), f"{address} still open after Ctrl-C"
     assert broker_jvms.isdisjoint(jvms.java_processes()), "the broker's JVM outlived Ctrl-C"
 

@@ -21,6 +21,7 @@ from twilio.rest import Client
 from shipnotify.devstack import outbox
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.processes import free_port
+from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import (
     INVALID_NUMBER,
     OPTED_OUT_NUMBER,
@@ -367,7 +368,7 @@ async def test_outbox_lists_sms_and_email_newest_first(
     await send_sms(twilio, body="Delivered <b>")
     await send_mail(mail, notification("<script>alert(1)</script> livrat"))
     app = web.Application()
-    outbox.install(app, sms, mail)
+    outbox.install(app, sms, mail, PushSandbox())  # pushes: test_push_sandbox.py
 
     async with TestClient(TestServer(app)) as client:
         listed = await (await client.get("/outbox.json")).json()

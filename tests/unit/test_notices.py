@@ -5,8 +5,15 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipnotify.model.notices import DEFAULT_MATRIX, notification_id, plan
-from shipnotify.model.status import Status
+from shipnotify.model.notices import (
+    DEFAULT_MATRIX,
+    addressees,
+    notification_id,
+    plan,
+    plan_for,
+    push_addressees,
+)
+from shipnotify.model.status import Status, next_taps
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -107,3 +114,39 @@ def test_the_notification_id_is_uuid5_of_its_parts(
     name = f"{event_id}|{party}|{address}|{channel}"
     expected = str(uuid.uuid5(uuid.UUID("6f1d3c1e-4b9a-5e43-9d2e-5b0c7a1f8e21"), name))
     assert notification_id(str(event_id), party, address, channel) == expected
+
+
+def test_each_subscribed_browser_gets_a_push_of_every_move_with_its_keys() -> None:
+    subs = [
+        pb.PushSubscribed(endpoint="https://push.example/a", p256dh="P1", auth="A1", locale="ru"),
+        pb.PushSubscribed(endpoint="https://push.example/b", p256dh="P2", auth="A2"),
+    ]
+    everyone = addressees(registration()) + push_addressees(subs)
+    for status in (Status.IN_TRANSIT, Status.DELIVERED):  # the first, no contact hears it
+        event = status_event(status)
+        event.status_changed.received_by = "Maria"
+        pushes = [j for j in plan_for(event, everyone, "t" * 20) if j.channel == pb.CHANNEL_PUSH]
+        assert [(j.address, j.push_p256dh, j.push_auth, j.locale) for j in pushes] == [
+            ("https://push.example/a", "P1", "A1", "ru"),
+            ("https://push.example/b", "P2", "A2", ""),
+        ]
+        assert {j.party for j in pushes} == {RECIPIENT}
+        assert {j.received_by for j in pushes} == {"Maria"}
+        # one id per browser, stable: a redelivered event plans the same ones
+        again = plan_for(event, everyone, "t" * 20)
+        assert [j.notification_id for j in again if j.channel == pb.CHANNEL_PUSH] == [
+            j.notification_id for j in pushes
+        ]
+
+
+def test_a_courier_taps_only_what_moves_a_shipment_on() -> None:
+    assert next_taps(Status.OUT_FOR_DELIVERY) == [
+        Status.DELIVERY_ATTEMPTED,
+        Status.READY_FOR_COLLECTION,
+        Status.DELIVERED,
+        Status.RETURNED_TO_SENDER,
+    ]
+    # the re-delivery loop: after a failed attempt, out for delivery again
+    assert Status.OUT_FOR_DELIVERY in next_taps(Status.DELIVERY_ATTEMPTED)
+    assert next_taps(Status.DELIVERED) == []
+    assert Status.CONFIRMED not in next_taps(None)  # the order system's, not a courier's

@@ -5,6 +5,8 @@ email's words in a small payload, and the replies to inbound SMS are looked up t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -189,3 +191,24 @@ def test_every_push_payload_fits_a_push_message() -> None:
         for failure in (None, *AttemptFailure)
     ]
     assert max(sizes) <= PUSH_MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        ("en", "Handed over to Maria Ionescu on May 4, 2026 at 3:07\u202fPM."),
+        ("ru", "Вручено: Maria Ionescu, 4 мая 2026\u202fг. в 15:07."),  # noqa: RUF001
+        ("ro", "Predat către Maria Ionescu pe 4 mai 2026, la ora 15:07."),
+    ],
+)
+def test_the_senders_delivered_email_says_to_whom_and_when(lang: str, line: str) -> None:
+    at = datetime(2026, 5, 4, 12, 7, tzinfo=UTC).astimezone(ZoneInfo("Europe/Chisinau"))
+    handed = ("Maria Ionescu", at)
+    mail = email(lang, "sender", Status.DELIVERED, tracking_url=URL_50, handed_over=handed)
+    assert line in mail.text
+    assert line in mail.html
+    # only with delivered
+    attempted = email(
+        lang, "sender", Status.OUT_FOR_DELIVERY, tracking_url=URL_50, handed_over=handed
+    )
+    assert "Maria" not in attempted.text

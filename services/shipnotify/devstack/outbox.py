@@ -1,8 +1,9 @@
-"""The local stack's outbox: every SMS and email the sandboxes received, newest first, as a
-page a developer keeps open (GET /outbox) and as JSON (GET /outbox.json)."""
+"""The local stack's outbox: every SMS, email and push message the sandboxes received, newest
+first, as a page a developer keeps open (GET /outbox) and as JSON (GET /outbox.json)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -10,21 +11,23 @@ from typing import Any
 from aiohttp import web
 
 from shipnotify.devstack.mail_sandbox import MailSandbox, ReceivedMail
+from shipnotify.devstack.push_sandbox import PushMessage, PushSandbox
 from shipnotify.devstack.sms_sandbox import SmsMessage, SmsSandbox
 
 _REFRESH_S = 3
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def install(app: web.Application, sms: SmsSandbox, mail: MailSandbox) -> None:
+def install(app: web.Application, sms: SmsSandbox, mail: MailSandbox, push: PushSandbox) -> None:
     async def page(request: web.Request) -> web.Response:
-        html = render(_newest_sms(sms), _newest_mail(mail))
+        html = render(_newest_sms(sms), _newest_mail(mail), _newest_push(push))
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=_NO_STORE)
 
     async def as_json(request: web.Request) -> web.Response:
         body = {
             "sms": [_sms_json(m) for m in _newest_sms(sms)],
             "email": [_mail_json(m) for m in _newest_mail(mail)],
+            "push": [m.to_json() for m in _newest_push(push)],
         }
         return web.json_response(body, headers=_NO_STORE)
 
@@ -38,6 +41,10 @@ def _newest_sms(sms: SmsSandbox) -> list[SmsMessage]:
 
 def _newest_mail(mail: MailSandbox) -> list[ReceivedMail]:
     return sorted(mail.messages, key=lambda m: m.received_at, reverse=True)
+
+
+def _newest_push(push: PushSandbox) -> list[PushMessage]:
+    return sorted(push.messages, key=lambda m: m.received_at, reverse=True)
 
 
 def _sms_json(m: SmsMessage) -> dict[str, Any]:
@@ -62,11 +69,14 @@ def _mail_json(m: ReceivedMail) -> dict[str, Any]:
     }
 
 
-def render(sms: list[SmsMessage], mail: list[ReceivedMail]) -> str:
+def render(sms: list[SmsMessage], mail: list[ReceivedMail], push: list[PushMessage]) -> str:
     """The outbox page; every value from a message is escaped."""
     sms_rows = [_row(_time(m.created_at), m.to, m.body, _sms_status(m), pre={2}) for m in sms]
     mail_rows = [
         _row(_time(m.received_at), ", ".join(m.rcpt_tos), m.subject, m.excerpt()) for m in mail
+    ]
+    push_rows = [
+        _row(_time(m.received_at), m.endpoint, _payload(m), _delivery(m), pre={2}) for m in push
     ]
     return f"""<!doctype html>
 <html lang="en">
@@ -91,6 +101,8 @@ td.pre {{ white-space: pre-wrap; }}
 {_table(("Time", "To", "Body", "Status"), sms_rows)}
 <h2>Email ({len(mail)})</h2>
 {_table(("Time", "To", "Subject", "Text"), mail_rows)}
+<h2>Push ({len(push)})</h2>
+{_table(("Time", "Endpoint", "Payload (decrypted)", "Delivery"), push_rows)}
 </body>
 </html>
 """
@@ -114,6 +126,20 @@ def _row(*cells: str, pre: set[int] | None = None) -> str:
 
 def _sms_status(m: SmsMessage) -> str:
     return m.status if m.error_code is None else f"{m.status} ({m.error_code})"
+
+
+def _payload(m: PushMessage) -> str:
+    """JSON indented, so a notice's fields read one a line."""
+    if m.payload_json is None:
+        return m.payload
+    return json.dumps(m.payload_json, indent=2, ensure_ascii=False)
+
+
+def _delivery(m: PushMessage) -> str:
+    parts = [f"TTL {m.ttl} s", f"urgency {m.urgency or 'normal'}"]  # RFC 8030's default
+    if m.topic:
+        parts.append(f"topic {m.topic}")
+    return ", ".join(parts)
 
 
 def _time(at: datetime) -> str:

@@ -24,11 +24,9 @@ import asyncio
 import base64
 import binascii
 import hmac
-import math
 import re
 import secrets
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -41,6 +39,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from shipnotify import logs
+from shipnotify.devstack.faults import Faults
 from shipnotify.model import sms
 
 log = logs.get(__name__)
@@ -130,40 +129,6 @@ class SmsMessage:
         }
 
 
-class _Faults:
-    """Injected HTTP failures of the create endpoint: one-shot ones first, then a window."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._next: deque[int] = deque()
-        self._window_status = 500
-        self._window_until = -math.inf
-
-    def add_next(self, n: int, status: int) -> None:
-        self._next.extend([_error_status(status)] * n)
-
-    def set_window(self, seconds: float, status: int) -> None:
-        self._window_status = _error_status(status)
-        self._window_until = self._clock() + seconds
-
-    def clear(self) -> None:
-        self._next.clear()
-        self._window_until = -math.inf
-
-    def take(self) -> int | None:
-        if self._next:
-            return self._next.popleft()
-        if self._clock() < self._window_until:
-            return self._window_status
-        return None
-
-
-def _error_status(status: int) -> int:
-    if not 400 <= status <= 599:
-        raise ValueError(f"a fault needs an HTTP error status, not {status}")
-    return status
-
-
 class SmsSandbox:
     """The SMS provider's stand-in. Not thread-safe: use it from the loop that runs it."""
 
@@ -184,7 +149,7 @@ class SmsSandbox:
         # that times out has still sent the message, as with the real provider.
         self.response_delay_s = 0.0
         self._validator = RequestValidator(auth_token)
-        self._faults = _Faults(clock)
+        self._faults = Faults(clock)
         self._opted_out: set[str] = {OPTED_OUT_NUMBER}
         self._messages: dict[str, SmsMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()

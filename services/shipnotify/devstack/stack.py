@@ -16,6 +16,7 @@ from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.devstack import demo, kafka_broker, outbox, processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
@@ -62,11 +63,12 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         sms = await stack.enter_async_context(
             SmsSandbox(DEV_TWILIO_SID, DEV_TWILIO_TOKEN).running()
         )
+        push = await stack.enter_async_context(PushSandbox().running())
         base = f"http://127.0.0.1:{http_port}"
         settings = _dev_settings(settings, broker.address, redis.address, base, sms, mail)
         await kafka.ensure_topics(settings)
         try:
-            await stack.enter_async_context(_serving_http(settings, sms, mail))
+            await stack.enter_async_context(_serving_http(settings, sms, mail, push))
         except CannotListen as e:
             raise PortInUse(f"{e}; choose another with --http-port") from None
 
@@ -81,7 +83,7 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         token = issue_courier_token(
             settings.courier_token_secret, "demo-courier", settings.courier_token_ttl_s
         )
-        _banner(settings, base, broker.address, redis.address, token)
+        _banner(settings, base, broker.address, redis.address, push.base_url, token)
         walk = (
             asyncio.create_task(demo.run(base, settings.api_keys[0], token, pace_s=demo_pace_s))
             if demo_pace_s is not None
@@ -130,17 +132,19 @@ def _dev_settings(
 
 
 def _serving_http(
-    settings: Settings, sms: SmsSandbox, mail: MailSandbox
+    settings: Settings, sms: SmsSandbox, mail: MailSandbox, push: PushSandbox
 ) -> contextlib.AbstractAsyncContextManager[Runner]:
     app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     hooks_app.install(app, settings)
-    outbox.install(app, sms, mail)
+    outbox.install(app, sms, mail, push)
     return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
 
-def _banner(settings: Settings, base: str, bootstrap: str, redis_url: str, token: str) -> None:
+def _banner(
+    settings: Settings, base: str, bootstrap: str, redis_url: str, push_url: str, token: str
+) -> None:
     key = settings.api_keys[0]
     example = json.dumps(
         {
@@ -155,8 +159,10 @@ shipnotify dev is up (Ctrl-C stops everything)
   HTTP        {base}  (ingest, status_api and hooks; the API document: {base}/openapi.json)
   Kafka       {bootstrap}  (Apache Kafka {kafka_broker.version()}, one node, in a temporary folder)
   Redis       {redis_url}
-  outbox      {base}/outbox  (every SMS and email sent; the SMS sandbox and the SMTP server)
+  outbox      {base}/outbox  (every SMS, email and push sent; the sandboxes and the SMTP server)
   SMS faults  curl -d '{{"status": 500, "seconds": 30}}' {settings.twilio_api_url}/_sandbox/faults
+  push        {push_url}  (a browser's push service: VAPID-signed aes128gcm pushes)
+              a subscription: curl -X POST {push_url}/_sandbox/subscriptions
   API key     {key}
   courier     a token for courier 'demo-courier': {token}
 

@@ -18,10 +18,12 @@ from redis.exceptions import RedisError
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
+from shipnotify.ingest import courier
 from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
     Accepted,
+    AssignCourier,
     BatchResult,
     BatchStatusEvent,
     Contact,
@@ -31,11 +33,14 @@ from shipnotify.ingest.schemas import (
     RawBatch,
     Registered,
     RegisterShipment,
+    Run,
     StatusBatch,
     StatusEvent,
+    Stop,
 )
 from shipnotify.model.ids import tracking_id_for, tracking_url
 from shipnotify.model.status import Status
+from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, auth, json_response, parse_body
@@ -67,6 +72,8 @@ async def register_shipment(request: web.Request) -> web.Response:
     event.registered.tracking_id = tracking_id
     event.registered.sender.CopyFrom(_party(body.sender))
     event.registered.recipient.CopyFrom(_party(body.recipient))
+    event.registered.courier_id = body.courier_id or ""
+    event.registered.delivery_address = body.delivery_address or ""
     if body.event_id is not None:  # one of ours is new every time
         _refuse_a_conflict(await _check_ids(request, [event]))
     await _append(request, [event])
@@ -87,6 +94,11 @@ async def record_status(request: web.Request) -> web.Response:
     body = await parse_body(request, StatusEvent, _context(request))
     shipment_id = _shipment_id(request)
     event = _status_event(shipment_id, body, source, courier_id)
+    if courier_id and await courier.held_elsewhere(request, courier_id, [shipment_id]) == [True]:
+        raise ApiError(
+            403, "forbidden", f"the shipment is {courier.ASSIGNED_ELSEWHERE}",
+            {"shipment_id": courier.ASSIGNED_ELSEWHERE},
+        )  # fmt: skip
     _refuse_a_conflict(await _check_ids(request, [event]))
     await _append(request, [event])
     log.info(
@@ -121,12 +133,19 @@ async def record_status_batch(request: web.Request) -> web.Response:
             results.append(ItemResult(index=i, result="rejected", fields=fields))
             continue
         valid.append((i, _status_event(body.shipment_id, body, source, courier_id)))
+    elsewhere = courier_id and await courier.held_elsewhere(
+        request, courier_id, [e.shipment_id for _, e in valid]
+    )
     verdicts = await _check_ids(request, [e for _, e in valid])
     events = []
     for n, (i, event) in enumerate(valid):
-        if verdicts and verdicts[n] is EventId.CONFLICT:
-            fields = {f"events.{i}.event_id": _REUSED}
-            results.append(ItemResult(index=i, result="rejected", fields=fields))
+        refused = None
+        if elsewhere and elsewhere[n]:
+            refused = {f"events.{i}.shipment_id": courier.ASSIGNED_ELSEWHERE}
+        elif verdicts and verdicts[n] is EventId.CONFLICT:
+            refused = {f"events.{i}.event_id": _REUSED}
+        if refused:
+            results.append(ItemResult(index=i, result="rejected", fields=refused))
             continue
         events.append(event)
         results.append(ItemResult(index=i, result="accepted", event_id=uuid.UUID(event.event_id)))
@@ -155,6 +174,30 @@ async def erase_contacts(request: web.Request) -> web.Response:
     await _append(request, [event])
     log.info("contacts erasure recorded", shipment_id=shipment_id, event_id=event.event_id)
     return json_response(Accepted(event_id=uuid.UUID(event.event_id), shipment_id=shipment_id), 202)
+
+
+async def assign_courier(request: web.Request) -> web.Response:
+    """The order system or an operator gives a shipment to a courier (or to nobody)."""
+    settings = request.app[SETTINGS]
+    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    shipment_id = _shipment_id(request)
+    body = await parse_body(request, AssignCourier)
+    event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_OPERATOR)
+    event.courier_assigned.courier_id = body.courier_id or ""
+    await _append(request, [event])
+    log.info(
+        "courier assigned", shipment_id=shipment_id, event_id=event.event_id,
+        courier_id=body.courier_id,
+    )  # fmt: skip
+    return json_response(Accepted(event_id=uuid.UUID(event.event_id), shipment_id=shipment_id), 202)
+
+
+async def courier_run(request: web.Request) -> web.Response:
+    return await courier.run_of(request, _courier(request))
+
+
+async def courier_stop(request: web.Request) -> web.Response:
+    return await courier.one_stop(request, _courier(request))
 
 
 UNAVAILABLE = (
@@ -190,6 +233,7 @@ ROUTES = [
         "Record a status tap",
         {
             202: ("appended to the events topic", Accepted),
+            403: (f"the shipment is {courier.ASSIGNED_ELSEWHERE}", sweb.ErrorBody),
             409: REUSED,
             503: UNAVAILABLE,
         },
@@ -212,6 +256,43 @@ ROUTES = [
         tag="ingest",
     ),
     Route(
+        "PUT",
+        "/v1/shipments/{shipment_id}/courier",
+        assign_courier,
+        "Give a shipment to a courier, whose app then lists it (null: to nobody)",
+        {
+            202: ("the assignment is appended to the events topic", Accepted),
+            503: UNAVAILABLE,
+        },
+        body=AssignCourier,
+        security="apiKey",
+        tag="couriers",
+        path_types={"shipment_id": Id},
+    ),
+    Route(
+        "GET",
+        "/v1/courier/shipments",
+        courier_run,
+        "The token's courier's shipments, as the app lists them, and the rule of progress",
+        {200: ("the run", Run), 503: ("Redis is unreachable; retry", sweb.ErrorBody)},
+        security="courierToken",
+        tag="couriers",
+    ),
+    Route(
+        "GET",
+        "/v1/courier/shipments/{tracking_id}",
+        courier_stop,
+        "A shipment by its tracking number (typed or scanned): unassigned, or the courier's",
+        {
+            200: ("the shipment", Stop),
+            403: (f"{courier.ASSIGNED_ELSEWHERE}", sweb.ErrorBody),
+            404: ("no shipment has this tracking number", sweb.ErrorBody),
+            503: ("Redis is unreachable; retry", sweb.ErrorBody),
+        },
+        security="courierToken",
+        tag="couriers",
+    ),
+    Route(
         "DELETE",
         "/v1/shipments/{shipment_id}/contacts",
         erase_contacts,
@@ -224,6 +305,7 @@ ROUTES = [
         },
         security="apiKey",
         tag="ingest",
+        path_types={"shipment_id": Id},
     ),
 ]
 
@@ -239,7 +321,9 @@ def install(
     settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     app[SETTINGS] = settings
     app[EVENT_LOG] = event_log or EventLog(settings)
-    app[EVENT_IDS] = EventIds(sredis.client_of(app, settings, given=redis))
+    client = sredis.client_of(app, settings, given=redis)
+    app[EVENT_IDS] = EventIds(client)
+    app[courier.COURIERS] = CourierRuns(client)
     sweb.add_routes(app, ROUTES)
     # Kafka alone: with Redis away, event ids go unchecked here and the tracker checks them.
     app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
@@ -310,16 +394,19 @@ def _context(request: web.Request) -> dict[str, Any]:
     return {MAX_TAP_AGE: timedelta(days=request.app[SETTINGS].max_tap_age_days)}
 
 
+def _courier(request: web.Request) -> str:
+    return auth.courier_id_from(
+        request.headers.get("Authorization"), request.app[SETTINGS].courier_token_secret
+    )
+
+
 def _caller(request: web.Request) -> tuple[pb.Source, str]:
     """A courier with a token, or the order system with its key (for confirm or cancel)."""
     settings = request.app[SETTINGS]
     if "X-Api-Key" in request.headers and "Authorization" not in request.headers:
         auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
         return pb.SOURCE_ORDER_SYSTEM, ""
-    courier = auth.courier_id_from(
-        request.headers.get("Authorization"), settings.courier_token_secret
-    )
-    return pb.SOURCE_COURIER_APP, courier
+    return pb.SOURCE_COURIER_APP, _courier(request)
 
 
 async def _append(request: web.Request, events: list[pb.ShipmentEvent]) -> None:
@@ -354,6 +441,7 @@ def _status_event(
     change = event.status_changed
     change.status = Status(body.status).proto
     change.courier_id = courier_id
+    change.received_by = body.received_by or ""
     if body.failure:
         change.failure = body.failure.proto
     if body.location:

@@ -15,7 +15,14 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
 # body -> metric label
-_KINDS = {"registered": "registered", "status_changed": "status", "contacts_erased": "erasure"}
+_KINDS = {
+    "registered": "registered",
+    "status_changed": "status",
+    "contacts_erased": "erasure",
+    "courier_assigned": "assignment",
+    "push_subscribed": "push_subscribed",
+    "push_unsubscribed": "push_unsubscribed",
+}
 
 
 class LogUnavailable(Exception):

@@ -109,6 +109,7 @@ def _text(max_length: int) -> Any:
 
 Name = Annotated[str, *_text(200)]
 PlaceName = Annotated[str, *_text(100)]
+AddressLine = Annotated[str, *_text(300)]
 
 
 # -- addresses
@@ -308,6 +309,12 @@ class RegisterShipment(Strict):
     occurred_at: TapTime | None = None
     sender: Party
     recipient: Party
+    courier_id: Id | None = Field(
+        default=None, description="The courier it is assigned to, whose app lists it."
+    )
+    delivery_address: AddressLine | None = Field(
+        default=None, description="One line, shown to the courier only (personal data)."
+    )
 
 
 class Location(Strict):
@@ -319,13 +326,25 @@ class Location(Strict):
 class StatusEvent(Strict):
     model_config = ConfigDict(
         json_schema_extra={
-            "description": "`failure` goes with `delivery_attempted`, and only with it.",
-            "if": {
-                "required": ["status"],
-                "properties": {"status": {"const": Status.DELIVERY_ATTEMPTED.value}},
-            },
-            "then": _given("failure"),
-            "else": {"properties": {"failure": {"type": "null"}}},
+            "description": "`failure` goes with `delivery_attempted`, and only with it;"
+            " `received_by` only with `delivered`.",
+            "allOf": [
+                {
+                    "if": {
+                        "required": ["status"],
+                        "properties": {"status": {"const": Status.DELIVERY_ATTEMPTED.value}},
+                    },
+                    "then": _given("failure"),
+                    "else": {"properties": {"failure": {"type": "null"}}},
+                },
+                {
+                    "if": {
+                        "required": ["status"],
+                        "properties": {"status": {"const": Status.DELIVERED.value}},
+                    },
+                    "else": {"properties": {"received_by": {"type": "null"}}},
+                },
+            ],
         }
     )
 
@@ -336,6 +355,9 @@ class StatusEvent(Strict):
         default=None, description="Why the attempt failed; required with delivery_attempted."
     )
     location: Location | None = None
+    received_by: Name | None = Field(
+        default=None, description="Who took the parcel (a name); only with delivered."
+    )
 
     @model_validator(mode="after")
     def _failure_with_attempt(self) -> StatusEvent:
@@ -344,6 +366,8 @@ class StatusEvent(Strict):
             raise ValueError("failure is required with delivery_attempted")
         if not attempted and self.failure is not None:
             raise ValueError("failure goes only with delivery_attempted")
+        if self.received_by is not None and self.status != Status.DELIVERED.value:
+            raise ValueError("received_by goes only with delivered")
         return self
 
 
@@ -360,6 +384,36 @@ class StatusBatch(Strict):
 
 class RawBatch(Strict):
     events: Annotated[list[dict[str, object]], Field(min_length=1)]
+
+
+class AssignCourier(Strict):
+    courier_id: Id | None = Field(description="The courier; null gives the shipment to nobody.")
+
+
+class Recipient(BaseModel):
+    name: str
+    phone: str | None = None
+    address: str | None = None
+
+
+class Stop(BaseModel):
+    """A shipment as the courier's app lists it: what the job needs, no more."""
+
+    shipment_id: str
+    tracking_id: str
+    status: str | None = Field(default=None, description="None before its registration.")
+    status_at: datetime | None = None
+    recipient: Recipient | None = Field(default=None, description="None once erased.")
+    next: list[str] = Field(description="The statuses a tap may move it to now.")
+
+
+class Run(BaseModel):
+    courier_id: str
+    shipments: list[Stop]
+    progress: dict[str, list[str]] = Field(
+        description="For each status, the taps that move a shipment on from it: the app"
+        " works out a stop's next buttons itself after a tap made offline."
+    )
 
 
 class Accepted(BaseModel):

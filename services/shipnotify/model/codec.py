@@ -75,6 +75,8 @@ def _check(event: pb.ShipmentEvent) -> None:
             raise MalformedEvent(str(e)) from None
     elif body == "registered" and not event.registered.tracking_id:
         raise MalformedEvent("registered.tracking_id is missing")
+    elif body in ("push_subscribed", "push_unsubscribed") and not getattr(event, body).endpoint:
+        raise MalformedEvent(f"{body}.endpoint is missing")
 
 
 def event_status(event: pb.ShipmentEvent) -> Status:

@@ -51,6 +51,29 @@ class Addressee:
     locale: str
     time_zone: str
     statuses: frozenset[int]  # protobuf numbers
+    push_keys: tuple[str, str] = ("", "")  # a push subscription's p256dh and auth
+
+
+# A browser subscribed on the tracking page hears of every move the page shows.
+PUSH_STATUSES = frozenset(s.proto for s in Status if s is not Status.REGISTERED)
+
+
+def push_addressees(subscriptions: Sequence[pb.PushSubscribed]) -> tuple[Addressee, ...]:
+    """The browsers subscribed to a shipment's notices: on the recipient's side (whoever
+    follows the tracking page), each in the language and time zone it subscribed with."""
+    return tuple(
+        Addressee(
+            npb.PARTY_ROLE_RECIPIENT,
+            pb.CHANNEL_PUSH,
+            sub.endpoint,
+            "",
+            sub.locale,
+            sub.time_zone,
+            PUSH_STATUSES,
+            (sub.p256dh, sub.auth),
+        )
+        for sub in subscriptions
+    )
 
 
 def addressees(registered: pb.ShipmentRegistered) -> tuple[Addressee, ...]:
@@ -125,6 +148,9 @@ def plan_for(
             occurred_at=event.occurred_at,
             # recorded_at, not now: a redelivered event re-emits byte-identical jobs
             planned_at=event.recorded_at,
+            received_by=change.received_by,
+            push_p256dh=a.push_keys[0],
+            push_auth=a.push_keys[1],
         )
         for a in everyone
         if change.status in a.statuses

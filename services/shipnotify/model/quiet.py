@@ -25,14 +25,19 @@ def _clock(text: str) -> time:
     return datetime.strptime(text.strip(), "%H:%M").time()
 
 
+def zone_of(time_zone: str) -> ZoneInfo:
+    """A contact's time zone; UTC for none or one this machine does not know."""
+    try:
+        return ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def quiet_until(now: datetime, time_zone: str, window: Window | None) -> datetime | None:
     """When the quiet hours around `now` (aware) end for this zone, or None if not quiet."""
     if window is None:
         return None
-    try:
-        zone = ZoneInfo(time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = zone_of(time_zone)
     local = now.astimezone(zone)
     start, end = window
     t = local.time()

@@ -140,6 +140,23 @@ _ALWAYS_FROM = {
 _LATER_FROM = {new: _csv({s for s in Status if _looped(s, new)}) for new in Status}
 
 
+# What a courier taps in the app; confirming and cancelling are the order system's.
+COURIER_TAPS = (
+    Status.PICKED_UP,
+    Status.IN_TRANSIT,
+    Status.OUT_FOR_DELIVERY,
+    Status.DELIVERY_ATTEMPTED,
+    Status.READY_FOR_COLLECTION,
+    Status.DELIVERED,
+    Status.RETURNED_TO_SENDER,
+)
+
+
+def next_taps(current: Status | None) -> list[Status]:
+    """The taps that would move a shipment on from `current` (a tap is later than it)."""
+    return [s for s in COURIER_TAPS if advances(current, 0, s, 1)]
+
+
 class Shipment:
     """The rule applied to a stream of events, in memory: what the Redis script does.
 

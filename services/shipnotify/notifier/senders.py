@@ -32,6 +32,7 @@ from twilio.rest import Client
 from shipnotify.config import ConfigError, Settings, env_name
 from shipnotify.i18n import language_for
 from shipnotify.model.ids import tracking_url
+from shipnotify.model.quiet import zone_of
 from shipnotify.model.status import AttemptFailure, Status
 from shipnotify.notifier import texts
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent, built
@@ -55,6 +56,13 @@ def _texts(job: npb.NotificationJob) -> tuple[str, Status, AttemptFailure | None
         Status.from_proto(job.status),
         AttemptFailure.from_proto(job.failure),
     )
+
+
+def _handed_over(job: npb.NotificationJob) -> tuple[str, datetime] | None:
+    """To whom and when a delivered parcel was handed, in the reader's time zone."""
+    if not job.received_by:
+        return None
+    return job.received_by, job.occurred_at.ToDatetime(UTC).astimezone(zone_of(job.time_zone))
 
 
 class TwilioSms:
@@ -208,7 +216,10 @@ class SmtpEmail:
         # which made building each email cost more than sending it.
         lang, status, failure = _texts(job)
         link = tracking_url(self._settings.public_url, job.tracking_id)
-        mail = texts.email(lang, _party(job), status, tracking_url=link, failure=failure)
+        mail = texts.email(
+            lang, _party(job), status, tracking_url=link, failure=failure,
+            handed_over=_handed_over(job),
+        )  # fmt: skip
         msg = MIMEMultipart("alternative")
         msg["From"] = self._from
         msg["To"] = _to(job.name, job.address)

@@ -21,9 +21,11 @@ they are GSM-7 already: 160 characters. A Russian SMS in Cyrillic is UCS-2 and o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Literal
 
+from babel.dates import format_date, format_time
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from shipnotify.i18n import language_for, mark, text
@@ -217,6 +219,7 @@ class _Letter:
     body: str
     reason_label: str
     reason: str | None  # the failure of a delivery attempted
+    handed_over: str | None  # to whom and when a delivered parcel was handed
     track: str
     tracking_url: str
     link_hint: str
@@ -237,18 +240,27 @@ def email(
     unsubscribe_url: str | None = None,
     name: str | None = None,
     carrier: str | None = None,
+    handed_over: tuple[str, datetime] | None = None,
 ) -> Email:
     """The email for a status: subject, plain text and HTML with the same content.
 
-    `name` personalises the greeting; `carrier` signs it. Raises ValueError for a link
+    `name` personalises the greeting; `carrier` signs it; `handed_over`, to whom and when
+    (in the reader's time zone) a delivered parcel was handed. Raises ValueError for a link
     that is not http(s), since it becomes an href.
     """
     for url in (tracking_url, unsubscribe_url):
         if url is not None and not url.lower().startswith(("https://", "http://")):
             raise ValueError(f"not an http(s) link: {url!r}")
-    letter = _letter(
-        language_for(lang), party, status, tracking_url, failure, unsubscribe_url, name, carrier
-    )
+    lang = language_for(lang)
+    letter = _letter(lang, party, status, tracking_url, failure, unsubscribe_url, name, carrier)
+    if handed_over is not None and status is Status.DELIVERED:
+        to, at = handed_over
+        line = text(lang, mark("email.handed_over"))  # "{name}", "{date}", "{time}"
+        when = {
+            "date": format_date(at, "long", locale=lang),
+            "time": format_time(at, "short", locale=lang),
+        }
+        letter = replace(letter, handed_over=line.format(name=to, **when))
     words = vars(letter)
     return Email(subject=letter.subject, text=_PLAIN.render(words), html=_HTML.render(words))
 
@@ -279,6 +291,7 @@ def _letter(
         body=text(lang, body).format(status=label),
         reason_label=text(lang, mark("email.reason")),
         reason=reason,
+        handed_over=None,
         track=text(lang, mark("email.track")),
         tracking_url=url,
         link_hint=text(lang, mark("email.link_hint")),

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from shipnotify import logs
 from shipnotify.store import TrackingStore
 from shipnotify.store.keys import updates_channel
-from shipnotify.store.tracking import text
+from shipnotify.store.replies import text
 
 log = logs.get(__name__)
 

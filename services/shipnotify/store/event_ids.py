@@ -17,7 +17,8 @@ from redis.exceptions import NoScriptError
 
 from shipnotify.model.codec import entry_for, entry_head
 from shipnotify.store.keys import parties_key, pending_key, state_key, timeline_key
-from shipnotify.store.tracking import script, text
+from shipnotify.store.replies import text
+from shipnotify.store.tracking import script
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 # An event waits this long at most to be applied; past it only the tracker tells.

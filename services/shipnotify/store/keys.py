@@ -62,6 +62,22 @@ def quiet_key(shipment_id: str) -> str:
     return _key(shipment_id, "quiet")
 
 
+def courier_key(shipment_id: str) -> str:
+    """The courier a shipment is assigned to (its id; no key: nobody's)."""
+    return _key(shipment_id, "courier")
+
+
+def push_key(shipment_id: str) -> str:
+    """A shipment's Web Push subscriptions: endpoint -> PushSubscribed (protobuf bytes)."""
+    return _key(shipment_id, "push")
+
+
+def run_key(courier_id: str) -> str:
+    """A courier's shipments (a sorted set, scored by when each was assigned, in ms): its run.
+    A shipment given to another courier since may linger; the courier key decides."""
+    return "run:" + courier_id
+
+
 def tracking_key(tracking_id: str) -> str:
     """A public tracking id's shipment id."""
     return "trk:" + tracking_id

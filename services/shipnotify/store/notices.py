@@ -38,7 +38,7 @@ from shipnotify.store.keys import (
     sending_key,
     state_key,
 )
-from shipnotify.store.tracking import text as _text
+from shipnotify.store.replies import text as _text
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 CANCELLED = -2  # a claim's attempt when the notice must not go

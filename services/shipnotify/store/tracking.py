@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.resources import files
 from typing import Any
@@ -25,7 +25,10 @@ from shipnotify.model.codec import (
 )
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
+from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.keys import shipment_keys, state_key, timeline_key, tracking_key
+from shipnotify.store.push import PushSubscriptions
+from shipnotify.store.replies import text
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
@@ -97,6 +100,12 @@ class Applied:
     # A registration that came after taps owes the current status's notices: the event
     # id of that status and its timeline entry as stored.
     owed: tuple[str, str] | None = None
+    # The browsers subscribed to the shipment's push notices; only when notices are due.
+    push: tuple[pb.PushSubscribed, ...] = ()
+
+    @property
+    def notices_due(self) -> bool:
+        return bool(self.parties) and (self.advanced or self.owed is not None)
 
     @property
     def registered(self) -> pb.ShipmentRegistered | None:
@@ -129,10 +138,31 @@ class TrackingStore:
         self._retention_s = str(retention_days * 86400)
         self._stale_s = str(stale_days * 86400)
         self._shipment_ids: dict[str, str] = {}  # tracking id -> shipment id
+        self.runs = CourierRuns(redis, keep_days=stale_days)
+        self.push = PushSubscriptions(redis, keep_days=stale_days)
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
-        """Applies events in order, in one round trip: one script call for the batch, or on
-        a Redis Cluster one a slot (a call's keys must share it), each shipment's in order."""
+        """Applies events in order: the courier assignments and push subscriptions among
+        them (idempotent writes), then the rest in one round trip: one script call for the
+        batch, or on a Redis Cluster one a slot (a call's keys must share it), each
+        shipment's in order. The events whose notices are due come back with the shipment's
+        push subscriptions."""
+        await self.runs.assign(events)
+        await self.push.apply(events)
+        scripted = [i for i, e in enumerate(events) if e.WhichOneof("body") in _KINDS]
+        applied = dict(
+            zip(scripted, await self._scripted([events[i] for i in scripted]), strict=True)
+        )
+        done = [applied.get(i) or _aside(e) for i, e in enumerate(events)]
+        due = [i for i, a in enumerate(done) if a.notices_due]
+        for i, push in zip(
+            due, await self.push.of([events[i].shipment_id for i in due]), strict=True
+        ):
+            if push:
+                done[i] = replace(done[i], push=push)
+        return done
+
+    async def _scripted(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         if not events:
             return []
         groups = self._groups(events)
@@ -279,6 +309,12 @@ def _args(event: pb.ShipmentEvent) -> list[Any]:
     ]
 
 
+def _aside(event: pb.ShipmentEvent) -> Applied:
+    """An event applied apart from the script (an assignment, a push subscription): it moves
+    no status and calls for no notice."""
+    return Applied(event=event, duplicate=False, advanced=False, previous=None, version=0)
+
+
 def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
     outcome, advanced, previous, version, parties, owed, owed_entry = reply
     prev = text(previous)
@@ -296,8 +332,3 @@ def _applied(event: pb.ShipmentEvent, reply: list[Any]) -> Applied:
 
 def _ms(t: Any) -> int:
     return int(t.seconds) * 1000 + int(t.nanos) // 1_000_000
-
-
-def text(value: bytes | str) -> str:
-    """A Redis reply as str, whichever way the client decoded it."""
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from shipnotify.model.notices import Addressee, addressees, owed_event, plan_for
+from shipnotify.model.notices import (
+    Addressee,
+    addressees,
+    owed_event,
+    plan_for,
+    push_addressees,
+)
 from shipnotify.store import Applied
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -29,6 +35,8 @@ def plan_notices(applied: Applied) -> Sequence[JobRecord]:
     else:
         return ()
     everyone, tracking_id = _addressees(applied.parties)
+    if applied.push:
+        everyone += push_addressees(applied.push)
     key = applied.event.shipment_id.encode()
     jobs = plan_for(event, everyone, tracking_id)
     return [(key, job.SerializeToString()) for job in jobs]
