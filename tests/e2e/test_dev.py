@@ -21,8 +21,9 @@ from shipnotify.devstack.processes import free_port
 from tests import jvms
 
 
-def get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (loopback only)
+def get(url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310
         body: dict[str, Any] = json.load(resp)
         return body
 
@@ -93,6 +94,15 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert kafka
         assert redis
         assert push
+        # the courier app's sign-in link, and the run the demo gave its courier
+        link = re.search(r"courier app (http://\S+/courier/#token=(\S+))", text)
+        assert link
+        assert link[1].startswith(f"http://127.0.0.1:{port}/courier/")
+        run = get(
+            f"http://127.0.0.1:{port}/v1/courier/shipments", {"Authorization": f"Bearer {link[2]}"}
+        )
+        assert len(run["shipments"]) == 3
+        assert all(s["recipient"]["address"] for s in run["shipments"])
         assert listening(kafka[1])
         assert listening(redis[1])
         assert listening(push[1])
