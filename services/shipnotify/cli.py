@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     courier = kinds.add_parser("courier", help="a courier token for the driver app")
     courier.add_argument("courier_id")
     courier.add_argument("--ttl-hours", type=float, default=None)
+    courier.add_argument(
+        "--link",
+        action="store_true",
+        help="print the app's sign-in link, and a QR code of it for the phone's camera",
+    )
     courier.set_defaults(run=_token_courier)
     return p
 
@@ -270,7 +275,10 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token_courier(args: argparse.Namespace, settings: Settings) -> int:
+    import qrcode
+
     from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
+    from shipnotify.model.ids import sign_in_url
     from shipnotify.web.auth import issue_courier_token
 
     secret = settings.courier_token_secret
@@ -282,5 +290,13 @@ def _token_courier(args: argparse.Namespace, settings: Settings) -> int:
         )
         secret = DEV_COURIER_TOKEN_SECRET
     ttl = int(args.ttl_hours * 3600) if args.ttl_hours else settings.courier_token_ttl_s
-    print(issue_courier_token(secret, args.courier_id, ttl))
+    token = issue_courier_token(secret, args.courier_id, ttl)
+    if not args.link:
+        print(token)
+        return 0
+    link = sign_in_url(settings.ingest_url or settings.public_url, token)
+    print(link)
+    qr = qrcode.QRCode(border=2)
+    qr.add_data(link)
+    qr.print_ascii(out=sys.stdout, invert=True)  # light modules on a dark terminal
     return 0

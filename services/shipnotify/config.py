@@ -103,12 +103,13 @@ class Settings(BaseSettings):
     mail_from: MailAddress = "shipnotify <notices@localhost>"
     sms_per_second: PositiveReal = 10.0
     emails_per_second: PositiveReal = 20.0
+    pushes_per_second: PositiveReal = 50.0
     sends_in_flight: Positive = 32  # per channel
     send_timeout_s: PositiveReal = 10.0
     retry_first_s: PositiveReal = 2.0  # first retry delay; doubles, with jitter, up to the max
     retry_max_delay_s: PositiveReal = 300.0  # the longest wait between two tries of a notice
     retry_max_age_s: Positive = 24 * 3600
-    quiet_hours: QuietHours = "21:00-08:00"  # no SMS then, in the contact's time zone; "": none
+    quiet_hours: QuietHours = "21:00-08:00"  # no SMS or push then, in the contact's zone; "": none
     webhook_url: OptionalBaseUrl = ""  # where the SMS provider reaches status_api; "": public_url
     # Web Push (RFC 8292): the application server's key pair, base64url (the private key's
     # 32 bytes; the public key's uncompressed point, which the tracking page subscribes

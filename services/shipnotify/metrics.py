@@ -36,14 +36,15 @@ DEAD_LETTERS = Counter(
     "shipnotify_dead_letters",
     "Records sent to a dead-letter topic, by that topic and why: malformed (cannot be read or"
     " can never be sent), conflict (an event id already another event's), refused (Redis"
-    " fails every time on the event), unbuildable (the notice cannot be made), gave_up (the"
+    " fails every time on the event), unbuildable (the notice cannot be made), rejected (a"
+    " push service refused the request for good: 400, 401, 403, 413), gave_up (the"
     " retry age limit).",
     ["topic", "reason"],
 )
 NOTICES = Counter(
     "shipnotify_notices",
     "Notices finished, by channel and outcome: sent, rejected, opted_out, superseded,"
-    " cancelled (the contacts were erased), dead.",
+    " cancelled (the contacts were erased), gone (a push subscription), dead.",
     ["channel", "outcome"],
 )
 SEND_FAILURES = Counter(

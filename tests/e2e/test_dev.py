@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 
 from shipnotify.devstack.processes import free_port
-from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
-from shipnotify.web.auth import courier_id_from
 from tests import jvms
 
 
-def get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (loopback only)
+def get(url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310
         body: dict[str, Any] = json.load(resp)
         return body
 
@@ -95,17 +94,20 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert kafka
         assert redis
         assert push
+        # the courier app's sign-in link, and the run the demo gave its courier
+        link = re.search(r"courier app (http://\S+/courier/#token=(\S+))", text)
+        assert link
+        assert link[1].startswith(f"http://127.0.0.1:{port}/courier/")
+        run = get(
+            f"http://127.0.0.1:{port}/v1/courier/shipments", {"Authorization": f"Bearer {link[2]}"}
+        )
+        assert len(run["shipments"]) == 3
+        assert all(s["recipient"]["address"] for s in run["shipments"])
+        with urllib.request.urlopen(link[1], timeout=10) as resp:  # noqa: S310 (loopback)
+            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"  # the app's page
         assert listening(kafka[1])
         assert listening(redis[1])
         assert listening(push[1])
-        # the courier app's sign-in link: the app's page, and a valid token in the fragment
-        link = re.search(r"courier app\s+(http://\S+)", text)
-        assert link
-        page, _, token = link[1].partition("#token=")
-        assert page == f"http://127.0.0.1:{port}/courier/"
-        with urllib.request.urlopen(page, timeout=10) as resp:  # noqa: S310 (loopback)
-            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-        assert courier_id_from(f"Bearer {token}", DEV_COURIER_TOKEN_SECRET) == "demo-courier"
         broker_jvms = jvms.children_of(dev.pid)
         assert len(broker_jvms) == 1, jvms.java_processes()
     finally:

@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "SHIPNOTIFY_KAFKA_SEND_TIMEOUT_S",
             "SHIPNOTIFY_SMS_PER_SECOND",
             "SHIPNOTIFY_EMAILS_PER_SECOND",
+            "SHIPNOTIFY_PUSHES_PER_SECOND",
             "SHIPNOTIFY_SEND_TIMEOUT_S",
             "SHIPNOTIFY_RETRY_FIRST_S",
             "SHIPNOTIFY_RETRY_MAX_DELAY_S",

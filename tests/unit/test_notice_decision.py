@@ -38,14 +38,16 @@ NOON = int(datetime(2026, 3, 10, 12, 0, tzinfo=UTC).timestamp() * 1000)
 NIGHT = int(datetime(2026, 3, 10, 23, 30, tzinfo=UTC).timestamp() * 1000)
 MORNING = int(datetime(2026, 3, 11, 8, 0, tzinfo=UTC).timestamp() * 1000)
 OPEN = SmsGate(opted_out=False, later_deferred=False, erased=False)
+SMS, EMAIL, PUSH = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH
+ADDRESSES = {SMS: "+40721234567", EMAIL: "a@example.com", PUSH: "https://push.example/s/1"}
 
 
-def job(channel: pb.Channel = pb.CHANNEL_SMS, *, planned_ms: int = NOON) -> npb.NotificationJob:
+def job(channel: pb.Channel = SMS, *, planned_ms: int = NOON) -> npb.NotificationJob:
     j = npb.NotificationJob(
         notification_id="0b7c1f5e-7d6a-5b1e-9f3a-2c4d6e8f0a1b",
         shipment_id="s-1",
         channel=channel,
-        address="+40721234567" if channel == pb.CHANNEL_SMS else "a@example.com",
+        address=ADDRESSES[channel],
         time_zone="UTC",
     )
     j.planned_at.FromMilliseconds(planned_ms)
@@ -68,16 +70,17 @@ def taken_up(
 # -- when a notice is taken up ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+@pytest.mark.parametrize("channel", [SMS, EMAIL, PUSH])
 def test_a_channel_without_a_sender_is_rejected(channel: pb.Channel) -> None:
     assert taken_up(job(channel), gate=None, has_sender=False) == Final(
         "rejected", reason="no sender for this channel"
     )
 
 
-def test_an_sms_is_not_decided_on_without_its_gate() -> None:
+@pytest.mark.parametrize("channel", [SMS, PUSH])
+def test_an_sms_or_push_is_not_decided_on_without_its_gate(channel: pb.Channel) -> None:
     with pytest.raises(ValueError, match="what the book holds"):
-        taken_up(job(), gate=None)
+        taken_up(job(channel), gate=None)
 
 
 @pytest.mark.parametrize(
@@ -107,8 +110,18 @@ def test_an_sms_at_night_waits_for_the_morning_in_its_contacts_zone() -> None:
     assert taken_up(in_chisinau, now_ms=NIGHT) == Defer(morning_there)
 
 
-def test_quiet_hours_are_for_sms_only_and_can_be_turned_off() -> None:
-    assert taken_up(job(pb.CHANNEL_EMAIL), gate=None, now_ms=NIGHT) == Go()
+def test_a_push_at_night_waits_for_the_morning_and_only_the_latest_goes() -> None:
+    assert taken_up(job(PUSH), now_ms=NIGHT) == Defer(MORNING)
+    in_chisinau = job(PUSH)
+    in_chisinau.time_zone = "Europe/Chisinau"
+    morning_there = int(datetime(2026, 3, 11, 6, 0, tzinfo=UTC).timestamp() * 1000)
+    assert taken_up(in_chisinau, now_ms=NIGHT) == Defer(morning_there)
+    later = SmsGate(opted_out=False, later_deferred=True, erased=False)
+    assert taken_up(job(PUSH), gate=later, now_ms=MORNING) == Final("superseded", tally="skipped")
+
+
+def test_quiet_hours_are_not_for_email_and_can_be_turned_off() -> None:
+    assert taken_up(job(EMAIL), gate=None, now_ms=NIGHT) == Go()
     no_quiet = Rules(None, RULES.retry_first_s, RULES.retry_max_delay_s, RULES.retry_max_age_s)
     assert (
         decision.before_claim(
@@ -118,17 +131,17 @@ def test_quiet_hours_are_for_sms_only_and_can_be_turned_off() -> None:
     )
 
 
-@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+@pytest.mark.parametrize("channel", [SMS, EMAIL, PUSH])
 def test_a_paused_channel_retries_after_its_pause_spread_out(channel: pb.Channel) -> None:
-    gate = OPEN if channel == pb.CHANNEL_SMS else None
+    gate = None if channel == EMAIL else OPEN
     assert taken_up(job(channel), gate=gate, paused_s=2.5) == Retry(
         NOON + 2500, NOON + 3000, "provider paused after failures"
     )
 
 
-@pytest.mark.parametrize("channel", [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL])
+@pytest.mark.parametrize("channel", [SMS, EMAIL, PUSH])
 def test_a_notice_nothing_holds_back_goes_on_to_its_claim(channel: pb.Channel) -> None:
-    assert taken_up(job(channel), gate=OPEN if channel == pb.CHANNEL_SMS else None) == Go()
+    assert taken_up(job(channel), gate=None if channel == EMAIL else OPEN) == Go()
 
 
 # -- once claimed --------------------------------------------------------------------------
@@ -196,6 +209,31 @@ def test_an_unknown_outcome_retries_in_doubt_since_the_first_doubtful_attempt() 
     assert answered(timed_out, doubt=NOON - 7) == Retry(
         now + 1000, now + 2000, "timed out", NOON - 7
     )
+
+
+def test_a_push_subscription_gone_ends_the_notice_and_unsubscribes_it_even_when_old() -> None:
+    gone = Failed("push 410 Gone", permanent=True, code="410", gone=True)
+    for planned in (NOON, NOON - 10 * 3600 * 1000):
+        assert answered(gone, planned_ms=planned) == Final(
+            "gone", reason="push 410 Gone", code="410", tally="gone", unsubscribe=True
+        )
+
+
+def test_a_request_the_provider_refuses_for_good_is_a_dead_letter_at_once() -> None:
+    refused = Failed("push 401 Unauthorized", permanent=True, code="401", dead_letter=True)
+    assert answered(refused) == GiveUp("push 401 Unauthorized", why="rejected", tally="failed")
+
+
+def test_a_transient_failure_comes_back_no_sooner_than_retry_after_says() -> None:
+    now = NOON + 10
+    throttled = Failed("push 429", permanent=False, code="429", retry_after_s=60)
+    assert answered(throttled) == Retry(now + 60_000, now + 60_500, "push 429")
+    # sooner than the backoff's delay: the backoff's delay holds
+    soon = Failed("push 503", permanent=False, code="503", retry_after_s=0.5)
+    assert answered(soon, attempt=3) == Retry(now + 4000, now + 8000, "push 503")
+    # later than the age limit: no later than the age limit, when the attempt gives up
+    never = Failed("push 503", permanent=False, code="503", retry_after_s=30 * 24 * 3600)
+    assert answered(never) == Retry(now + 3_600_000, now + 3_600_500, "push 503")
 
 
 def test_a_transient_failure_past_the_age_limit_gives_up_with_its_attempts() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shipnotify.config import Settings
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent, Unbuildable
@@ -19,7 +20,8 @@ from shipnotify.store.notices import CANCELLED, RANKS, Claim, SmsGate, now_ms
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-SMS, EMAIL = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL
+SMS, EMAIL, PUSH = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH
+ADDRESSES = {SMS: "+40721234567", EMAIL: "ion@example.com", PUSH: "https://push.example/s/1"}
 OPEN = SmsGate(opted_out=False, later_deferred=False, erased=False)
 SETTINGS = Settings(quiet_hours="", retry_first_s=2.0, retry_max_age_s=3600)
 
@@ -132,11 +134,18 @@ class FakeSender:
 class FakeProducer:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, dict[str, bytes]]] = []
+        self.keys: list[bytes | None] = []
 
     async def send(
-        self, topic: str, value: bytes | None = None, *, headers: Sequence[tuple[str, bytes]]
+        self,
+        topic: str,
+        value: bytes | None = None,
+        *,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]],
     ) -> asyncio.Future[Any]:
         self.records.append((topic, value, dict(headers)))
+        self.keys.append(key)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -151,7 +160,7 @@ def notice(
         event_id=str(uuid.uuid4()),
         party=npb.PARTY_ROLE_RECIPIENT,
         channel=channel,
-        address="+40721234567" if channel == SMS else "ion@example.com",
+        address=ADDRESSES[channel],
         time_zone="UTC",
         status=pb.STATUS_OUT_FOR_DELIVERY,
     )
@@ -355,3 +364,123 @@ async def test_a_stopping_notifier_claims_nothing_more() -> None:
     book.due[raw] = 0
     await worker.handle(job, raw)
     assert (email.tries, book.attempts, book.due) == (0, {}, {raw: 0})  # still due, for others
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+class HeldSender(FakeSender):
+    """A provider that takes requests and answers only once released."""
+
+    def __init__(self, channel: pb.Channel) -> None:
+        super().__init__(channel)
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        self.started += 1
+        await self.release.wait()
+        return await super().send(job)
+
+
+async def test_a_push_is_sent_once_on_a_lane_of_its_own() -> None:
+    book, push = FakeBook(), FakeSender(PUSH)
+    worker, _ = notifier(book, FakeSender(SMS), FakeSender(EMAIL), push)
+    job, raw = notice(PUSH)
+    await worker.handle(job, raw)
+    await worker.handle(job, raw)
+    assert push.messages == [job.notification_id]
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["c"], fields["p"]) == ("sent", "push", "recipient")
+    assert worker.lanes[PUSH].rate.max_rate == SETTINGS.pushes_per_second != SETTINGS.sms_per_second
+
+
+async def test_a_push_service_that_hangs_holds_up_neither_sms_nor_email() -> None:
+    book, push, sms, email = FakeBook(), HeldSender(PUSH), FakeSender(SMS), FakeSender(EMAIL)
+    worker, _ = notifier(book, sms, email, push, settings=SETTINGS.with_(sends_in_flight=1))
+    pushes = [asyncio.create_task(worker.handle(*notice(PUSH))) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    assert push.started == 1  # the push lane's one slot is taken, its other notices wait
+    text, mail = notice(SMS), notice(EMAIL)
+    async with asyncio.timeout(1.0):
+        await worker.handle(*text)
+        await worker.handle(*mail)
+    assert (sms.messages, email.messages) == ([text[0].notification_id], [mail[0].notification_id])
+    push.release.set()
+    await asyncio.gather(*pushes)
+    assert len(push.messages) == 3
+
+
+async def test_a_push_subscription_gone_is_final_and_the_tracker_told_to_delete_it() -> None:
+    gone = Failed("push 410 Gone", permanent=True, code="410", gone=True)
+    book, push = FakeBook(), FakeSender(PUSH, [gone])
+    worker, producer = notifier(book, push)
+    job, raw = notice(PUSH)
+    before = now_ms()
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"], fields["code"]) == ("gone", "push 410 Gone", "410")
+    [(topic, value, _)] = producer.records  # no dead letter: the event alone
+    assert (topic, producer.keys) == (SETTINGS.events_topic, [b"s-1"])
+    event = pb.ShipmentEvent.FromString(value or b"")
+    assert event.WhichOneof("body") == "push_unsubscribed"
+    assert (event.shipment_id, event.push_unsubscribed.endpoint) == ("s-1", job.address)
+    assert uuid.UUID(event.event_id).version == 4
+    assert event.source == pb.SOURCE_UNSPECIFIED
+    assert before <= event.occurred_at.ToMilliseconds() <= now_ms()
+    assert event.recorded_at == event.occurred_at
+    assert raw not in book.due
+    assert (worker.counts.gone, worker.counts.retried, worker.counts.dead_letters) == (1, 0, 0)
+    await worker.handle(job, raw)  # delivered again: never sent again
+    assert push.tries == 1
+
+
+async def test_a_throttled_push_comes_back_no_sooner_than_its_push_service_said() -> None:
+    throttled = Failed("push 429 Too Many Requests", permanent=False, code="429", retry_after_s=60)
+    book, push = FakeBook(), FakeSender(PUSH, [throttled])
+    worker, producer = notifier(book, push)
+    job, raw = notice(PUSH)
+    before = now_ms()
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("retrying", "push 429 Too Many Requests")
+    assert before + 60_000 <= book.due[raw] == fields["due"] <= now_ms() + 60_500
+    assert producer.records == []
+    await worker.handle(job, raw)  # the retry comes due
+    assert (book.state(job.notification_id), push.tries, worker.counts.retried) == ("sent", 2, 1)
+
+
+async def test_a_push_its_push_service_refuses_is_dead_lettered_with_the_reason() -> None:
+    refused = Failed("push 400 Bad Request", permanent=True, code="400", dead_letter=True)
+    book, push = FakeBook(), FakeSender(PUSH, [refused])
+    worker, producer = notifier(book, push)
+    job, raw = notice(PUSH)
+    await worker.handle(job, raw)
+    assert producer.records == [
+        (SETTINGS.notifications_dead_letter_topic, raw, {"reason": b"push 400 Bad Request"})
+    ]
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["e"]) == ("dead", "push 400 Bad Request")
+    assert (worker.counts.failed, worker.counts.dead_letters, worker.counts.gone) == (1, 1, 0)
+    assert raw not in book.due
+
+
+async def test_a_push_in_quiet_hours_waits_for_the_morning_in_its_time_zone() -> None:
+    there = datetime.now(ZoneInfo("Asia/Tokyo"))  # nine hours from UTC: night there, not here
+    window = f"{there - timedelta(hours=1):%H:%M}-{there + timedelta(hours=1):%H:%M}"
+    book, push = FakeBook(), FakeSender(PUSH)
+    worker, _ = notifier(book, push, settings=SETTINGS.with_(quiet_hours=window))
+    job, raw = notice(PUSH)
+    job.time_zone = "Asia/Tokyo"
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert state == "deferred"
+    assert book.due[raw] == fields["until"]
+    assert 0 < fields["until"] - now_ms() <= 3600 * 1000 + 60_000
+    assert book.deferred == [
+        ("s-1", job.address, job.occurred_at.ToMilliseconds(), job.notification_id)
+    ]
+    assert (push.tries, worker.counts.deferred) == (0, 1)
+    here, here_raw = notice(PUSH)  # a reader in UTC: day there, it goes
+    await worker.handle(here, here_raw)
+    assert push.messages == [here.notification_id]

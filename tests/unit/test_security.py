@@ -27,6 +27,7 @@ from shipnotify.ingest import app as ingest_app
 from shipnotify.notifier import service as notifier_service
 from shipnotify.web import ApiError, auth
 from shipnotify.web.auth import AUDIENCE, check_api_key, courier_id_from
+from tests.vapid_keys import key_pair
 
 SECRET = "s3cret-for-tests-" + "x" * 48
 CLAIMS = {"sub": "courier-1", "aud": AUDIENCE, "iat": 1, "exp": 2**40}
@@ -205,6 +206,43 @@ async def test_the_notifier_refuses_to_start_without_the_sms_provider_secrets() 
     async with asyncio.timeout(5):  # it fails before reaching for Kafka
         with pytest.raises(ConfigError, match="SHIPNOTIFY_TWILIO_AUTH_TOKEN"):
             await notifier_service.serve(settings, asyncio.Event())
+
+
+async def test_the_notifier_refuses_a_vapid_key_that_is_no_pair_or_has_no_subject() -> None:
+    private, public = key_pair()
+    other_private, other_public = key_pair()
+    settings = Settings(
+        opt_out_secret="o",
+        vapid_private_key=private,
+        vapid_public_key=public,
+        vapid_subject="mailto:ops@carrier.example",
+    )
+    notifier_service.check(settings, providers=False)  # the control
+    # the pair is checked when both keys are set
+    notifier_service.check(settings.with_(vapid_private_key="", vapid_subject=""), providers=False)
+    notifier_service.check(
+        settings.with_(vapid_private_key=other_private, vapid_public_key=""), providers=False
+    )
+    wrong = {
+        "SHIPNOTIFY_VAPID_PUBLIC_KEY: not the public key of SHIPNOTIFY_VAPID_PRIVATE_KEY": {
+            "vapid_public_key": other_public
+        },
+        "not set: SHIPNOTIFY_VAPID_SUBJECT": {"vapid_subject": ""},
+        "SHIPNOTIFY_VAPID_SUBJECT: Missing 'sub'": {"vapid_subject": "mailto:ops@carrier"},
+        "SHIPNOTIFY_VAPID_PRIVATE_KEY: not a P-256 private key": {"vapid_private_key": "A" * 43},
+        "SHIPNOTIFY_VAPID_PUBLIC_KEY: not a P-256 public key": {
+            "vapid_public_key": "BA" + "A" * 85
+        },
+    }
+    for message, changes in wrong.items():
+        with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+            notifier_service.check(settings.with_(**changes), providers=False)
+        assert private not in str(refused.value)
+    async with asyncio.timeout(5):  # at start, before reaching for Kafka
+        with pytest.raises(ConfigError, match="SHIPNOTIFY_VAPID_PUBLIC_KEY"):
+            await notifier_service.serve(
+                settings.with_(vapid_public_key=other_public), asyncio.Event(), senders=[]
+            )
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,25 @@
 """The notices' words as the catalogs hold them: every SMS fits one segment whatever it says,
-a language may say the generic text where a party has one of its own, and the replies to
-inbound SMS are looked up too."""
+a language may say the generic text where a party has one of its own, a push says its
+email's words in a small payload, and the replies to inbound SMS are looked up too."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from shipnotify.config import Settings
 from shipnotify.hooks.sms import REPLIES
 from shipnotify.i18n import DEFAULT, text
 from shipnotify.model import sms
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.notifier.senders import WebPush
 from shipnotify.notifier.texts import LANGUAGES, Party, email, sms_text
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+from tests.vapid_keys import key_pair
 
 S = Status
 PARTIES: tuple[Party, ...] = ("sender", "recipient")
@@ -72,6 +78,119 @@ def test_the_replies_to_inbound_sms_are_english_in_one_segment() -> None:
         "help": "Shipment notices. Reply STOP to end them, START to get them again.",
     }
     assert all(sms.is_gsm7(r) and sms.segments(r) == 1 for r in replies.values())
+
+
+# --- push ----------------------------------------------------------------------------------
+
+TRACKING_ID = "k7m2q4xr5tn3wb6yd2hf"
+PUSH_MAX_BYTES = 4096 - 86 - 17  # a push service's 4 KB less aes128gcm's header, tag, padding
+
+
+def push_sender() -> WebPush:
+    private, public = key_pair()
+    return WebPush(
+        Settings(
+            public_url="https://trk.carrier.example",
+            vapid_private_key=private,
+            vapid_public_key=public,
+            vapid_subject="mailto:ops@carrier.example",
+        )
+    )
+
+
+def push_job(
+    locale: str,
+    status: Status,
+    *,
+    party: npb.PartyRole = npb.PARTY_ROLE_RECIPIENT,
+    failure: AttemptFailure | None = None,
+) -> npb.NotificationJob:
+    job = npb.NotificationJob(
+        tracking_id=TRACKING_ID,
+        party=party,
+        channel=pb.CHANNEL_PUSH,
+        locale=locale,
+        status=status.proto,
+    )
+    if failure is not None:
+        job.failure = failure.proto
+    return job
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang", "title", "body"),
+    [
+        (
+            "en-GB",
+            "en",
+            "Your parcel is out for delivery",
+            "Your parcel is with the courier and should arrive today. Please make sure someone"
+            " can receive it.",
+        ),
+        (
+            "ru-MD",
+            "ru",
+            "Посылка едет к вам",
+            "Посылка у курьера и должна прибыть сегодня. Пожалуйста, позаботьтесь, чтобы"  # noqa: RUF001
+            " кто-нибудь мог её принять.",
+        ),
+        (
+            "ro_MD",
+            "ro",
+            "Coletul dvs. este în curs de livrare",
+            "Coletul este la curier și ar trebui să ajungă astăzi. Vă rugăm să vă asigurați că"
+            " cineva îl poate primi.",
+        ),
+    ],
+)
+def test_a_push_says_its_emails_words_in_the_readers_language(
+    locale: str, lang: str, title: str, body: str
+) -> None:
+    payload = json.loads(push_sender().payload(push_job(locale, S.OUT_FOR_DELIVERY)))
+    assert payload == {
+        "title": title,
+        "body": body,
+        "url": f"https://trk.carrier.example/t/{TRACKING_ID}",
+        "tag": TRACKING_ID,
+        "lang": lang,
+    }
+
+
+@pytest.mark.parametrize(
+    ("lang", "reason"),
+    [
+        ("en", "Reason: Nobody was there to receive it."),
+        ("ru", "Причина: Получателя не было на месте."),
+        ("ro", "Motiv: Destinatarul nu a fost găsit."),
+    ],
+)
+def test_a_push_of_a_delivery_attempted_says_why(lang: str, reason: str) -> None:
+    job = push_job(lang, S.DELIVERY_ATTEMPTED, failure=AttemptFailure.RECIPIENT_ABSENT)
+    said = json.loads(push_sender().payload(job))
+    mail = email(lang, "recipient", S.DELIVERY_ATTEMPTED, tracking_url="https://x.example")
+    assert said["title"] == mail.subject
+    assert said["body"].endswith(f". {reason}")
+    assert said["body"].removesuffix(f" {reason}") in mail.text
+
+
+def test_a_status_without_push_words_of_its_own_says_the_generic_ones() -> None:
+    said = json.loads(push_sender().payload(push_job("ro", S.IN_TRANSIT)))
+    assert (said["title"], said["body"]) == (
+        "Actualizare colet: În tranzit",
+        "Avem noutăți despre coletul dvs. Starea lui este acum: În tranzit.",
+    )
+
+
+def test_every_push_payload_fits_a_push_message() -> None:
+    sender = push_sender()
+    sizes = [
+        len(sender.payload(push_job(lang, status, party=party, failure=failure)))
+        for lang in LANGUAGES
+        for status in Status
+        for party in (npb.PARTY_ROLE_SENDER, npb.PARTY_ROLE_RECIPIENT)
+        for failure in (None, *AttemptFailure)
+    ]
+    assert max(sizes) <= PUSH_MAX_BYTES
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,23 @@ _PARTIES: list[dict[str, Any]] = [
     },
 ]
 
+# Shipments given to the demo courier and left for whoever opens the courier app's link:
+# (recipient, delivery address). Their sender is the first demo sender.
+_RUN: list[tuple[dict[str, Any], str]] = [
+    (
+        {"name": "Elena Ceban", "phone": "+37369555123", "locale": "ro"},
+        "str. Ismail 45, ap. 12, Chișinău",
+    ),
+    (
+        {"name": "Олег Смирнов", "phone": "+37368123456", "locale": "ru"},
+        "bd. Dacia 27, bl. 3, Chișinău",
+    ),
+    (
+        {"name": "Tom Baker", "email": "tom@example.com", "locale": "en"},
+        "str. Pușkin 22, Chișinău",
+    ),
+]
+
 # (shipment index, status, extra fields); one step a tick, interleaved across shipments.
 _STEPS: list[tuple[int, str, dict[str, Any]]] = [
     (0, "confirmed", {}),
@@ -96,10 +113,32 @@ _STEPS: list[tuple[int, str, dict[str, Any]]] = [
 ]
 
 
-async def run(base_url: str, api_key: str, courier_token: str, *, pace_s: float = 2.0) -> list[str]:
-    """Walks the demo shipments; returns their tracking URLs (printed as soon as known)."""
+async def run(
+    base_url: str,
+    api_key: str,
+    courier_token: str,
+    *,
+    pace_s: float = 2.0,
+    courier_id: str = "demo-courier",
+) -> list[str]:
+    """Gives the demo courier a run to work in the app, then walks the other demo
+    shipments; returns their tracking URLs (printed as soon as known)."""
     async with aiohttp.ClientSession(base_url) as http:
         run_id = uuid.uuid4().hex[:6]
+        for i, (recipient, address) in enumerate(_RUN):
+            body = await _post(
+                http,
+                "/v1/shipments",
+                {
+                    "shipment_id": f"run-{run_id}-{i + 1}",
+                    "sender": _PARTIES[0]["sender"],
+                    "recipient": {"contacts": [recipient]},
+                    "courier_id": courier_id,
+                    "delivery_address": address,
+                },
+                {"X-Api-Key": api_key},
+            )
+            print(f"  for the courier app: {body['tracking_url']}", flush=True)
         urls, ids = [], []
         for i, parties in enumerate(_PARTIES):
             shipment_id = f"demo-{run_id}-{i + 1}"

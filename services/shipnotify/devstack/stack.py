@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import secrets
@@ -10,6 +11,9 @@ import signal
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shipnotify import kafka, logs
 from shipnotify import web as sweb
@@ -20,6 +24,7 @@ from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
+from shipnotify.model.ids import sign_in_url
 from shipnotify.notifier import service as notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service as tracker
@@ -125,10 +130,29 @@ def _dev_settings(
         courier_token_secret=settings.courier_token_secret or DEV_COURIER_TOKEN_SECRET,
         tracking_id_secret=settings.tracking_id_secret or DEV_TRACKING_ID_SECRET,
         opt_out_secret=settings.opt_out_secret or DEV_OPT_OUT_SECRET,
+        **_vapid(settings),
         **at_sandboxes(sms, mail),
         mail_from="Demo Carrier <notices@carrier.example>",
         quiet_hours="",  # the demo shows its notices at any hour
     )
+
+
+def _vapid(settings: Settings) -> dict[str, str]:
+    """The operator's VAPID key pair if set, else one made for this run (browsers that
+    subscribed under another key must subscribe again)."""
+    if settings.vapid_private_key:
+        return {}
+    key = ec.generate_private_key(ec.SECP256R1())
+    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return {
+        "vapid_private_key": _b64url(key.private_numbers().private_value.to_bytes(32, "big")),
+        "vapid_public_key": _b64url(point),
+        "vapid_subject": settings.vapid_subject or "mailto:notices@carrier.example",
+    }
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _serving_http(
@@ -165,7 +189,9 @@ shipnotify dev is up (Ctrl-C stops everything)
               a subscription: curl -X POST {push_url}/_sandbox/subscriptions
   API key     {key}
   courier     a token for courier 'demo-courier': {token}
-  courier app {base}/courier/#token={token}  (its sign-in link)
+  courier app {sign_in_url(base, token)}
+              (its sign-in link: open it in a phone-sized browser window; or
+              `shipnotify token courier demo-courier --link` for a QR code)
 
   register a shipment:
   curl -H 'X-Api-Key: {key}' -H 'Content-Type: application/json' \\

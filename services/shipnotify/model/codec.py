@@ -44,7 +44,7 @@ def decode_job(raw: bytes | None) -> npb.NotificationJob:
         uuid.UUID(job.notification_id)
     except (DecodeError, ValueError):
         raise MalformedEvent("not a NotificationJob") from None
-    known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)
+    known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH)
     if not (known and job.shipment_id and job.address and job.HasField("planned_at")):
         raise MalformedEvent("not a NotificationJob")
     try:

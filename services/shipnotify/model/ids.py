@@ -18,3 +18,9 @@ def tracking_url(public_url: str, tracking_id: str) -> str:
     """The link customers get (in the registration reply and in every notice); short, so
     that a Cyrillic SMS with it still fits one segment."""
     return f"{public_url.rstrip('/')}/t/{tracking_id}"
+
+
+def sign_in_url(app_url: str, token: str) -> str:
+    """The link that signs a courier's phone in to the app: the token in the fragment, which
+    the browser never sends to a server (so no access log keeps it)."""
+    return f"{app_url.rstrip('/')}/courier/#token={token}"

@@ -1,1 +1,1 @@
-"""notifier: renders notices and sends them by SMS and email, each once."""
+"""notifier: renders notices and sends them by SMS, email and Web Push, each once."""

@@ -3,8 +3,8 @@ what the provider answered, the time and the rules. The worker (worker.py) reads
 decision needs and performs what it returns.
 
 A notice is decided on at up to three moments: when it is taken up (`before_claim`: a
-sender for its channel; for an SMS an erasure, an opt-out, a later status waiting, quiet
-hours; the channel's breaker), once claimed (`after_claim`: sent already, held by another
+sender for its channel; for an SMS or a push an erasure, an opt-out, a later status waiting,
+quiet hours; the channel's breaker), once claimed (`after_claim`: sent already, held by another
 sender, cancelled), and once the provider answered (`after_send`). An attempt that failed
 as no rule foresaw is decided on by `after_error`.
 """
@@ -23,7 +23,10 @@ from shipnotify.store.notices import CANCELLED, Claim, SmsGate
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-Tally = Literal["sent", "failed", "skipped"]  # the count a notice's end adds to
+Tally = Literal["sent", "failed", "skipped", "gone"]  # the count a notice's end adds to
+# The channels that wake a phone: they wait out the quiet hours, and then only the latest
+# status of a contact (an SMS's number, a push subscription's endpoint) goes.
+QUIET_CHANNELS = frozenset((pb.CHANNEL_SMS, pb.CHANNEL_PUSH))
 
 # spreads of the times at which notices that wait for the same thing come due again
 PAUSE_SPREAD_MS = 500
@@ -64,7 +67,8 @@ class Send:
 @dataclass(frozen=True)
 class Final:
     """The notice ends in `state`, with the reason, the provider's code or its id where
-    they are known; `opt_out`: the address refuses our messages, so it is remembered."""
+    they are known; `opt_out`: the address refuses our messages, so it is remembered;
+    `unsubscribe`: the push subscription is gone, so the tracker is told to delete it."""
 
     state: str
     reason: str | None = None
@@ -72,6 +76,7 @@ class Final:
     provider_id: str | None = None
     tally: Tally | None = None
     opt_out: bool = False
+    unsubscribe: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,8 @@ class Retry:
 
 @dataclass(frozen=True)
 class Defer:
-    """Quiet hours: the SMS waits for the morning, `until_ms`; only the contact's latest
-    status goes then."""
+    """Quiet hours: the SMS or push waits for the morning, `until_ms`; only the contact's
+    latest status goes then."""
 
     until_ms: int
 
@@ -132,13 +137,14 @@ def before_claim(
     now_ms: int,
     rules: Rules,
 ) -> Final | Defer | Retry | Go:
-    """`gate`: what the book holds of an SMS's number and shipment (None for an email);
-    `paused_s`: how long the channel's breaker keeps it paused still (0: closed)."""
+    """`gate`: what the book holds of the address of an SMS or a push and of its shipment
+    (None for an email); `paused_s`: how long the channel's breaker keeps it paused still
+    (0: closed)."""
     if not has_sender:
         return Final("rejected", reason="no sender for this channel")
-    if job.channel == pb.CHANNEL_SMS:
+    if job.channel in QUIET_CHANNELS:
         if gate is None:
-            raise ValueError("an SMS is decided on with what the book holds of its number")
+            raise ValueError("an SMS or a push is decided on with what the book holds of it")
         if gate.erased:
             return Final("cancelled", tally="skipped")
         if gate.opted_out:
@@ -170,9 +176,15 @@ def after_send(
 ) -> Final | GiveUp | Retry:
     """What the provider's answer to attempt `claim.attempt` makes of the notice."""
     if isinstance(outcome, Sent):
-        return Final("sent", provider_id=outcome.provider_id, tally="sent")
+        return Final("sent", provider_id=outcome.provider_id or None, tally="sent")
+    if outcome.gone:  # not the notice's failure: its reader left
+        return Final(
+            "gone", reason=outcome.reason, code=outcome.code, tally="gone", unsubscribe=True
+        )
     if outcome.unbuildable:  # every attempt would fail the same way
         return GiveUp(outcome.reason, why="unbuildable", tally="failed")
+    if outcome.dead_letter:  # so would every attempt until we fix what the provider refused
+        return GiveUp(outcome.reason, why="rejected", tally="failed")
     if outcome.permanent:
         return Final(
             "opted_out" if outcome.opted_out else "rejected",
@@ -187,9 +199,15 @@ def after_send(
         1000
         * backoff.delay_s(claim.attempt, first_s=rules.retry_first_s, cap_s=rules.retry_max_delay_s)
     )
+    earliest, latest = now_ms + delay_ms // 2, now_ms + delay_ms
+    if outcome.retry_after_s is not None:  # not before the provider said, spread past it
+        # (but no later than the age limit: past it the next attempt gives up)
+        wait_s = min(outcome.retry_after_s, rules.retry_max_age_s)
+        earliest = max(earliest, now_ms + int(wait_s * 1000))
+        latest = max(latest, earliest + PAUSE_SPREAD_MS)
     # unknown: the provider may have the message; the next attempt asks it first
     doubt = (claim.in_doubt_since_ms or claim.at_ms) if outcome.unknown else None
-    return Retry(now_ms + delay_ms // 2, now_ms + delay_ms, outcome.reason, doubt)
+    return Retry(earliest, latest, outcome.reason, doubt)
 
 
 def after_error(

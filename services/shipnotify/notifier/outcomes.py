@@ -29,6 +29,14 @@ class Failed:
     unknown: bool = False
     # The notice cannot be made at all: no attempt will ever succeed (a dead letter).
     unbuildable: bool = False
+    # The provider refused the request as no retry would change (a push service's 400, 401,
+    # 403, 413): a dead letter, which `shipnotify redrive` sends again once the cause is fixed.
+    dead_letter: bool = False
+    # The address is no more (a push subscription its push service forgot): never retried,
+    # and the subscription is deleted.
+    gone: bool = False
+    # The provider said when to come back (Retry-After): no retry before then.
+    retry_after_s: float | None = None
 
     def __post_init__(self) -> None:
         # Providers quote the address in their messages; reasons are logged and stored.

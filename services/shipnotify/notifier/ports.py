@@ -1,6 +1,6 @@
 """What the notifier's worker needs of the notice book (store/notices.py) and of Kafka's
-producer (its dead letters), as ports: the service hands in the real ones, tests their own.
-A provider's port is outcomes.Sender."""
+producer (its dead letters; the push subscriptions gone, on the events topic), as ports: the
+service hands in the real ones, tests their own. A provider's port is outcomes.Sender."""
 
 from __future__ import annotations
 
@@ -47,5 +47,10 @@ class Producer(Protocol):
     """Sends a record; the future it returns resolves once the broker has it."""
 
     async def send(
-        self, topic: str, value: bytes | None = None, *, headers: Sequence[tuple[str, bytes]]
+        self,
+        topic: str,
+        value: bytes | None = None,
+        *,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]],
     ) -> asyncio.Future[Any]: ...

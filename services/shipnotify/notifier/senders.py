@@ -1,9 +1,12 @@
-"""The two channels' providers: Twilio for SMS (through the twilio library's async client)
-and an SMTP relay for email (aiosmtplib)."""
+"""The channels' providers: Twilio for SMS (through the twilio library's async client), an
+SMTP relay for email (aiosmtplib), and the subscribers' push services for Web Push
+(pywebpush, over aiohttp)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from email import policy
@@ -12,17 +15,21 @@ from email.headerregistry import Address
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, parseaddr, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import aiosmtplib
+import orjson
+from py_vapid import Vapid, VapidException
+from pywebpush import WebPushException, webpush_async
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from shipnotify.config import Settings
+from shipnotify.config import ConfigError, Settings, env_name
 from shipnotify.i18n import language_for
 from shipnotify.model.ids import tracking_url
 from shipnotify.model.quiet import zone_of
@@ -334,3 +341,162 @@ class SmtpEmail:
             timer.cancel()
             self._goodbye(client)
         await asyncio.gather(*self._quitting, return_exceptions=True)
+
+
+# -- Web Push ------------------------------------------------------------------------------
+
+PUSH_TTL_S = 24 * 3600  # a phone off for a day still hears of its parcel
+# Statuses the reader may act on today: the push service wakes a sleeping phone for them.
+_URGENT = frozenset((Status.OUT_FOR_DELIVERY, Status.DELIVERY_ATTEMPTED, Status.DELIVERED))
+# 404, 410: the subscription is gone for good (RFC 8030 section 7.3)
+_PUSH_GONE = frozenset((404, 410))
+_PUSH_TRANSIENT = frozenset((408, 425, 429))  # and every 5xx
+
+
+def vapid(settings: Settings) -> Vapid:
+    """The VAPID signer of our key; ConfigError unless the key, its public key (when set)
+    and the subject are what the push services will accept."""
+    private, public = env_name("vapid_private_key"), env_name("vapid_public_key")
+    try:
+        key = Vapid.from_raw(settings.vapid_private_key.encode())
+    except ValueError:  # 32 bytes that are no P-256 key (zero, or past the curve's order)
+        raise ConfigError(f"{private}: not a P-256 private key") from None
+    if settings.vapid_public_key:
+        try:
+            pair = Vapid.from_raw_public(settings.vapid_public_key.encode())
+        except ValueError:  # 65 bytes that are no point of the curve
+            raise ConfigError(f"{public}: not a P-256 public key") from None
+        if pair.public_key != key.public_key:
+            raise ConfigError(f"{public}: not the public key of {private}")
+    try:  # py_vapid's own checks of the claims, made once here rather than at every send
+        key.sign({"sub": settings.vapid_subject, "aud": "https://push.example"})
+    except VapidException as e:
+        raise ConfigError(f"{env_name('vapid_subject')}: {e}") from None
+    return key
+
+
+class WebPush:
+    """Web Push (RFC 8030): the payload encrypted for the subscription (aes128gcm, RFC
+    8291), signed with our VAPID key (RFC 8292), POSTed to its endpoint on the lane's one
+    aiohttp session, which never repeats a POST itself."""
+
+    channel = pb.CHANNEL_PUSH
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._vapid = vapid(settings)
+        self._session: aiohttp.ClientSession | None = None
+
+    def payload(self, job: npb.NotificationJob) -> bytes:
+        """What the service worker shows: small (a push service takes about 4 KB)."""
+        lang, status, failure = _texts(job)
+        words = texts.push(lang, _party(job), status, failure=failure)
+        return orjson.dumps(
+            {
+                "title": words.title,
+                "body": words.body,
+                "url": tracking_url(self._settings.public_url, job.tracking_id),
+                "tag": job.tracking_id,  # a newer notification of the parcel replaces this one
+                "lang": lang,
+            }
+        )
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        payload = built(self.payload, job)
+        subscription = built(_subscription, job)
+        headers = {
+            "Urgency": "high" if Status.from_proto(job.status) in _URGENT else "normal",
+            "Topic": _topic(job),  # the push service keeps only the newest one not yet read
+        }
+        try:
+            async with asyncio.timeout(self._settings.send_timeout_s):
+                await webpush_async(
+                    subscription,
+                    payload.decode(),
+                    vapid_private_key=self._vapid,
+                    vapid_claims={"sub": self._settings.vapid_subject},
+                    ttl=PUSH_TTL_S,
+                    headers=headers,
+                    timeout=self._settings.send_timeout_s,
+                    aiohttp_session=self._client(),
+                )
+        except WebPushException as e:
+            return _push_refused(e)
+        except aiohttp.ClientConnectorError as e:
+            return Failed(f"push service unreachable: {e!r}", permanent=False, code="network")
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            reason = f"push service no answer: {e!r}"
+            return Failed(reason, permanent=False, code="network", unknown=True)
+        return Sent("")  # its Location names the message, but too long to keep and of no use
+
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        # A push service cannot be asked what it took: send again. The same Topic and tag
+        # make a second copy replace the first, at the push service and on the phone.
+        return None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made in the running loop, on first use
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _subscription(job: npb.NotificationJob) -> dict[str, Any]:
+    """The W3C PushSubscription a push job names; ValueError if no push could reach it."""
+    endpoint = urlsplit(job.address)
+    if endpoint.scheme not in ("https", "http") or not endpoint.hostname:
+        raise ValueError("the endpoint is not an http(s) URL")
+    p256dh, auth = _unb64(job.push_p256dh), _unb64(job.push_auth)
+    if len(p256dh) != 65 or p256dh[0] != 4:
+        raise ValueError("p256dh is not a P-256 public key (65 bytes, 04...)")
+    if len(auth) != 16:
+        raise ValueError("auth is not 16 bytes")
+    return {"endpoint": job.address, "keys": {"p256dh": job.push_p256dh, "auth": job.push_auth}}
+
+
+def _topic(job: npb.NotificationJob) -> str:
+    """RFC 8030's Topic, per shipment: 32 base64url characters, which the push service reads
+    but cannot trace back to the shipment."""
+    digest = hashlib.sha256(job.shipment_id.encode()).digest()[:24]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _push_refused(e: WebPushException) -> Failed:
+    status = e.status_code
+    # "Push failed: 410 Gone\nResponse body:..." as pywebpush says it: "410 Gone: ..."
+    answer, _, body = str(e.message).removeprefix("Push failed: ").partition("Response body:")
+    said = ": ".join(" ".join(part.split()) for part in (answer, body) if part.strip())[:200]
+    if status is None:  # raised before any request: the subscription cannot be used
+        return Failed(f"push: {said}", permanent=True, code="unbuildable", unbuildable=True)
+    reason, code = f"push {said}", str(status)
+    if status in _PUSH_GONE:
+        return Failed(reason, permanent=True, code=code, gone=True)
+    if status >= 500 or status in _PUSH_TRANSIENT:
+        retry_after = _retry_after_s(e.retry_after)
+        return Failed(reason, permanent=False, code=code, retry_after_s=retry_after)
+    return Failed(reason, permanent=True, code=code, dead_letter=True)
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """Retry-After (RFC 9110): seconds, or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:  # binascii.Error
+        return b""

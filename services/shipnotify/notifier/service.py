@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from opentelemetry import trace
 
 from shipnotify import logs, tracing
-from shipnotify.config import Settings
+from shipnotify.config import Settings, env_name
 from shipnotify.consumer import startup
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
@@ -19,15 +19,28 @@ log = logs.get(__name__)
 
 
 def senders_from(settings: Settings) -> list[Sender]:
-    from shipnotify.notifier.senders import SmtpEmail, TwilioSms
+    from shipnotify.notifier.senders import SmtpEmail, TwilioSms, WebPush
 
-    return [TwilioSms(settings), SmtpEmail(settings)]
+    senders: list[Sender] = [TwilioSms(settings), SmtpEmail(settings)]
+    # Without a VAPID key there is no push lane: a push notice is rejected ("no sender for
+    # this channel"), as any channel's without a sender.
+    if settings.vapid_private_key:
+        senders.append(WebPush(settings))
+    else:
+        log.warning("push is off", unset=env_name("vapid_private_key"))
+    return senders
 
 
 def check(settings: Settings, *, providers: bool = True) -> None:
-    """Refuses settings the notifier cannot start with, naming every missing secret."""
+    """Refuses settings the notifier cannot start with, naming every missing secret, and a
+    VAPID key that is no pair with its public key or has no subject the push services take."""
     sms = ("twilio_account_sid", "twilio_auth_token", "twilio_from") if providers else ()
     settings.require("opt_out_secret", *sms)
+    if settings.vapid_private_key:
+        settings.require("vapid_subject")
+        from shipnotify.notifier.senders import vapid
+
+        vapid(settings)
 
 
 async def serve(

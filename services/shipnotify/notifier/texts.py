@@ -1,12 +1,14 @@
 # ruff: noqa: RUF001  # the Russian letters of the transliteration are Cyrillic on purpose
-"""The words of every notice, SMS and email, in the contact's language.
+"""The words of every notice, SMS, email and push, in the contact's language.
 
-The words are in the catalogs (`shipnotify.i18n`, keys `sms.*` and `email.*`); this module
-names the keys a notice says and puts them together. A party has texts of its own for the
-statuses listed here; every other status says the generic text with the status's name, and
-so does a language whose catalog answers an own key with `=sms.generic` (or
+The words are in the catalogs (`shipnotify.i18n`, keys `sms.*`, `email.*` and `push.*`);
+this module names the keys a notice says and puts them together. A party has texts of its
+own for the statuses listed here; every other status says the generic text with the
+status's name, and so does a language whose catalog answers an own key with `=sms.generic` (or
 `=email.generic.subject`, `=email.generic.body`). The email is rendered from
-templates/email.txt and templates/email.html, the HTML autoescaped.
+templates/email.txt and templates/email.html, the HTML autoescaped. A push says its email's
+subject and body (the same words in the same place: a title and a few sentences), and the
+failure of a delivery attempted after them (`push.reason`).
 
 An SMS is always rendered to fit one segment when it can. It is tried, in order: with
 the failure reason and the carrier name, without the carrier name, without the reason;
@@ -31,7 +33,7 @@ from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model import sms
 from shipnotify.model.status import AttemptFailure, Status
 
-__all__ = ["LANGUAGES", "Email", "Party", "email", "sms_text"]
+__all__ = ["LANGUAGES", "Email", "Party", "Push", "email", "push", "sms_text"]
 
 Party = Literal["sender", "recipient"]
 S = Status
@@ -299,3 +301,25 @@ def _letter(
         unsubscribe=text(lang, mark("email.unsubscribe")),
         unsubscribe_url=unsubscribe_url,
     )
+
+
+# --- Push --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Push:
+    title: str
+    body: str
+
+
+def push(lang: str, party: Party, status: Status, *, failure: AttemptFailure | None = None) -> Push:
+    """The push notification for a status: its email's subject as the title and its body,
+    with the failure of a delivery attempted."""
+    lang = language_for(lang)
+    subject, body = _EMAIL_OWN.get((party, status), _EMAIL_GENERIC)
+    label = STATUS_LABELS[lang][status]
+    said = text(lang, body).format(status=label)
+    if failure is not None and status is Status.DELIVERY_ATTEMPTED:
+        reason = text(lang, mark("push.reason"))  # "{reason}"
+        said += " " + reason.format(reason=FAILURE_LABELS[lang][failure])
+    return Push(title=text(lang, subject).format(status=label), body=said)

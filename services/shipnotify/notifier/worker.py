@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import traceback
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
-_CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email"}
+_CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Counts:
     retried: int = 0
     deferred: int = 0
     skipped: int = 0
+    gone: int = 0  # push subscriptions their push service forgot
     dead_letters: int = 0
 
     def add(self, tally: decision.Tally | None) -> None:
@@ -81,6 +83,7 @@ class Notifier:
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
             pb.CHANNEL_EMAIL: settings.emails_per_second,
+            pb.CHANNEL_PUSH: settings.pushes_per_second,
         }
         self.lanes = {
             s.channel: Lane(
@@ -231,7 +234,7 @@ class Notifier:
         )
         lane = self.lanes.get(job.channel)
         gate = None
-        if lane is not None and job.channel == pb.CHANNEL_SMS:
+        if lane is not None and job.channel in decision.QUIET_CHANNELS:
             occurred, planned = _ms(job.occurred_at), _ms(job.planned_at)
             gate = await self.book.sms_gate(sid, job.address, occurred, planned)
         taken_up = decision.before_claim(
@@ -275,8 +278,12 @@ class Notifier:
         await self._perform(job, raw, answered)
         if isinstance(outcome, Sent):
             bound.info("notice sent", attempt=claim.attempt, lag_ms=lag_ms)
+        elif outcome.gone:
+            bound.info("push subscription gone", reason=outcome.reason)
         elif outcome.unbuildable:
             bound.error("notice cannot be built", reason=outcome.reason)
+        elif outcome.dead_letter:
+            bound.error("notice refused by the provider", reason=outcome.reason)
         elif outcome.permanent:
             bound.warning("notice rejected", reason=outcome.reason)
         else:
@@ -311,6 +318,8 @@ class Notifier:
                 self.counts.add(step.tally)
                 if step.opt_out:
                     await self.book.opt_out(job.address)
+                if step.unsubscribe:
+                    await self._unsubscribe(job)
                 await self._final(job, raw, step.state, **_fields(step))
             case decision.GiveUp():
                 self.counts.add(step.tally)
@@ -352,6 +361,26 @@ class Notifier:
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
+
+    async def _unsubscribe(self, job: npb.NotificationJob) -> None:
+        """Tells the tracker, through the events topic, to delete a push subscription its
+        push service forgot: the subscriptions are the tracker's, and a rebuild from the
+        topics forgets it too. Durable before the notice is final; were it lost with a
+        crash, the notice comes due again and its push service says so again."""
+        event = pb.ShipmentEvent(
+            event_id=str(uuid.uuid4()),
+            shipment_id=job.shipment_id,
+            push_unsubscribed=pb.PushUnsubscribed(endpoint=job.address),
+        )
+        event.occurred_at.GetCurrentTime()
+        event.recorded_at.CopyFrom(event.occurred_at)
+        sent = await self.producer.send(
+            self.settings.events_topic,
+            event.SerializeToString(),
+            key=job.shipment_id.encode(),
+            headers=tracing.headers(),
+        )
+        await sent
 
     def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
         return {

@@ -11,8 +11,9 @@ BENCH_SCRATCH = "bench:raw"  # what `shipnotify bench` writes and deletes to tim
 
 # A shipment's keys in the apply script's order (store/apply_events.lua): state, timeline,
 # parties (its contacts), updates (a pub/sub channel, no key), pending (ingest's records of
-# its events not yet applied), notices (final), quiet (phone numbers whose SMS wait for the
-# morning). `sending` (the notices in flight) is the notifier's alone.
+# its events not yet applied), notices (final), quiet (phone numbers whose SMS, and push
+# endpoints whose pushes, wait for the morning). `sending` (the notices in flight) is the
+# notifier's alone.
 SHIPMENT_KEY_NAMES = ("state", "timeline", "parties", "updates", "pending", "notices", "quiet")
 
 

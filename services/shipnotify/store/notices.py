@@ -71,6 +71,7 @@ RANKS = {
     "opted_out": 3,
     "superseded": 3,
     "cancelled": 3,
+    "gone": 3,
     "dead": 3,
 }
 # Twilio's message statuses, as delivery receipts
@@ -99,10 +100,11 @@ CODES = {
     "opted_out": "o",
     "superseded": "p",
     "cancelled": "c",
+    "gone": "n",
     "dead": "x",
 }
 _NAMES = {code: name for name, code in CODES.items()}
-_CHANNELS = {"sms": "s", "email": "e", "?": "?"}
+_CHANNELS = {"sms": "s", "email": "e", "push": "p", "?": "?"}
 _PARTIES = {"sender": "s", "recipient": "r"}
 
 
@@ -230,7 +232,8 @@ class NoticeBook:
         self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
     ) -> SmsGate:
         """In one round trip: whether the number opted out, whether a later status for it is
-        waiting for the morning, and whether the contacts were erased after planning."""
+        waiting for the morning, and whether the contacts were erased after planning. A push
+        is asked the same of its endpoint (which no opt-out names)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(self._opt_out_key(phone))
         pipe.hget(quiet_key(shipment_id), phone)
