@@ -22,13 +22,16 @@ from playwright.async_api import BrowserContext, Page, Playwright, ViewportSize
 from shipnotify import kafka
 from shipnotify import web as sweb
 from shipnotify.config import Settings
+from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.processes import free_port
 from shipnotify.ingest import app as ingest_app
+from shipnotify.notifier.senders import SmtpEmail
 from shipnotify.status_api import app as status_app
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web.auth import issue_courier_token
 from shipnotify.web.serving import serve
 from tests.integration.conftest import running_tracker
+from tests.integration.test_notifier import running_notifier
 from tests.offsets import read_all
 
 from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -43,6 +46,8 @@ class Stack:
     http: aiohttp.ClientSession
     # the event ids of each upload ingest received (from the page or its worker), in order
     uploads: list[list[str]] = field(default_factory=list)
+    # the notifier's emails, received by a real SMTP server
+    mail: MailSandbox | None = None
 
     def token(self, courier_id: str, ttl_s: int = 3600) -> str:
         return issue_courier_token(self.settings.courier_token_secret, courier_id, ttl_s)
@@ -126,23 +131,33 @@ async def _until_ready(http: aiohttp.ClientSession, base: str) -> None:
 @asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
     """ingest and status_api in one app on a free loopback port, as `shipnotify dev` serves
-    them, with the tracker applying what ingest appends."""
+    them, with the tracker applying what ingest appends and the notifier sending its emails
+    to a real SMTP server."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = settings.with_(public_url=base, http_port=port)
-    await kafka.ensure_topics(settings)
-    app = sweb.new_app(settings.max_body_bytes)
-    uploads: list[list[str]] = []
-    app.middlewares.insert(0, _watching(uploads))
-    ingest_app.install(app, settings)
-    status_app.install(app, settings)
-    async with (
-        serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
-        running_tracker(settings),
-        aiohttp.ClientSession() as http,
-    ):
-        await _until_ready(http, base)
-        yield Stack(base, settings, http, uploads)
+    with MailSandbox() as mail:
+        settings = settings.with_(
+            public_url=base,
+            http_port=port,
+            smtp_host=mail.host,
+            smtp_port=mail.port,
+            smtp_starttls=False,
+            quiet_hours="",
+        )
+        await kafka.ensure_topics(settings)
+        app = sweb.new_app(settings.max_body_bytes)
+        uploads: list[list[str]] = []
+        app.middlewares.insert(0, _watching(uploads))
+        ingest_app.install(app, settings)
+        status_app.install(app, settings)
+        async with (
+            serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
+            running_tracker(settings),
+            running_notifier(settings, [SmtpEmail(settings)]),
+            aiohttp.ClientSession() as http,
+        ):
+            await _until_ready(http, base)
+            yield Stack(base, settings, http, uploads, mail)
 
 
 def _watching(uploads: list[list[str]]) -> Any:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from babel.dates import format_date, format_time
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from shipnotify import web as sweb
@@ -228,6 +229,30 @@ async def test_a_whole_run_worked_offline_arrives_once_in_order_after_a_restart(
         return found if found == ["delivered", "delivered", "picked_up"] else None
 
     await until(final)
+    # the notices follow: the shop hears of each delivery, to whom and when it was handed
+    # (its time zone is UTC), and the recipient of each status it hears about
+    assert stack.mail is not None
+    mail = stack.mail
+
+    async def handed() -> list[str] | None:
+        found = [
+            m.text or ""
+            for m in mail.messages
+            if m.rcpt_tos == ("shop@example.com",) and "delivered" in m.subject
+        ]
+        return found if len(found) == 2 else None
+
+    letters = await until(handed)
+    for t in made:
+        if t["status"] == "delivered":
+            at = tapped_at(t)
+            when = (
+                f"{format_date(at, 'long', locale='en')} at {format_time(at, 'short', locale='en')}"
+            )
+            name = by_id[t["event_id"]].status_changed.received_by
+            assert sum(f"Handed over to {name} on {when}." in text for text in letters) == 1
+    recipient = [m.subject for m in mail.messages if m.rcpt_tos == ("recipient@example.com",)]
+    assert recipient.count("Your parcel has been delivered") == 2
     timeline = (await stack.tracking(ana[1]))["timeline"]
     assert [i["status"] for i in timeline][-5:] == [
         "picked_up",
