@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
         help="print the app's sign-in link, and a QR code of it for the phone's camera",
     )
     courier.set_defaults(run=_token_courier)
+    vapid = kinds.add_parser("vapid", help="a new VAPID key pair for push notices")
+    vapid.set_defaults(run=_token_vapid)
     return p
 
 
@@ -271,6 +273,14 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     report.print(console)
     report.write(options.out)
     console.print(f"written: {options.out}")
+    return 0
+
+
+def _token_vapid(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.devstack.stack import new_vapid_pair
+
+    private, public = new_vapid_pair()
+    print(f"SHIPNOTIFY_VAPID_PRIVATE_KEY={private}\nSHIPNOTIFY_VAPID_PUBLIC_KEY={public}")
     return 0
 
 

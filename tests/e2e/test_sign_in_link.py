@@ -1,11 +1,17 @@
-"""`shipnotify token courier ID --link`: the courier app's sign-in link, and its QR code."""
+"""`shipnotify token courier ID --link`: the courier app's sign-in link, and its QR code;
+`shipnotify token vapid`: a key pair for push notices."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from shipnotify.config import Settings
 from shipnotify.web.auth import courier_id_from
 
 SECRET = "link-test-secret-" + "x" * 32
@@ -37,3 +43,23 @@ def test_the_link_carries_the_couriers_token_in_its_fragment() -> None:
 def test_without_link_only_the_token() -> None:
     (token,) = token_command()
     assert courier_id_from(f"Bearer {token}", SECRET) == "c-17"
+
+
+def test_token_vapid_prints_a_key_pair_the_settings_take() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shipnotify", "token", "vapid"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    pair = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    settings = Settings.from_env(pair)  # both keys valid as the settings check them
+    private = int.from_bytes(b64url(settings.vapid_private_key), "big")
+    public = ec.derive_private_key(private, ec.SECP256R1()).public_key()
+    point = public.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    assert point == b64url(settings.vapid_public_key)  # a pair
+
+
+def b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -142,13 +142,20 @@ def _vapid(settings: Settings) -> dict[str, str]:
     subscribed under another key must subscribe again)."""
     if settings.vapid_private_key:
         return {}
-    key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    private, public = new_vapid_pair()
     return {
-        "vapid_private_key": _b64url(key.private_numbers().private_value.to_bytes(32, "big")),
-        "vapid_public_key": _b64url(point),
+        "vapid_private_key": private,
+        "vapid_public_key": public,
         "vapid_subject": settings.vapid_subject or "mailto:notices@carrier.example",
     }
+
+
+def new_vapid_pair() -> tuple[str, str]:
+    """A P-256 key pair as the settings take it: (private key's 32 bytes, public key's
+    uncompressed point), each base64url without padding."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return _b64url(key.private_numbers().private_value.to_bytes(32, "big")), _b64url(point)
 
 
 def _b64url(raw: bytes) -> str:
