@@ -42,18 +42,19 @@ class EventLog:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         self._connecting = asyncio.create_task(self._connect())
 
     async def _connect(self) -> None:
-        # tries until connected, or until stop() cancels it
-        async for attempt in backoff.attempts(first_s=0.2, cap_s=5.0):
+        # tries until connected, or until stop() is called
+        async for attempt in backoff.attempts(first_s=0.2, cap_s=5.0, stop=self._stopping):
             producer = kafka.producer(self._settings)
             try:
                 await kafka.ensure_topics(self._settings)
                 await producer.start()
-            except asyncio.CancelledError:  # stopped while connecting: leave nothing open
+            except asyncio.CancelledError:
                 await producer.stop()
                 raise
             except (KafkaError, OSError) as e:
@@ -62,15 +63,25 @@ class EventLog:
                     "kafka not reachable, retrying", error=str(e), retry_in_s=attempt.retry_in_s
                 )
                 continue
+            if self._stopping.is_set():  # stopped while it connected
+                await producer.stop()
+                return
             self._producer = producer
             log.info("kafka producer ready")
             return
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._connecting:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+            # An attempt under way is let finish: aiokafka cancelled amid its bootstrap
+            # leaves a connection open. One that an unresponsive broker holds is cancelled.
+            try:
+                async with asyncio.timeout(self._settings.kafka_send_timeout_s):
+                    await asyncio.shield(self._connecting)
+            except TimeoutError:
+                self._connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._connecting
         if self._producer:
             await self._producer.stop()
 
