@@ -129,8 +129,8 @@ async def ensure_topics(settings: Settings) -> None:
     if not settings.kafka_create_topics:
         return
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
+    try:  # closed however it ends: a start that failed or was cancelled leaves connections
+        await admin.start()
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(name, num_partitions=settings.kafka_partitions, replication_factor=1)

@@ -12,7 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 EVENTS_INGESTED = Counter(
     "shipnotify_events_ingested",
-    "Events ingest accepted (Kafka acknowledged them), by kind: registered or status.",
+    "Events ingest and hooks appended (Kafka acknowledged them), by kind: registered, status,"
+    " erasure, courier, push_subscribed, push_unsubscribed.",
     ["kind"],
 )
 EVENT_ID_CHECKS = Counter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -11,10 +12,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from shipnotify.devstack.processes import free_port
 
 API_KEY = "e2e-test-key"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# The application server's VAPID key pair (RFC 8292): the tracking page offers push notices
+# with the public key.
+_VAPID = ec.generate_private_key(ec.SECP256R1())
+VAPID_PUBLIC_KEY = _b64url(
+    _VAPID.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+)
+VAPID_PRIVATE_KEY = _b64url(_VAPID.private_numbers().private_value.to_bytes(32, "big"))
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +49,9 @@ def dev(dev_output: Path) -> Iterator[str]:
         **os.environ,
         "SHIPNOTIFY_API_KEYS": API_KEY,
         "SHIPNOTIFY_TRACK_REQUESTS_PER_MINUTE": "100000",
+        "SHIPNOTIFY_VAPID_PUBLIC_KEY": VAPID_PUBLIC_KEY,
+        "SHIPNOTIFY_VAPID_PRIVATE_KEY": VAPID_PRIVATE_KEY,
+        "SHIPNOTIFY_VAPID_SUBJECT": "mailto:ops@carrier.example",
     }
     with out.open("wb") as sink:
         proc = subprocess.Popen(

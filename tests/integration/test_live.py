@@ -301,3 +301,23 @@ async def test_instances_count_a_client_together_through_redis(
         await b.check(request)
     assert refused.value.status == 429
     assert refused.value.headers["Retry-After"]
+
+
+async def test_requests_counted_while_a_flush_is_in_flight_still_count(
+    redis: Redis, clock: WindowClock
+) -> None:
+    """A flush hands its counts to Redis and waits for the totals: a request checked
+    meanwhile sees those counts too, so the limit holds at the flush's moment."""
+    limit = RateLimit(redis, per_minute=2, clock=clock)
+    request = make_mocked_request("GET", "/v1/track/x")
+    await limit.check(request)
+    await limit.check(request)
+    flushing = asyncio.create_task(limit.flush())
+    await asyncio.sleep(0)  # the flush has sent its counts; Redis's answer is not read yet
+    assert not flushing.done()
+    with pytest.raises(web.ApiError) as refused:
+        await limit.check(request)  # the 3rd
+    assert refused.value.status == 429
+    await flushing
+    with pytest.raises(web.ApiError):
+        await limit.check(request)

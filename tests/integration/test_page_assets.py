@@ -4,9 +4,15 @@ carried by the status JSON and each live update."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
 from shipnotify.config import Settings
+from shipnotify.status_api import app as status_app
 from shipnotify.status_api.assets import ASSETS
 
 from .conftest import Api, courier, eventually, register, running_tracker, tap, unique
@@ -70,7 +76,8 @@ async def test_the_page_policy_lets_no_inline_code_run(api: Api, settings: Setti
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
     assert directives["default-src"] == "'none'"
-    assert directives["connect-src"] == "'self'"
+    assert directives["connect-src"] == "'self'"  # hooks at the same origin, or no VAPID key
+    assert directives["worker-src"] == "'self'"
     assert directives["base-uri"] == "'none'"
     assert directives["form-action"] == "'none'"
 
@@ -113,3 +120,50 @@ async def test_the_json_and_each_live_update_carry_the_progress_the_page_shows(
         r'<li class="stage stage--(\w+)"[^>]*><span class="stage-name">([^<]+)', html
     )
     assert shown == [(s["state"], s["label"]) for s in update["progress"]]
+
+
+# A VAPID public key: an uncompressed P-256 point (any such bytes are one to the settings).
+VAPID_PUBLIC = base64.urlsafe_b64encode(bytes([4]) + bytes(range(64))).decode().rstrip("=")
+
+
+async def test_the_service_worker_keeps_its_url_and_may_serve_the_tracking_pages(
+    api: Api,
+) -> None:
+    resp = await api.get("/static/push-worker.js")
+    assert (resp.status, resp.content_type) == (200, "text/javascript")
+    assert resp.headers["Service-Worker-Allowed"] == "/t/"
+    assert resp.headers["Cache-Control"] == "no-cache"  # a browser checks it for a new version
+    assert resp.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert await resp.read() == ASSETS["push-worker.js"].body
+
+
+async def test_with_a_vapid_key_the_page_may_reach_hooks_and_run_its_worker(
+    api: Api, settings: Settings
+) -> None:
+    """hooks served at another origin (SHIPNOTIFY_WEBHOOK_URL): the page may post to it, and
+    to nothing else; its data block names the key and hooks' URL."""
+    offering = settings.with_(vapid_public_key=VAPID_PUBLIC, webhook_url="https://hooks.test:8443")
+    sid = unique("push-page")
+    async with (
+        running_tracker(settings),
+        TestClient(TestServer(status_app.init_app(offering))) as status,
+    ):
+        tid = await register(api, settings, sid)
+
+        async def page() -> ClientResponse | None:
+            resp = await status.get(f"/t/{tid}")
+            return resp if resp.status == 200 else None
+
+        resp = await eventually(page)
+        html = await resp.text()
+    directives = dict(
+        d.strip().split(" ", 1) for d in resp.headers["Content-Security-Policy"].split(";")
+    )
+    assert directives["connect-src"] == "'self' https://hooks.test:8443"
+    assert directives["worker-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    (data,) = re.findall(r'<script type="application/json" id="page-data">(.*?)</script>', html)
+    push = json.loads(data)["push"]
+    assert push["key"] == VAPID_PUBLIC
+    assert push["url"] == "https://hooks.test:8443/v1/push-subscriptions"
+    assert 'data-testid="push-subscribe"' in html

@@ -1,5 +1,5 @@
 """Each service is ready when what it needs to serve answers, and only then: status_api
-and hooks serve without Kafka, ingest takes taps without Redis, the consumers need both."""
+serves without Kafka, ingest takes taps without Redis, hooks and the consumers need both."""
 
 from __future__ import annotations
 
@@ -38,11 +38,28 @@ async def test_status_api_is_not_ready_without_redis(settings: Settings) -> None
     assert await readiness(status_app.init_app(no_redis)) == (503, {"redis": False})
 
 
-async def test_hooks_are_ready_on_redis_alone(settings: Settings) -> None:
+async def test_hooks_need_redis_and_kafka(settings: Settings) -> None:
+    """Its receipts and replies need Redis; the tracking page's push subscriptions, Kafka."""
     no_kafka = settings.with_(kafka_bootstrap=nowhere())
-    assert await readiness(hooks_app.init_app(no_kafka)) == (200, {"redis": True})
+    assert await readiness(hooks_app.init_app(no_kafka)) == (503, {"kafka": False, "redis": True})
     no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
-    assert await readiness(hooks_app.init_app(no_redis)) == (503, {"redis": False})
+    async with TestClient(TestServer(hooks_app.init_app(no_redis))) as client:
+
+        async def connected() -> bool:  # its producer connects in the background
+            return bool((await (await client.get("/readyz")).json())["checks"]["kafka"])
+
+        await eventually(connected)
+        resp = await client.get("/readyz")
+        assert (resp.status, (await resp.json())["checks"]) == (
+            503,
+            {"kafka": True, "redis": False},
+        )
+    async with TestClient(TestServer(hooks_app.init_app(settings))) as client:
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status == 200
+
+        await eventually(ready)
 
 
 async def test_ingest_is_ready_without_redis(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from schemathesis import GenerationMode
 from shipnotify import web
 from shipnotify.config import Settings
 from shipnotify.hooks import app as hooks_app
+from shipnotify.hooks import push
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -115,7 +116,10 @@ def _validator(name: str) -> jsonschema_rs.Validator:
     return api_formats.validator(DOC, {"$ref": f"#/components/schemas/{name}"})
 
 
-VALIDATORS = {name: _validator(name) for name in ("RegisterShipment", "StatusEvent", "StatusBatch")}
+VALIDATORS = {
+    name: _validator(name)
+    for name in ("RegisterShipment", "StatusEvent", "StatusBatch", "PushSubscribe")
+}
 BATCH_ITEM = _validator("BatchStatusEvent")
 CONTEXT = {MAX_TAP_AGE: timedelta(days=SETTINGS.max_tap_age_days)}
 
@@ -443,3 +447,14 @@ def test_generated_batches_are_read_as_the_document_says(mode: GenerationMode) -
         return taken
 
     _check_generated("/v1/events:batch", mode, check)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_generated_push_subscriptions_are_accepted_iff_the_document_allows_them(
+    mode: GenerationMode,
+) -> None:
+    _check_generated(
+        "/v1/push-subscriptions",
+        mode,
+        lambda body: assert_agree("PushSubscribe", push.PushSubscribe, body),
+    )

@@ -13,8 +13,8 @@ from shipnotify import status_api
 from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import TERMINAL, AttemptFailure, Status
 from shipnotify.status_api.app import Place, TimelineItem, Tracking
-from shipnotify.status_api.assets import ASSETS, BY_NAME, versioned
-from shipnotify.status_api.page import UI, not_found, render, script_json
+from shipnotify.status_api.assets import ASSETS, BY_NAME, WORKER, versioned
+from shipnotify.status_api.page import UI, PushOffer, not_found, render, script_json
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 VOID = {"meta", "link", "br", "img", "input", "hr", "source", "wbr"}
@@ -345,8 +345,10 @@ def test_the_data_block_gives_the_script_its_words_and_rules() -> None:
 
 def test_static_files_are_named_by_a_hash_of_their_content() -> None:
     static = Path(status_api.__file__).parent / "static"
-    assert sorted(ASSETS) == ["page.css", "page.js"]
+    assert sorted(ASSETS) == ["page.css", "page.js", "push-worker.js"]
     for source, asset in ASSETS.items():
+        if asset is WORKER:
+            continue
         body = (static / source).read_bytes()
         stem, ext = source.split(".")
         assert asset.body == body
@@ -354,3 +356,56 @@ def test_static_files_are_named_by_a_hash_of_their_content() -> None:
         assert asset.url == f"/static/{asset.name}"
         assert BY_NAME[asset.name] is asset
     assert versioned("page.css", b"a{}") != versioned("page.css", b"b{}")
+
+
+def test_the_service_worker_keeps_its_name() -> None:
+    """A browser looks for a new version of a worker at the URL it registered."""
+    static = Path(status_api.__file__).parent / "static"
+    assert WORKER.name == "push-worker.js"
+    assert WORKER.body == (static / "push-worker.js").read_bytes()
+    assert BY_NAME["push-worker.js"] is WORKER
+    assert WORKER.url == "/static/push-worker.js"
+
+
+OFFER = PushOffer(key="BKEY", url="https://hooks.example/v1/push-subscriptions")
+
+
+def test_with_a_vapid_key_the_page_offers_push_notices_in_its_language() -> None:
+    doc = parse(render(tracking("ru", CASES["attempted"]), lang="ru", push=OFFER))
+    section = doc.one(id="push")
+    assert "hidden" in section.attrs  # until the script finds the browser can have them
+    button = doc.one(id="push-on")
+    assert (button.tag, button.attrs["type"]) == ("button", "button")
+    assert button.content() == UI["ru"]["push_subscribe"] == "Уведомлять меня на этом устройстве"
+    assert doc.one(id="push-off").content() == UI["ru"]["push_stop"]
+    config = json.loads(doc.one(id="page-data").content())
+    assert config["push"]["key"] == "BKEY"
+    assert config["push"]["url"] == OFFER.url
+    assert (config["push"]["worker"], config["push"]["scope"]) == ("/static/push-worker.js", "/t/")
+    assert config["push"]["ui"]["push_denied"] == UI["ru"]["push_denied"]
+    assert set(config["push"]["ui"]) == {
+        "push_on",
+        "push_off",
+        "push_denied",
+        "push_unsupported",
+        "push_refused",
+    }
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_push_word_is_in_every_language(lang: str) -> None:
+    words = [UI[lang][k] for k in UI[lang] if k.startswith("push_")]
+    assert len(words) == 8
+    assert all(words)
+    if lang != "en":
+        assert not set(words) & {UI["en"][k] for k in UI["en"] if k.startswith("push_")}
+
+
+def test_without_a_key_or_once_final_no_push_is_offered() -> None:
+    for page in (
+        render(tracking("en", CASES["attempted"]), lang="en"),
+        render(tracking("en", CASES["delivered"]), lang="en", push=OFFER),
+    ):
+        doc = parse(page)
+        assert doc.find(id="push") == []
+        assert "push" not in json.loads(doc.one(id="page-data").content())

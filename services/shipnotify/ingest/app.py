@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.ingest import courier, courier_app
-from shipnotify.ingest.event_log import EventLog, LogUnavailable
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
     Accepted,
@@ -44,15 +42,16 @@ from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, auth, json_response, parse_body
+from shipnotify.web import event_log as events_topic
 from shipnotify.web import redis as sredis
+from shipnotify.web.event_log import EVENT_LOG as EVENT_LOG  # the app's, by ingest's name
+from shipnotify.web.event_log import EventLog
 
 log = logs.get(__name__)
 
 SETTINGS = web.AppKey("ingest_settings", Settings)
-EVENT_LOG = web.AppKey("event_log", EventLog)
 EVENT_IDS = web.AppKey("event_ids", EventIds)
 
-RETRY_AFTER_S = "5"
 _SHIPMENT_ID: TypeAdapter[str] = TypeAdapter(Id)
 _CHECK_TIMEOUT_S = 0.5
 _REUSED = "already used for another event of this shipment; a retry must repeat the same event"
@@ -76,7 +75,7 @@ async def register_shipment(request: web.Request) -> web.Response:
     event.registered.delivery_address = body.delivery_address or ""
     if body.event_id is not None:  # one of ours is new every time
         _refuse_a_conflict(await _check_ids(request, [event]))
-    await _append(request, [event])
+    await events_topic.append(request, [event])
     log.info("shipment registered", shipment_id=body.shipment_id, event_id=event.event_id)
     return json_response(
         Registered(
@@ -100,7 +99,7 @@ async def record_status(request: web.Request) -> web.Response:
             {"shipment_id": courier.ASSIGNED_ELSEWHERE},
         )  # fmt: skip
     _refuse_a_conflict(await _check_ids(request, [event]))
-    await _append(request, [event])
+    await events_topic.append(request, [event])
     log.info(
         "status recorded",
         shipment_id=shipment_id,
@@ -150,7 +149,7 @@ async def record_status_batch(request: web.Request) -> web.Response:
         events.append(event)
         results.append(ItemResult(index=i, result="accepted", event_id=uuid.UUID(event.event_id)))
     results.sort(key=lambda r: r.index)
-    await _append(request, events)
+    await events_topic.append(request, events)
     accepted = len(events)
     log.info(
         "status batch recorded",
@@ -171,7 +170,7 @@ async def erase_contacts(request: web.Request) -> web.Response:
     shipment_id = _shipment_id(request)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_ORDER_SYSTEM)
     event.contacts_erased.SetInParent()
-    await _append(request, [event])
+    await events_topic.append(request, [event])
     log.info("contacts erasure recorded", shipment_id=shipment_id, event_id=event.event_id)
     return json_response(Accepted(event_id=uuid.UUID(event.event_id), shipment_id=shipment_id), 202)
 
@@ -184,7 +183,7 @@ async def assign_courier(request: web.Request) -> web.Response:
     body = await parse_body(request, AssignCourier)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_OPERATOR)
     event.courier_assigned.courier_id = body.courier_id or ""
-    await _append(request, [event])
+    await events_topic.append(request, [event])
     log.info(
         "courier assigned", shipment_id=shipment_id, event_id=event.event_id,
         courier_id=body.courier_id,
@@ -320,15 +319,14 @@ def install(
     """Adds ingest to an app (its own, or the single app of `shipnotify dev`)."""
     settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     app[SETTINGS] = settings
-    app[EVENT_LOG] = event_log or EventLog(settings)
+    # Readiness is Kafka's alone: with Redis away, event ids go unchecked here and the
+    # tracker checks them.
+    events_topic.install(app, settings, given=event_log)
     client = sredis.client_of(app, settings, given=redis)
     app[EVENT_IDS] = EventIds(client)
     app[courier.COURIERS] = CourierRuns(client)
     sweb.add_routes(app, ROUTES)
     courier_app.install(app)  # the courier app's page and files
-    # Kafka alone: with Redis away, event ids go unchecked here and the tracker checks them.
-    app[sweb.CHECKS]["kafka"] = _kafka_ready(app)
-    app.cleanup_ctx.append(_event_log_ctx)
 
 
 def init_app(
@@ -343,19 +341,6 @@ def init_app(
     )
     install(app, settings, event_log=event_log, redis=redis)
     return app
-
-
-async def _event_log_ctx(app: web.Application) -> AsyncIterator[None]:
-    await app[EVENT_LOG].start()
-    yield
-    await app[EVENT_LOG].stop()
-
-
-def _kafka_ready(app: web.Application) -> sweb.Check:
-    async def check() -> bool:
-        return app[EVENT_LOG].ready
-
-    return check
 
 
 def _shipment_id(request: web.Request) -> str:
@@ -408,21 +393,6 @@ def _caller(request: web.Request) -> tuple[pb.Source, str]:
         auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
         return pb.SOURCE_ORDER_SYSTEM, ""
     return pb.SOURCE_COURIER_APP, _courier(request)
-
-
-async def _append(request: web.Request, events: list[pb.ShipmentEvent]) -> None:
-    if not events:
-        return
-    try:
-        await request.app[EVENT_LOG].append(events)
-    except LogUnavailable:
-        raise ApiError(
-            503,
-            "unavailable",
-            "the event log is unreachable; nothing was recorded",
-            {"kafka": "unreachable"},
-            {"Retry-After": RETRY_AFTER_S},
-        ) from None
 
 
 def _envelope(

@@ -8,12 +8,9 @@ the document sends only what is accepted: patterns, enums, and the rules between
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import available_timezones
 
 import phonenumbers
 from pydantic import (
@@ -33,6 +30,7 @@ from pydantic import (
 
 from shipnotify.config import Settings
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.web.fields import Locale, Strict, TimeZone, matching
 
 # A tap may be uploaded long after it happened, but never from the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -56,19 +54,6 @@ CourierStatus = Literal[
     "returned_to_sender",
     "cancelled",
 ]
-
-
-def _matching(pattern: str, message: str) -> Callable[[object], object]:
-    """A check that the input is a JSON string matching `pattern` (anchored, ASCII), before
-    the type's own parsing, which is laxer (pydantic also takes `{uuid}` or a Unix time)."""
-    compiled = re.compile(pattern.removeprefix("^").removesuffix("$"), re.ASCII)
-
-    def check(value: object) -> object:
-        if not isinstance(value, str) or not compiled.fullmatch(value):
-            raise ValueError(message)
-        return value
-
-    return check
 
 
 # -- free text: a contact's name, a depot, a city
@@ -115,7 +100,7 @@ AddressLine = Annotated[str, *_text(300)]
 # -- addresses
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{1,14}$"
-_PHONE_SHAPE = _matching(PHONE_PATTERN, "not a phone number in E.164 form, such as +40721234567")
+_PHONE_SHAPE = matching(PHONE_PATTERN, "not a phone number in E.164 form, such as +40721234567")
 
 
 def _e164(value: str) -> str:
@@ -151,7 +136,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TOP = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"  # letters, or an IDN's xn-- form
 EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_TOP}$"
 LOCAL_PART_PATTERN = r"^[^@]{1,64}@"  # RFC 5321: at most 64 octets before the @
-_EMAIL_SHAPE = _matching(EMAIL_PATTERN, "not an email address such as ana@example.com")
+_EMAIL_SHAPE = matching(EMAIL_PATTERN, "not an email address such as ana@example.com")
 
 
 def _email(value: str) -> str:
@@ -177,30 +162,12 @@ Email = Annotated[
 ]
 
 
-_ZONES = frozenset(available_timezones())
-
-
-def _time_zone(value: str) -> str:
-    # a lookup among the known names: ZoneInfo itself would try any string as a file path
-    if value not in _ZONES:
-        raise ValueError("not an IANA time zone, such as Europe/Bucharest")
-    return value
-
-
-TimeZone = Annotated[
-    str,
-    AfterValidator(_time_zone),
-    WithJsonSchema({"type": "string", "enum": sorted(_ZONES)}),
-]
-Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
-
-
 # -- event ids and times: exactly the JSON strings the document names
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 EventId = Annotated[
     uuid.UUID,
-    BeforeValidator(_matching(UUID_PATTERN, "not a UUID such as 0b6ae9c6-...-4f1c2a8d9e10")),
+    BeforeValidator(matching(UUID_PATTERN, "not a UUID such as 0b6ae9c6-...-4f1c2a8d9e10")),
     WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
 ]
 
@@ -228,7 +195,7 @@ def _recent(value: datetime, info: ValidationInfo) -> datetime:
 
 TapTime = Annotated[
     AwareDatetime,
-    BeforeValidator(_matching(TIME_PATTERN, "not an RFC 3339 time such as 2026-05-04T10:00:00Z")),
+    BeforeValidator(matching(TIME_PATTERN, "not an RFC 3339 time such as 2026-05-04T10:00:00Z")),
     AfterValidator(_recent),
     WithJsonSchema(
         {
@@ -239,10 +206,6 @@ TapTime = Annotated[
         }
     ),
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _given(field: str) -> dict[str, Any]:

@@ -22,11 +22,14 @@ from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import Shipment, TrackingStore
 from shipnotify.web import ApiError, Route, json_response
 from shipnotify.web import redis as sredis
+from shipnotify.web.cors import origin_of
 
 STORE = web.AppKey("tracking_store", TrackingStore)
 LIMIT = web.AppKey("rate_limit", RateLimit)
 RECENT = web.AppKey("recent_shipments", RecentShipments)
 LIVE_KEEPALIVE_S = web.AppKey("live_keepalive_s", float)
+PUSH = web.AppKey("push_offer", page.PushOffer)  # set when a VAPID key is
+PAGE_POLICY = web.AppKey("page_policy", str)
 
 
 class Place(BaseModel):
@@ -74,7 +77,7 @@ async def tracking_page(request: web.Request) -> web.Response:
     headers = {
         "Cache-Control": "no-cache",
         "Vary": "Accept-Language",
-        "Content-Security-Policy": _PAGE_POLICY,
+        "Content-Security-Policy": request.app[PAGE_POLICY],
         "Referrer-Policy": "no-referrer",
     }
     if shipment is None:
@@ -85,31 +88,53 @@ async def tracking_page(request: web.Request) -> web.Response:
             headers=headers,
         )
     return web.Response(
-        text=page.render(_tracking(shipment, lang), lang=lang),
+        text=page.render(_tracking(shipment, lang), lang=lang, push=request.app.get(PUSH)),
         content_type="text/html",
         headers=headers,
     )
 
 
-# Everything the page needs comes from this origin; nothing inline runs (its data block is
-# JSON, which no policy blocks: it is never executed).
-_PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
-)
+def page_policy(settings: Settings) -> str:
+    """The page's Content-Security-Policy. Everything it needs comes from this origin (its
+    service worker too), but the push subscriptions it sends to hooks, which may be served
+    at another origin; nothing inline runs (its data block is JSON, which no policy blocks:
+    it is never executed)."""
+    connect = "'self'"
+    if settings.vapid_public_key:
+        hooks = origin_of(settings.webhook_url or settings.public_url)
+        if hooks != origin_of(settings.public_url):
+            connect += " " + hooks
+    return (
+        "default-src 'none'; style-src 'self'; script-src 'self'; worker-src 'self'; "
+        f"connect-src {connect}; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def push_offer(settings: Settings) -> page.PushOffer | None:
+    """What the page needs to offer push notices: none without a VAPID key."""
+    if not settings.vapid_public_key:
+        return None
+    hooks = (settings.webhook_url or settings.public_url).rstrip("/")
+    return page.PushOffer(key=settings.vapid_public_key, url=hooks + "/v1/push-subscriptions")
+
+
+# The worker may do nothing but show notices and open pages; it loads nothing.
+_WORKER_HEADERS = {
+    "Cache-Control": assets.WORKER_CACHE_CONTROL,
+    "Service-Worker-Allowed": page.PushOffer.scope,
+    "Content-Security-Policy": "default-src 'none'",
+}
 
 
 async def static_file(request: web.Request) -> web.Response:
-    """The page's stylesheet or script, by its versioned name; never rate-limited (a browser
-    asks once a version, and they are served from memory)."""
+    """The page's stylesheet or script, by its versioned name, or its service worker;
+    never rate-limited (a browser asks once a version, and they are served from memory)."""
     asset = assets.BY_NAME.get(request.match_info["name"])
     if asset is None:
         raise ApiError(404, "not_found", "no static file has this name", {"name": "unknown"})
+    headers = _WORKER_HEADERS if asset is assets.WORKER else {"Cache-Control": assets.CACHE_CONTROL}
     return web.Response(
-        body=asset.body,
-        content_type=asset.content_type,
-        charset="utf-8",
-        headers={"Cache-Control": assets.CACHE_CONTROL},
+        body=asset.body, content_type=asset.content_type, charset="utf-8", headers=headers
     )
 
 
@@ -174,7 +199,9 @@ ROUTES = [
         "/static/{name}",
         static_file,
         "The tracking page's stylesheet and script, named by a hash of their content"
-        " (`page.<12 hex digits>.css`, `.js`): cached for a year, never revalidated",
+        " (`page.<12 hex digits>.css`, `.js`): cached for a year, never revalidated; and its"
+        " service worker, `push-worker.js`, under that name always, revalidated, allowed the"
+        " scope `/t/` (Service-Worker-Allowed)",
         {
             200: ("the file (text/css or text/javascript)", None),
             404: ("no file has this name (an unknown or an earlier version)", sweb.ErrorBody),
@@ -234,6 +261,9 @@ def install(
     app[LIMIT] = RateLimit(client, settings.track_requests_per_minute, clock=clock)
     app[RECENT] = RecentShipments(app[STORE], live.hub(app[STORE]))
     app[LIVE_KEEPALIVE_S] = settings.live_keepalive_s
+    if offer := push_offer(settings):
+        app[PUSH] = offer
+    app[PAGE_POLICY] = page_policy(settings)
     sweb.add_routes(app, ROUTES)
     # Redis alone: status_api never uses Kafka, and a broker outage must not take the
     # tracking pages out of service.

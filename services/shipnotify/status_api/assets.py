@@ -1,7 +1,9 @@
 """The tracking page's stylesheet and script (static/), read once at start-up and served from
 memory under names that carry a hash of their content (`page.3f5e0c9a1b2d.css`): a browser
 keeps them for a year without asking again, and a changed file gets a new name, so a page
-never meets an older script or stylesheet than its own."""
+never meets an older script or stylesheet than its own. The service worker alone keeps its
+own name (`push-worker.js`), revalidated at each check: a browser finds its new versions at
+the URL it registered."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from importlib.resources import files
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 PREFIX = "/static/"
 _TYPES = {".css": "text/css", ".js": "text/javascript"}
+# The service worker keeps its name: a browser checks its registration's script URL for a
+# new version, so the URL must stay the same (and the answer must be revalidated).
+WORKER_SOURCE = "push-worker.js"
+WORKER_CACHE_CONTROL = "no-cache"
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,11 @@ def _load() -> dict[str, Asset]:
         ext = "." + file.name.rpartition(".")[2]
         if ext in _TYPES:
             body = file.read_bytes()
-            found[file.name] = Asset(versioned(file.name, body), body, _TYPES[ext])
+            name = file.name if file.name == WORKER_SOURCE else versioned(file.name, body)
+            found[file.name] = Asset(name, body, _TYPES[ext])
     return found
 
 
 ASSETS = _load()  # by source name: ASSETS["page.css"].url
-BY_NAME = {a.name: a for a in ASSETS.values()}  # by versioned name, as requested
+BY_NAME = {a.name: a for a in ASSETS.values()}  # by the name requested (versioned but one)
+WORKER = ASSETS[WORKER_SOURCE]

@@ -44,6 +44,7 @@ class RateLimit:
         # by (client, window): the requests not yet added to Redis, every instance's count at
         # the last flush, and the clients logged as limited
         self._unflushed: Counter[tuple[str, int]] = Counter()
+        self._in_flight: Counter[tuple[str, int]] = Counter()  # sent, Redis's totals not back
         self._counted: dict[tuple[str, int], int] = {}
         self._told: set[tuple[str, int]] = set()
 
@@ -54,7 +55,8 @@ class RateLimit:
         client = request.remote or "unknown"  # behind trusted proxies, the one they name
         key = (client, window)
         self._unflushed[key] += 1
-        if self._counted.get(key, 0) + self._unflushed[key] > self._limit:
+        counted = self._counted.get(key, 0) + self._in_flight[key] + self._unflushed[key]
+        if counted > self._limit:
             if key not in self._told:  # once a window, not once a request
                 self._told.add(key)
                 log.warning("client rate limited", client=client, limit=self._limit)
@@ -72,6 +74,7 @@ class RateLimit:
         unflushed, self._unflushed = self._unflushed, Counter()
         if not unflushed:
             return
+        self._in_flight = unflushed  # still counted by check() until the totals are back
         pipe = self._redis.pipeline(transaction=False)
         for (client, window), n in unflushed.items():
             key = rate_limit_key(client, window)
@@ -83,6 +86,8 @@ class RateLimit:
             self._unflushed.update(unflushed)  # counted again at the next flush
             log.warning("rate limit counts not written", error=repr(e))
             return
+        finally:
+            self._in_flight = Counter()
         current = int(self._clock() // WINDOW_S)
         self._counted = {k: v for k, v in self._counted.items() if k[1] == current}
         self._told = {k for k in self._told if k[1] == current}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,15 +79,38 @@ _UNTEMPLATED = (
     mark("page.todo"),
     mark("page.ended"),
     mark("page.current"),
+    mark("page.push_on"),
+    mark("page.push_off"),
+    mark("page.push_denied"),
+    mark("page.push_unsupported"),
+    mark("page.push_refused"),
 )
+PUSH_UI = ("push_on", "push_off", "push_denied", "push_unsupported", "push_refused")
+# A push service that never answers (a browser offline, or kept from its push service):
+# the page says push is unavailable after this long.
+SUBSCRIBE_MS = 30_000
 POLL_MS = 5000
 MAX_ERRORS = 3  # stream errors without a message before falling back to polling
 
 _LOADER = PackageLoader("shipnotify.status_api")
 
 
-def render(tracking: Tracking, *, lang: str) -> str:
-    """The tracking page of a shipment, in `lang` (one of LANGUAGES; others fall back)."""
+@dataclass(frozen=True)
+class PushOffer:
+    """What the page needs to offer push notices on the reader's device: the application
+    server's public key (VAPID, base64url), where hooks takes subscriptions, and its service
+    worker's URL and scope (every tracking page)."""
+
+    key: str
+    url: str
+    worker: str = assets.WORKER.url
+    scope: str = "/t/"
+
+
+def render(tracking: Tracking, *, lang: str, push: PushOffer | None = None) -> str:
+    """The tracking page of a shipment, in `lang` (one of LANGUAGES; others fall back); with
+    `push`, and while the shipment is not final, it offers push notices (where the browser
+    can have them: the script shows the offer)."""
     lang = _lang(lang)
     items = _newest_first(tracking.timeline)
     mine = next((i for i in items if i.status == tracking.status), None)
@@ -97,7 +121,8 @@ def render(tracking: Tracking, *, lang: str) -> str:
         failure=mine.failure_label if mine and mine.failure_label else "",
         last=max([tracking.status_at, *(i.occurred_at for i in items)], key=_utc),
         kind=KINDS.get(tracking.status, "active"),
-        config=_config(tracking.tracking_id, lang),
+        push=push is not None and not tracking.final,
+        config=_config(tracking.tracking_id, lang, None if tracking.final else push),
     )
 
 
@@ -112,10 +137,10 @@ def script_json(value: object) -> str:
     return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\u0021--")
 
 
-def _config(tracking_id: str, lang: str) -> dict[str, Any]:
+def _config(tracking_id: str, lang: str, push: PushOffer | None) -> dict[str, Any]:
     """What page.js reads from the data block."""
     words = UI[lang]
-    return {
+    config: dict[str, Any] = {
         "id": tracking_id,
         "lang": lang,
         "ui": {k: words[k] for k in SCRIPT_UI},
@@ -126,6 +151,16 @@ def _config(tracking_id: str, lang: str) -> dict[str, Any]:
         "pollMs": POLL_MS,
         "maxErrors": MAX_ERRORS,
     }
+    if push:
+        config["push"] = {
+            "key": push.key,
+            "url": push.url,
+            "worker": push.worker,
+            "scope": push.scope,
+            "subscribeMs": SUBSCRIBE_MS,
+            "ui": {k: words[k] for k in PUSH_UI},
+        }
+    return config
 
 
 @functools.cache

@@ -129,4 +129,133 @@ if (!("EventSource" in window)) {
     }
   });
 }
+
+// Push notices on this device: offered only where the browser has them (and the server has
+// a VAPID key: then the data block has `push`). The subscription goes to hooks; this page
+// remembers (localStorage) which shipments it subscribed this browser to.
+const P = C.push;
+if (P && $("push") && "serviceWorker" in navigator && "PushManager" in window &&
+    "Notification" in window) {
+  const note = $("push-note");
+  const on = $("push-on");
+  const off = $("push-off");
+  const PREFIX = "shipnotify.push.";
+  const mine = PREFIX + C.id;
+  const store = (key, value) => {
+    try {
+      if (value) localStorage.setItem(key, value); else localStorage.removeItem(key);
+    } catch (e) { /* storage off: the page forgets at reload */ }
+  };
+  const stored = (key) => { try { return localStorage.getItem(key); } catch (e) { return null; } };
+  // Whether another shipment's page subscribed this browser with the same subscription.
+  const shared = (endpoint) => {
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (k && k.startsWith(PREFIX) && k !== mine && localStorage.getItem(k) === endpoint) {
+          return true;
+        }
+      }
+    } catch (e) { /* no storage: none known */ }
+    return false;
+  };
+  const say = (key, error) => {
+    note.textContent = key ? P.ui[key] : "";
+    note.className = "push-note" + (error ? " push-note--error" : "");
+  };
+  const subscribed = (yes) => { on.hidden = yes; off.hidden = !yes; };
+  const busy = (yes) => { on.disabled = yes; off.disabled = yes; };
+  const bytes = (b64url) => {
+    const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  };
+  const key = bytes(P.key);
+  const sameKey = (sub) => {
+    const k = sub.options && sub.options.applicationServerKey;
+    if (!k) return true;
+    const a = new Uint8Array(k);
+    return a.length === key.length && a.every((v, i) => v === key[i]);
+  };
+  const zone = () => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) {
+      return "UTC";
+    }
+  };
+  const within = (promise, ms) => Promise.race([promise, new Promise((_, fail) => {
+    setTimeout(() => fail(new Error("the push service did not answer")), ms);
+  })]);
+  // hooks' answer: true for 202, false when it refused or could not be reached
+  const send = async (method, body) => {
+    try {
+      const r = await fetch(P.url, {method, mode: "cors", credentials: "omit",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+      return r.status === 202;
+    } catch (e) {
+      return false;
+    }
+  };
+  const subscription = async () => {
+    await navigator.serviceWorker.register(P.worker, {scope: P.scope});
+    const reg = await navigator.serviceWorker.ready;
+    let sub = await reg.pushManager.getSubscription();
+    if (sub && !sameKey(sub)) {  // made with an earlier server key: no longer reachable
+      await sub.unsubscribe();
+      sub = null;
+    }
+    return sub || within(reg.pushManager.subscribe({userVisibleOnly: true,
+      applicationServerKey: key}), P.subscribeMs);
+  };
+  const start = async () => {
+    const permission = await Notification.requestPermission();
+    if (permission !== "granted") return say("push_denied", true);
+    let sub;
+    try {
+      sub = await subscription();
+    } catch (e) {
+      return say("push_unsupported", true);
+    }
+    const body = {tracking_id: C.id, subscription: sub.toJSON(), locale: C.lang,
+      time_zone: zone()};
+    if (!(await send("POST", body))) return say("push_refused", true);
+    store(mine, sub.endpoint);
+    subscribed(true);
+    say("push_on");
+    return off;
+  };
+  const stop = async () => {
+    const reg = await navigator.serviceWorker.getRegistration(P.scope);
+    const sub = reg ? await reg.pushManager.getSubscription() : null;
+    const endpoint = sub ? sub.endpoint : stored(mine);
+    if (endpoint && !(await send("DELETE", {tracking_id: C.id, endpoint}))) {
+      return say("push_refused", true);
+    }
+    store(mine, null);
+    if (sub && !shared(sub.endpoint)) await sub.unsubscribe();
+    subscribed(false);
+    say("push_off");
+    return on;
+  };
+  // Runs a button's work with both buttons off; then focus goes to the button now shown.
+  const act = (what) => async () => {
+    busy(true);
+    say(null);
+    let next = null;
+    try { next = await what(); } catch (e) { say("push_unsupported", true); }
+    busy(false);
+    if (next) next.focus();
+  };
+  on.addEventListener("click", act(start));
+  off.addEventListener("click", act(stop));
+  $("push").hidden = false;
+  const was = stored(mine);
+  if (was) {  // subscribed here before: still, if the browser keeps that subscription
+    navigator.serviceWorker.getRegistration(P.scope)
+      .then((reg) => (reg ? reg.pushManager.getSubscription() : null))
+      .then((sub) => {
+        if (sub && sub.endpoint === was) { subscribed(true); say("push_on"); } else store(mine, null);
+      })
+      .catch(() => {});
+  }
+}
 })();
