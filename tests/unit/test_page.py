@@ -14,7 +14,8 @@ from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import TERMINAL, AttemptFailure, Status
 from shipnotify.status_api.app import Place, TimelineItem, Tracking
 from shipnotify.status_api.assets import ASSETS, BY_NAME, WORKER, versioned
-from shipnotify.status_api.page import UI, PushOffer, not_found, render, script_json
+from shipnotify.status_api.page import UI, PushOffer, not_found, render
+from shipnotify.web.pages import script_json
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 VOID = {"meta", "link", "br", "img", "input", "hr", "source", "wbr"}

@@ -11,22 +11,20 @@ data block: nothing inline runs, so the Content-Security-Policy allows no inline
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from babel import Locale
 from babel.messages.pofile import read_po
-from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from jinja2 import Environment
 
 from shipnotify import i18n
 from shipnotify.i18n import DEFAULT, LANGUAGES, mark
 from shipnotify.model.status import Status
 from shipnotify.status_api import assets
 from shipnotify.status_api.progress import ENDS
+from shipnotify.web import pages
 
 if TYPE_CHECKING:
     from shipnotify.status_api.app import Place, TimelineItem, Tracking
@@ -42,14 +40,6 @@ def _page_ids() -> list[str]:
 _IDS = _page_ids()
 UI = {lang: {k.removeprefix("page."): i18n.text(lang, k) for k in _IDS} for lang in LANGUAGES}
 
-
-def _own_name(code: str) -> str:
-    """A language by its own name, capitalized as a menu shows it: "Русский", "Română"."""
-    name = Locale.parse(code).get_display_name(code) or code
-    return name[:1].upper() + name[1:]
-
-
-LANGUAGE_NAMES = {code: _own_name(code) for code in LANGUAGES}
 
 STEP_STATES = ("current", "attempted", "collect", "complete", "ended")  # aria-current="step"
 HIDDEN = {  # a stage's state -> the name of the words screen readers hear after the stage
@@ -92,8 +82,6 @@ SUBSCRIBE_MS = 30_000
 POLL_MS = 5000
 MAX_ERRORS = 3  # stream errors without a message before falling back to polling
 
-_LOADER = PackageLoader("shipnotify.status_api")
-
 
 @dataclass(frozen=True)
 class PushOffer:
@@ -132,11 +120,6 @@ def not_found(lang: str, tracking_id: str) -> str:
     return _environment(lang).get_template("not_found.html").render(tracking_id=tracking_id[:64])
 
 
-def script_json(value: object) -> str:
-    """JSON for inside a <script> element: no "</" nor "<!--" can end or derail it."""
-    return json.dumps(value).replace("</", "<\\/").replace("<!--", "<\\u0021--")
-
-
 def _config(tracking_id: str, lang: str, push: PushOffer | None) -> dict[str, Any]:
     """What page.js reads from the data block."""
     words = UI[lang]
@@ -165,23 +148,9 @@ def _config(tracking_id: str, lang: str, push: PushOffer | None) -> dict[str, An
 
 @functools.cache
 def _environment(lang: str) -> Environment:
-    """The templates' environment for `lang`: its catalog behind `_()`, autoescaping on."""
-    env = Environment(
-        loader=_LOADER,
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    # _() says what i18n.text() says, an alias (`=other.id`) resolved; the i18n extension
-    # adds this method, which the type of Environment does not declare.
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        functools.partial(i18n.text, lang), i18n.translations(lang).ngettext, newstyle=True
-    )
+    """The pages' environment for `lang` (web.pages), with what the tracking page adds."""
+    env = pages.environment("shipnotify.status_api", lang)
     env.globals.update(
-        lang=lang,
-        languages=LANGUAGE_NAMES,
         asset_url=lambda source: assets.ASSETS[source].url,
         step_states=STEP_STATES,
         hidden={state: UI[lang][key] for state, key in HIDDEN.items()},
@@ -191,7 +160,6 @@ def _environment(lang: str) -> Environment:
         utc=_utc,
         iso=lambda t: t.isoformat().replace("+00:00", "Z"),
         place=_place,
-        script_json=lambda value: Markup(script_json(value)),  # noqa: S704 (escaped for <script>)
     )
     return env
 
