@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     retry_max_delay_s: PositiveReal = 300.0  # the longest wait between two tries of a notice
     retry_max_age_s: Positive = 24 * 3600
     quiet_hours: QuietHours = "21:00-08:00"  # no SMS or push then, in the contact's zone; "": none
-    webhook_url: OptionalBaseUrl = ""  # where the SMS provider reaches status_api; "": public_url
+    webhook_url: OptionalBaseUrl = ""  # where providers and pages reach hooks; "": public_url
     # Web Push (RFC 8292): the application server's key pair, base64url (the private key's
     # 32 bytes; the public key's uncompressed point, which the tracking page subscribes
     # with), and the contact the push services may write to (mailto: or https:).
