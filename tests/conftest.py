@@ -65,6 +65,7 @@ def settings(broker: str, redis_url: str) -> Settings:
         opt_out_secret=f"test-opt-out-secret-{run}",
         public_url="http://tracking.test",
         track_requests_per_minute=1_000_000,  # the rate limit has its own test
+        quiet_hours="",  # no test hangs on the hour it runs; the quiet-hours tests set their own
     ).in_namespace(f"test.{run}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
@@ -20,10 +21,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shipnotify.model import survey
 from shipnotify.setting_kinds import (
     AccountSid,
     BaseUrl,
     Csv,
+    Depots,
     Group,
     Host,
     Hs256Key,
@@ -41,7 +44,11 @@ from shipnotify.setting_kinds import (
     QuietHours,
     RedisUrl,
     SmsSender,
+    SurveyScale,
     Topic,
+    UnhappyCes,
+    UnhappyCsat,
+    UnhappyNps,
     VapidPrivateKey,
     VapidPublicKey,
     VapidSubject,
@@ -90,6 +97,9 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: NonNegative = 500
     notifications_dead_letter_topic: Topic = "shipnotify.notifications.v1.dlq"
     notifier_group: Group = "shipnotify-notifier"
+    feedback_topic: Topic = "shipnotify.feedback.v1"
+    feedback_dead_letter_topic: Topic = "shipnotify.feedback.v1.dlq"
+    feedback_group: Group = "shipnotify-tracker-feedback"
     # Notices
     twilio_account_sid: AccountSid = ""
     twilio_auth_token: str = _secret("")
@@ -117,6 +127,21 @@ class Settings(BaseSettings):
     vapid_private_key: VapidPrivateKey = _secret("")
     vapid_public_key: VapidPublicKey = ""
     vapid_subject: VapidSubject = ""
+    # Surveys and call-backs. The question asked after delivery, and which of its scores
+    # are unhappy (each opens a call-back case), per scale.
+    survey_scale: SurveyScale = "csat"
+    survey_unhappy_csat: UnhappyCsat = "1-2"
+    survey_unhappy_nps: UnhappyNps = "0-6"
+    survey_unhappy_ces: UnhappyCes = "1-3"
+    survey_delay_s: NonNegative = 2 * 3600  # after delivery; then in the contact's waking hours
+    survey_every_days: Positive = 30  # a person (phone or email) is asked at most this often
+    survey_answer_days: Positive = (
+        7  # a survey takes answers (a later replaces an earlier) this long
+    )
+    # Depots: each one's supervisor (who gets the call-back alerts), time zone and closing
+    # time: "north=a@x.example Europe/Chisinau 18:00; *=b@x.example UTC 17:00" (* = any other).
+    depots: Depots = ""
+    callback_hours: NonNegative = 0  # a case is due this many hours after it opened; 0: at closing
     # Redis
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster
@@ -203,6 +228,21 @@ class Settings(BaseSettings):
     def with_(self, **changes: Any) -> Settings:
         """These Settings with some values changed, checked like any others."""
         return type(self)(**{**{name: getattr(self, name) for name in VARIABLES}, **changes})
+
+    def survey_rules(self) -> survey.Rules:
+        """The survey settings as the survey rules (model/survey.py) take them."""
+        return survey.Rules(
+            scale=survey.SCALE_NAMES[self.survey_scale],
+            unhappy={
+                scale: survey.parse_range(getattr(self, f"survey_unhappy_{name}"), scale)
+                for name, scale in survey.SCALE_NAMES.items()
+            },
+            delay=timedelta(seconds=self.survey_delay_s),
+            every_days=self.survey_every_days,
+            answer_days=self.survey_answer_days,
+            depots=survey.parse_depots(self.depots),
+            callback_hours=self.callback_hours,
+        )
 
     def require(self, *names: str) -> None:
         """Fail fast, naming the variable, when a service starts without a secret it needs."""

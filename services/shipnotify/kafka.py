@@ -139,6 +139,8 @@ async def ensure_topics(settings: Settings) -> None:
                 settings.events_dead_letter_topic,
                 settings.notifications_topic,
                 settings.notifications_dead_letter_topic,
+                settings.feedback_topic,
+                settings.feedback_dead_letter_topic,
             )
             if name not in existing
         ]

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, AnyUrl, BeforeValidator, Field, TypeAdapter
 from pydantic import ValidationError as _Invalid
 from pydantic_settings import NoDecode
 
+from shipnotify.model import survey
 from shipnotify.model.quiet import parse_window
 
 # ---- numbers ----
@@ -115,6 +116,10 @@ def _quiet_hours(value: str) -> None:
     parse_window(value)  # the notifier's own parser: one definition of the format
 
 
+def _unhappy(scale: int) -> Callable[[str], object]:
+    return lambda value: survey.parse_range(value, scale)
+
+
 _FROM = HeaderRegistry()
 
 
@@ -199,6 +204,11 @@ BaseUrl = Annotated[str, _rule(_base_url)]
 OptionalBaseUrl = Annotated[str, _rule(_base_url, empty=True)]
 RedisUrl = Annotated[str, _rule(_redis_url)]
 QuietHours = Annotated[str, _rule(_quiet_hours)]
+Depots = Annotated[str, _rule(survey.parse_depots, empty=True)]
+UnhappyCsat = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["csat"]))]
+UnhappyNps = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["nps"]))]
+UnhappyCes = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["ces"]))]
+SurveyScale = Literal["csat", "nps", "ces"]
 MailAddress = Annotated[str, _rule(_mail_address)]
 AccountSid = Annotated[str, _rule(_account_sid, empty=True)]
 SmsSender = Annotated[str, _rule(_sms_sender, empty=True)]

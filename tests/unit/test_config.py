@@ -30,12 +30,18 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "SHIPNOTIFY_TRACK_REQUESTS_PER_MINUTE",
             "SHIPNOTIFY_MAX_TAP_AGE_DAYS",
             "SHIPNOTIFY_COURIER_TOKEN_TTL_S",
+            "SHIPNOTIFY_SURVEY_EVERY_DAYS",
+            "SHIPNOTIFY_SURVEY_ANSWER_DAYS",
         ],
         ["1", "86400"],
         ["0", "-1", "1.5", "ten", ""],
     ),
     "whole number, 0 allowed": (
-        ["SHIPNOTIFY_KAFKA_FETCH_MAX_WAIT_MS"],
+        [
+            "SHIPNOTIFY_KAFKA_FETCH_MAX_WAIT_MS",
+            "SHIPNOTIFY_SURVEY_DELAY_S",
+            "SHIPNOTIFY_CALLBACK_HOURS",
+        ],
         ["0", "5", "500"],
         ["-1", "0.5", "x"],
     ),
@@ -74,12 +80,14 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "SHIPNOTIFY_EVENTS_DEAD_LETTER_TOPIC",
             "SHIPNOTIFY_NOTIFICATIONS_TOPIC",
             "SHIPNOTIFY_NOTIFICATIONS_DEAD_LETTER_TOPIC",
+            "SHIPNOTIFY_FEEDBACK_TOPIC",
+            "SHIPNOTIFY_FEEDBACK_DEAD_LETTER_TOPIC",
         ],
         ["a", "test.1a2b.shipnotify.notifications.v1", "A_b-c"],
         ["", "a b", "..", "t/x", "x" * 250],
     ),
     "consumer group": (
-        ["SHIPNOTIFY_TRACKER_GROUP", "SHIPNOTIFY_NOTIFIER_GROUP"],
+        ["SHIPNOTIFY_TRACKER_GROUP", "SHIPNOTIFY_NOTIFIER_GROUP", "SHIPNOTIFY_FEEDBACK_GROUP"],
         ["shipnotify-tracker", "g"],
         [""],
     ),
@@ -117,6 +125,38 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["SHIPNOTIFY_QUIET_HOURS"],
         ["21:00-08:00", "", "12:00-14:30", "0:00-6:00"],
         ["25:00-08:00", "21:00", "late", "21:00-08:60", "21:00+02:00-08:00", "2100-0800"],
+    ),
+    "survey scale": (["SHIPNOTIFY_SURVEY_SCALE"], ["csat", "nps", "ces"], ["", "CSAT", "stars"]),
+    "unhappy CSAT scores": (
+        ["SHIPNOTIFY_SURVEY_UNHAPPY_CSAT"],
+        ["1-2", "1-1", "1", "2-3", "1-5"],
+        ["", "0-2", "1-6", "3-2", "low", "1-2-3", "1,2"],
+    ),
+    "unhappy NPS scores": (
+        ["SHIPNOTIFY_SURVEY_UNHAPPY_NPS"],
+        ["0-6", "0-10", "7"],
+        ["", "0-11", "-1-6", "6-0"],
+    ),
+    "unhappy CES scores": (
+        ["SHIPNOTIFY_SURVEY_UNHAPPY_CES"],
+        ["1-3", "1-7", "2"],
+        ["", "0-3", "1-8", "x"],
+    ),
+    "depots": (
+        ["SHIPNOTIFY_DEPOTS"],
+        [
+            "",
+            "north=a@x.example Europe/Chisinau 18:00",
+            "north=a@x.example Europe/Chisinau 18:00; *=b@x.example UTC 17:30;",
+        ],
+        [
+            "north",
+            "north=a@x.example",
+            "north=nobody Europe/Chisinau 18:00",
+            "north=a@x.example Mars/Olympus 18:00",
+            "north=a@x.example UTC 25:00",
+            "=a@x.example UTC 18:00",
+        ],
     ),
     "log level": (
         ["SHIPNOTIFY_LOG_LEVEL"],
@@ -369,8 +409,11 @@ def test_a_namespace_gives_every_topic_and_group_its_own_name() -> None:
         "events_dead_letter_topic",
         "notifications_topic",
         "notifications_dead_letter_topic",
+        "feedback_topic",
+        "feedback_dead_letter_topic",
         "tracker_group",
         "notifier_group",
+        "feedback_group",
     ]
     assert {getattr(spaced, n) for n in names} == {f"run-1.{getattr(Settings(), n)}" for n in names}
     assert spaced.with_(**{n: getattr(Settings(), n) for n in names}) == Settings()

@@ -97,3 +97,48 @@ def due_key(jobs_topic: str) -> str:
 def rate_limit_key(client: str, window: int) -> str:
     """A client's count of requests to the public routes in one window (status_api)."""
     return f"rl:{client}:{window}"
+
+
+# ---- surveys and call-back cases (store/feedback.py) ----
+
+
+def surveys_key(shipment_id: str) -> str:
+    """A shipment's surveys (sent, or its tracking page's) with their answers and follow-ups:
+    survey id -> the survey's record."""
+    return _key(shipment_id, "surveys")
+
+
+def cases_key(shipment_id: str) -> str:
+    """A shipment's call-back cases: case id -> the case's record."""
+    return _key(shipment_id, "cases")
+
+
+def feedback_applied_key(shipment_id: str) -> str:
+    """The ids of a shipment's feedback events already applied (once-only)."""
+    return _key(shipment_id, "feedback")
+
+
+def case_key(case_id: str) -> str:
+    """A case id's shipment id: an operator names a case by its id alone."""
+    return "case:" + case_id
+
+
+CASES_OPEN = "cases:open"  # a sorted set: the cases not closed, by due time (ms)
+CASES_CLOSED = "cases:closed"  # a sorted set: the closed cases, by when they closed (ms)
+
+
+def sms_survey_key(phone_digest: str) -> str:
+    """The survey an SMS reply from this number answers (by a keyed hash of the number):
+    "<shipment id>/<survey id>", for as long as the survey takes answers."""
+    return "survey:sms:" + phone_digest
+
+
+def surveyed_key(address_digest: str) -> str:
+    """A person (phone or email, by a keyed hash) was asked lately: the survey id, expiring
+    when they may be asked again."""
+    return "survey:asked:" + address_digest
+
+
+def survey_help_key(survey_id: str) -> str:
+    """An unreadable reply to this survey got its one help reply."""
+    return "survey:helped:" + survey_id

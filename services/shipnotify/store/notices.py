@@ -12,8 +12,6 @@ number or email is stored in either.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -30,6 +28,7 @@ from redis.exceptions import NoScriptError
 
 from shipnotify.model import base36
 from shipnotify.store import intact
+from shipnotify.store.digests import address_digest
 from shipnotify.store.keys import (
     due_key,
     notices_key,
@@ -270,10 +269,7 @@ class NoticeBook:
         return moved
 
     def _opt_out_key(self, phone: str) -> str:
-        if not self._opt_out_secret:
-            raise RuntimeError("the opt-out list needs SHIPNOTIFY_OPT_OUT_SECRET")
-        digest = hmac.new(self._opt_out_secret, phone.encode(), hashlib.sha256).digest()
-        return opt_out_key(_b64(digest[:16]))
+        return opt_out_key(address_digest(self._opt_out_secret, phone))
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,24 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from shipnotify.v1 import shipment_events_pb2 as shipnotify_dot_v1_dot_shipment__events__pb2
+from shipnotify.v1 import survey_pb2 as shipnotify_dot_v1_dot_survey__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shipnotify/v1/notifications.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\"\x98\x04\n\x0fNotificationJob\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x13\n\x0btracking_id\x18\x04 \x01(\t\x12\'\n\x05party\x18\x05 \x01(\x0e\x32\x18.shipnotify.v1.PartyRole\x12\'\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\x16.shipnotify.v1.Channel\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x0e\n\x06locale\x18\t \x01(\t\x12\x11\n\ttime_zone\x18\n \x01(\t\x12%\n\x06status\x18\x0b \x01(\x0e\x32\x15.shipnotify.v1.Status\x12.\n\x07\x66\x61ilure\x18\x0c \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12/\n\x0boccurred_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nplanned_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x10 \x01(\t\x12\x13\n\x0breceived_by\x18\x11 \x01(\t\x12\x13\n\x0bpush_p256dh\x18\x12 \x01(\t\x12\x11\n\tpush_auth\x18\x13 \x01(\t*X\n\tPartyRole\x12\x1a\n\x16PARTY_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PARTY_ROLE_SENDER\x10\x01\x12\x18\n\x14PARTY_ROLE_RECIPIENT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!shipnotify/v1/notifications.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\x1a\x1ashipnotify/v1/survey.proto\"\xd7\x05\n\x0fNotificationJob\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x13\n\x0btracking_id\x18\x04 \x01(\t\x12\'\n\x05party\x18\x05 \x01(\x0e\x32\x18.shipnotify.v1.PartyRole\x12\'\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\x16.shipnotify.v1.Channel\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\x12\x0e\n\x06locale\x18\t \x01(\t\x12\x11\n\ttime_zone\x18\n \x01(\t\x12%\n\x06status\x18\x0b \x01(\x0e\x32\x15.shipnotify.v1.Status\x12.\n\x07\x66\x61ilure\x18\x0c \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12/\n\x0boccurred_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nplanned_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x10 \x01(\t\x12\x13\n\x0breceived_by\x18\x11 \x01(\t\x12\x13\n\x0bpush_p256dh\x18\x12 \x01(\t\x12\x11\n\tpush_auth\x18\x13 \x01(\t\x12\'\n\x04kind\x18\x14 \x01(\x0e\x32\x19.shipnotify.v1.NoticeKind\x12.\n\nnot_before\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsurvey_id\x18\x16 \x01(\t\x12#\n\x05scale\x18\x17 \x01(\x0e\x32\x14.shipnotify.v1.Scale\x12,\n\ncase_alert\x18\x18 \x01(\x0b\x32\x18.shipnotify.v1.CaseAlert\"\xa4\x03\n\tCaseAlert\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\r\n\x05\x64\x65pot\x18\x02 \x01(\t\x12\x12\n\ncourier_id\x18\x03 \x01(\t\x12*\n\x06\x64ue_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05scale\x18\x05 \x01(\x0e\x32\x14.shipnotify.v1.Scale\x12\r\n\x05score\x18\x06 \x01(\x05\x12%\n\x06reason\x18\x07 \x01(\x0e\x32\x15.shipnotify.v1.Reason\x12\x0f\n\x07\x63omment\x18\x08 \x01(\t\x12+\n\x06source\x18\t \x01(\x0e\x32\x1b.shipnotify.v1.AnswerSource\x12\'\n\x05party\x18\n \x01(\x0e\x32\x18.shipnotify.v1.PartyRole\x12.\n\x08timeline\x18\x0b \x03(\x0b\x32\x1c.shipnotify.v1.TimelineEntry\x12\x15\n\rcustomer_name\x18\x0c \x01(\t\x12\x16\n\x0e\x63ustomer_phone\x18\r \x01(\t\x12\x16\n\x0e\x63ustomer_email\x18\x0e \x01(\t\"\xa6\x01\n\rTimelineEntry\x12%\n\x06status\x18\x01 \x01(\x0e\x32\x15.shipnotify.v1.Status\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x64\x65pot\x18\x03 \x01(\t\x12.\n\x07\x66\x61ilure\x18\x04 \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure*X\n\tPartyRole\x12\x1a\n\x16PARTY_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11PARTY_ROLE_SENDER\x10\x01\x12\x18\n\x14PARTY_ROLE_RECIPIENT\x10\x02*\x91\x01\n\nNoticeKind\x12\x1b\n\x17NOTICE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12NOTICE_KIND_SURVEY\x10\x01\x12\x19\n\x15NOTICE_KIND_FOLLOW_UP\x10\x02\x12\x17\n\x13NOTICE_KIND_APOLOGY\x10\x03\x12\x1a\n\x16NOTICE_KIND_CASE_ALERT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shipnotify.v1.notifications_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PARTYROLE']._serialized_start=661
-  _globals['_PARTYROLE']._serialized_end=749
-  _globals['_NOTIFICATIONJOB']._serialized_start=123
-  _globals['_NOTIFICATIONJOB']._serialized_end=659
+  _globals['_PARTYROLE']._serialized_start=1472
+  _globals['_PARTYROLE']._serialized_end=1560
+  _globals['_NOTICEKIND']._serialized_start=1563
+  _globals['_NOTICEKIND']._serialized_end=1708
+  _globals['_NOTIFICATIONJOB']._serialized_start=151
+  _globals['_NOTIFICATIONJOB']._serialized_end=878
+  _globals['_CASEALERT']._serialized_start=881
+  _globals['_CASEALERT']._serialized_end=1301
+  _globals['_TIMELINEENTRY']._serialized_start=1304
+  _globals['_TIMELINEENTRY']._serialized_end=1470
 # @@protoc_insertion_point(module_scope)

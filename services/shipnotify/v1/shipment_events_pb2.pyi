@@ -77,7 +77,7 @@ SOURCE_COURIER_APP: Source
 SOURCE_OPERATOR: Source
 
 class Contact(_message.Message):
-    __slots__ = ("name", "phone", "email", "locale", "time_zone", "channels", "statuses")
+    __slots__ = ("name", "phone", "email", "locale", "time_zone", "channels", "statuses", "no_surveys")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +85,7 @@ class Contact(_message.Message):
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    NO_SURVEYS_FIELD_NUMBER: _ClassVar[int]
     name: str
     phone: str
     email: str
@@ -92,7 +93,8 @@ class Contact(_message.Message):
     time_zone: str
     channels: _containers.RepeatedScalarFieldContainer[Channel]
     statuses: _containers.RepeatedScalarFieldContainer[Status]
-    def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ..., statuses: _Optional[_Iterable[_Union[Status, str]]] = ...) -> None: ...
+    no_surveys: bool
+    def __init__(self, name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[Channel, str]]] = ..., statuses: _Optional[_Iterable[_Union[Status, str]]] = ..., no_surveys: _Optional[bool] = ...) -> None: ...
 
 class Party(_message.Message):
     __slots__ = ("contacts",)
@@ -101,18 +103,20 @@ class Party(_message.Message):
     def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class ShipmentRegistered(_message.Message):
-    __slots__ = ("tracking_id", "sender", "recipient", "courier_id", "delivery_address")
+    __slots__ = ("tracking_id", "sender", "recipient", "courier_id", "delivery_address", "depot")
     TRACKING_ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     COURIER_ID_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    DEPOT_FIELD_NUMBER: _ClassVar[int]
     tracking_id: str
     sender: Party
     recipient: Party
     courier_id: str
     delivery_address: str
-    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ..., courier_id: _Optional[str] = ..., delivery_address: _Optional[str] = ...) -> None: ...
+    depot: str
+    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ..., courier_id: _Optional[str] = ..., delivery_address: _Optional[str] = ..., depot: _Optional[str] = ...) -> None: ...
 
 class Location(_message.Message):
     __slots__ = ("depot", "city", "country_code")
