@@ -209,10 +209,12 @@ def notice_id(key: str, kind: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key}"))
 
 
-def answer_event_id(*parts: str) -> str:
-    """An answer's event id from what identifies its message (the SMS's provider id, the
-    landing page's form): a retried POST appends the same event, applied once."""
-    return str(uuid.uuid5(_NAMESPACE, "answer:" + ":".join(parts)))
+def feedback_event_id(*parts: str) -> str:
+    """A feedback event's id from what identifies it: ("sent", notification id) for a
+    SurveySent; an answer's from its message (("sms", the provider's message id), the landing
+    page form's nonce); ("case", the answer's event id) for the case it opens. A retried send
+    or POST appends the same event, applied once."""
+    return str(uuid.uuid5(_NAMESPACE, "feedback:" + ":".join(parts)))
 
 
 def survey_token(secret: str, shipment_id: str, survey: str) -> str:

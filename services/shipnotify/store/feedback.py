@@ -95,7 +95,7 @@ class FeedbackStore:
     opt_out_secret: bytes  # the key of the phone and address hashes (store/digests.py)
     keep_days: int = 90
     answer_days: int = 7
-    every_days: int = 30
+    every_days: int = 30  # SurveySent books its person again (store/survey_throttle.py)
 
     # ---- the tracker's feedback consumer ----
 
@@ -126,11 +126,4 @@ class FeedbackStore:
         raise NotImplementedError
 
     async def overdue_count(self, now_ms: int) -> int:
-        raise NotImplementedError
-
-    # ---- the notifier: at most one survey per person per `every_days` ----
-
-    async def ask(self, address: str, survey_id: str, now_ms: int) -> bool:
-        """Books `address` for this survey unless it was asked another within `every_days`:
-        atomic, so two notifiers never both ask. True: ask (again, for the same survey)."""
         raise NotImplementedError
