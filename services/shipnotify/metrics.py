@@ -79,6 +79,34 @@ HTTP_REQUESTS = Histogram(
     ["route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FEEDBACK_APPLIED = Counter(
+    "shipnotify_feedback_events_applied",
+    "Feedback events the tracker applied to Redis, by kind (survey_sent, survey_answered,"
+    " follow_up_answered, case_opened, case_taken, case_noted, case_closed) and outcome"
+    " (applied, duplicate, kept_out: an answer past its survey's window, a change to an"
+    " unknown or closed case).",
+    ["kind", "outcome"],
+)
+CALLBACK_CASES = Counter(
+    "shipnotify_callback_cases",
+    "Call-back cases changed, by change: opened, taken, noted, closed.",
+    ["change"],
+)
+CALLBACK_CASES_OVERDUE = Gauge(
+    "shipnotify_callback_cases_overdue",
+    "Call-back cases not closed by their due time (hooks reads it from Redis every 15 s).",
+)
+SURVEY_ANSWERS = Counter(
+    "shipnotify_survey_answers",
+    "Survey answers hooks appended, by source (sms, email, page) and unhappy (true, false).",
+    ["source", "unhappy"],
+)
+SURVEY_NOTICES = Counter(
+    "shipnotify_survey_notices",
+    "Notices of the survey loop that ended, by kind (survey, follow_up, apology, case_alert)"
+    " and final state (sent, throttled, opted_out, rejected, dead, ...).",
+    ["kind", "state"],
+)
 CONSUMER_LAG = Gauge(
     "shipnotify_consumer_lag",
     "Records between the group's position and the end of each assigned partition.",
