@@ -14,6 +14,8 @@ from shipnotify.ingest.courier_app import SHELL
 
 from .conftest import Api
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

@@ -12,6 +12,8 @@ import pytest
 from shipnotify.config import Settings
 from shipnotify.web.event_log import EventLog
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 
 @pytest.mark.parametrize("after_s", [0.0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.4])
 async def test_stopped_while_it_connects_it_leaves_nothing_open(

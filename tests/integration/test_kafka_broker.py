@@ -21,6 +21,8 @@ from shipnotify.devstack import processes
 from tests import jvms
 from tests.integration.conftest import read_topic
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from shipnotify import kafka
 from shipnotify.config import Settings
 from shipnotify.devstack import processes
+
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
 
 
 async def test_committed_reads_what_the_group_committed(settings: Settings) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from shipnotify import kafka
 from shipnotify.config import Settings
 from tests.offsets import read_all
+
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
 
 
 async def test_records_go_where_the_default_partitioner_puts_them_in_order(

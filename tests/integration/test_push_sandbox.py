@@ -26,6 +26,8 @@ from shipnotify.devstack.push_request import from_b64url, to_b64url
 from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 CONTACT = "mailto:ops@carrier.example"
 NOTICE = {"title": "Coletul tău a fost livrat", "url": "https://track.example/t/Q7K2"}
 

@@ -29,6 +29,8 @@ from shipnotify.devstack.sms_sandbox import (
     SmsSandbox,
 )
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 ACCOUNT = "AC" + "5a" * 16
 TOKEN = "sandbox-auth-token"
 SENDER = "+15005550006"

@@ -17,6 +17,8 @@ from shipnotify.notifier.senders import SmtpEmail
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
+pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
+
 IN_FLIGHT = 4
 
 
