@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from shipnotify import status_api
+from shipnotify import i18n, status_api
 from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model.status import TERMINAL, AttemptFailure, Status
 from shipnotify.status_api.app import Place, TimelineItem, Tracking
 from shipnotify.status_api.assets import ASSETS, BY_NAME, WORKER, versioned
-from shipnotify.status_api.page import UI, PushOffer, not_found, render
+from shipnotify.status_api.page import UI, PushOffer, SurveyOffer, not_found, render
+from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web.pages import script_json
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -410,3 +411,70 @@ def test_without_a_key_or_once_final_no_push_is_offered() -> None:
         doc = parse(page)
         assert doc.find(id="push") == []
         assert "push" not in json.loads(doc.one(id="page-data").content())
+
+
+ASK = SurveyOffer(url="https://hooks.example/v1/answers/SN123456789MD", scale=spb.SCALE_CSAT)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_once_delivered_the_page_asks_the_question_in_its_language(lang: str) -> None:
+    doc = parse(render(tracking(lang, CASES["delivered"]), lang=lang, survey_offer=ASK))
+    section = doc.one(id="survey")
+    assert "hidden" in section.attrs  # the script shows it: the answer goes by fetch
+    assert doc.one(id="survey-h").content() == i18n.text(lang, "question.csat")
+    assert [b.content() for b in section.find(**{"class": "score"})] == ["1", "2", "3", "4", "5"]
+    assert [n.attrs["value"] for n in doc.find(name="reason")] == [
+        "late",
+        "not_informed",
+        "damaged",
+        "courier_manner",
+        "missed_delivery",
+        "other",
+    ]
+    assert doc.one(id="survey-comment").attrs["maxlength"] == "500"
+    assert "hidden" not in doc.one(id="survey-ask").attrs
+    assert "hidden" in doc.one(id="survey-why").attrs  # only after a low score
+    config = json.loads(doc.one(id="page-data").content())
+    assert config["status"] == "delivered"
+    assert config["survey"]["url"] == ASK.url
+    assert config["survey"]["answered"] is False
+    assert config["survey"]["ui"]["sorry"] == UI[lang]["survey_sorry"]
+    assert set(config["survey"]["ui"]) == {"thanks", "sorry", "noted", "failed", "pick"}
+
+
+def test_each_scale_offers_its_own_scores() -> None:
+    for scale, scores in ((spb.SCALE_NPS, range(11)), (spb.SCALE_CES, range(1, 8))):
+        offer = SurveyOffer(url=ASK.url, scale=scale)
+        doc = parse(render(tracking("ro", CASES["delivered"]), lang="ro", survey_offer=offer))
+        assert [b.content() for b in doc.find(**{"class": "score"})] == [str(n) for n in scores]
+        name = {spb.SCALE_NPS: "nps", spb.SCALE_CES: "ces"}[scale]
+        assert doc.one(id="survey-h").content() == i18n.text("ro", f"question.{name}")
+
+
+def test_an_answered_page_question_is_thanked_for_not_asked_again() -> None:
+    offer = SurveyOffer(url=ASK.url, scale=spb.SCALE_CSAT, answered=True)
+    doc = parse(render(tracking("en", CASES["delivered"]), lang="en", survey_offer=offer))
+    assert "hidden" in doc.one(id="survey-ask").attrs
+    assert doc.one(id="survey-note").content() == UI["en"]["survey_thanks"]
+
+
+def test_a_shipment_still_on_its_way_carries_the_question_for_when_it_arrives() -> None:
+    doc = parse(render(tracking("en", CASES["attempted"]), lang="en", survey_offer=ASK))
+    assert "hidden" in doc.one(id="survey").attrs
+    assert json.loads(doc.one(id="page-data").content())["status"] == "delivery_attempted"
+
+
+def test_a_returned_or_cancelled_shipment_is_never_asked() -> None:
+    for case in ("returned", "cancelled"):
+        doc = parse(render(tracking("en", CASES[case]), lang="en", survey_offer=ASK))
+        assert doc.find(id="survey") == []
+        assert "survey" not in json.loads(doc.one(id="page-data").content())
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_survey_word_is_in_every_language(lang: str) -> None:
+    words = [UI[lang][k] for k in UI[lang] if k.startswith("survey_")]
+    assert len(words) == 7
+    assert all(words)
+    if lang != "en":
+        assert not set(words) & {UI["en"][k] for k in UI["en"] if k.startswith("survey_")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import BaseModel, model_validator
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS, negotiate
+from shipnotify.model import survey
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.model.status import TERMINAL, Status
 from shipnotify.status_api import assets, live, page
@@ -20,6 +22,7 @@ from shipnotify.status_api.limits import RateLimit
 from shipnotify.status_api.progress import Stage, stages
 from shipnotify.status_api.recent import RecentShipments
 from shipnotify.store import Shipment, TrackingStore
+from shipnotify.store.feedback import FeedbackStore
 from shipnotify.web import ApiError, Route, json_response
 from shipnotify.web import redis as sredis
 from shipnotify.web.cors import origin_of
@@ -30,6 +33,8 @@ RECENT = web.AppKey("recent_shipments", RecentShipments)
 LIVE_KEEPALIVE_S = web.AppKey("live_keepalive_s", float)
 PUSH = web.AppKey("push_offer", page.PushOffer)  # set when a VAPID key is
 PAGE_POLICY = web.AppKey("page_policy", str)
+SURVEY = web.AppKey("survey_offer", page.SurveyOffer)
+FEEDBACK = web.AppKey("feedback_store", FeedbackStore)
 
 
 class Place(BaseModel):
@@ -87,23 +92,40 @@ async def tracking_page(request: web.Request) -> web.Response:
             content_type="text/html",
             headers=headers,
         )
-    return web.Response(
-        text=page.render(_tracking(shipment, lang), lang=lang, push=request.app.get(PUSH)),
-        content_type="text/html",
-        headers=headers,
+    tracking = _tracking(shipment, lang)
+    rendered = page.render(
+        tracking,
+        lang=lang,
+        push=request.app.get(PUSH),
+        survey_offer=await _asked(request, shipment),
+    )
+    return web.Response(text=rendered, content_type="text/html", headers=headers)
+
+
+async def _asked(request: web.Request, shipment: Shipment) -> page.SurveyOffer | None:
+    """The page's question (shown once delivered), answered already or not."""
+    asked = request.app[SURVEY]
+    answered = False
+    if shipment.status == Status.DELIVERED:
+        sid = shipment.shipment_id
+        found = await request.app[FEEDBACK].survey(sid, survey.page_survey_id(sid))
+        answered = found is not None and found.answer is not None
+    return page.SurveyOffer(
+        url=f"{asked.url}/{quote(shipment.tracking_id, safe='')}",
+        scale=asked.scale,
+        answered=answered,
     )
 
 
 def page_policy(settings: Settings) -> str:
     """The page's Content-Security-Policy. Everything it needs comes from this origin (its
-    service worker too), but the push subscriptions it sends to hooks, which may be served
-    at another origin; nothing inline runs (its data block is JSON, which no policy blocks:
-    it is never executed)."""
+    service worker too), but the push subscriptions and survey answers it sends to hooks,
+    which may be served at another origin; nothing inline runs (its data block is JSON,
+    which no policy blocks: it is never executed)."""
     connect = "'self'"
-    if settings.vapid_public_key:
-        hooks = origin_of(settings.webhook_url or settings.public_url)
-        if hooks != origin_of(settings.public_url):
-            connect += " " + hooks
+    hooks = origin_of(settings.webhook_url or settings.public_url)
+    if hooks != origin_of(settings.public_url):
+        connect += " " + hooks
     return (
         "default-src 'none'; style-src 'self'; script-src 'self'; worker-src 'self'; "
         f"connect-src {connect}; img-src 'self' data:; base-uri 'none'; form-action 'none'"
@@ -264,6 +286,10 @@ def install(
     if offer := push_offer(settings):
         app[PUSH] = offer
     app[PAGE_POLICY] = page_policy(settings)
+    hooks = (settings.webhook_url or settings.public_url).rstrip("/")
+    # the question's URL without the tracking id, and the scale
+    app[SURVEY] = page.SurveyOffer(url=hooks + "/v1/answers", scale=settings.survey_rules().scale)
+    app[FEEDBACK] = FeedbackStore(client, opt_out_secret=b"")  # it reads no hashed address
     sweb.add_routes(app, ROUTES)
     # Redis alone: status_api never uses Kafka, and a broker outage must not take the
     # tracking pages out of service.

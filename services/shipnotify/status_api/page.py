@@ -21,6 +21,8 @@ from jinja2 import Environment
 
 from shipnotify import i18n
 from shipnotify.i18n import DEFAULT, LANGUAGES, mark
+from shipnotify.i18n.questions import QUESTION, REASON, REASON_NAMES
+from shipnotify.model import survey
 from shipnotify.model.status import Status
 from shipnotify.status_api import assets
 from shipnotify.status_api.progress import ENDS
@@ -51,6 +53,7 @@ HIDDEN = {  # a stage's state -> the name of the words screen readers hear after
     "attempted": "current",
     "collect": "current",
 }
+DELIVERED = Status.DELIVERED.value
 # The class of the status headline.
 KINDS = {
     Status.DELIVERED.value: "delivered",
@@ -74,8 +77,14 @@ _UNTEMPLATED = (
     mark("page.push_denied"),
     mark("page.push_unsupported"),
     mark("page.push_refused"),
+    mark("page.survey_thanks"),
+    mark("page.survey_sorry"),
+    mark("page.survey_noted"),
+    mark("page.survey_failed"),
+    mark("page.survey_pick"),
 )
 PUSH_UI = ("push_on", "push_off", "push_denied", "push_unsupported", "push_refused")
+SURVEY_UI = ("survey_thanks", "survey_sorry", "survey_noted", "survey_failed", "survey_pick")
 # A push service that never answers (a browser offline, or kept from its push service):
 # the page says push is unavailable after this long.
 SUBSCRIBE_MS = 30_000
@@ -95,10 +104,33 @@ class PushOffer:
     scope: str = "/t/"
 
 
-def render(tracking: Tracking, *, lang: str, push: PushOffer | None = None) -> str:
+@dataclass(frozen=True)
+class SurveyOffer:
+    """The question the page asks once the shipment is delivered (the script shows it then,
+    a live page too): where hooks takes the answer, the scale, and whether the shipment's
+    page question has its answer already (then the page thanks instead)."""
+
+    url: str  # hooks' /v1/answers/{tracking_id}; its /follow-up takes "What went wrong?"
+    scale: int
+    answered: bool = False
+
+    @property
+    def scores(self) -> range:
+        low, high = survey.RANGES[self.scale]
+        return range(low, high + 1)
+
+
+def render(
+    tracking: Tracking,
+    *,
+    lang: str,
+    push: PushOffer | None = None,
+    survey_offer: SurveyOffer | None = None,
+) -> str:
     """The tracking page of a shipment, in `lang` (one of LANGUAGES; others fall back); with
     `push`, and while the shipment is not final, it offers push notices (where the browser
-    can have them: the script shows the offer)."""
+    can have them: the script shows the offer); with `survey_offer`, it asks the survey's
+    question once the shipment is delivered."""
     lang = _lang(lang)
     items = _newest_first(tracking.timeline)
     mine = next((i for i in items if i.status == tracking.status), None)
@@ -110,8 +142,16 @@ def render(tracking: Tracking, *, lang: str, push: PushOffer | None = None) -> s
         last=max([tracking.status_at, *(i.occurred_at for i in items)], key=_utc),
         kind=KINDS.get(tracking.status, "active"),
         push=push is not None and not tracking.final,
-        config=_config(tracking.tracking_id, lang, None if tracking.final else push),
+        survey=_asked(tracking, survey_offer),
+        config=_config(
+            tracking, lang, None if tracking.final else push, _asked(tracking, survey_offer)
+        ),
     )
+
+
+def _asked(tracking: Tracking, offer: SurveyOffer | None) -> SurveyOffer | None:
+    """The question, for a shipment that is or may still be delivered."""
+    return offer if tracking.status == DELIVERED or not tracking.final else None
 
 
 def not_found(lang: str, tracking_id: str) -> str:
@@ -120,11 +160,14 @@ def not_found(lang: str, tracking_id: str) -> str:
     return _environment(lang).get_template("not_found.html").render(tracking_id=tracking_id[:64])
 
 
-def _config(tracking_id: str, lang: str, push: PushOffer | None) -> dict[str, Any]:
+def _config(
+    tracking: Tracking, lang: str, push: PushOffer | None, asked: SurveyOffer | None
+) -> dict[str, Any]:
     """What page.js reads from the data block."""
     words = UI[lang]
     config: dict[str, Any] = {
-        "id": tracking_id,
+        "id": tracking.tracking_id,
+        "status": tracking.status,
         "lang": lang,
         "ui": {k: words[k] for k in SCRIPT_UI},
         "ends": ENDS,
@@ -143,6 +186,12 @@ def _config(tracking_id: str, lang: str, push: PushOffer | None) -> dict[str, An
             "subscribeMs": SUBSCRIBE_MS,
             "ui": {k: words[k] for k in PUSH_UI},
         }
+    if asked:
+        config["survey"] = {
+            "url": asked.url,
+            "answered": asked.answered,
+            "ui": {k.removeprefix("survey_"): words[k] for k in SURVEY_UI},
+        }
     return config
 
 
@@ -152,6 +201,8 @@ def _environment(lang: str) -> Environment:
     env = pages.environment("shipnotify.status_api", lang)
     env.globals.update(
         asset_url=lambda source: assets.ASSETS[source].url,
+        questions=QUESTION,
+        reasons=[(REASON_NAMES[r], REASON[r]) for r in survey.REASONS],
         step_states=STEP_STATES,
         hidden={state: UI[lang][key] for state, key in HIDDEN.items()},
         ends=ENDS,

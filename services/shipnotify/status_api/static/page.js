@@ -51,6 +51,7 @@ const item = (i) => {
   return li;
 };
 let shown = $("status").textContent;
+let surveyFor = () => {};  // shows the question once the shipment is delivered (below)
 const apply = (t) => {
   const items = newestFirst(t.timeline || []);
   const s = $("status");
@@ -71,6 +72,7 @@ const apply = (t) => {
   u.textContent = last;
   local(u);
   document.title = t.label + " · " + C.ui.title;
+  surveyFor(t.status);
   if (t.label !== shown) {
     shown = t.label;
     $("announce").textContent = C.ui.status + ": " + t.label;
@@ -257,5 +259,62 @@ if (P && $("push") && "serviceWorker" in navigator && "PushManager" in window &&
       })
       .catch(() => {});
   }
+}
+
+// The question after delivery: a tap on a score sends it to hooks; a low score brings
+// "What went wrong?". Each form has its nonce, so a retried POST is the same answer.
+const S = C.survey;
+if (S && $("survey")) {
+  const section = $("survey");
+  const ask = $("survey-ask");
+  const why = $("survey-why");
+  const note = $("survey-note");
+  const scores = section.querySelectorAll("button.score");
+  const nonce = () => (window.crypto && crypto.randomUUID ? crypto.randomUUID()
+    : Date.now().toString(36) + Math.random().toString(36).slice(2));
+  const nonces = {answer: nonce(), why: nonce()};
+  const say = (key, error) => {
+    note.textContent = key ? S.ui[key] : "";
+    note.className = "survey-note" + (error ? " survey-note--error" : "");
+  };
+  const post = async (url, body) => {
+    try {
+      const r = await fetch(url, {method: "POST", mode: "cors", credentials: "omit",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+      return r.status === 202 ? await r.json() : null;
+    } catch (e) {
+      return null;
+    }
+  };
+  const busy = (yes) => {
+    scores.forEach((b) => { b.disabled = yes; });
+    why.querySelector("button").disabled = yes;
+  };
+  scores.forEach((b) => b.addEventListener("click", async () => {
+    busy(true);
+    say(null);
+    const r = await post(S.url, {score: Number(b.dataset.score), nonce: nonces.answer});
+    busy(false);
+    if (!r) return say("failed", true);
+    ask.hidden = true;
+    if (!r.unhappy) return say("thanks");
+    why.hidden = false;
+    why.querySelector("input").focus();
+  }));
+  why.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const picked = why.querySelector("input[name=reason]:checked");
+    if (!picked) return say("pick", true);
+    busy(true);
+    say(null);
+    const r = await post(S.url + "/follow-up",
+      {reason: picked.value, comment: $("survey-comment").value, nonce: nonces.why});
+    busy(false);
+    if (!r) return say("failed", true);
+    why.hidden = true;
+    say("noted");
+  });
+  surveyFor = (status) => { section.hidden = status !== "delivered"; };
+  surveyFor(C.status);
 }
 })();
