@@ -386,3 +386,57 @@ async def test_outbox_lists_sms_and_email_newest_first(
     assert "<script>" not in html
     assert html.index("Delivered &lt;b&gt;") < html.index("Out for delivery")
     assert "Bună ziua" in html
+
+
+async def test_an_sms_is_answered_from_the_outbox_as_its_recipient(
+    sms: SmsSandbox, twilio: Any, mail: MailSandbox, webhook: Webhook
+) -> None:
+    await send_sms(twilio, body="How was your delivery? Reply 1 to 5")
+    [sent] = sms.messages
+    app = web.Application()
+    outbox.install(app, sms, mail, PushSandbox(), inbound_url=webhook.url("/sms"))
+
+    async with TestClient(TestServer(app)) as client:
+        html = await (await client.get("/outbox")).text()
+        assert f'href="/outbox/sms/{sent.sid}/reply"' in html
+        form = await client.get(f"/outbox/sms/{sent.sid}/reply")
+        assert "How was your delivery? Reply 1 to 5" in await form.text()
+        answered = await client.post(
+            f"/outbox/sms/{sent.sid}/reply", data={"body": "4 thanks"}, allow_redirects=False
+        )
+        assert (answered.status, answered.headers["Location"]) == (303, "/outbox")
+        other_site = await client.post(
+            f"/outbox/sms/{sent.sid}/reply",
+            data={"body": "1"},
+            headers={"Origin": "https://elsewhere.example"},
+        )
+        assert other_site.status == 403
+        empty = await client.post(f"/outbox/sms/{sent.sid}/reply", data={"body": " "})
+        assert empty.status == 400
+        assert (await client.get("/outbox/sms/SMnone/reply")).status == 404
+
+    assert webhook.signatures_valid == [True]  # one reply reached hooks, signed
+    post = webhook.posts[0]
+    assert (post["From"], post["To"], post["Body"]) == (RECIPIENT, SENDER, "4 thanks")
+
+
+async def test_an_email_is_read_whole_with_its_links_to_follow(mail: MailSandbox) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "n@shipnotify.test", "ion@example.com", "Survey"
+    msg.set_content(
+        "Tap a score:\n1 https://hooks.test/s/tok?score=1\n5 https://hooks.test/s/tok?score=5\n<b>"
+    )
+    await send_mail(mail, msg)
+    app = web.Application()
+    outbox.install(app, SmsSandbox("AC" + "00" * 16, "token"), mail, PushSandbox())
+
+    async with TestClient(TestServer(app)) as client:
+        assert 'href="/outbox/mail/0"' in await (await client.get("/outbox")).text()
+        html = await (await client.get("/outbox/mail/0")).text()
+        assert (await client.get("/outbox/mail/1")).status == 404
+        assert "/reply" not in await (await client.get("/outbox")).text()  # no webhook given
+
+    for score in (1, 5):
+        url = f"https://hooks.test/s/tok?score={score}"
+        assert f'<a href="{url}">{url}</a>' in html
+    assert "&lt;b&gt;" in html
