@@ -61,6 +61,27 @@ async def test_registration_is_idempotent_in_its_tracking_id(api: Api, settings:
     assert list(contact.channels) == [pb.CHANNEL_SMS, pb.CHANNEL_EMAIL]
 
 
+async def test_a_registration_names_its_depot_and_the_contacts_never_to_survey(
+    api: Api, settings: Settings
+) -> None:
+    sid = unique("s")
+    body = registration(sid)
+    body["depot"] = "Chișinău hub"
+    body["recipient"]["contacts"][0]["surveys"] = False
+    resp = await api.post("/v1/shipments", json=body, headers=api_key(settings))
+    assert resp.status == 202, await resp.text()
+    [record] = await read_topic(settings, settings.events_topic, 1)
+    registered = pb.ShipmentEvent.FromString(record.value).registered
+    assert registered.depot == "Chișinău hub"
+    assert registered.recipient.contacts[0].no_surveys
+    assert not registered.sender.contacts[0].no_surveys  # asked unless told otherwise
+    bad = await api.post(
+        "/v1/shipments", json={**body, "depot": "x" * 500}, headers=api_key(settings)
+    )
+    assert bad.status == 422
+    assert "depot" in (await bad.json())["fields"]
+
+
 def _bad(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 

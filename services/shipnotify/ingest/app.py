@@ -73,6 +73,7 @@ async def register_shipment(request: web.Request) -> web.Response:
     event.registered.recipient.CopyFrom(_party(body.recipient))
     event.registered.courier_id = body.courier_id or ""
     event.registered.delivery_address = body.delivery_address or ""
+    event.registered.depot = body.depot or ""
     if body.event_id is not None:  # one of ours is new every time
         _refuse_a_conflict(await _check_ids(request, [event]))
     await events_topic.append(request, [event])
@@ -438,6 +439,7 @@ def _contact(c: Contact) -> pb.Contact:
         time_zone=c.time_zone,
         channels=[pb.CHANNEL_SMS if ch == "sms" else pb.CHANNEL_EMAIL for ch in c.channels or []],
         statuses=[Status(st).proto for st in c.statuses or []],
+        no_surveys=not c.surveys,
     )
 
 

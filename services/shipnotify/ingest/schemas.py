@@ -242,6 +242,11 @@ class Contact(Strict):
         default=None,
         description="Statuses this contact hears about; by default the party's usual ones.",
     )
+    surveys: bool = Field(
+        default=True,
+        description="Whether this contact may be asked the question after delivery (a party"
+        " is asked through its first contact that may).",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
@@ -277,6 +282,11 @@ class RegisterShipment(Strict):
     )
     delivery_address: AddressLine | None = Field(
         default=None, description="One line, shown to the courier only (personal data)."
+    )
+    depot: PlaceName | None = Field(
+        default=None,
+        description="The depot answerable for it: its supervisor hears of unhappy customers"
+        " (SHIPNOTIFY_DEPOTS); by default the depot of its latest status.",
     )
 
 
