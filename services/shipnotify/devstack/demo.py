@@ -13,6 +13,7 @@ import aiohttp
 from shipnotify import backoff, logs
 
 log = logs.get(__name__)
+DEPOT = "Chișinău hub"  # the depot answerable for the demo's shipments
 
 _PARTIES: list[dict[str, Any]] = [
     {
@@ -99,7 +100,7 @@ _STEPS: list[tuple[int, str, dict[str, Any]]] = [
     (
         0,
         "in_transit",
-        {"location": {"depot": "Chișinău hub", "city": "Chișinău", "country_code": "MD"}},
+        {"location": {"depot": DEPOT, "city": "Chișinău", "country_code": "MD"}},
     ),
     (2, "picked_up", {}),
     (1, "out_for_delivery", {}),
@@ -145,7 +146,7 @@ async def run(
             body = await _post(
                 http,
                 "/v1/shipments",
-                {"shipment_id": shipment_id, **parties},
+                {"shipment_id": shipment_id, "depot": DEPOT, **parties},
                 {"X-Api-Key": api_key},
             )
             ids.append(shipment_id)

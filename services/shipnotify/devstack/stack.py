@@ -40,6 +40,12 @@ DEV_OPT_OUT_SECRET = "dev-only-opt-out-secret"  # noqa: S105
 DEV_TRACKING_ID_SECRET = "dev-only-tracking-id-secret"  # noqa: S105
 DEV_TWILIO_SID = "AC" + "de" * 16
 DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
+DEV_SURVEY_DELAY_S = 10  # the demo's surveys go soon after delivery, not hours later
+# The demo's depots: their supervisors' call-back alerts land in the outbox.
+DEV_DEPOTS = (
+    f"{demo.DEPOT}=supervisor.chisinau@carrier.example Europe/Chisinau 18:00;"
+    " *=care@carrier.example Europe/Chisinau 18:00"
+)
 
 
 def at_sandboxes(sms: SmsSandbox, mail: MailSandbox) -> dict[str, Any]:
@@ -134,6 +140,8 @@ def _dev_settings(
         **at_sandboxes(sms, mail),
         mail_from="Demo Carrier <notices@carrier.example>",
         quiet_hours="",  # the demo shows its notices at any hour
+        survey_delay_s=min(settings.survey_delay_s, DEV_SURVEY_DELAY_S),
+        depots=settings.depots or DEV_DEPOTS,
     )
 
 
@@ -169,7 +177,7 @@ def _serving_http(
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     hooks_app.install(app, settings)
-    outbox.install(app, sms, mail, push)
+    outbox.install(app, sms, mail, push, inbound_url=settings.public_url + "/v1/twilio/inbound")
     return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
 
