@@ -85,9 +85,11 @@ class Parcel:
         return model.status, timeline, notices
 
 
-def make_load(shipments: int, seed: int, first: int = 0) -> list[Parcel]:
+def make_load(shipments: int, seed: int, first: int = 0, *, surveys: bool = False) -> list[Parcel]:
     """A walk of five statuses per shipment; every 5th uploads `in_transit` late (after
-    `out_for_delivery`, as an app back from offline does), every 7th sends a tap twice."""
+    `out_for_delivery`, as an app back from offline does), every 7th sends a tap twice.
+    `surveys`: the contacts are asked the question after delivery (the scenarios of status
+    notices count those alone)."""
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(hours=2)
     parcels = []
@@ -109,6 +111,7 @@ def make_load(shipments: int, seed: int, first: int = 0) -> list[Parcel]:
                 "name": f"Party {n}",
                 ("phone" if channel == "sms" else "email"): address,
                 "locale": ("en", "ru", "ro")[n % 3],
+                "surveys": surveys,
             }
             for party, (channel, address) in contacts.items()
         }
@@ -374,12 +377,15 @@ class Stack:
             got[str(mail.message["Message-ID"]).strip("<>").split("@")[0]] += 1
         return got
 
-    async def settle(self, parcels: list[Parcel], timeout_s: float = 120) -> None:
-        """Waits for every expected notice, and for the services to have nothing left to
-        do: every event applied and its jobs sent (the tracker committed them), every job
-        taken (the notifier committed them) and no notice due, in flight or leased to a
-        notifier that was killed. A duplicate, if there were one, has been sent by then."""
-        expected = set().union(*(p.expected()[2] for p in parcels))
+    async def settle(
+        self, parcels: list[Parcel], timeout_s: float = 120, *, also: set[str] | None = None
+    ) -> None:
+        """Waits for every expected notice (`also`: more than the parcels' statuses call
+        for), and for the services to have nothing left to do: every event applied and its
+        jobs sent (the tracker committed them), every job taken (the notifier committed
+        them) and no notice due, in flight or leased to a notifier that was killed. A
+        duplicate, if there were one, has been sent by then."""
+        expected = set().union(*(p.expected()[2] for p in parcels)) | (also or set())
         book = NoticeBook(self.redis, self.settings.notifications_topic)
         s = self.settings
         deadline = time.monotonic() + timeout_s
@@ -388,14 +394,18 @@ class Stack:
                 expected <= set(self.delivered())
                 and await consumed(s, s.tracker_group, s.events_topic)
                 and await consumed(s, s.notifier_group, s.notifications_topic)
+                and await consumed(s, s.feedback_group, s.feedback_topic)
                 and await book.pending() == 0  # in this order: a job is due before its commit
             ):
                 return
             await asyncio.sleep(0.25)
 
-    async def verify(self, parcels: list[Parcel], figures: Figures) -> None:
-        """Fills in the figures; then asserts every notice once and every shipment right."""
-        expected: set[str] = set()
+    async def verify(
+        self, parcels: list[Parcel], figures: Figures, *, also: set[str] | None = None
+    ) -> None:
+        """Fills in the figures; then asserts every notice once (`also`: more than the
+        parcels' statuses call for) and every shipment right."""
+        expected: set[str] = set(also or ())
         wrong = []
         store = TrackingStore(self.redis)
         for parcel in parcels:
