@@ -53,17 +53,18 @@ async def started(
             return
         producer = kafka.producer(settings)
         await producer.start()
+        consumers = [kafka.consumer(settings, t, g) for g, t in subscriptions]
         try:
-            async with contextlib.AsyncExitStack() as consumers:
-                started = []
-                for g, t in subscriptions:
-                    consumer = kafka.consumer(settings, t, g)
-                    await consumer.start()
-                    # commits nothing more; leaves the group
-                    consumers.push_async_callback(consumer.stop)
-                    started.append(consumer)
-                yield Clients(redis, producer, started[0], tuple(started[1:]))
+            # at once: each start and stop waits on the broker
+            for failed in await asyncio.gather(
+                *(c.start() for c in consumers), return_exceptions=True
+            ):
+                if isinstance(failed, BaseException):
+                    raise failed
+            yield Clients(redis, producer, consumers[0], tuple(consumers[1:]))
         finally:
+            # the consumers first: they commit nothing more and leave their groups
+            await asyncio.gather(*(c.stop() for c in consumers))
             await producer.stop()
     finally:
         await redis.aclose()
