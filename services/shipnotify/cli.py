@@ -173,6 +173,7 @@ def _serve(app: web.Application, settings: Settings) -> int:
 def _tracker(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.tracker import service
 
+    service.check(settings)  # before anything listens
     return _until_signal(settings, lambda stop: service.serve(settings, stop))
 
 
@@ -246,8 +247,9 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
     done = loop.run(rebuild(settings))
     print(
-        f"rebuilt: {done.shipments} shipments from {done.events} events"
-        f" (unreadable, in the dead-letter topic: {done.unreadable})"
+        f"rebuilt: {done.shipments} shipments from {done.events} events,"
+        f" surveys and cases from {done.feedback} feedback events"
+        f" (unreadable, in the dead-letter topics: {done.unreadable})"
     )
     return 0
 

@@ -76,11 +76,14 @@ def test_every_bad_value_is_on_the_one_line_and_no_secret() -> None:
     assert "too-short-to-sign" not in done.stderr
 
 
-def test_hooks_refuses_to_start_without_its_secrets() -> None:
-    done = _run("hooks")  # no SHIPNOTIFY_OPT_OUT_SECRET
+@pytest.mark.parametrize("command", ["hooks", "tracker", "rebuild"])
+def test_a_service_that_keeps_hashed_numbers_refuses_to_start_without_the_secret(
+    command: str,
+) -> None:
+    done = _run(command)  # no SHIPNOTIFY_OPT_OUT_SECRET
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()
-    assert line.startswith("shipnotify hooks: configuration error: ")
+    assert line.startswith(f"shipnotify {command}: configuration error: ")
     assert "SHIPNOTIFY_OPT_OUT_SECRET" in line
 
 

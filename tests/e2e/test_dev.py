@@ -188,7 +188,11 @@ def test_a_short_courier_secret_is_refused() -> None:
 
 
 def test_a_consumer_service_waits_for_kafka_and_stops_cleanly(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "SHIPNOTIFY_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SHIPNOTIFY_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "SHIPNOTIFY_OPT_OUT_SECRET": "test-opt-out-secret",  # the tracker's one secret
+    }
     out = tmp_path / "tracker.out"
     with out.open("wb") as sink:
         tracker = subprocess.Popen(

@@ -77,8 +77,10 @@ def mail() -> Iterator[MailSandbox]:
 
 @asynccontextmanager
 async def running_tracker(
-    settings: Settings, plan: NoticePlanner = plan_notices, *, tracer: Tracer | None = None
+    settings: Settings, plan: NoticePlanner | None = plan_notices, *, tracer: Tracer | None = None
 ) -> AsyncIterator[asyncio.Task[None]]:
+    """The tracker, both its loops. `plan`: the status notices alone unless a test says (None:
+    the service's own, status notices and surveys)."""
     stop = asyncio.Event()
     task = asyncio.create_task(service.serve(settings, stop, plan=plan, tracer=tracer))
     try:

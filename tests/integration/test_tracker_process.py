@@ -1,4 +1,5 @@
-"""`shipnotify tracker` as a real process: killed mid-stream, stopped by SIGTERM, restarted."""
+"""`shipnotify tracker` as a real process: killed mid-stream (events, feedback), stopped by
+SIGTERM, restarted."""
 
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ from redis.asyncio import Redis
 from shipnotify import kafka
 from shipnotify.config import Settings
 from shipnotify.devstack.processes import free_port
+from shipnotify.model import survey
 from shipnotify.model.status import Shipment, Status
-from shipnotify.store.keys import shipment_keys
+from shipnotify.store.feedback import FeedbackStore
+from shipnotify.store.keys import feedback_applied_key, shipment_keys
+from shipnotify.v1 import feedback_pb2 as fpb
+from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from tests.offsets import consumed, read_all
 
 from .conftest import eventually
+from .feedback_events import HOUR, answered, noted, now_ms, opened, produce_feedback, sent
 
 STATUSES = list(Status)
 
@@ -152,3 +159,81 @@ async def test_sigterm_finishes_the_batch_commits_and_leaves(
     assert '"applied": 1,' in last, last
     assert '"duplicates": 0' in last, last
     await assert_applied_exactly_once(redis, events + extra)
+
+
+def feedback_stream(shipments: int, notes: int) -> list[fpb.FeedbackEvent]:
+    """Per shipment: a survey sent and answered unhappily, its case opened, then `notes`
+    notes on it (each appends: a note applied twice would show)."""
+    t = now_ms() - HOUR
+    events: list[fpb.FeedbackEvent] = []
+    for n in range(shipments):
+        sid = f"fbp-{uuid.uuid4().hex[:6]}-{n}"
+        sv = survey.survey_id(f"delivered-{sid}", 2)
+        events += [
+            sent(sid, sv, t),
+            answered(sid, sv, t + 1000, 1),
+            opened(sid, sv, t + 1000, due_ms=t + 8 * HOUR),
+        ]
+        events += [noted(sid, survey.case_id(sv), t + 2000 + i, f"note {i}") for i in range(notes)]
+    return events
+
+
+async def applied_feedback(redis: Redis, events: list[fpb.FeedbackEvent]) -> int:
+    """Feedback event ids applied, of the events' shipments."""
+    pipe = redis.pipeline(transaction=False)
+    sids = sorted({e.shipment_id for e in events})
+    for sid in sids:
+        pipe.hlen(feedback_applied_key(sid))
+    return sum(max(0, n - 1) for n in await pipe.execute())  # less the version field
+
+
+async def test_killed_while_applying_feedback_loses_nothing_and_applies_each_once(
+    settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    await kafka.ensure_topics(settings)
+    events = feedback_stream(shipments=30, notes=10)
+    log = tmp_path / "tracker.log"
+    first = start_tracker(settings, log)
+    try:
+        await produce_feedback(settings, events[:200])
+
+        async def some_applied() -> bool:
+            return await applied_feedback(redis, events) > 30
+
+        await eventually(some_applied, 30)
+        first.send_signal(signal.SIGKILL)  # no commit, no goodbye
+        first.wait(5)
+        await produce_feedback(settings, events[200:])
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = start_tracker(settings, log)
+    try:
+
+        async def all_applied() -> bool:
+            return await applied_feedback(redis, events) >= len(events)
+
+        await eventually(all_applied, 60)
+        await eventually(
+            lambda: consumed(settings, settings.feedback_group, settings.feedback_topic)
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(20) == 0
+    assert await applied_feedback(redis, events) == len(events)
+    store = FeedbackStore(redis, settings.opt_out_secret.encode())
+    for opening in (e for e in events if e.WhichOneof("body") == "case_opened"):
+        case = await store.case(opening.case_opened.case_id)
+        assert case is not None
+        assert [n.text for n in case.notes] == [f"note {i}" for i in range(10)]
+    # every case's apology was planned, whichever tracker applied it
+    jobs = [
+        npb.NotificationJob.FromString(r.value)
+        for r in await read_all(settings, settings.notifications_topic)
+    ]
+    apologies = {j.notification_id for j in jobs if j.kind == npb.NOTICE_KIND_APOLOGY}
+    assert apologies == {
+        survey.notice_id(e.case_opened.case_id, "apology")
+        for e in events
+        if e.WhichOneof("body") == "case_opened"
+    }

@@ -214,7 +214,7 @@ def test_each_service_environment_makes_valid_settings(name: str) -> None:
         settings.require("api_keys", "courier_token_secret", "tracking_id_secret")
     if name == "notifier":
         settings.require("twilio_account_sid", "twilio_auth_token", "twilio_from", "smtp_host")
-    if name in ("notifier", "hooks"):
+    if name in ("notifier", "hooks", "tracker"):
         settings.require("opt_out_secret")
 
 

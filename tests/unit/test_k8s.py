@@ -42,7 +42,7 @@ NEEDS = {  # what each service refuses to start without
     # the webhooks' signatures; the opt-out list's keyed hash
     "hooks": ("twilio_auth_token", "opt_out_secret"),
     "status_api": (),
-    "tracker": (),
+    "tracker": ("opt_out_secret",),  # the surveys' keyed hashes of numbers
 }
 
 

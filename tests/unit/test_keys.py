@@ -40,3 +40,16 @@ def test_keys_of_no_shipment() -> None:
     assert keys.due_key("jobs.v1") == "notifier:due:jobs.v1"
     assert keys.rate_limit_key("203.0.113.7", 29_000_000) == "rl:203.0.113.7:29000000"
     assert keys.rate_limit_key("::1", 5) != keys.rate_limit_key("::1", 6)
+
+
+@given(st.text(min_size=1, max_size=128).filter(lambda s: "}" not in s))
+def test_a_shipments_feedback_keys_share_its_slot(shipment_id: str) -> None:
+    """feedback_write.lua writes the three in one call, with the shipment's state it reads."""
+    feedback = [
+        keys.surveys_key(shipment_id),
+        keys.cases_key(shipment_id),
+        keys.feedback_applied_key(shipment_id),
+        keys.state_key(shipment_id),
+    ]
+    assert len({key_slot(k.encode()) for k in feedback}) == 1
+    assert len(set(feedback)) == len(feedback)

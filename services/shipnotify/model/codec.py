@@ -10,8 +10,9 @@ import orjson
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from shipnotify.model import base36
+from shipnotify.model import base36, survey
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -32,6 +33,48 @@ def decode_event(raw: bytes | None) -> pb.ShipmentEvent:
         raise MalformedEvent(f"not a ShipmentEvent: {e}") from None
     _check(event)
     return event
+
+
+def decode_feedback(raw: bytes | None) -> fpb.FeedbackEvent:
+    """A feedback event, or MalformedEvent naming what makes it one that cannot be applied."""
+    if not raw:
+        raise MalformedEvent("empty record")
+    event = fpb.FeedbackEvent()
+    try:
+        event.ParseFromString(raw)
+    except DecodeError as e:
+        raise MalformedEvent(f"not a FeedbackEvent: {e}") from None
+    _check_envelope(event)
+    if not event.HasField("recorded_at"):  # the jobs it calls for are planned at it
+        raise MalformedEvent("recorded_at is missing")
+    body = event.WhichOneof("body")
+    if body is None:
+        raise MalformedEvent("event has no body")
+    message = getattr(event, body)
+    wanted = _FEEDBACK_IDS[body]
+    if missing := [f"{body}.{name}" for name in wanted if not getattr(message, name)]:
+        raise MalformedEvent(f"{', '.join(missing)} missing")
+    if body == "survey_sent" and message.channel not in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL):
+        raise MalformedEvent("survey_sent.channel is neither SMS nor email")
+    if body in ("survey_sent", "survey_answered") and message.scale not in survey.RANGES:
+        raise MalformedEvent(f"{body}.scale is not a scale")
+    if body == "survey_answered" and not survey.in_scale(message.scale, message.score):
+        raise MalformedEvent("survey_answered.score is off its scale")
+    if body == "case_opened" and not message.HasField("due_at"):
+        raise MalformedEvent("case_opened.due_at missing")
+    return event
+
+
+# What each feedback event must name; the rest may be empty.
+_FEEDBACK_IDS: dict[str, tuple[str, ...]] = {
+    "survey_sent": ("survey_id", "address", "notification_id"),
+    "survey_answered": ("survey_id",),
+    "follow_up_answered": ("survey_id", "reason"),
+    "case_opened": ("case_id", "survey_id"),
+    "case_taken": ("case_id",),
+    "case_noted": ("case_id",),
+    "case_closed": ("case_id",),
+}
 
 
 def decode_job(raw: bytes | None) -> npb.NotificationJob:
@@ -55,7 +98,7 @@ def decode_job(raw: bytes | None) -> npb.NotificationJob:
     return job
 
 
-def _check(event: pb.ShipmentEvent) -> None:
+def _check_envelope(event: pb.ShipmentEvent | fpb.FeedbackEvent) -> None:
     try:
         uuid.UUID(event.event_id)
     except ValueError:
@@ -64,6 +107,10 @@ def _check(event: pb.ShipmentEvent) -> None:
         raise MalformedEvent("shipment_id is empty or too long")
     if not event.HasField("occurred_at"):
         raise MalformedEvent("occurred_at is missing")
+
+
+def _check(event: pb.ShipmentEvent) -> None:
+    _check_envelope(event)
     body = event.WhichOneof("body")
     if body is None:
         raise MalformedEvent("event has no body")

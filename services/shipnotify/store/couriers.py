@@ -70,6 +70,16 @@ class CourierRuns:
         await pipe.execute()
         return len(found)
 
+    async def delivered(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        """Who delivered each (shipment id, courier id): kept in the shipment's state (`d`),
+        so that a call-back case finds a courier when nobody was assigned. Idempotent."""
+        if not deliveries:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for sid, courier in deliveries:
+            pipe.hset(state_key(sid), "d", courier)
+        await pipe.execute()
+
     async def couriers_of(self, shipment_ids: Sequence[str]) -> list[str]:
         """Each shipment's courier ("" nobody), in one round trip."""
         pipe = self._redis.pipeline(transaction=False)  # GETs: the keys span slots

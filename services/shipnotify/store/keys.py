@@ -28,6 +28,9 @@ def shipment_keys(shipment_id: str) -> list[str]:
 
 
 def state_key(shipment_id: str) -> str:
+    """A hash: apply_events.lua's fields (s, o, v, t, g, x), and `d`, the courier whose
+    delivery made it delivered (couriers.py; a call-back case's courier when none is
+    assigned)."""
     return _key(shipment_id, "state")
 
 
@@ -104,32 +107,50 @@ def rate_limit_key(client: str, window: int) -> str:
 
 def surveys_key(shipment_id: str) -> str:
     """A shipment's surveys (sent, or its tracking page's) with their answers and follow-ups:
-    survey id -> the survey's record."""
+    survey id -> the survey's record, compact JSON (feedback_records.py): {"sent":
+    SurveySent, "sent_at": ms, "answer": SurveyAnswered, "answered_at": ms,
+    "first_answered_at": ms, "follow_up": FollowUpAnswered, "sms": the SMS number's keyed
+    hash}, the messages in protobuf's JSON form (proto field names, enums by number), empty
+    members left out. An erasure leaves SurveySent without address and name, and no "sms".
+    Expires SHIPNOTIFY_RETENTION_DAYS after the shipment's last feedback change."""
     return _key(shipment_id, "surveys")
 
 
 def cases_key(shipment_id: str) -> str:
-    """A shipment's call-back cases: case id -> the case's record."""
+    """A shipment's call-back cases: case id -> the case's record, compact JSON
+    (feedback_records.py): {"survey_id", "state": open|in_progress|closed, "opened_at": ms,
+    "due_at": ms, "depot", "courier_id", "taken_by", "notes": [[ms, operator, text], ...],
+    "closed": CaseClosed, "closed_at": ms}; its answer and follow-up are its survey's.
+    Expires with the surveys."""
     return _key(shipment_id, "cases")
 
 
 def feedback_applied_key(shipment_id: str) -> str:
-    """The ids of a shipment's feedback events already applied (once-only)."""
+    """The ids of a shipment's feedback events already applied (once-only): a hash, event id
+    -> "a" (applied) or "k" (kept out: too late, or a change to an unknown or closed case),
+    and "v", the version feedback_write.lua compares before it writes. Expires with the
+    surveys."""
     return _key(shipment_id, "feedback")
 
 
 def case_key(case_id: str) -> str:
-    """A case id's shipment id: an operator names a case by its id alone."""
+    """A case id's shipment id: an operator names a case by its id alone. Expires
+    SHIPNOTIFY_RETENTION_DAYS after the case's last change."""
     return "case:" + case_id
 
 
-CASES_OPEN = "cases:open"  # a sorted set: the cases not closed, by due time (ms)
-CASES_CLOSED = "cases:closed"  # a sorted set: the closed cases, by when they closed (ms)
+# Sorted sets of case ids: the cases not closed (open, in progress) by due time (ms), and the
+# closed ones by when they closed (ms). Each write of a case puts it in its list; a list
+# forgets a case whose score is SHIPNOTIFY_RETENTION_DAYS old.
+CASES_OPEN = "cases:open"
+CASES_CLOSED = "cases:closed"
 
 
 def sms_survey_key(phone_digest: str) -> str:
     """The survey an SMS reply from this number answers (by a keyed hash of the number):
-    "<shipment id>/<survey id>", for as long as the survey takes answers."""
+    "<shipment id>/<survey id>", for as long as the survey takes answers (it expires
+    SHIPNOTIFY_SURVEY_ANSWER_DAYS after the survey was sent); a later survey to the number
+    takes it over. An erasure of the shipment's contacts deletes it."""
     return "survey:sms:" + phone_digest
 
 

@@ -26,6 +26,7 @@ from shipnotify.model.codec import (
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.store.couriers import CourierRuns
+from shipnotify.store.feedback_erasure import SurveyErasure
 from shipnotify.store.keys import shipment_keys, state_key, timeline_key, tracking_key
 from shipnotify.store.push import PushSubscriptions
 from shipnotify.store.replies import text
@@ -140,13 +141,15 @@ class TrackingStore:
         self._shipment_ids: dict[str, str] = {}  # tracking id -> shipment id
         self.runs = CourierRuns(redis, keep_days=stale_days)
         self.push = PushSubscriptions(redis, keep_days=stale_days)
+        self.surveys = SurveyErasure(redis, keep_days=retention_days)
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         """Applies events in order: the courier assignments and push subscriptions among
         them (idempotent writes), then the rest in one round trip: one script call for the
         batch, or on a Redis Cluster one a slot (a call's keys must share it), each
-        shipment's in order. The events whose notices are due come back with the shipment's
-        push subscriptions."""
+        shipment's in order. Then, beside the script, again idempotent: who delivered, and
+        the surveys' personal data of the shipments whose contacts were erased. The events
+        whose notices are due come back with the shipment's push subscriptions."""
         await self.runs.assign(events)
         await self.push.apply(events)
         scripted = [i for i, e in enumerate(events) if e.WhichOneof("body") in _KINDS]
@@ -154,6 +157,8 @@ class TrackingStore:
             zip(scripted, await self._scripted([events[i] for i in scripted]), strict=True)
         )
         done = [applied.get(i) or _aside(e) for i, e in enumerate(events)]
+        await self.runs.delivered([d for a in done if (d := _delivery(a))])
+        await self.surveys.apply(events)
         due = [i for i, a in enumerate(done) if a.notices_due]
         for i, push in zip(
             due, await self.push.of([events[i].shipment_id for i in due]), strict=True
@@ -307,6 +312,17 @@ def _args(event: pb.ShipmentEvent) -> list[Any]:
         "",
         kind,
     ]
+
+
+def _delivery(applied: Applied) -> tuple[str, str] | None:
+    """(shipment id, courier id) of a delivery that made its shipment delivered."""
+    event = applied.event
+    if not applied.advanced or event.WhichOneof("body") != "status_changed":
+        return None
+    change = event.status_changed
+    if change.status != pb.STATUS_DELIVERED or not change.courier_id:
+        return None
+    return event.shipment_id, change.courier_id
 
 
 def _aside(event: pb.ShipmentEvent) -> Applied:

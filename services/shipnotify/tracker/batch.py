@@ -1,45 +1,54 @@
-"""What the tracker decides of a batch, apart from its I/O (consumer.py does that): which
-records are events to apply and which are dead letters, which applied events count and
-which Redis refused, and the jobs the counted ones call for."""
+"""What the tracker decides of a batch, apart from its I/O (consumer.py and feedback.py do
+that): which records are events to apply and which are dead letters, which applied events
+count and which Redis refused, and the jobs the counted ones call for."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, overload
 
 from aiokafka import ConsumerRecord
 from redis.exceptions import RedisError
 
 from shipnotify import tracing
+from shipnotify.consumer.dead_letters import DeadLetter
 from shipnotify.model.codec import MalformedEvent, decode_event
 from shipnotify.store import Applied
 from shipnotify.tracker.notices import NoticePlanner
 from shipnotify.v1 import shipment_events_pb2 as pb
 
+__all__ = ["DeadLetter", "Decoded", "decoded", "jobs_for", "sorted_out"]
 
-@dataclass(frozen=True)
-class DeadLetter:
-    record: ConsumerRecord
-    reason: str
-    why: str  # a label: malformed, refused, conflict
+E = TypeVar("E")
 
 
 @dataclass
-class Decoded:
+class Decoded(Generic[E]):
     """A batch's events, each with its record and the trace context its record carries
     (its tap's), and the records that are no event."""
 
-    events: list[pb.ShipmentEvent] = field(default_factory=list)
+    events: list[E] = field(default_factory=list)
     sources: list[ConsumerRecord] = field(default_factory=list)
     traces: list[tracing.Headers] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
 
 
-def decoded(records: Sequence[ConsumerRecord]) -> Decoded:
-    batch = Decoded()
+@overload
+def decoded(records: Sequence[ConsumerRecord]) -> Decoded[pb.ShipmentEvent]: ...
+@overload
+def decoded(
+    records: Sequence[ConsumerRecord], decode: Callable[[bytes | None], E]
+) -> Decoded[E]: ...
+def decoded(
+    records: Sequence[ConsumerRecord], decode: Callable[[bytes | None], Any] = decode_event
+) -> Decoded[Any]:
+    """The events of the records (by `decode`: the events topic's, unless told), and the
+    records `decode` refuses as dead letters."""
+    batch: Decoded[Any] = Decoded()
     for record in records:
         try:
-            batch.events.append(decode_event(record.value))
+            batch.events.append(decode(record.value))
         except MalformedEvent as e:
             batch.dead.append(DeadLetter(record, str(e), "malformed"))
             continue
@@ -57,13 +66,17 @@ def sorted_out(
     dead: list[DeadLetter] = []
     for i, (record, done) in enumerate(zip(sources, results, strict=True)):
         if isinstance(done, RedisError):
-            dead.append(DeadLetter(record, f"Redis fails on it every time: {done}", "refused"))
+            dead.append(refused(record, done))
         elif done.conflict:
             reason = f"event_id {done.event.event_id} is already another event's: not applied"
             dead.append(DeadLetter(record, reason, "conflict"))
         else:
             applied.append((done, i))
     return applied, dead
+
+
+def refused(record: ConsumerRecord, error: RedisError) -> DeadLetter:
+    return DeadLetter(record, f"Redis fails on it every time: {error}", "refused")
 
 
 def jobs_for(

@@ -7,16 +7,16 @@ import collections
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from redis.exceptions import RedisError
 
-from shipnotify import backoff, kafka, logs, metrics, tracing
+from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
+from shipnotify.consumer import batches, dead_letters
 from shipnotify.store import Applied, TrackingStore
-from shipnotify.store.intact import StoreLost
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.batch import DeadLetter, decoded, jobs_for, sorted_out
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
@@ -50,27 +50,13 @@ class Tracker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set; the batch under way is finished and committed first."""
-        while not stop.is_set():
-            batch = await self.consumer.getmany(
-                timeout_ms=200, max_records=self.settings.tracker_batch_size
-            )
-            records = [r for recs in batch.values() for r in recs]
-            if records and not await self._until_done(records, stop):
-                return  # stopped while a dependency was down: uncommitted, redelivered later
-            if records:
-                await kafka.commit_batch(self.consumer, records)
-            await self.lag.update()  # idle too: a rebalance changes what it owns
-
-    async def _until_done(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
-        """Handles the batch, again and again while a dependency is down; False if asked to
-        stop first."""
-        async for attempt in backoff.attempts(first_s=0.1, cap_s=5.0, stop=stop):
-            try:
-                await self.handle(records)
-                return True
-            except (RedisError, KafkaError, OSError, StoreLost) as e:
-                log.warning("batch failed, retrying", error=repr(e), retry_in_s=attempt.retry_in_s)
-        return False
+        await batches.consume(
+            self.consumer,
+            self.handle,
+            stop,
+            batch_size=self.settings.tracker_batch_size,
+            lag=self.lag,
+        )
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka.
@@ -132,21 +118,7 @@ class Tracker:
         self.counts.dead_letters += dead.total()
         self.counts.jobs += jobs
 
-    def _dead_letter(self, letter: DeadLetter):  # type: ignore[no-untyped-def]
-        record, reason, why = letter.record, letter.reason, letter.why
-        log.warning(
-            "dead letter", reason=reason, why=why, partition=record.partition, offset=record.offset
-        )
-        headers = [
-            ("reason", reason.encode()),
-            ("source.topic", record.topic.encode()),
-            ("source.partition", str(record.partition).encode()),
-            ("source.offset", str(record.offset).encode()),
-            *tracing.carried(record.headers),  # the letter stays in its tap's trace
-        ]
-        return self.producer.send(
-            self.settings.events_dead_letter_topic,
-            key=record.key,
-            value=record.value or b"",
-            headers=headers,
+    async def _dead_letter(self, letter: DeadLetter) -> asyncio.Future[Any]:
+        return await dead_letters.send(
+            self.producer, self.settings.events_dead_letter_topic, letter
         )

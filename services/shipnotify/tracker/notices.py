@@ -18,11 +18,24 @@ from shipnotify.model.notices import (
     plan_for,
     push_addressees,
 )
+from shipnotify.model.survey import Rules
+from shipnotify.model.survey_notices import survey_jobs
 from shipnotify.store import Applied
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 JobRecord = tuple[bytes, bytes]  # (key: shipment id, value: a NotificationJob)
 NoticePlanner = Callable[[Applied], Sequence[JobRecord]]
+
+
+def planner(rules: Rules) -> NoticePlanner:
+    """The tracker's planner: the status notices, and after a delivery the survey's."""
+
+    def plan(applied: Applied) -> Sequence[JobRecord]:
+        notices = plan_notices(applied)
+        surveys = plan_surveys(applied, rules)
+        return [*notices, *surveys] if surveys else notices
+
+    return plan
 
 
 def plan_notices(applied: Applied) -> Sequence[JobRecord]:
@@ -42,8 +55,26 @@ def plan_notices(applied: Applied) -> Sequence[JobRecord]:
     return [(key, job.SerializeToString()) for job in jobs]
 
 
+def plan_surveys(applied: Applied, rules: Rules) -> Sequence[JobRecord]:
+    """The SURVEY jobs of a `delivered` that advanced its shipment (a duplicate reports that
+    its first delivery did, and plans the same jobs)."""
+    event = applied.event
+    if not (applied.advanced and applied.parties) or event.WhichOneof("body") != "status_changed":
+        return ()
+    if event.status_changed.status != pb.STATUS_DELIVERED:
+        return ()
+    key = event.shipment_id.encode()
+    jobs = survey_jobs(event, _registered(applied.parties), rules)
+    return [(key, job.SerializeToString()) for job in jobs]
+
+
 @lru_cache(maxsize=4096)
 def _addressees(parties: bytes) -> tuple[tuple[Addressee, ...], str]:
     """A shipment's events come close together: its registration is parsed once for them."""
-    registered = pb.ShipmentRegistered.FromString(parties)
+    registered = _registered(parties)
     return addressees(registered), registered.tracking_id
+
+
+@lru_cache(maxsize=256)
+def _registered(parties: bytes) -> pb.ShipmentRegistered:
+    return pb.ShipmentRegistered.FromString(parties)

@@ -1,48 +1,105 @@
-"""Runs the tracker as a service: wires Kafka and Redis from Settings."""
+"""Runs the tracker as a service: wires Kafka and Redis from Settings, and runs its two
+consume loops, the shipment events and the feedback, side by side."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 from opentelemetry import trace
+from redis.asyncio import Redis
 
 from shipnotify import logs, tracing
 from shipnotify.config import Settings
 from shipnotify.consumer import startup
 from shipnotify.store import TrackingStore
+from shipnotify.store.feedback import FeedbackStore
 from shipnotify.tracker.consumer import Tracker
-from shipnotify.tracker.notices import NoticePlanner, plan_notices
+from shipnotify.tracker.feedback import FeedbackTracker
+from shipnotify.tracker.notices import NoticePlanner, planner
 
 log = logs.get(__name__)
+
+
+def check(settings: Settings) -> None:
+    """Refuses settings the tracker cannot start with: the surveys' SMS reply keys and the
+    survey throttle keep numbers and addresses by their keyed hash."""
+    settings.require("opt_out_secret")
+
+
+def feedback_store(settings: Settings, redis: Redis) -> FeedbackStore:
+    """The feedback store as the settings make it (the tracker's and the rebuild's)."""
+    rules = settings.survey_rules()
+    return FeedbackStore(
+        redis,
+        settings.opt_out_secret.encode(),
+        keep_days=settings.retention_days,
+        answer_days=rules.answer_days,
+        every_days=rules.every_days,
+    )
 
 
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
     *,
-    plan: NoticePlanner = plan_notices,
+    plan: NoticePlanner | None = None,
     tracer: trace.Tracer | None = None,
 ) -> None:
+    """`plan`: the events' notices; by default the status notices and the surveys."""
+    check(settings)
+    rules = settings.survey_rules()
     started = startup.started(
-        settings, stop, group=settings.tracker_group, topic=settings.events_topic
+        settings,
+        stop,
+        group=settings.tracker_group,
+        topic=settings.events_topic,
+        also=[(settings.feedback_group, settings.feedback_topic)],
     )
     async with started as clients:
         if clients is None:
             return
+        tracking = TrackingStore(
+            clients.redis, retention_days=settings.retention_days, stale_days=settings.stale_days
+        )
         tracker = Tracker(
             settings,
-            TrackingStore(
-                clients.redis,
-                retention_days=settings.retention_days,
-                stale_days=settings.stale_days,
-            ),
+            tracking,
             clients.consumer,
             clients.producer,
-            plan,
+            plan or planner(rules),
             tracer=tracer or tracing.tracer(),
         )
-        log.info("tracker started", group=settings.tracker_group, topic=settings.events_topic)
+        feedback = FeedbackTracker(
+            settings,
+            store=feedback_store(settings, clients.redis),
+            tracking=tracking,
+            consumer=clients.others[0],
+            producer=clients.producer,
+            rules=rules,
+        )
+        log.info(
+            "tracker started",
+            groups=[settings.tracker_group, settings.feedback_group],
+            topics=[settings.events_topic, settings.feedback_topic],
+        )
         try:
-            await tracker.run(stop)
+            await _side_by_side(tracker.run(stop), feedback.run(stop))
         finally:
+            log.info("feedback stopping", **vars(feedback.counts))
             log.info("tracker stopping", **vars(tracker.counts))
+
+
+async def _side_by_side(*loops: Coroutine[Any, Any, None]) -> None:
+    """Runs the loops until each has returned; one that fails stops the others (their
+    batches uncommitted, redelivered later) and its error goes up."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
