@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 from shipnotify import web
 from shipnotify.config import Settings
 from shipnotify.hooks import app as hooks_app
-from shipnotify.hooks import push
+from shipnotify.hooks import cases, page_answers, push
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -93,7 +93,33 @@ def test_request_bodies_and_errors_are_described() -> None:
         ("/v1/track/{tracking_id}/events", "get", {"200", "404", "422", "429"}),
         ("/t/{tracking_id}", "get", {"200", "404", "422", "429"}),
         ("/v1/twilio/status", "post", {"204", "400", "403", "413", "422"}),
-        ("/v1/twilio/inbound", "post", {"200", "400", "403", "413"}),
+        ("/v1/twilio/inbound", "post", {"200", "400", "403", "413", "422", "503"}),
+        ("/s/static/{name}", "get", {"200", "404"}),
+        ("/s/{token}", "get", {"200", "404", "410", "422", "503"}),
+        ("/s/{token}", "post", {"200", "400", "403", "404", "410", "413", "422", "503"}),
+        (
+            "/s/{token}/follow-up",
+            "post",
+            {"200", "400", "403", "404", "410", "413", "422", "503"},
+        ),
+        (
+            "/v1/answers/{tracking_id}",
+            "post",
+            {"202", "400", "404", "409", "410", "413", "422", "503"},
+        ),
+        (
+            "/v1/answers/{tracking_id}/follow-up",
+            "post",
+            {"202", "400", "404", "409", "410", "413", "422", "503"},
+        ),
+        ("/v1/answers/{tracking_id}", "options", {"204", "403"}),
+        ("/v1/cases", "get", {"200", "401", "422", "503"}),
+        ("/v1/cases/{case_id}", "get", {"200", "401", "404", "422", "503"}),
+        (
+            "/v1/cases/{case_id}/close",
+            "post",
+            {"202", "400", "401", "404", "409", "413", "422", "503"},
+        ),
     ],
 )
 def test_each_route_documents_every_status_it_answers(
@@ -118,7 +144,17 @@ def _validator(name: str) -> jsonschema_rs.Validator:
 
 VALIDATORS = {
     name: _validator(name)
-    for name in ("RegisterShipment", "StatusEvent", "StatusBatch", "PushSubscribe")
+    for name in (
+        "RegisterShipment",
+        "StatusEvent",
+        "StatusBatch",
+        "PushSubscribe",
+        "PageAnswer",
+        "PageFollowUp",
+        "TakeCase",
+        "NoteCase",
+        "CloseCase",
+    )
 }
 BATCH_ITEM = _validator("BatchStatusEvent")
 CONTEXT = {MAX_TAP_AGE: timedelta(days=SETTINGS.max_tap_age_days)}
@@ -458,3 +494,55 @@ def test_generated_push_subscriptions_are_accepted_iff_the_document_allows_them(
         mode,
         lambda body: assert_agree("PushSubscribe", push.PushSubscribe, body),
     )
+
+
+# the survey answers of the tracking page, and the operators' changes of a case
+BODIES: list[tuple[str, str, type[BaseModel]]] = [
+    ("/v1/answers/{tracking_id}", "PageAnswer", page_answers.PageAnswer),
+    ("/v1/answers/{tracking_id}/follow-up", "PageFollowUp", page_answers.PageFollowUp),
+    ("/v1/cases/{case_id}/take", "TakeCase", cases.TakeCase),
+    ("/v1/cases/{case_id}/notes", "NoteCase", cases.NoteCase),
+    ("/v1/cases/{case_id}/close", "CloseCase", cases.CloseCase),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("path", "name", "model"), BODIES)
+def test_generated_answers_and_case_changes_are_accepted_iff_the_document_allows_them(
+    path: str, name: str, model: type[BaseModel], mode: GenerationMode
+) -> None:
+    _check_generated(path, mode, lambda body: assert_agree(name, model, body))
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"score": 4, "nonce": "0b6ae9c6-1f2e-4c6b-9a53-4f1c2a8d9e10"}, True),
+        ({"score": 4.0, "nonce": "abcdefgh"}, True),  # a JSON integer
+        ({"score": 4.5, "nonce": "abcdefgh"}, False),
+        ({"score": "4", "nonce": "abcdefgh"}, False),
+        ({"score": True, "nonce": "abcdefgh"}, False),
+        ({"score": 11, "nonce": "abcdefgh"}, False),
+        ({"score": 4, "nonce": "abc"}, False),
+        ({"score": 4, "nonce": "abc def gh"}, False),
+    ],
+)
+def test_rule_a_page_answer_is_a_whole_score_and_a_nonce(body: dict[str, Any], valid: bool) -> None:
+    assert assert_agree("PageAnswer", page_answers.PageAnswer, body) is valid
+
+
+@pytest.mark.parametrize(
+    ("comment", "valid"),
+    [
+        ("", True),
+        ("Late.\nAnd rude.\tReally.", True),
+        ("ă" * 500, True),
+        ("x" * 501, False),
+        ("bell\x07", False),
+        ("nul\x00", False),
+        ("c1\x85", False),
+    ],
+)
+def test_rule_a_comment_is_500_characters_of_text(comment: str, valid: bool) -> None:
+    body = {"reason": "late", "comment": comment, "nonce": "abcdefgh"}
+    assert assert_agree("PageFollowUp", page_answers.PageFollowUp, body) is valid

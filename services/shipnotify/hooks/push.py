@@ -7,7 +7,6 @@ Every rule a body is checked against is in its JSON Schema (the OpenAPI document
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -15,20 +14,18 @@ from typing import Annotated, Any
 from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
-from redis.exceptions import RedisError
 
 from shipnotify import logs
-from shipnotify.hooks.resources import TRACKING
+from shipnotify.hooks import lookups
 from shipnotify.model.ids import TRACKING_ID_LENGTH
 from shipnotify.v1 import shipment_events_pb2 as pb
-from shipnotify.web import ApiError, json_response, parse_body
 from shipnotify.web import event_log as events_topic
-from shipnotify.web.fields import Locale, Strict, TimeZone, matching
+from shipnotify.web import json_response, parse_body
+from shipnotify.web.fields import Locale, Strict, TimeZone, matching, whole
 
 log = logs.get(__name__)
 
 PATH = "/v1/push-subscriptions"
-_LOOKUP_TIMEOUT_S = 2.0
 
 
 def _rule(pattern: str, message: str, max_length: int | None = None) -> Any:
@@ -85,16 +82,7 @@ AuthSecret = Annotated[
 ]
 
 
-def _whole(value: object) -> object:
-    """A JSON integer (2 or 2.0), as JSON Schema's "integer" is: not true, not "2"."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("not a whole number")
-    return value
-
-
-EpochMs = Annotated[int, Field(ge=0), BeforeValidator(_whole)]
+EpochMs = Annotated[int, Field(ge=0), BeforeValidator(whole)]
 
 
 class PushKeys(Strict):
@@ -160,7 +148,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
 async def _event(request: web.Request, tracking_id: str) -> pb.ShipmentEvent:
     """A new event of the shipment the tracking id names (404 when none does). Its source is
     unspecified: the tracking page's reader is none of the sources the schema names."""
-    shipment_id = await _shipment_of(request, tracking_id)
+    shipment_id = await lookups.shipment_of(request, tracking_id)
     now = Timestamp()
     now.FromDatetime(datetime.now(UTC))
     event = pb.ShipmentEvent(
@@ -169,26 +157,6 @@ async def _event(request: web.Request, tracking_id: str) -> pb.ShipmentEvent:
     event.occurred_at.CopyFrom(now)
     event.recorded_at.CopyFrom(now)
     return event
-
-
-async def _shipment_of(request: web.Request, tracking_id: str) -> str:
-    try:
-        async with asyncio.timeout(_LOOKUP_TIMEOUT_S):
-            shipment_id = await request.app[TRACKING].shipment_id_for(tracking_id)
-    except (RedisError, OSError, TimeoutError) as e:
-        log.warning("tracking id not looked up", error=repr(e))
-        raise ApiError(
-            503,
-            "unavailable",
-            "the tracking state is unreachable; nothing was recorded",
-            {"redis": "unreachable"},
-            {"Retry-After": events_topic.RETRY_AFTER_S},
-        ) from None
-    if shipment_id is None:
-        raise ApiError(
-            404, "not_found", "no shipment has this tracking id", {"tracking_id": "unknown"}
-        )
-    return shipment_id
 
 
 def _recorded(event: pb.ShipmentEvent, tracking_id: str) -> web.Response:

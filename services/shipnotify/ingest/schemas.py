@@ -21,8 +21,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
-    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     model_validator,
@@ -30,7 +28,7 @@ from pydantic import (
 
 from shipnotify.config import Settings
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.web.fields import Locale, Strict, TimeZone, matching
+from shipnotify.web.fields import Locale, Strict, TimeZone, matching, printable
 
 # A tap may be uploaded long after it happened, but never from the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -56,45 +54,11 @@ CourierStatus = Literal[
 ]
 
 
-# -- free text: a contact's name, a depot, a city
+# -- free text: a contact's name, a depot, a city (web/fields.py: printable)
 
-# What can appear in a name: letters, marks, numbers, punctuation, symbols and spaces (the
-# general categories L, M, N, P, S and Zs), at least one of them not a space. So none of the
-# category C (control and format characters: Cc, Cf; surrogates, private use, unassigned: Cs,
-# Co, Cn), nor the line and paragraph separators (Zl, Zp). Of the format characters, ZWNJ and
-# ZWJ (U+200C, U+200D) are allowed: Persian and the Indic scripts spell words with them and
-# emoji sequences join by ZWJ, and neither breaks a line nor reorders text as the
-# bidirectional controls do. (Zs is spelled out: its 17 characters are stable.)
-_VISIBLE = r"\p{L}\p{M}\p{N}\p{P}\p{S}"
-_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
-_IN_TEXT = rf"[{_VISIBLE}{_SPACES}\u200c\u200d]"
-TEXT_PATTERN = rf"^{_IN_TEXT}*[{_VISIBLE}]{_IN_TEXT}*$"
-# pydantic's regex engine (Rust's, as most JSON Schema validators use) knows the categories.
-_TEXT: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=TEXT_PATTERN)])
-
-
-def _printable(value: str) -> str:
-    try:
-        _TEXT.validate_python(value)
-    except ValidationError:
-        raise ValueError(
-            "must have a visible character, and no control character, line break or other"
-            " character that cannot appear in a name"
-        ) from None
-    return value.strip()
-
-
-def _text(max_length: int) -> Any:
-    return (
-        StringConstraints(max_length=max_length),
-        AfterValidator(_printable),
-        WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}),
-    )
-
-
-Name = Annotated[str, *_text(200)]
-PlaceName = Annotated[str, *_text(100)]
-AddressLine = Annotated[str, *_text(300)]
+Name = Annotated[str, *printable(200)]
+PlaceName = Annotated[str, *printable(100)]
+AddressLine = Annotated[str, *printable(300)]
 
 
 # -- addresses

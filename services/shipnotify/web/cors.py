@@ -1,9 +1,9 @@
 """Cross-origin requests from one page's origin. The tracking page is served by status_api
 at `SHIPNOTIFY_PUBLIC_URL` and posts its push subscriptions to hooks, which may be another
-origin (`SHIPNOTIFY_WEBHOOK_URL`): the browser then asks first (a preflight, OPTIONS), and
-lets the page read an answer only when it names the page's origin. Exactly that one origin
-is allowed, on the routes that ask for it. What to answer is decided without I/O
-(`CorsRule`); `allow` puts it on an app's routes."""
+origin (`SHIPNOTIFY_WEBHOOK_URL`), and its answers to the survey's question: the browser
+then asks first (a preflight, OPTIONS), and lets the page read an answer only when it names
+the page's origin. Exactly that one origin is allowed, on the routes that ask for it. What
+to answer is decided without I/O (`CorsRule`); `allow` puts it on an app's routes."""
 
 from __future__ import annotations
 
@@ -67,29 +67,39 @@ def _refused(header: str, reason: str) -> ApiError:
     return ApiError(403, "cors_refused", f"{header}: {reason}", {header: reason})
 
 
-RULE = web.AppKey("cors_rule", CorsRule)
+RULES = web.AppKey("cors_rules", dict[str, CorsRule])  # by route template
 
 
 def allow(app: web.Application, rule: CorsRule, paths: Sequence[str]) -> None:
     """Answers the requests to `paths` (route templates) with the rule's headers. Their
-    preflights are answered by `preflight`, which their route table names for OPTIONS."""
-    app[RULE] = rule
-    chosen = frozenset(paths)
+    preflights are answered by `preflight`, which their route table names for OPTIONS.
+    Called again, it adds more paths (each with its own rule)."""
+    if RULES not in app:
+        app[RULES] = {}
+        app.on_response_prepare.append(_add_headers)
+    app[RULES].update(dict.fromkeys(paths, rule))
 
-    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
-        resource = request.match_info.route.resource
-        if resource is None or resource.canonical not in chosen or request.method == "OPTIONS":
-            return
-        for name, value in rule.answer(request.headers.get("Origin")).items():
-            if name == "Vary" and "Vary" in response.headers:
-                value = f"{response.headers['Vary']}, {value}"
-            response.headers[name] = value
 
-    app.on_response_prepare.append(add_headers)
+async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    rule = _rule_of(request)
+    if rule is None or request.method == "OPTIONS":
+        return
+    for name, value in rule.answer(request.headers.get("Origin")).items():
+        if name == "Vary" and "Vary" in response.headers:
+            value = f"{response.headers['Vary']}, {value}"
+        response.headers[name] = value
+
+
+def _rule_of(request: web.Request) -> CorsRule | None:
+    resource = request.match_info.route.resource
+    return None if resource is None else request.app[RULES].get(resource.canonical)
 
 
 async def preflight(request: web.Request) -> web.Response:
-    headers = request.app[RULE].preflight(
+    rule = _rule_of(request)
+    if rule is None:  # a route table named preflight for a path no rule covers
+        raise ApiError(403, "cors_refused", "no cross-origin request may reach this path")
+    headers = rule.preflight(
         request.headers.get("Origin"),
         request.headers.get("Access-Control-Request-Method"),
         request.headers.get("Access-Control-Request-Headers"),

@@ -1,12 +1,13 @@
-"""The events topic as an HTTP deployable sees it (ingest, hooks): append, acknowledged by
-all replicas, or refuse with 503 and Retry-After. One producer an app: `shipnotify dev`
-serves ingest and hooks in one app, and they share it."""
+"""The topics an HTTP deployable appends to (ingest, hooks): the events topic (shipment
+events) and the feedback topic (survey answers, call-back cases; hooks). Append,
+acknowledged by all replicas, or refuse with 503 and Retry-After. One producer an app, for
+both topics: `shipnotify dev` serves ingest and hooks in one app, and they share it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
@@ -14,7 +15,9 @@ from aiokafka.errors import KafkaError
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import CHECKS, ApiError
 
 log = logs.get(__name__)
@@ -27,6 +30,12 @@ _KINDS = {
     "push_subscribed": "push_subscribed",
     "push_unsubscribed": "push_unsubscribed",
 }
+# AnswerSource -> metric label
+_SOURCES = {
+    spb.ANSWER_SOURCE_SMS: "sms",
+    spb.ANSWER_SOURCE_EMAIL: "email",
+    spb.ANSWER_SOURCE_PAGE: "page",
+}
 RETRY_AFTER_S = "5"
 
 
@@ -35,8 +44,8 @@ class LogUnavailable(Exception):
 
 
 class EventLog:
-    """A producer to the events topic, connected in the background: the app serves (with
-    503s) while Kafka is away, and appends as soon as it is back."""
+    """A producer to the events and feedback topics, connected in the background: the app
+    serves (with 503s) while Kafka is away, and appends as soon as it is back."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -90,8 +99,26 @@ class EventLog:
         return self._producer is not None
 
     async def append(self, events: Sequence[pb.ShipmentEvent]) -> None:
-        """Returns once every event is acknowledged (acks=all); raises LogUnavailable.
-        Each record carries the current trace context (the request's) in its headers."""
+        """Appends to the events topic; returns once every event is acknowledged (acks=all);
+        raises LogUnavailable. Each record carries the current trace context (the
+        request's) in its headers."""
+        await self._send(self._settings.events_topic, events)
+        for event in events:
+            metrics.EVENTS_INGESTED.labels(_KINDS[str(event.WhichOneof("body"))]).inc()
+
+    async def append_feedback(self, events: Sequence[fpb.FeedbackEvent]) -> None:
+        """Appends to the feedback topic, as `append` does: the events of one answer (an
+        answer and the case it opens) go in one call, keyed by their shipment."""
+        await self._send(self._settings.feedback_topic, events)
+        for event in events:
+            if event.WhichOneof("body") == "survey_answered":
+                answer = event.survey_answered
+                unhappy = "true" if answer.unhappy else "false"
+                metrics.SURVEY_ANSWERS.labels(_SOURCES[answer.source], unhappy).inc()
+
+    async def _send(
+        self, topic: str, events: Sequence[pb.ShipmentEvent] | Sequence[fpb.FeedbackEvent]
+    ) -> None:
         if self._producer is None:
             raise LogUnavailable("not connected to Kafka")
         headers = tracing.headers()
@@ -99,7 +126,7 @@ class EventLog:
             async with asyncio.timeout(self._settings.kafka_send_timeout_s):
                 acks = [
                     await self._producer.send(
-                        self._settings.events_topic,
+                        topic,
                         key=e.shipment_id.encode(),
                         value=e.SerializeToString(),
                         headers=headers,
@@ -108,10 +135,8 @@ class EventLog:
                 ]
                 await asyncio.gather(*acks)
         except (KafkaError, TimeoutError) as e:
-            log.warning("kafka did not acknowledge", error=repr(e), events=len(events))
+            log.warning("kafka did not acknowledge", error=repr(e), events=len(events), topic=topic)
             raise LogUnavailable(str(e)) from None
-        for event in events:
-            metrics.EVENTS_INGESTED.labels(_KINDS[str(event.WhichOneof("body"))]).inc()
 
 
 EVENT_LOG = web.AppKey("event_log", EventLog)
@@ -142,10 +167,19 @@ def install(app: web.Application, settings: Settings, *, given: EventLog | None 
 async def append(request: web.Request, events: Sequence[pb.ShipmentEvent]) -> None:
     """Appends to the request's app's event log; 503 with Retry-After when Kafka does not
     acknowledge (nothing the client was told is accepted is lost: it retries)."""
-    if not events:
-        return
+    if events:
+        await _acknowledged(request.app[EVENT_LOG].append(events))
+
+
+async def append_feedback(request: web.Request, events: Sequence[fpb.FeedbackEvent]) -> None:
+    """Appends to the feedback topic, with the same answers as `append`."""
+    if events:
+        await _acknowledged(request.app[EVENT_LOG].append_feedback(events))
+
+
+async def _acknowledged(appended: Awaitable[None]) -> None:
     try:
-        await request.app[EVENT_LOG].append(events)
+        await appended
     except LogUnavailable:
         raise ApiError(
             503,

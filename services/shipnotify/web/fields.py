@@ -1,15 +1,23 @@
 """What the request bodies of the HTTP deployables share: strict models, and the fields more
-than one of them checks (a person's language and time zone), each with its rule stated in
-its JSON Schema, which is the OpenAPI document's."""
+than one of them checks (a person's language and time zone, a name or other text on one
+line), each with its rule stated in its JSON Schema, which is the OpenAPI document's."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 
 
 class Strict(BaseModel):
@@ -31,6 +39,15 @@ def matching(pattern: str, message: str) -> Callable[[object], object]:
     return check
 
 
+def whole(value: object) -> object:
+    """A JSON integer (2 or 2.0), as JSON Schema's "integer" is: not true, not "2"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("not a whole number")
+    return value
+
+
 _ZONES = frozenset(available_timezones())
 
 
@@ -47,3 +64,40 @@ TimeZone = Annotated[
     WithJsonSchema({"type": "string", "enum": sorted(_ZONES)}),
 ]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+
+
+# -- free text on one line: a contact's name, a depot, a city, an operator
+
+# What can appear in a name: letters, marks, numbers, punctuation, symbols and spaces (the
+# general categories L, M, N, P, S and Zs), at least one of them not a space. So none of the
+# category C (control and format characters: Cc, Cf; surrogates, private use, unassigned: Cs,
+# Co, Cn), nor the line and paragraph separators (Zl, Zp). Of the format characters, ZWNJ and
+# ZWJ (U+200C, U+200D) are allowed: Persian and the Indic scripts spell words with them and
+# emoji sequences join by ZWJ, and neither breaks a line nor reorders text as the
+# bidirectional controls do. (Zs is spelled out: its 17 characters are stable.)
+_VISIBLE = r"\p{L}\p{M}\p{N}\p{P}\p{S}"
+_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_IN_TEXT = rf"[{_VISIBLE}{_SPACES}\u200c\u200d]"
+TEXT_PATTERN = rf"^{_IN_TEXT}*[{_VISIBLE}]{_IN_TEXT}*$"
+# pydantic's regex engine (Rust's, as most JSON Schema validators use) knows the categories.
+_TEXT: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(pattern=TEXT_PATTERN)])
+
+
+def _printable(value: str) -> str:
+    try:
+        _TEXT.validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            "must have a visible character, and no control character, line break or other"
+            " character that cannot appear in a name"
+        ) from None
+    return value.strip()
+
+
+def printable(max_length: int) -> Any:
+    """The rules of a one-line text of at most `max_length` characters (Annotated[str, ...])."""
+    return (
+        StringConstraints(max_length=max_length),
+        AfterValidator(_printable),
+        WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}),
+    )
