@@ -32,6 +32,7 @@ from shipnotify.notifier.worker import Notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.store import TrackingStore
 from shipnotify.store.notices import NoticeBook
+from shipnotify.store.survey_throttle import SurveyThrottle
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.notices import plan_notices
 from shipnotify.v1 import notifications_pb2 as npb
@@ -329,6 +330,11 @@ async def test_no_phone_number_or_email_reaches_the_logs(
     assert "21211" in logs.out + logs.err  # the reason itself is kept
 
 
+def throttle(stack: Stack) -> SurveyThrottle:
+    secret = stack.settings.opt_out_secret.encode()
+    return SurveyThrottle(stack.redis, secret=secret, every_days=stack.settings.survey_every_days)
+
+
 def _job(shipment_id: str, channel: pb.Channel, address: str) -> npb.NotificationJob:
     job = npb.NotificationJob(
         notification_id=str(uuid.uuid4()),
@@ -361,7 +367,9 @@ async def test_a_notice_in_doubt_after_a_crash_is_looked_up_and_never_sent_twice
     producer = kafka.producer(s)
     await producer.start()
     senders = notifier.senders_from(s)
-    worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
+    worker = Notifier(
+        s, book=stack.book, senders=senders, producer=producer, throttle=throttle(stack)
+    )
     # Receipts come later: one that came first would settle the notice before the notifier
     # finds it in doubt, and no lookup would be made.
     stack.sms.callback_delay_s = 2.0
@@ -404,7 +412,9 @@ async def test_an_sms_whose_answer_timed_out_is_looked_up_not_sent_again(stack: 
     producer = kafka.producer(s)
     await producer.start()
     senders = notifier.senders_from(s)
-    worker = Notifier(s, book=stack.book, senders=senders, producer=producer)
+    worker = Notifier(
+        s, book=stack.book, senders=senders, producer=producer, throttle=throttle(stack)
+    )
     job = _job(unique("timeout"), pb.CHANNEL_SMS, "+40720000003")
     sent_before, unknown_before = _sms_sent(), _sms_unknown()
     try:

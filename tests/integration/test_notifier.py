@@ -459,3 +459,63 @@ async def test_the_notices_expire_with_their_delivered_shipment(redis: Redis) ->
     nid = str(uuid.uuid4())
     await book.update(sid, nid, "sent", SMS_META | {"id": "SM" + uuid.uuid4().hex})
     assert 2 * 86400 - 10 < await redis.ttl(notices_key(sid)) <= 2 * 86400
+
+
+async def test_a_survey_loop_notice_keeps_its_kind_in_flight_and_once_final(redis: Redis) -> None:
+    book, sid = _book(redis)
+    ev = str(uuid.uuid4())
+    kinds = (
+        ("survey", "sms", "recipient"),
+        ("follow_up", "sms", "recipient"),
+        ("apology", "email", "sender"),
+        ("case_alert", "email", "?"),  # an answer on the tracking page names no party
+    )
+    for kind, channel, party in kinds:
+        meta = {"c": channel, "p": party, "st": "delivered", "ev": ev, "kind": kind}
+        nid = str(uuid.uuid4())
+        await book.update(sid, nid, "deferred", meta | {"until": 5})  # a survey's wait
+        assert (await book.of_shipment(sid))[nid]["kind"] == kind
+        assert (await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)).attempt == 1
+        sms = channel == "sms"
+        pid = "SM" + uuid.uuid4().hex if sms else f"<{nid}@notices.carrier-example.com>"
+        await book.update(sid, nid, "sent", meta | {"id": pid})
+        if sms:  # a receipt rewrites the record: the kind stays
+            await book.receipt(sid, nid, "delivered", None)
+        receipt = {"r": "delivered", "s": "delivered", "k": 3} if sms else {"s": "sent", "k": 2}
+        assert _recent((await book.of_shipment(sid))[nid]) == {"n": 1, "id": pid, **meta, **receipt}
+    stored = await redis.hgetall(notices_key(sid))
+    stored.pop(b"@")
+    assert max(len(v) for v in stored.values()) <= 64  # an SMS with its SID and receipt too
+    assert await redis.object("encoding", notices_key(sid)) == b"listpack"
+
+
+async def test_a_status_notices_record_is_as_before_and_a_kind_follows_its_head(
+    redis: Redis,
+) -> None:
+    """Records written before kinds existed read the same: a status notice's has no kind,
+    and a survey's only adds '+' and a letter after the fixed head (14 characters)."""
+    book, sid = _book(redis)
+    ids: dict[str | None, str] = {}
+    for kind in (None, "survey"):
+        meta = {"c": "sms", "p": "recipient", "st": "delivered", "ev": SMS_META["ev"]}
+        meta |= {"kind": kind} if kind else {}
+        ids[kind] = nid = str(uuid.uuid4())
+        await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)
+        await book.update(sid, nid, "sent", meta | {"id": "SM" + "7" * 32})
+    status = await redis.hget(notices_key(sid), ids[None])
+    survey = await redis.hget(notices_key(sid), ids["survey"])
+    assert isinstance(status, bytes)
+    assert isinstance(survey, bytes)
+    # the same record but for the time it was written (characters 6 to 14) and the kind
+    assert (survey[:6], survey[14:16], survey[16:]) == (status[:6], b"+s", status[14:])
+    assert b"+" not in status
+
+
+async def test_a_throttled_survey_is_final_and_never_claimed_again(redis: Redis) -> None:
+    book, sid = _book(redis)
+    nid = str(uuid.uuid4())
+    meta = SMS_META | {"st": "delivered", "kind": "survey"}
+    assert (await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)).attempt == 1
+    await book.update(sid, nid, "throttled", meta)
+    assert _recent((await book.of_shipment(sid))[nid]) == {"k": 3, "s": "throttled", "n": 1, **meta}
+    assert (await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)).attempt == 0

@@ -22,6 +22,7 @@ from shipnotify.notifier.decision import (
     Retry,
     Rules,
     Send,
+    Wait,
 )
 from shipnotify.notifier.outcomes import Failed, Sent
 from shipnotify.store.notices import CANCELLED, Claim, SmsGate
@@ -61,7 +62,7 @@ def taken_up(
     now_ms: int = NOON,
     paused_s: float = 0.0,
     has_sender: bool = True,
-) -> decision.Final | Defer | Retry | Go:
+) -> decision.Final | Defer | Wait | Retry | Go:
     return decision.before_claim(
         notice, has_sender=has_sender, gate=gate, paused_s=paused_s, now_ms=now_ms, rules=RULES
     )
@@ -284,3 +285,126 @@ def test_a_failures_kind_as_the_metrics_count_it() -> None:
     assert Failed("x", permanent=True, unknown=True).kind == "permanent"
     assert Failed("x", permanent=False, unknown=True).kind == "unknown"
     assert Failed("x", permanent=False).kind == "transient"
+
+
+# -- the survey loop's notices ----------------------------------------------------------------
+
+SURVEY, FOLLOW_UP = npb.NOTICE_KIND_SURVEY, npb.NOTICE_KIND_FOLLOW_UP
+APOLOGY, CASE_ALERT = npb.NOTICE_KIND_APOLOGY, npb.NOTICE_KIND_CASE_ALERT
+LATER_WAITS = SmsGate(opted_out=False, later_deferred=True, erased=False)
+HOUR = 3600 * 1000
+
+
+def loop_job(
+    kind: npb.NoticeKind, channel: pb.Channel = SMS, *, not_before_ms: int | None = None
+) -> npb.NotificationJob:
+    j = job(channel)
+    j.kind = kind
+    j.occurred_at.FromMilliseconds(NOON - 2 * HOUR)  # the delivery
+    if not_before_ms is not None:
+        j.not_before.FromMilliseconds(not_before_ms)
+        j.planned_at.FromMilliseconds(not_before_ms)
+    return j
+
+
+def gate_of(channel: pb.Channel, gate: SmsGate = OPEN) -> SmsGate | None:
+    return None if channel == EMAIL else gate
+
+
+@pytest.mark.parametrize("channel", [SMS, EMAIL])
+def test_a_survey_waits_for_its_time_then_for_the_contacts_morning(channel: pb.Channel) -> None:
+    survey = loop_job(SURVEY, channel, not_before_ms=NOON + HOUR)
+    gate = gate_of(channel)
+    assert taken_up(survey, gate=gate, now_ms=NOON) == Wait(NOON + HOUR)
+    assert taken_up(survey, gate=gate, now_ms=NOON + HOUR) == Go()
+    at_night = loop_job(SURVEY, channel, not_before_ms=NIGHT - HOUR)
+    assert taken_up(at_night, gate=gate, now_ms=NIGHT) == Wait(MORNING)  # email too
+    at_night.time_zone = "Europe/Chisinau"  # 08:00 there is 06:00 UTC
+    morning_there = int(datetime(2026, 3, 11, 6, 0, tzinfo=UTC).timestamp() * 1000)
+    assert taken_up(at_night, gate=gate, now_ms=NIGHT) == Wait(morning_there)
+    # waits come before a pause of the channel: a paused provider does not hurry a survey
+    assert taken_up(survey, gate=gate, now_ms=NOON, paused_s=5.0) == Wait(NOON + HOUR)
+
+
+def test_a_survey_is_neither_superseded_by_a_status_nor_deferred_as_one() -> None:
+    survey = loop_job(SURVEY, not_before_ms=NOON)
+    assert taken_up(survey, gate=LATER_WAITS, now_ms=NOON) == Go()
+    # at night it waits with a plain Wait, never a Defer (which makes it the contact's
+    # latest status, superseding the status SMS that waits for the morning too)
+    assert taken_up(survey, gate=LATER_WAITS, now_ms=NIGHT) == Wait(MORNING)
+
+
+@pytest.mark.parametrize("kind", [SURVEY, FOLLOW_UP, APOLOGY])
+def test_no_survey_loop_sms_goes_to_an_opted_out_number_or_after_an_erasure(
+    kind: npb.NoticeKind,
+) -> None:
+    notice = loop_job(kind, not_before_ms=NOON + HOUR if kind == SURVEY else None)
+    erased = SmsGate(opted_out=True, later_deferred=False, erased=True)
+    opted_out = SmsGate(opted_out=True, later_deferred=False, erased=False)
+    for now, paused in ((NOON, 0.0), (NIGHT, 0.0), (NOON, 5.0)):  # before its time, too
+        assert taken_up(notice, gate=erased, now_ms=now, paused_s=paused) == Final(
+            "cancelled", tally="skipped"
+        )
+        assert taken_up(notice, gate=opted_out, now_ms=now, paused_s=paused) == Final(
+            "opted_out", tally="skipped"
+        )
+    with pytest.raises(ValueError, match="what the book holds"):
+        taken_up(notice, gate=None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "channel"),
+    [(FOLLOW_UP, SMS), (APOLOGY, SMS), (APOLOGY, EMAIL), (CASE_ALERT, EMAIL)],
+)
+def test_a_follow_up_an_apology_and_an_alert_go_at_once_even_at_night(
+    kind: npb.NoticeKind, channel: pb.Channel
+) -> None:
+    notice = loop_job(kind, channel)
+    gate = gate_of(channel, LATER_WAITS)  # a status waiting for the morning: no matter
+    assert taken_up(notice, gate=gate, now_ms=NIGHT) == Go()
+    assert taken_up(notice, gate=gate, now_ms=NIGHT, paused_s=2.5) == Retry(
+        NIGHT + 2500, NIGHT + 3000, "provider paused after failures"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "channel", "reason"),
+    [
+        (FOLLOW_UP, EMAIL, "follow_up: no words for this channel"),
+        (CASE_ALERT, SMS, "case_alert: no words for this channel"),
+        (SURVEY, PUSH, "survey: no words for this channel"),
+        (APOLOGY, PUSH, "apology: no words for this channel"),
+        (9, SMS, "kind 9: no words for this channel"),
+    ],
+)
+def test_a_survey_loop_notice_on_a_channel_it_has_no_words_for_is_rejected(
+    kind: npb.NoticeKind, channel: pb.Channel, reason: str
+) -> None:
+    assert taken_up(loop_job(kind, channel), gate=None) == Final("rejected", reason=reason)
+
+
+def test_a_survey_once_claimed_goes_only_if_its_person_was_not_asked_lately() -> None:
+    claimed = Send(2, NOON - 9)
+    assert decision.asked(claimed, may_ask=True) == claimed
+    assert decision.asked(claimed, may_ask=False) == Final("throttled", tally="skipped")
+
+
+def test_a_survey_its_provider_took_is_told_to_the_feedback_topic_and_no_other_notice() -> None:
+    claim = Claim(1, at_ms=NOON)
+    sent = Final("sent", provider_id="SM1", tally="sent")
+    for kind, told in ((SURVEY, True), (FOLLOW_UP, False), (APOLOGY, False), (CASE_ALERT, False)):
+        notice = loop_job(kind, not_before_ms=NOON)
+        answer = decision.after_send(notice, Sent("SM1"), claim=claim, now_ms=NOON, rules=RULES)
+        assert answer == Final("sent", provider_id="SM1", tally="sent", survey_sent=told)
+    status = decision.after_send(job(), Sent("SM1"), claim=claim, now_ms=NOON, rules=RULES)
+    assert status == sent
+
+
+def test_an_erasure_is_compared_with_when_the_notice_was_planned() -> None:
+    """A survey's planned_at is its time to go, hours after the delivery it was planned at:
+    an erasure between the two must cancel it."""
+    survey = loop_job(SURVEY, not_before_ms=NOON + HOUR)
+    assert decision.planned_ms(survey) == survey.occurred_at.ToMilliseconds() == NOON - 2 * HOUR
+    apology = loop_job(APOLOGY)
+    assert decision.planned_ms(apology) == apology.planned_at.ToMilliseconds() == NOON
+    assert decision.planned_ms(job(planned_ms=NOON - 7)) == NOON - 7

@@ -13,12 +13,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from prometheus_client import REGISTRY
+
 from shipnotify.config import Settings
+from shipnotify.model import survey as survey_model
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent, Unbuildable
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store.notices import CANCELLED, RANKS, Claim, SmsGate, now_ms
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.v1 import survey_pb2 as spb
 
 SMS, EMAIL, PUSH = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH
 ADDRESSES = {SMS: "+40721234567", EMAIL: "ion@example.com", PUSH: "https://push.example/s/1"}
@@ -39,6 +45,7 @@ class FakeBook:
         self.deferred: list[tuple[str, str, int, str]] = []
         self.held_until: dict[str, int] = {}  # notices another sender holds
         self.erased: set[str] = set()  # notices planned before their contacts were erased
+        self.erased_at = 0  # when the shipment's contacts were erased (ms), 0: never
 
     def state(self, nid: str) -> str:
         return self.states.get(nid, ("", {}))[0]
@@ -59,7 +66,11 @@ class FakeBook:
         self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
     ) -> SmsGate:
         assert self.gate is not None, "the gate was read"
-        return replace(self.gate, opted_out=self.gate.opted_out or phone in self.opted_out)
+        return replace(
+            self.gate,
+            opted_out=self.gate.opted_out or phone in self.opted_out,
+            erased=self.gate.erased or 0 < self.erased_at >= planned_ms,
+        )
 
     async def claim(
         self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float, *, planned_ms: int
@@ -68,7 +79,7 @@ class FakeBook:
             return Claim(-1, until_ms=self.held_until[nid], at_ms=now_ms())
         if RANKS.get(self.state(nid), 0) >= 2:
             return Claim(0)
-        if nid in self.erased:
+        if nid in self.erased or 0 < self.erased_at >= planned_ms:
             return Claim(CANCELLED)
         doubt = self.states.get(nid, ("", {}))[1].get("q")
         self.attempts[nid] = self.attempts.get(nid, 0) + 1
@@ -131,6 +142,18 @@ class FakeSender:
         return None
 
 
+class FakeThrottle:
+    """The throttle's rule in memory: a person is booked by the first survey that asks."""
+
+    def __init__(self) -> None:
+        self.booked: dict[str, str] = {}
+        self.asked: list[tuple[str, str]] = []
+
+    async def ask(self, address: str, survey_id: str) -> bool:
+        self.asked.append((address, survey_id))
+        return self.booked.setdefault(address, survey_id) == survey_id
+
+
 class FakeProducer:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, dict[str, bytes]]] = []
@@ -171,10 +194,20 @@ def notice(
 
 
 def notifier(
-    book: FakeBook, *senders: FakeSender, settings: Settings = SETTINGS
+    book: FakeBook,
+    *senders: FakeSender,
+    settings: Settings = SETTINGS,
+    throttle: FakeThrottle | None = None,
 ) -> tuple[Notifier, FakeProducer]:
     producer = FakeProducer()
-    return Notifier(settings, book=book, senders=senders, producer=producer), producer
+    worker = Notifier(
+        settings,
+        book=book,
+        senders=senders,
+        producer=producer,
+        throttle=throttle or FakeThrottle(),
+    )
+    return worker, producer
 
 
 async def test_a_notice_delivered_twice_is_sent_once() -> None:
@@ -484,3 +517,208 @@ async def test_a_push_in_quiet_hours_waits_for_the_morning_in_its_time_zone() ->
     here, here_raw = notice(PUSH)  # a reader in UTC: day there, it goes
     await worker.handle(here, here_raw)
     assert push.messages == [here.notification_id]
+
+
+# -- the survey loop's notices ----------------------------------------------------------------
+
+HOUR_MS = 3600 * 1000
+
+
+def survey(
+    channel: pb.Channel = SMS, *, not_before_ms: int | None = None, survey_id: str = ""
+) -> tuple[npb.NotificationJob, bytes]:
+    """A survey planned at a delivery two hours ago, due now unless `not_before_ms` says."""
+    job, _ = notice(channel)
+    job.kind = npb.NOTICE_KIND_SURVEY
+    job.status = pb.STATUS_DELIVERED
+    job.survey_id = survey_id or str(uuid.uuid4())
+    job.scale = spb.SCALE_CSAT
+    job.name, job.locale, job.time_zone = "Ion", "ro", "Europe/Chisinau"
+    job.occurred_at.FromMilliseconds(now_ms() - 2 * HOUR_MS)
+    due = now_ms() - 1000 if not_before_ms is None else not_before_ms
+    job.not_before.FromMilliseconds(due)
+    job.planned_at.FromMilliseconds(due)
+    return job, job.SerializeToString()
+
+
+def loop_notice(
+    kind: npb.NoticeKind, channel: pb.Channel = SMS
+) -> tuple[npb.NotificationJob, bytes]:
+    job, _ = notice(channel)
+    job.kind, job.status = kind, pb.STATUS_DELIVERED
+    return job, job.SerializeToString()
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def survey_notices(state: str, kind: str = "survey") -> float:
+    return sample("shipnotify_survey_notices_total", kind=kind, state=state)
+
+
+async def test_a_survey_before_its_time_waits_and_takes_no_status_turn() -> None:
+    book, sms = FakeBook(), FakeSender(SMS)
+    worker, producer = notifier(book, sms)
+    later = now_ms() + HOUR_MS
+    job, raw = survey(not_before_ms=later)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["until"], book.due[raw]) == ("deferred", later, later)
+    assert (fields["kind"], fields["c"]) == ("survey", "sms")  # the operators see what waits
+    assert book.deferred == []  # the quiet hours' "latest status" is not its business
+    assert (sms.tries, worker.counts.waited, worker.counts.deferred) == (0, 1, 0)
+    assert producer.records == []
+
+
+async def test_a_survey_in_its_contacts_quiet_hours_waits_for_their_morning_by_email_too() -> None:
+    there = datetime.now(ZoneInfo("Europe/Chisinau"))
+    window = f"{there - timedelta(hours=1):%H:%M}-{there + timedelta(hours=1):%H:%M}"
+    book, email = FakeBook(gate=None), FakeSender(EMAIL)
+    worker, _ = notifier(book, email, settings=SETTINGS.with_(quiet_hours=window))
+    job, raw = survey(EMAIL)
+    await worker.handle(job, raw)
+    state, fields = book.states[job.notification_id]
+    assert state == "deferred"
+    assert 0 < fields["until"] - now_ms() <= HOUR_MS + 60_000
+    assert (book.due[raw], book.deferred, email.tries) == (fields["until"], [], 0)
+    status, status_raw = notice(EMAIL)  # a status email goes at once, as ever
+    await worker.handle(status, status_raw)
+    assert email.messages == [status.notification_id]
+
+
+async def test_a_survey_sent_is_told_to_the_feedback_topic_before_it_is_final() -> None:
+    book, sms = FakeBook(), FakeSender(SMS)
+    worker, producer = notifier(book, sms)
+    job, raw = survey()
+    states_when_told: list[str] = []
+    send = producer.send
+
+    async def told(topic: str, value: bytes | None = None, **kwargs: Any) -> asyncio.Future[Any]:
+        states_when_told.append(book.state(job.notification_id))
+        return await send(topic, value, **kwargs)
+
+    producer.send = told  # type: ignore[method-assign]
+    before, sent_before = now_ms(), survey_notices("sent")
+    taps_before = sample("shipnotify_tap_to_notice_seconds_count", channel="sms")
+    await worker.handle(job, raw)
+    await worker.handle(job, raw)  # delivered twice: sent once, told once
+    assert (sms.messages, states_when_told) == ([job.notification_id], ["sending"])
+    [(topic, value, _)] = producer.records
+    assert (topic, producer.keys) == (SETTINGS.feedback_topic, [b"s-1"])
+    event = fpb.FeedbackEvent.FromString(value or b"")
+    assert event.event_id == survey_model.feedback_event_id("sent", job.notification_id)
+    assert event.shipment_id == "s-1"
+    assert before <= event.occurred_at.ToMilliseconds() <= now_ms()
+    assert event.recorded_at == event.occurred_at
+    assert event.survey_sent == fpb.SurveySent(
+        survey_id=job.survey_id,
+        party=npb.PARTY_ROLE_RECIPIENT,
+        channel=SMS,
+        scale=spb.SCALE_CSAT,
+        address=job.address,
+        name="Ion",
+        locale="ro",
+        time_zone="Europe/Chisinau",
+        notification_id=job.notification_id,
+    )
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["kind"], fields["st"]) == ("sent", "survey", "delivered")
+    assert survey_notices("sent") == sent_before + 1
+    # the lag from a tap to its notice is the status notices' alone
+    assert sample("shipnotify_tap_to_notice_seconds_count", channel="sms") == taps_before
+    await worker.handle(*notice(SMS))
+    assert sample("shipnotify_tap_to_notice_seconds_count", channel="sms") == taps_before + 1
+
+
+async def test_a_survey_to_a_person_asked_lately_is_throttled_and_never_sent() -> None:
+    book, sms, throttle = FakeBook(), FakeSender(SMS), FakeThrottle()
+    worker, producer = notifier(book, sms, throttle=throttle)
+    throttle.booked[ADDRESSES[SMS]] = "another shipment's survey"
+    job, raw = survey()
+    throttled_before = survey_notices("throttled")
+    await worker.handle(job, raw)
+    assert book.state(job.notification_id) == "throttled"
+    assert (sms.tries, producer.records, raw in book.due) == (0, [], False)
+    assert (worker.counts.skipped, survey_notices("throttled")) == (1, throttled_before + 1)
+    assert throttle.asked == [(job.address, job.survey_id)]
+    # the survey that booked the person goes (again, were it a retry)
+    mine, mine_raw = survey(survey_id="another shipment's survey")
+    await worker.handle(mine, mine_raw)
+    assert sms.messages == [mine.notification_id]
+
+
+async def test_only_a_claimed_survey_asks_the_throttle() -> None:
+    book, sms, throttle = FakeBook(), FakeSender(SMS), FakeThrottle()
+    worker, _ = notifier(book, sms, throttle=throttle)
+    early, early_raw = survey(not_before_ms=now_ms() + HOUR_MS)
+    await worker.handle(early, early_raw)  # not yet due
+    for kind in (npb.NOTICE_KIND_FOLLOW_UP, npb.NOTICE_KIND_APOLOGY):
+        await worker.handle(*loop_notice(kind))
+    assert (throttle.asked, len(sms.messages)) == ([], 2)
+
+
+@pytest.mark.parametrize("channel", [SMS, EMAIL])
+async def test_a_survey_is_cancelled_by_an_erasure_after_its_delivery_before_its_time(
+    channel: pb.Channel,
+) -> None:
+    book = FakeBook(gate=OPEN if channel == SMS else None)
+    sender = FakeSender(channel)
+    worker, producer = notifier(book, sender)
+    job, raw = survey(channel)  # due a second ago, planned at its delivery two hours ago
+    book.erased_at = now_ms() - HOUR_MS
+    await worker.handle(job, raw)
+    assert (book.state(job.notification_id), sender.tries, producer.records) == (
+        "cancelled",
+        0,
+        [],
+    )
+
+
+async def test_a_status_sms_waiting_for_the_morning_does_not_supersede_a_survey() -> None:
+    book = FakeBook(gate=SmsGate(opted_out=False, later_deferred=True, erased=False))
+    sms = FakeSender(SMS)
+    worker, _ = notifier(book, sms)
+    job, raw = survey()
+    await worker.handle(job, raw)
+    assert (book.state(job.notification_id), sms.messages) == ("sent", [job.notification_id])
+
+
+@pytest.mark.parametrize("kind", [npb.NOTICE_KIND_FOLLOW_UP, npb.NOTICE_KIND_APOLOGY])
+async def test_no_follow_up_or_apology_goes_to_a_number_that_opted_out(
+    kind: npb.NoticeKind,
+) -> None:
+    book, sms = FakeBook(), FakeSender(SMS)
+    book.opted_out.add(ADDRESSES[SMS])
+    worker, _ = notifier(book, sms)
+    job, raw = loop_notice(kind)
+    name = "follow_up" if kind == npb.NOTICE_KIND_FOLLOW_UP else "apology"
+    before = survey_notices("opted_out", name)
+    await worker.handle(job, raw)
+    assert (book.state(job.notification_id), sms.tries) == ("opted_out", 0)
+    assert survey_notices("opted_out", name) == before + 1
+
+
+async def test_a_case_alert_goes_at_once_and_its_record_says_what_it_is() -> None:
+    now = datetime.now(UTC)
+    window = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    book, email = FakeBook(gate=None), FakeSender(EMAIL)
+    worker, producer = notifier(book, email, settings=SETTINGS.with_(quiet_hours=window))
+    job, _ = loop_notice(npb.NOTICE_KIND_CASE_ALERT, EMAIL)
+    job.party = npb.PARTY_ROLE_UNSPECIFIED  # answered on the tracking page
+    before = survey_notices("sent", "case_alert")
+    await worker.handle(job, job.SerializeToString())
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["kind"], fields["p"], fields["c"]) == ("sent", "case_alert", "?", "email")
+    assert (email.messages, producer.records) == ([job.notification_id], [])
+    assert survey_notices("sent", "case_alert") == before + 1
+
+
+async def test_a_status_notice_records_no_kind_and_counts_no_survey_notice() -> None:
+    book, email = FakeBook(gate=None), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    before = [survey_notices("sent", kind) for kind in ("survey", "apology", "case_alert")]
+    job, raw = notice()
+    await worker.handle(job, raw)
+    assert "kind" not in book.states[job.notification_id][1]
+    assert [survey_notices("sent", k) for k in ("survey", "apology", "case_alert")] == before

@@ -1,10 +1,13 @@
 """The notices' words as the catalogs hold them: every SMS fits one segment whatever it says,
 a language may say the generic text where a party has one of its own, a push says its
-email's words in a small payload, and the replies to inbound SMS are looked up too."""
+email's words in a small payload, and the replies to inbound SMS are looked up too; the
+survey loop's SMS: the question in one segment in every language and scale, the follow-up's
+reasons numbered as a reply names them."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,10 +18,13 @@ from shipnotify.hooks.sms import REPLIES
 from shipnotify.i18n import DEFAULT, text
 from shipnotify.model import sms
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.model.survey import RANGES, REASONS, read_reason, read_score
 from shipnotify.notifier.senders import WebPush
+from shipnotify.notifier.survey_texts import apology_sms, follow_up_sms, survey_sms
 from shipnotify.notifier.texts import LANGUAGES, Party, email, sms_text
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.v1 import survey_pb2 as spb
 from tests.vapid_keys import key_pair
 
 S = Status
@@ -212,3 +218,58 @@ def test_the_senders_delivered_email_says_to_whom_and_when(lang: str, line: str)
         lang, "sender", Status.OUT_FOR_DELIVERY, tracking_url=URL_50, handed_over=handed
     )
     assert "Maria" not in attempted.text
+
+
+# --- the survey loop -----------------------------------------------------------------------
+
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def test_every_scale_is_asked() -> None:
+    assert sorted(RANGES) == [spb.SCALE_CSAT, spb.SCALE_NPS, spb.SCALE_CES]
+
+
+@pytest.mark.parametrize("scale", sorted(RANGES))
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_sms_survey_question_is_one_segment(lang: str, scale: int) -> None:
+    question = survey_sms(lang, scale)
+    assert sms.segments(question) == 1, question
+    assert bool(CYRILLIC.search(question)) == (lang == "ru")  # the others in GSM-7
+    low, high = RANGES[scale]
+    assert re.findall(r"\d+", question) == [str(low), str(high)]  # the scale's range
+    assert [read_score(str(n), scale) for n in (low, high)] == [low, high]
+
+
+def test_the_survey_question_in_english() -> None:
+    assert survey_sms("en-GB", spb.SCALE_CSAT) == (
+        "How was your delivery? Reply 1 (poor) to 5 (great)."
+    )
+    assert survey_sms("en", spb.SCALE_NPS).endswith(
+        "Reply 0 (not at all likely) to 10 (extremely likely)."
+    )
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_follow_up_numbers_each_reason_as_a_reply_names_it(lang: str) -> None:
+    said = follow_up_sms(lang)
+    assert re.findall(r"\b(\d)\b", said) == [str(n) for n in range(1, len(REASONS) + 1)]
+    assert [read_reason(str(n))[0] for n in range(1, len(REASONS) + 1)] == list(REASONS)
+    assert sms.segments(said) <= 3  # several segments, yet short
+    assert bool(CYRILLIC.search(said)) == (lang == "ru")
+
+
+def test_the_follow_up_in_english() -> None:
+    assert follow_up_sms("en") == (
+        "Sorry. What went wrong? Reply 1 late, 2 not kept informed, 3 damaged,"
+        " 4 courier's manner, 5 missed delivery, 6 other, or tell us in your words."
+    )
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_apology_by_sms_says_someone_will_call_today_in_one_segment(lang: str) -> None:
+    said = apology_sms(lang)
+    assert sms.segments(said) == 1, said
+    assert bool(CYRILLIC.search(said)) == (lang == "ru")
+    assert apology_sms("en") == (
+        "We are sorry your delivery went wrong. Someone from our team will call you today."
+    )

@@ -5,8 +5,14 @@ decision needs and performs what it returns.
 A notice is decided on at up to three moments: when it is taken up (`before_claim`: a
 sender for its channel; for an SMS or a push an erasure, an opt-out, a later status waiting,
 quiet hours; the channel's breaker), once claimed (`after_claim`: sent already, held by another
-sender, cancelled), and once the provider answered (`after_send`). An attempt that failed
-as no rule foresaw is decided on by `after_error`.
+sender, cancelled; a survey, `asked`: whether its person was asked lately), and once the
+provider answered (`after_send`). An attempt that failed as no rule foresaw is decided on by
+`after_error`.
+
+The survey loop's notices (a job's `kind`: survey, follow-up, apology, case alert) have
+rules of their own when taken up (`_loop_before_claim`): none is superseded by a status, nor
+supersedes one; a survey waits for its `not_before`, then for the contact's waking hours (by
+SMS and by email), with a plain `Wait`; the others go at once.
 """
 
 from __future__ import annotations
@@ -27,6 +33,22 @@ Tally = Literal["sent", "failed", "skipped", "gone"]  # the count a notice's end
 # The channels that wake a phone: they wait out the quiet hours, and then only the latest
 # status of a contact (an SMS's number, a push subscription's endpoint) goes.
 QUIET_CHANNELS = frozenset((pb.CHANNEL_SMS, pb.CHANNEL_PUSH))
+
+STATUS = npb.NOTICE_KIND_UNSPECIFIED  # a job's kind when it tells of a status
+# The survey loop's kinds, as the book, the metrics and the logs name them.
+KIND_NAMES = {
+    npb.NOTICE_KIND_SURVEY: "survey",
+    npb.NOTICE_KIND_FOLLOW_UP: "follow_up",
+    npb.NOTICE_KIND_APOLOGY: "apology",
+    npb.NOTICE_KIND_CASE_ALERT: "case_alert",
+}
+# The channels each has words for: a follow-up asks for an SMS reply; an alert is an email.
+_KIND_CHANNELS = {
+    npb.NOTICE_KIND_SURVEY: frozenset((pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)),
+    npb.NOTICE_KIND_FOLLOW_UP: frozenset((pb.CHANNEL_SMS,)),
+    npb.NOTICE_KIND_APOLOGY: frozenset((pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)),
+    npb.NOTICE_KIND_CASE_ALERT: frozenset((pb.CHANNEL_EMAIL,)),
+}
 
 # spreads of the times at which notices that wait for the same thing come due again
 PAUSE_SPREAD_MS = 500
@@ -68,7 +90,8 @@ class Send:
 class Final:
     """The notice ends in `state`, with the reason, the provider's code or its id where
     they are known; `opt_out`: the address refuses our messages, so it is remembered;
-    `unsubscribe`: the push subscription is gone, so the tracker is told to delete it."""
+    `unsubscribe`: the push subscription is gone, so the tracker is told to delete it;
+    `survey_sent`: the provider took a survey, so the feedback topic is told (SurveySent)."""
 
     state: str
     reason: str | None = None
@@ -77,6 +100,7 @@ class Final:
     tally: Tally | None = None
     opt_out: bool = False
     unsubscribe: bool = False
+    survey_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,15 @@ class Defer:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """Not yet: the notice comes due again at `until_ms` (a survey before its time, or in
+    its contact's quiet hours). Unlike Defer it touches no status's turn: a waiting survey
+    supersedes nothing and nothing supersedes it."""
+
+    until_ms: int
+
+
+@dataclass(frozen=True)
 class LookAgain:
     """Another sender holds the notice: due again once its lease has ended, in case that
     sender died."""
@@ -125,7 +158,7 @@ class AlreadySent:
 
 
 # what the worker performs; Go and Send lead on to the next moment's decision
-Effect = Final | GiveUp | Retry | Defer | LookAgain | AlreadySent
+Effect = Final | GiveUp | Retry | Defer | Wait | LookAgain | AlreadySent
 
 
 def before_claim(
@@ -136,12 +169,14 @@ def before_claim(
     paused_s: float,
     now_ms: int,
     rules: Rules,
-) -> Final | Defer | Retry | Go:
+) -> Final | Defer | Wait | Retry | Go:
     """`gate`: what the book holds of the address of an SMS or a push and of its shipment
     (None for an email); `paused_s`: how long the channel's breaker keeps it paused still
     (0: closed)."""
     if not has_sender:
         return Final("rejected", reason="no sender for this channel")
+    if job.kind != STATUS:
+        return _loop_before_claim(job, gate=gate, paused_s=paused_s, now_ms=now_ms, rules=rules)
     if job.channel in QUIET_CHANNELS:
         if gate is None:
             raise ValueError("an SMS or a push is decided on with what the book holds of it")
@@ -154,10 +189,47 @@ def before_claim(
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         if (morning := quiet_until(now, job.time_zone, rules.quiet)) is not None:
             return Defer(int(morning.timestamp() * 1000))
+    return _unless_paused(paused_s, now_ms)
+
+
+def _loop_before_claim(
+    job: npb.NotificationJob, *, gate: SmsGate | None, paused_s: float, now_ms: int, rules: Rules
+) -> Final | Wait | Retry | Go:
+    """A notice of the survey loop, taken up. Its SMS never goes to a number that opted
+    out, nor after its shipment's contacts were erased (an email's claim cancels it then)."""
+    if job.channel not in _KIND_CHANNELS.get(job.kind, ()):
+        kind = KIND_NAMES.get(job.kind, f"kind {job.kind}")
+        return Final("rejected", reason=f"{kind}: no words for this channel")
+    if job.channel == pb.CHANNEL_SMS:
+        if gate is None:
+            raise ValueError("an SMS is decided on with what the book holds of it")
+        if gate.erased:
+            return Final("cancelled", tally="skipped")
+        if gate.opted_out:
+            return Final("opted_out", tally="skipped")
+    if job.kind == npb.NOTICE_KIND_SURVEY:
+        if job.HasField("not_before") and now_ms < (not_before := job.not_before.ToMilliseconds()):
+            return Wait(not_before)
+        now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        if (morning := quiet_until(now, job.time_zone, rules.quiet)) is not None:
+            return Wait(int(morning.timestamp() * 1000))
+    # a follow-up, an apology, an alert: someone just wrote to us, or waits for a call
+    return _unless_paused(paused_s, now_ms)
+
+
+def _unless_paused(paused_s: float, now_ms: int) -> Retry | Go:
     if paused_s > 0:
         due = now_ms + int(paused_s * 1000)
         return Retry(due, due + PAUSE_SPREAD_MS, "provider paused after failures")
     return Go()
+
+
+def planned_ms(job: npb.NotificationJob) -> int:
+    """When the notice was planned, as an erasure of its shipment's contacts is compared
+    with (a notice planned before it is cancelled). A survey's planned_at is its time to
+    go, after the delivery it was planned at: the delivery's time stands for it."""
+    planned = job.occurred_at if job.kind == npb.NOTICE_KIND_SURVEY else job.planned_at
+    return int(planned.ToMilliseconds())
 
 
 def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send:
@@ -171,12 +243,21 @@ def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send:
     return Send(claim.attempt, claim.in_doubt_since_ms)
 
 
+def asked(send: Send, *, may_ask: bool) -> Send | Final:
+    """A survey, claimed: it goes only if the throttle booked its person for it (nobody is
+    asked twice within SHIPNOTIFY_SURVEY_EVERY_DAYS)."""
+    return send if may_ask else Final("throttled", tally="skipped")
+
+
 def after_send(
     job: npb.NotificationJob, outcome: Outcome, *, claim: Claim, now_ms: int, rules: Rules
 ) -> Final | GiveUp | Retry:
     """What the provider's answer to attempt `claim.attempt` makes of the notice."""
     if isinstance(outcome, Sent):
-        return Final("sent", provider_id=outcome.provider_id or None, tally="sent")
+        survey = job.kind == npb.NOTICE_KIND_SURVEY
+        return Final(
+            "sent", provider_id=outcome.provider_id or None, tally="sent", survey_sent=survey
+        )
     if outcome.gone:  # not the notice's failure: its reader left
         return Final(
             "gone", reason=outcome.reason, code=outcome.code, tally="gone", unsubscribe=True

@@ -1,6 +1,7 @@
-"""What the notifier's worker needs of the notice book (store/notices.py) and of Kafka's
-producer (its dead letters; the push subscriptions gone, on the events topic), as ports: the
-service hands in the real ones, tests their own. A provider's port is outcomes.Sender."""
+"""What the notifier's worker needs of the notice book (store/notices.py), of the survey
+throttle (store/survey_throttle.py) and of Kafka's producer (its dead letters; the push
+subscriptions gone, on the events topic; the surveys sent, on the feedback topic), as ports:
+the service hands in the real ones, tests their own. A provider's port is outcomes.Sender."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ class Book(Protocol):
     async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None: ...
 
     async def opt_out(self, phone: str) -> None: ...
+
+
+class Throttle(Protocol):
+    """Who was asked a survey lately, as SurveyThrottle keeps it in Redis."""
+
+    async def ask(self, address: str, survey_id: str) -> bool: ...
 
 
 class Producer(Protocol):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_job
+from shipnotify.notifier import decision
 from shipnotify.store import connect, learn_slots
 from shipnotify.store.notices import NoticeBook
 
@@ -50,7 +51,7 @@ async def redrive(settings: Settings, *, idle_s: float = 3.0, limit: int | None 
                 except MalformedEvent:
                     done.unreadable += 1  # stays in the dead-letter topic's history
                     continue
-                if await book.erased_at(job.shipment_id) >= job.planned_at.ToMilliseconds():
+                if await book.erased_at(job.shipment_id) >= decision.planned_ms(job):
                     # its contacts were erased since: it must never go
                     await book.update(job.shipment_id, job.notification_id, "cancelled")
                     done.cancelled += 1

@@ -34,7 +34,7 @@ from shipnotify.i18n import language_for
 from shipnotify.model.ids import tracking_url
 from shipnotify.model.quiet import zone_of
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.notifier import texts
+from shipnotify.notifier import loop_notices, texts
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent, built
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -80,6 +80,8 @@ class TwilioSms:
             self._client.api.base_url = settings.twilio_api_url
 
     def body(self, job: npb.NotificationJob) -> str:
+        if job.kind != npb.NOTICE_KIND_UNSPECIFIED:  # the survey loop's
+            return loop_notices.sms_text(job)
         lang, status, failure = _texts(job)
         return texts.sms_text(
             lang,
@@ -214,12 +216,7 @@ class SmtpEmail:
     def message(self, job: npb.NotificationJob) -> Message:
         # The compat32 MIME classes: a sixth of the cost of EmailMessage's header registry,
         # which made building each email cost more than sending it.
-        lang, status, failure = _texts(job)
-        link = tracking_url(self._settings.public_url, job.tracking_id)
-        mail = texts.email(
-            lang, _party(job), status, tracking_url=link, failure=failure,
-            handed_over=_handed_over(job),
-        )  # fmt: skip
+        mail = self.words(job)
         msg = MIMEMultipart("alternative")
         msg["From"] = self._from
         msg["To"] = _to(job.name, job.address)
@@ -232,6 +229,16 @@ class SmtpEmail:
         msg.attach(MIMEText(mail.text, "plain", "utf-8"))
         msg.attach(MIMEText(mail.html, "html", "utf-8"))
         return msg
+
+    def words(self, job: npb.NotificationJob) -> texts.Email:
+        if job.kind != npb.NOTICE_KIND_UNSPECIFIED:  # the survey loop's
+            return loop_notices.email(job, self._settings)
+        lang, status, failure = _texts(job)
+        link = tracking_url(self._settings.public_url, job.tracking_id)
+        return texts.email(
+            lang, _party(job), status, tracking_url=link, failure=failure,
+            handed_over=_handed_over(job),
+        )  # fmt: skip
 
     async def send(self, job: npb.NotificationJob) -> Outcome:
         message = built(self.message, job)

@@ -14,6 +14,7 @@ from shipnotify.consumer import startup
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store.notices import NoticeBook
+from shipnotify.store.survey_throttle import SurveyThrottle
 
 log = logs.get(__name__)
 
@@ -77,8 +78,18 @@ async def _run(
     )
     if moved := await book.hash_stored_opt_outs():
         log.info("opt-outs stored by number now stored by keyed hash", count=moved)
+    throttle = SurveyThrottle(
+        clients.redis,
+        secret=settings.opt_out_secret.encode(),
+        every_days=settings.survey_every_days,
+    )
     notifier = Notifier(
-        settings, book=book, senders=senders, producer=clients.producer, tracer=tracer
+        settings,
+        book=book,
+        senders=senders,
+        producer=clients.producer,
+        throttle=throttle,
+        tracer=tracer,
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:

@@ -33,7 +33,19 @@ from shipnotify.i18n.labels import FAILURE_LABELS, LANGUAGES, STATUS_LABELS
 from shipnotify.model import sms
 from shipnotify.model.status import AttemptFailure, Status
 
-__all__ = ["LANGUAGES", "Email", "Party", "Push", "email", "push", "sms_text"]
+__all__ = [
+    "LANGUAGES",
+    "TEMPLATES",
+    "Email",
+    "Party",
+    "Push",
+    "check_links",
+    "email",
+    "greeting",
+    "letter",
+    "push",
+    "sms_text",
+]
 
 Party = Literal["sender", "recipient"]
 S = Status
@@ -190,7 +202,7 @@ _EMAIL_OWN: dict[tuple[Party, Status], tuple[str, str]] = {
     ),
 }
 
-_TEMPLATES = Environment(
+TEMPLATES = Environment(
     loader=PackageLoader("shipnotify.notifier"),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
@@ -198,8 +210,8 @@ _TEMPLATES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_PLAIN = _TEMPLATES.get_template("email.txt")
-_HTML = _TEMPLATES.get_template("email.html")
+_PLAIN = TEMPLATES.get_template("email.txt")
+_HTML = TEMPLATES.get_template("email.html")
 
 
 @dataclass(frozen=True)
@@ -248,9 +260,7 @@ def email(
     (in the reader's time zone) a delivered parcel was handed. Raises ValueError for a link
     that is not http(s), since it becomes an href.
     """
-    for url in (tracking_url, unsubscribe_url):
-        if url is not None and not url.lower().startswith(("https://", "http://")):
-            raise ValueError(f"not an http(s) link: {url!r}")
+    check_links(tracking_url, unsubscribe_url)
     lang = language_for(lang)
     letter = _letter(lang, party, status, tracking_url, failure, unsubscribe_url, name, carrier)
     if handed_over is not None and status is Status.DELIVERED:
@@ -261,6 +271,28 @@ def email(
             "time": format_time(at, "short", locale=lang),
         }
         letter = replace(letter, handed_over=line.format(name=to, **when))
+    return _rendered(letter)
+
+
+def letter(
+    lang: str, subject: str, body: str, *, tracking_url: str, name: str | None = None
+) -> Email:
+    """An email laid out as a status's, saying another notice's `subject` and `body` (in
+    `lang`, looked up already): the greeting, the tracking link, the regards and the note of
+    why it came are the status emails'."""
+    check_links(tracking_url)
+    lang = language_for(lang)
+    return _rendered(_framed(lang, subject, body, tracking_url, name=name))
+
+
+def check_links(*urls: str | None) -> None:
+    """ValueError for a link that is not http(s): it becomes an href."""
+    for url in urls:
+        if url is not None and not url.lower().startswith(("https://", "http://")):
+            raise ValueError(f"not an http(s) link: {url!r}")
+
+
+def _rendered(letter: _Letter) -> Email:
     words = vars(letter)
     return Email(subject=letter.subject, text=_PLAIN.render(words), html=_HTML.render(words))
 
@@ -280,15 +312,41 @@ def _letter(
     reason = None
     if failure is not None and status is Status.DELIVERY_ATTEMPTED:
         reason = FAILURE_LABELS[lang][failure]
+    return _framed(
+        lang,
+        text(lang, subject).format(status=label),
+        text(lang, body).format(status=label),
+        url,
+        name=name,
+        carrier=carrier,
+        reason=reason,
+        unsubscribe_url=unsubscribe_url,
+    )
+
+
+def greeting(lang: str, name: str | None) -> str:
+    """ "Hello {name}," or, without a name, "Hello," in `lang`."""
+    if name:
+        return text(lang, mark("email.hello_name")).format(name=name)  # "{name}"
+    return text(lang, mark("email.hello"))
+
+
+def _framed(
+    lang: str,
+    subject: str,
+    body: str,
+    url: str,
+    *,
+    name: str | None,
+    carrier: str | None = None,
+    reason: str | None = None,
+    unsubscribe_url: str | None = None,
+) -> _Letter:
     return _Letter(
         lang=lang,
-        subject=text(lang, subject).format(status=label),
-        greeting=(
-            text(lang, mark("email.hello_name")).format(name=name)  # "{name}"
-            if name
-            else text(lang, mark("email.hello"))
-        ),
-        body=text(lang, body).format(status=label),
+        subject=subject,
+        greeting=greeting(lang, name),
+        body=body,
         reason_label=text(lang, mark("email.reason")),
         reason=reason,
         handed_over=None,

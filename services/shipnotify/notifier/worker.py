@@ -6,6 +6,8 @@ quiet hours) gets a later score in the due set and blocks nothing. A crashed not
 leases run out and any instance takes the notices up again; the claim on the notice
 state keeps each notification id from being sent twice. What becomes of a notice is
 decided in decision.py; this module reads what that needs and performs what it says.
+The survey loop's notices go the same way; a survey, once claimed, also asks the throttle
+whether its person may be asked, and once its provider took it, tells the feedback topic.
 """
 
 from __future__ import annotations
@@ -27,18 +29,22 @@ from redis.exceptions import RedisError
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
+from shipnotify.model import survey
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Producer
+from shipnotify.notifier.ports import Book, Producer, Throttle
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
 _CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
+# A case alert answered on the tracking page names no party: "?"
+_PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Counts:
     failed: int = 0
     retried: int = 0
     deferred: int = 0
+    waited: int = 0  # surveys not yet due: before their time, or in quiet hours
     skipped: int = 0
     gone: int = 0  # push subscriptions their push service forgot
     dead_letters: int = 0
@@ -74,11 +81,13 @@ class Notifier:
         book: Book,
         senders: Sequence[Sender],
         producer: Producer,
+        throttle: Throttle,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.book = book
         self.producer = producer
+        self.throttle = throttle
         self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
@@ -232,10 +241,12 @@ class Notifier:
             notification_id=nid,
             channel=_CHANNEL_NAMES.get(job.channel, "?"),
         )
+        if job.kind != decision.STATUS:
+            bound = bound.bind(kind=decision.KIND_NAMES.get(job.kind, str(job.kind)))
         lane = self.lanes.get(job.channel)
         gate = None
         if lane is not None and job.channel in decision.QUIET_CHANNELS:
-            occurred, planned = _ms(job.occurred_at), _ms(job.planned_at)
+            occurred, planned = _ms(job.occurred_at), decision.planned_ms(job)
             gate = await self.book.sms_gate(sid, job.address, occurred, planned)
         taken_up = decision.before_claim(
             job,
@@ -259,9 +270,12 @@ class Notifier:
                 return  # not claimed: it stays due, for whoever comes next
             # Claimed only now, so that the lease covers the send, not the wait for a slot.
             claim = await self.book.claim(
-                sid, nid, self._meta(job), self._lease_s, planned_ms=_ms(job.planned_at)
+                sid, nid, self._meta(job), self._lease_s, planned_ms=decision.planned_ms(job)
             )
-            claimed = decision.after_claim(claim)
+            claimed: decision.Send | decision.Effect = decision.after_claim(claim)
+            if isinstance(claimed, decision.Send) and job.kind == npb.NOTICE_KIND_SURVEY:
+                may_ask = await self.throttle.ask(job.address, job.survey_id)
+                claimed = decision.asked(claimed, may_ask=may_ask)
             if isinstance(claimed, decision.Send):
                 outcome = await self._send(lane, job, claimed, bound)
         if not isinstance(claimed, decision.Send):
@@ -271,7 +285,8 @@ class Notifier:
         channel = _CHANNEL_NAMES[job.channel]
         if isinstance(outcome, Sent):
             lag_ms = now_ms() - _ms(job.planned_at)
-            metrics.TAP_TO_NOTICE.labels(channel).observe(lag_ms / 1000)
+            if job.kind == decision.STATUS:  # the tap's; a survey's time is of its own choosing
+                metrics.TAP_TO_NOTICE.labels(channel).observe(lag_ms / 1000)
         else:
             metrics.SEND_FAILURES.labels(channel, outcome.kind, outcome.code).inc()
         answered = decision.after_send(job, outcome, claim=claim, now_ms=now_ms(), rules=self.rules)
@@ -320,6 +335,8 @@ class Notifier:
                     await self.book.opt_out(job.address)
                 if step.unsubscribe:
                     await self._unsubscribe(job)
+                if step.survey_sent:
+                    await self._survey_sent(job)
                 await self._final(job, raw, step.state, **_fields(step))
             case decision.GiveUp():
                 self.counts.add(step.tally)
@@ -332,6 +349,11 @@ class Notifier:
                 self.counts.deferred += 1
                 await self.book.defer(sid, job.address, _ms(job.occurred_at), nid)
                 await self.book.update(sid, nid, "deferred", {"until": step.until_ms})
+                await self.book.schedule([raw], step.until_ms)
+            case decision.Wait():
+                self.counts.waited += 1
+                fields = self._meta(job) | {"until": step.until_ms}
+                await self.book.update(sid, nid, "deferred", fields)
                 await self.book.schedule([raw], step.until_ms)
             case decision.LookAgain():
                 await self.book.schedule([raw], random.randint(step.earliest_ms, step.latest_ms))
@@ -358,6 +380,9 @@ class Notifier:
         self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
     ) -> None:
         metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
+        if job.kind != decision.STATUS:
+            kind = decision.KIND_NAMES.get(job.kind, "?")
+            metrics.SURVEY_NOTICES.labels(kind, state).inc()
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
@@ -382,13 +407,46 @@ class Notifier:
         )
         await sent
 
+    async def _survey_sent(self, job: npb.NotificationJob) -> None:
+        """Tells the feedback topic that a survey went (its consumer keeps the survey, to
+        read its answers, and books its person). Durable before the notice is final; were
+        it lost with a crash, the notice comes due again in doubt and the same event (its id
+        is the notice's) is appended again, which the consumer applies once."""
+        event = fpb.FeedbackEvent(
+            event_id=survey.feedback_event_id("sent", job.notification_id),
+            shipment_id=job.shipment_id,
+            survey_sent=fpb.SurveySent(
+                survey_id=job.survey_id,
+                party=job.party,
+                channel=job.channel,
+                scale=job.scale,
+                address=job.address,
+                name=job.name,
+                locale=job.locale,
+                time_zone=job.time_zone,
+                notification_id=job.notification_id,
+            ),
+        )
+        event.occurred_at.GetCurrentTime()
+        event.recorded_at.CopyFrom(event.occurred_at)
+        sent = await self.producer.send(
+            self.settings.feedback_topic,
+            event.SerializeToString(),
+            key=job.shipment_id.encode(),
+            headers=tracing.headers(),
+        )
+        await sent
+
     def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
-        return {
+        meta: dict[str, str | int] = {
             "c": _CHANNEL_NAMES.get(job.channel, "?"),
-            "p": "sender" if job.party == npb.PARTY_ROLE_SENDER else "recipient",
+            "p": _PARTY_NAMES.get(job.party, "?"),
             "st": pb.Status.Name(job.status).removeprefix("STATUS_").lower(),
             "ev": job.event_id,
         }
+        if job.kind != decision.STATUS:  # a status notice's kind goes without saying
+            meta["kind"] = decision.KIND_NAMES.get(job.kind, "?")
+        return meta
 
     async def _give_up(
         self,

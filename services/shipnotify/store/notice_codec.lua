@@ -1,8 +1,10 @@
 -- A final notice (rank 2 and up) is kept compact, so that every value of the shipment's
 -- notices hash stays within hash-max-listpack-value (64 bytes) and the hash a listpack:
---   k s r mmm tttttttt v|n|i|d|code|e
+--   k s r mmm tttttttt [+K] v|n|i|d|code|e
 -- k rank, s state, r receipt (one-letter codes; "." none), mmm channel, party and status
--- ("..." none), t updated at (ms, 8 digits of base 36, until 2059); then, '|'-separated and
+-- ("..." none), t updated at (ms, 8 digits of base 36, until 2059); a survey-loop notice's
+-- kind, '+' and a letter (none for a status notice: no tail begins with '+', so records
+-- written before kinds read the same); then, '|'-separated and
 -- the empty ones at the end left out: v event id, n attempts, i provider id ("@": an email's
 -- Message-ID, whose domain is in the hash's field '@'), d times in doubt, code, e error
 -- (last: free text, it may hold '|'). notices.py makes and reads the values; none but e
@@ -23,6 +25,7 @@ local function pack(doc)
     if #v > f[2] then v = '' end  -- not a code (an older document's): not kept
     out[#out + 1] = v .. string.rep('.', f[2] - #v)
   end
+  if doc.kd then out[#out + 1] = '+' .. doc.kd:sub(1, 1) end
   local tail, last = {}, 0
   for i, key in ipairs(TAIL) do
     tail[i] = doc[key] == nil and '' or tostring(doc[key])
@@ -37,6 +40,10 @@ local function unpack(raw)
     local v = raw:sub(at, at + f[2] - 1)
     if v:find('[^.]') then doc[f[1]] = v end
     at = at + f[2]
+  end
+  if raw:sub(at, at) == '+' then
+    doc.kd = raw:sub(at + 1, at + 1)
+    at = at + 2
   end
   local rest = raw:sub(at)
   for i, key in ipairs(TAIL) do

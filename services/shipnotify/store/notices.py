@@ -71,6 +71,7 @@ RANKS = {
     "superseded": 3,
     "cancelled": 3,
     "gone": 3,
+    "throttled": 3,  # a survey to a person asked lately: never sent
     "dead": 3,
 }
 # Twilio's message statuses, as delivery receipts
@@ -100,11 +101,14 @@ CODES = {
     "superseded": "p",
     "cancelled": "c",
     "gone": "n",
+    "throttled": "h",
     "dead": "x",
 }
 _NAMES = {code: name for name, code in CODES.items()}
 _CHANNELS = {"sms": "s", "email": "e", "push": "p", "?": "?"}
-_PARTIES = {"sender": "s", "recipient": "r"}
+_PARTIES = {"sender": "s", "recipient": "r", "?": "?"}
+# The survey loop's kinds (a status notice's goes unsaid)
+_KINDS = {"survey": "s", "follow_up": "f", "apology": "a", "case_alert": "c", "?": "?"}
 
 
 def _script(name: str) -> str:
@@ -285,10 +289,10 @@ def _keys(shipment_id: str) -> list[str]:
 
 # -- the compact values --------------------------------------------------------------------
 # Stored: m (channel, party and status, a letter each) for c, p and st; v (the event id) for
-# ev; i (the provider id) for id; codes for s (once final) and r. UUIDs take 22 characters
-# (base64url), a Twilio message SID 23, an email's Message-ID "@" (its domain is kept once
-# per shipment); anything else is quoted after a "~", so that no value but an error holds
-# the records' separator "|".
+# ev; kd (a letter) for a survey-loop notice's kind; i (the provider id) for id; codes for s
+# (once final) and r. UUIDs take 22 characters (base64url), a Twilio message SID 23, an
+# email's Message-ID "@" (its domain is kept once per shipment); anything else is quoted
+# after a "~", so that no value but an error holds the records' separator "|".
 _SID = re.compile(r"SM[0-9a-f]{32}")
 _HEAD = (("k", 1), ("s", 1), ("r", 1), ("m", 3), ("t", 8))  # as in notice_codec.lua
 _TAIL = ("v", "n", "i", "d", "code", "e")
@@ -300,6 +304,8 @@ def _compact(nid: str, fields: dict[str, Any]) -> dict[str, Any]:
         status = pb.Status.Value("STATUS_" + str(out.pop("st")).upper())
         out["m"] = _CHANNELS[out.pop("c")] + _PARTIES[out.pop("p")] + base36.encode(status)
         out["v"] = _short_uuid(out.pop("ev"))
+    if "kind" in out:
+        out["kd"] = _KINDS[out.pop("kind")]
     if "id" in out:
         pid = str(out.pop("id"))
         domain = pid.removeprefix(f"<{nid}@").removesuffix(">")
@@ -324,6 +330,8 @@ def _readable(nid: str, raw: str, domain: str) -> dict[str, Any]:
         channels, parties = ({v: k for k, v in d.items()} for d in (_CHANNELS, _PARTIES))
         status = pb.Status.Name(base36.decode(m[2])).removeprefix("STATUS_").lower()
         doc |= {"c": channels[m[0]], "p": parties[m[1]], "st": status}
+    if kd := doc.pop("kd", None):
+        doc["kind"] = {v: k for k, v in _KINDS.items()}[kd]
     if (v := doc.pop("v", None)) is not None:
         doc["ev"] = unquote(v[1:]) if v.startswith("~") else str(uuid.UUID(bytes=_unb64(v)))
     if (i := doc.pop("i", None)) is not None:
@@ -344,6 +352,8 @@ def _record(raw: str) -> dict[str, Any]:
         if value := raw[at : at + width].strip("."):
             doc[key] = value
         at += width
+    if raw[at : at + 1] == "+":  # a survey-loop notice's kind
+        doc["kd"], at = raw[at + 1 : at + 2], at + 2
     for key, value in zip(_TAIL, raw[at:].split("|", len(_TAIL) - 1), strict=False):
         if value:
             doc[key] = value
