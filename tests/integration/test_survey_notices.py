@@ -301,7 +301,8 @@ async def test_a_second_survey_to_the_same_phone_within_the_days_is_throttled(
     resp = await stack.api.get(
         f"/v1/shipments/{second.shipment_id}/notices", headers=api_key(stack.settings)
     )
-    assert [n["state"] for n in (await resp.json())["notices"]] == ["throttled"]
+    listed = (await resp.json())["notices"]
+    assert [(n["kind"], n["state"]) for n in listed] == [("survey", "throttled")]
 
 
 async def test_an_opted_out_phone_gets_no_survey_follow_up_or_apology(stack: Stack) -> None:

@@ -14,6 +14,8 @@ from shipnotify.web.auth import check_api_key
 
 class Notice(BaseModel):
     notification_id: str
+    # status (a status's notice), survey, follow_up, apology or case_alert (the survey loop's)
+    kind: str = "status"
     state: str
     channel: str | None = None
     party: str | None = None
@@ -44,6 +46,7 @@ async def shipment_notices(request: web.Request) -> web.Response:
 def _notice(nid: str, doc: dict[str, Any]) -> Notice:
     return Notice(
         notification_id=nid,
+        kind=doc.get("kind", "status"),
         state=doc.get("s", "?"),
         channel=doc.get("c"),
         party=doc.get("p"),
