@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,6 +115,16 @@ _STEPS: list[tuple[int, str, dict[str, Any]]] = [
 ]
 
 
+# The demo's customers answer their surveys: (shipment index, what they reply, to which of
+# their notices). One is unhappy and says why: a call-back case opens.
+_ANSWERS: list[tuple[int, str, str]] = [
+    (0, "5, thank you!", "survey"),
+    (1, "2", "survey"),
+    (1, "1 It came two days late", "follow_up"),
+]
+Reply = Callable[[str, str], Awaitable[object]]  # (the customer's phone, their SMS): sent
+
+
 async def run(
     base_url: str,
     api_key: str,
@@ -121,9 +132,11 @@ async def run(
     *,
     pace_s: float = 2.0,
     courier_id: str = "demo-courier",
+    reply: Reply | None = None,
 ) -> list[str]:
     """Gives the demo courier a run to work in the app, then walks the other demo
-    shipments; returns their tracking URLs (printed as soon as known)."""
+    shipments; returns their tracking URLs (printed as soon as known). With `reply`, the
+    recipients then answer their surveys by SMS, one of them badly."""
     async with aiohttp.ClientSession(base_url) as http:
         run_id = uuid.uuid4().hex[:6]
         for i, (recipient, address) in enumerate(_RUN):
@@ -164,7 +177,47 @@ async def run(
         if late:  # uploaded after newer taps: kept in the timeline, never a step back
             await _post(http, f"/v1/shipments/{late[0]}/events", late[1], courier)
         log.info("demo courier done", shipments=len(ids))
+        if reply is not None:
+            await _answer(http, base_url, ids, {"X-Api-Key": api_key}, reply)
         return urls
+
+
+async def _answer(
+    http: aiohttp.ClientSession, base_url: str, ids: list[str], key: dict[str, str], reply: Reply
+) -> None:
+    """Each recipient answers once its survey (or its follow-up) has reached them; then the
+    unhappy one's call-back case is shown."""
+    for i, words, kind in _ANSWERS:
+        phone = _PARTIES[i]["recipient"]["contacts"][0]["phone"]
+        await _until_sent(http, ids[i], kind, key)
+        await reply(phone, words)
+        print(f"  a demo customer ({phone}) answered {kind.replace('_', '-')}: {words}", flush=True)
+    async for _ in backoff.attempts(first_s=0.5, cap_s=2.0, limit=30):
+        async with http.get("/v1/cases", headers=key) as resp:
+            cases = [c for c in (await resp.json())["cases"] if c["shipment_id"] == ids[1]]
+        if cases:
+            print(
+                f"  call-back case {cases[0]['case_id']} ({ids[1]}) open, due {cases[0]['due_at']}:"
+                f" curl -H 'X-Api-Key: {key['X-Api-Key']}' {base_url}/v1/cases",
+                flush=True,
+            )
+            return
+    log.warning("demo call-back case not seen", shipment_id=ids[1])
+
+
+async def _until_sent(
+    http: aiohttp.ClientSession, shipment_id: str, kind: str, key: dict[str, str]
+) -> None:
+    """Waits (a few minutes at most) for the shipment's recipient notice of `kind` to go."""
+    async for _ in backoff.attempts(first_s=1.0, cap_s=2.0, limit=150):
+        async with http.get(f"/v1/shipments/{shipment_id}/notices", headers=key) as resp:
+            notices = (await resp.json())["notices"]
+        if any(
+            n["kind"] == kind and n["party"] == "recipient" and n["state"] in ("sent", "delivered")
+            for n in notices
+        ):
+            return
+    raise RuntimeError(f"{shipment_id}: its {kind} never went")
 
 
 async def _post(

@@ -95,8 +95,15 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
             settings.courier_token_secret, "demo-courier", settings.courier_token_ttl_s
         )
         _banner(settings, base, broker.address, redis.address, push.base_url, token)
+        inbound = f"{base}/v1/twilio/inbound"
+
+        async def reply(phone: str, body: str) -> object:  # a customer's SMS to us
+            return await sms.send_inbound(inbound, from_=phone, to=DEFAULT_FROM, body=body)
+
         walk = (
-            asyncio.create_task(demo.run(base, settings.api_keys[0], token, pace_s=demo_pace_s))
+            asyncio.create_task(
+                demo.run(base, settings.api_keys[0], token, pace_s=demo_pace_s, reply=reply)
+            )
             if demo_pace_s is not None
             else None
         )
@@ -177,7 +184,7 @@ def _serving_http(
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     hooks_app.install(app, settings)
-    outbox.install(app, sms, mail, push, inbound_url=settings.public_url + "/v1/twilio/inbound")
+    outbox.install(app, sms, mail, push, inbound_url=f"{settings.public_url}/v1/twilio/inbound")
     return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
 
@@ -198,7 +205,9 @@ shipnotify dev is up (Ctrl-C stops everything)
   HTTP        {base}  (ingest, status_api and hooks; the API document: {base}/openapi.json)
   Kafka       {bootstrap}  (Apache Kafka {kafka_broker.version()}, one node, in a temporary folder)
   Redis       {redis_url}
-  outbox      {base}/outbox  (every SMS, email and push sent; the sandboxes and the SMTP server)
+  outbox      {base}/outbox  (every SMS, email and push sent; the sandboxes and the SMTP server;
+              answer an SMS as its recipient would, a survey's with a score, or STOP)
+  cases       curl -H 'X-Api-Key: {key}' {base}/v1/cases  (call-back cases of unhappy answers)
   SMS faults  curl -d '{{"status": 500, "seconds": 30}}' {settings.twilio_api_url}/_sandbox/faults
   push        {push_url}  (a browser's push service: VAPID-signed aes128gcm pushes)
               a subscription: curl -X POST {push_url}/_sandbox/subscriptions
