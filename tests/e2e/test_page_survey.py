@@ -8,17 +8,35 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ViewportSize, expect
+from playwright.async_api import Browser, ViewportSize, async_playwright, expect
 
 from tests.integration.conftest import eventually
 
 from .conftest import API_KEY
-from .test_browser import ARTIFACTS, RECORD_VIOLATIONS, Watch, _ship, _tap, _wait_for_tracking
+from .test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RECORD_VIOLATIONS,
+    Watch,
+    _ship,
+    _tap,
+    _wait_for_tracking,
+)
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
 
 
 def _cases(base: str) -> list[dict[str, Any]]:

@@ -73,6 +73,8 @@ const apply = (t) => {
   local(u);
   document.title = t.label + " · " + C.ui.title;
   surveyFor(t.status);
+  // a shipment that reached its end has no more notices to offer (as a page loaded then)
+  if ($("push") && (t.status === "delivered" || C.ends.includes(t.status))) $("push").hidden = true;
   if (t.label !== shown) {
     shown = t.label;
     $("announce").textContent = C.ui.status + ": " + t.label;
@@ -301,6 +303,7 @@ if (S && $("survey")) {
     why.hidden = false;
     why.querySelector("input").focus();
   }));
+  why.addEventListener("change", () => say(null));  // a reason chosen: the plea to choose goes
   why.addEventListener("submit", async (e) => {
     e.preventDefault();
     const picked = why.querySelector("input[name=reason]:checked");
