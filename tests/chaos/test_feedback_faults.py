@@ -69,6 +69,18 @@ class Customers:
                     self.retries += 1
             await asyncio.sleep(0.2)
 
+    def progress(self) -> str:
+        arrived = {
+            parse_qs(urlsplit(m.status_callback or "").query)["n"][0] for m in self.s.sms.messages
+        }
+        surveys, follow_ups = set(self.surveys), set(self.follow_ups)
+        return (
+            f"surveys {len(surveys)}: arrived {len(surveys & arrived)}, answered"
+            f" {len(surveys & self.answered)}; follow-ups {len(follow_ups)}: arrived"
+            f" {len(follow_ups & arrived)}, answered {len(follow_ups & self.answered)};"
+            f" replies sent again {self.retries}"
+        )
+
     @property
     def all_answered(self) -> bool:
         return self.answered >= set(self.surveys) | set(self.follow_ups)
@@ -113,7 +125,10 @@ async def test_surveys_and_answers_while_the_tracker_and_notifier_are_killed(
                 s.services.kill(name, rng)
                 s.services.start(name)
             await load
-            await asyncio.wait_for(answering, timeout=180)
+            finished, _ = await asyncio.wait([answering], timeout=180)
+            if not finished:
+                answering.cancel()
+                raise AssertionError(customers.progress())
             await s.settle(parcels, also=loop_notices)
         store = FeedbackStore(s.redis, opt_out_secret=s.settings.opt_out_secret.encode())
         wrong = []

@@ -50,6 +50,9 @@ class FakeBook:
     def state(self, nid: str) -> str:
         return self.states.get(nid, ("", {}))[0]
 
+    async def state_of(self, shipment_id: str, nid: str) -> str | None:
+        return self.state(nid) or None
+
     async def intact(self) -> bool:
         return True
 
@@ -602,10 +605,12 @@ async def test_a_survey_sent_is_told_to_the_feedback_topic_before_it_is_final() 
     before, sent_before = now_ms(), survey_notices("sent")
     taps_before = sample("shipnotify_tap_to_notice_seconds_count", channel="sms")
     await worker.handle(job, raw)
-    await worker.handle(job, raw)  # delivered twice: sent once, told once
-    assert (sms.messages, states_when_told) == ([job.notification_id], ["sending"])
-    [(topic, value, _)] = producer.records
-    assert (topic, producer.keys) == (SETTINGS.feedback_topic, [b"s-1"])
+    await worker.handle(job, raw)  # delivered twice: sent once; told again, the same event
+    assert (sms.messages, states_when_told) == ([job.notification_id], ["sending", "sent"])
+    (topic, value, _), (_, again, _) = producer.records
+    told_again = fpb.FeedbackEvent.FromString(again or b"")
+    assert told_again.event_id == fpb.FeedbackEvent.FromString(value or b"").event_id
+    assert (topic, producer.keys) == (SETTINGS.feedback_topic, [b"s-1", b"s-1"])
     event = fpb.FeedbackEvent.FromString(value or b"")
     assert event.event_id == survey_model.feedback_event_id("sent", job.notification_id)
     assert event.shipment_id == "s-1"
@@ -629,6 +634,32 @@ async def test_a_survey_sent_is_told_to_the_feedback_topic_before_it_is_final() 
     assert sample("shipnotify_tap_to_notice_seconds_count", channel="sms") == taps_before
     await worker.handle(*notice(SMS))
     assert sample("shipnotify_tap_to_notice_seconds_count", channel="sms") == taps_before + 1
+
+
+async def test_a_survey_a_receipt_made_final_before_its_sender_told_is_told_when_due() -> None:
+    """Its sender died after the provider took it and before it told the feedback topic;
+    the provider's receipt made it final since, so no attempt is in doubt."""
+    book, sms = FakeBook(), FakeSender(SMS)
+    worker, producer = notifier(book, sms)
+    job, raw = survey()
+    book.states[job.notification_id] = ("delivered", {"r": "delivered"})
+    await worker.handle(job, raw)
+    assert sms.messages == []  # never sent again
+    [(topic, value, _)] = producer.records
+    assert topic == SETTINGS.feedback_topic
+    event = fpb.FeedbackEvent.FromString(value or b"")
+    assert event.event_id == survey_model.feedback_event_id("sent", job.notification_id)
+    assert raw not in book.due
+
+
+async def test_a_survey_that_ended_unsent_is_never_told() -> None:
+    for state in ("throttled", "opted_out", "cancelled", "rejected", "dead"):
+        book, sms = FakeBook(), FakeSender(SMS)
+        worker, producer = notifier(book, sms)
+        job, raw = survey()
+        book.states[job.notification_id] = (state, {})
+        await worker.handle(job, raw)
+        assert (sms.messages, producer.records) == ([], []), state
 
 
 async def test_a_survey_to_a_person_asked_lately_is_throttled_and_never_sent() -> None:

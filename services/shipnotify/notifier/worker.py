@@ -42,6 +42,8 @@ from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
+# The final states of a notice its provider took (the notifier's, or a receipt's).
+WENT = frozenset({"sent", "queued", "delivered", "undelivered", "failed"})
 _CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
@@ -358,6 +360,8 @@ class Notifier:
             case decision.LookAgain():
                 await self.book.schedule([raw], random.randint(step.earliest_ms, step.latest_ms))
             case decision.AlreadySent():
+                if job.kind == npb.NOTICE_KIND_SURVEY:
+                    await self._survey_sent_if_it_went(job)
                 await self.book.done(raw)
             case _:
                 assert_never(step)
@@ -406,6 +410,15 @@ class Notifier:
             headers=tracing.headers(),
         )
         await sent
+
+    async def _survey_sent_if_it_went(self, job: npb.NotificationJob) -> None:
+        """A survey found done: its sender may have died after the provider took it and
+        before it told the feedback topic, and the provider's delivery receipt made it
+        final since (so no attempt is in doubt). Told now, if it went: the same event, which
+        the consumer applies once."""
+        state = await self.book.state_of(job.shipment_id, job.notification_id)
+        if state in WENT:
+            await self._survey_sent(job)
 
     async def _survey_sent(self, job: npb.NotificationJob) -> None:
         """Tells the feedback topic that a survey went (its consumer keeps the survey, to

@@ -198,6 +198,11 @@ class NoticeBook:
         extra = {"r": provider_status} | ({"e": f"receipt {error_code}"} if error_code else {})
         return await self.update(shipment_id, nid, state, extra)
 
+    async def state_of(self, shipment_id: str, nid: str) -> str | None:
+        """A notice's state (final or in flight), or None for one never recorded."""
+        state: str | None = (await self.of_shipment(shipment_id)).get(nid, {}).get("s")
+        return state
+
     async def of_shipment(self, shipment_id: str) -> dict[str, dict[str, Any]]:
         """Every notice of the shipment, in flight or final, with its fields spelt out."""
         pipe = self._redis.pipeline(transaction=False)
