@@ -62,8 +62,8 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
     lag = {labels: v for (n, labels), v in tracker.items() if n == "shipnotify_consumer_lag"}
     # one series per partition it owns, of each of its two topics
     for topic in (s.settings.events_topic, s.settings.feedback_topic):
-        mine = [v for labels, v in lag.items() if ("topic", topic) in labels]
-        assert len(mine) == s.settings.kafka_partitions, topic
+        owned = [v for labels, v in lag.items() if ("topic", topic) in labels]
+        assert len(owned) == s.settings.kafka_partitions, topic
     assert set(lag.values()) == {0.0}
 
     assert total(notifier, "shipnotify_notices_total", outcome="sent") == len(expected)
