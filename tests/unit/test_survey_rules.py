@@ -9,7 +9,6 @@ import pytest
 
 from shipnotify.config import ConfigError, Settings
 from shipnotify.model import survey
-from shipnotify.model.quiet import parse_window
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import survey_pb2 as spb
 
@@ -104,24 +103,6 @@ def test_a_follow_up_reply_names_a_reason_by_its_number_or_in_words(
 def test_a_follow_up_comment_is_cut_to_its_limit() -> None:
     _, comment = survey.read_reason("x" * 900)
     assert len(comment) == survey.MAX_COMMENT
-
-
-def test_a_person_is_asked_at_most_once_in_the_set_days() -> None:
-    day = 86_400_000
-    assert survey.may_survey(None, 5 * day, 30)
-    assert not survey.may_survey(0, 29 * day, 30)
-    assert survey.may_survey(0, 30 * day, 30)
-
-
-def test_a_survey_goes_after_the_delay_moved_out_of_the_contacts_night() -> None:
-    quiet = parse_window("21:00-08:00")
-    delivered = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 12:00 in Chisinau
-    at = survey.survey_time(delivered, timedelta(hours=2), "Europe/Chisinau", quiet)
-    assert at == delivered + timedelta(hours=2)
-    late = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)  # 20:30 there; +2 h is 22:30: night
-    at = survey.survey_time(late, timedelta(hours=2), "Europe/Chisinau", quiet)
-    assert at.astimezone(UTC) == datetime(2026, 12, 2, 6, 0, tzinfo=UTC)  # 08:00 there
-    assert survey.survey_time(late, timedelta(hours=2), "UTC", None) == late + timedelta(hours=2)
 
 
 def test_depots_are_read_with_a_catch_all() -> None:

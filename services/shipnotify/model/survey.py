@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, time, timedelta
 
-from shipnotify.model.quiet import Window, quiet_until, zone_of
+from shipnotify.model.quiet import zone_of
 from shipnotify.v1 import survey_pb2 as spb
 
 # The lowest and highest score of each scale; high is good on all three.
@@ -120,23 +120,6 @@ def read_reason(text: str) -> tuple[int, str]:
     if match and 1 <= int(match[1]) <= len(REASONS):
         return REASONS[int(match[1]) - 1], match[2][:MAX_COMMENT]
     return spb.REASON_OTHER, words[:MAX_COMMENT]
-
-
-# ---- who and when ----
-
-
-def may_survey(last_sent_ms: int | None, now_ms: int, every_days: int) -> bool:
-    """A person is asked at most once in `every_days` days."""
-    return last_sent_ms is None or now_ms - last_sent_ms >= every_days * 86_400_000
-
-
-def survey_time(
-    delivered_at: datetime, delay: timedelta, time_zone: str, quiet: Window | None
-) -> datetime:
-    """When a survey goes: the delay after delivery, moved out of the contact's quiet hours
-    (the morning after, in their zone)."""
-    at = delivered_at + delay
-    return quiet_until(at, time_zone, quiet) or at
 
 
 # ---- call-back cases ----
