@@ -49,15 +49,20 @@ async def test_three_trackers_and_two_notifiers_share_twelve_partitions(tmp_path
     unknown = sum(total(n, "shipnotify_send_failures_total", kind="unknown") for n in notifiers)
     assert unknown > 0
     assert len(s.delivered()) - unknown <= sum(sent) <= len(s.delivered())
-    for group in (trackers, notifiers):
-        owned = [_partitions(samples) for samples in group]
-        assert sum(map(len, owned)) == 12, owned  # each partition owned by one instance
+    topics = {  # the trackers' two consumer groups, and the notifiers' one
+        s.settings.events_topic: trackers,
+        s.settings.feedback_topic: trackers,
+        s.settings.notifications_topic: notifiers,
+    }
+    for topic, group in topics.items():
+        owned = [_partitions(samples, topic) for samples in group]
+        assert sum(map(len, owned)) == 12, (topic, owned)  # each partition owned by one
         assert set().union(*owned) == {str(p) for p in range(12)}
 
 
-def _partitions(samples: Samples) -> set[str]:
+def _partitions(samples: Samples, topic: str) -> set[str]:
     return {
         dict(labels)["partition"]
         for (name, labels), _ in samples.items()
-        if name == "shipnotify_consumer_lag"
+        if name == "shipnotify_consumer_lag" and dict(labels)["topic"] == topic
     }

@@ -8,6 +8,7 @@ import contextlib
 import json
 import secrets
 import signal
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,20 @@ class PortInUse(Exception):
     pass
 
 
+def _port_free(port: int) -> None:
+    """Fails fast, before a broker is started for nothing, when the port is taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise PortInUse(
+                f"cannot listen on 127.0.0.1:{port} ({e.strerror}); choose another with --http-port"
+            ) from None
+
+
 async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) -> None:
+    _port_free(http_port)
     async with contextlib.AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shipnotify-dev-")))
         broker = stack.enter_context(processes.broker(tmp))
