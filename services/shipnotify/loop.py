@@ -4,7 +4,8 @@ socket read and write next to asyncio's own loop."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import uvloop
@@ -39,6 +40,28 @@ async def until_stopped(
         return False
     task.result()  # its error, if it failed
     return True
+
+
+@contextlib.asynccontextmanager
+async def every(seconds: float, work: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+    """Runs `work` now and every `seconds` in the background until the block ends, then lets
+    the round in progress finish. Ended by an event, not a cancellation: redis-py's cluster
+    client can answer a cancelled command with an error of its own, and a loop that takes
+    errors for Redis being away would then go on for ever."""
+    stop = asyncio.Event()
+
+    async def rounds() -> None:
+        while not stop.is_set():
+            await work()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+
+    task = asyncio.create_task(rounds())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def waiting_in() -> list[str]:

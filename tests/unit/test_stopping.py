@@ -48,3 +48,25 @@ async def test_an_error_of_the_work_is_raised() -> None:
 
     with pytest.raises(RuntimeError, match="broken"):
         await loop.until_stopped(fails(), asyncio.Event())
+
+
+async def test_a_background_round_ends_with_its_block_even_if_it_takes_cancels_for_errors() -> None:
+    """redis-py's cluster client answers a cancelled command, now and then, with an error of
+    its own; a loop that logs errors and goes on was cancelled and never ended. `every` ends
+    its rounds by an event, and lets the round in progress finish."""
+    rounds, finished = asyncio.Event(), list[int]()
+
+    async def round_() -> None:
+        try:
+            rounds.set()
+            await asyncio.sleep(0.05)  # a Redis call in flight
+        except asyncio.CancelledError:
+            return  # taken for an error and logged, as the refreshers did: never cancelled
+        finished.append(1)
+
+    async with loop.every(0.01, round_):
+        await rounds.wait()
+    count = len(finished)
+    assert count >= 1  # the round in flight when the block ended was finished
+    await asyncio.sleep(0.1)
+    assert len(finished) == count  # and none began after it

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from shipnotify import i18n
+from shipnotify import i18n, loop
 from shipnotify.hooks import feedback_events, nonces, overdue, survey_forms
 from shipnotify.hooks.feedback_events import Answer
 from shipnotify.hooks.survey_reply import TEXTS, Decision, decide
@@ -259,11 +259,6 @@ class Flaky(FakeFeedback):
 async def test_the_gauge_is_refreshed_on_and_on_and_survives_a_failure() -> None:
     feedback = Flaky()
     gauge = "shipnotify_callback_cases_overdue"
-    refreshing = asyncio.create_task(overdue._refreshing(feedback, every_s=0.01))
-    try:
+    async with loop.every(0.01, lambda: overdue.refresh_safely(feedback)):
         await asyncio.wait_for(feedback.thrice.wait(), timeout=5)
-    finally:
-        refreshing.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await refreshing
     assert REGISTRY.get_sample_value(gauge) == 5 + feedback.asked

@@ -10,8 +10,6 @@ what it sends to the other instances in one flush interval.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -20,7 +18,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from shipnotify import logs
+from shipnotify import logs, loop
 from shipnotify.store.keys import rate_limit_key
 from shipnotify.web import ApiError
 
@@ -96,14 +94,6 @@ class RateLimit:
     async def flushing(self, app: web.Application) -> AsyncIterator[None]:
         """A cleanup context: flushes every flush_every_s while the app runs."""
 
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(self._flush_every_s)
-                await self.flush()
-
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        async with loop.every(self._flush_every_s, self.flush):
+            yield
         await self.flush()
