@@ -75,3 +75,19 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
     await learn_slots(client)
     yield client
     await client.aclose()
+
+
+# -- the fault suite's figures (tests/chaos), printed at the end of the run
+FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        FIGURES.extend(str(v) for k, v in report.user_properties if k == "figures")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("fault injection: figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -374,7 +374,7 @@ class Stack:
         for m in self.sms.messages:
             got[parse_qs(urlsplit(m.status_callback or "").query)["n"][0]] += 1
         for mail in self.mail.messages:
-            got[str(mail.message["Message-ID"]).strip("<>").split("@")[0]] += 1
+            got[mail.message_id.strip("<>").split("@")[0]] += 1
         return got
 
     async def settle(

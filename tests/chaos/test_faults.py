@@ -12,7 +12,8 @@ import pytest
 
 from .harness import Figures, Parcel, Stack, make_load, stack, timed
 
-pytestmark = pytest.mark.timeout(400)
+# one scenario at a time, even with pytest-xdist's workers: each loads the machine on its own
+pytestmark = [pytest.mark.timeout(400), pytest.mark.xdist_group("faults")]
 
 SHIPMENTS = 1000
 

@@ -7,10 +7,13 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from .harness import Figures, Samples, make_load, scrape, stack, timed, total
 
-SHIPMENTS = 600
+pytestmark = pytest.mark.xdist_group("faults")  # one scenario at a time, as test_faults.py
+
+SHIPMENTS = 400
 
 
 async def test_three_trackers_and_two_notifiers_share_twelve_partitions(tmp_path: Path) -> None:

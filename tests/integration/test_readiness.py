@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -33,8 +34,11 @@ async def test_status_api_is_ready_without_kafka(settings: Settings) -> None:
     assert await readiness(status_app.init_app(no_kafka)) == (200, {"redis": True})
 
 
-async def test_status_api_is_not_ready_without_redis(settings: Settings) -> None:
-    no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=False)
+@pytest.mark.parametrize("cluster", [False, True], ids=["redis-server", "cluster"])
+async def test_status_api_is_not_ready_without_redis(settings: Settings, cluster: bool) -> None:
+    """It starts and says so, on a Redis Cluster too: a cluster client that reaches no node
+    raises an error that is not a RedisError, which once stopped the app at start."""
+    no_redis = settings.with_(redis_url=f"redis://{nowhere()}/0", redis_cluster=cluster)
     assert await readiness(status_app.init_app(no_redis)) == (503, {"redis": False})
 
 

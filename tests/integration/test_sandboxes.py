@@ -315,7 +315,9 @@ async def send_mail(mail: MailSandbox, msg: EmailMessage | None = None) -> None:
 
 
 async def test_mail_is_received_decoded(mail: MailSandbox) -> None:
-    await send_mail(mail)
+    msg = notification()
+    msg["Message-ID"] = "<n-1.s-1@shipnotify.test>"
+    await send_mail(mail, msg)
 
     [received] = mail.messages
     assert received.subject == "Coletul tău a fost livrat \u2705"
@@ -326,6 +328,7 @@ async def test_mail_is_received_decoded(mail: MailSandbox) -> None:
     assert received.html is not None
     assert "<b>tău</b>" in received.html
     assert received.excerpt() == "Bună ziua, coletul tău a ajuns."
+    assert received.message_id == "<n-1.s-1@shipnotify.test>"  # read from the headers alone
 
 
 async def test_mail_outage_is_transient_until_it_ends(mail: MailSandbox, clock: FakeClock) -> None:

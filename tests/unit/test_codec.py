@@ -63,6 +63,7 @@ def test_registration_decodes_as_registered() -> None:
             "occurred_at is missing",
         ),
     ],
+    ids=lambda v: v if isinstance(v, str) else "",  # named by the reason: the same in every worker
 )
 def test_malformed_records_name_their_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(MalformedEvent, match=reason):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from functools import cached_property
 from html import unescape
 from types import TracebackType
@@ -52,6 +53,13 @@ class ReceivedMail:
         # Parsed when first read: parsing costs milliseconds, and under load most messages
         # are only counted.
         return email.message_from_bytes(self.raw, _class=EmailMessage, policy=policy.default)
+
+    @cached_property
+    def message_id(self) -> str:
+        """Its Message-ID, from the headers alone: what a count of messages needs, at a
+        fraction of the cost of parsing the message (the fault suite counts thousands)."""
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(self.raw)
+        return str(headers.get("Message-ID", "")).strip()
 
     @property
     def subject(self) -> str:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -388,9 +389,13 @@ class SmsSandbox:
         if self._session is None:
             raise RuntimeError("the SMS sandbox is not running")
         signature = str(self._validator.compute_signature(url, params))
-        headers = {"X-Twilio-Signature": signature}
+        headers = {
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        form = urlencode(params).encode()  # as aiohttp would encode the dict, for less CPU
         try:
-            async with self._session.post(url, data=params, headers=headers) as resp:
+            async with self._session.post(url, data=form, headers=headers) as resp:
                 text = await resp.text()
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.warning("sms_sandbox.post_failed", what=what, url=url, error=repr(e))

@@ -8,10 +8,10 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from shipnotify import logs
 from shipnotify.hooks.resources import TRACKING
+from shipnotify.store import UNREACHABLE
 from shipnotify.web import ApiError
 from shipnotify.web import event_log as topics
 
@@ -24,7 +24,7 @@ async def read(lookup: Awaitable[T]) -> T:
     try:
         async with asyncio.timeout(TIMEOUT_S):
             return await lookup
-    except (RedisError, OSError, TimeoutError) as e:
+    except (*UNREACHABLE, TimeoutError) as e:
         log.warning("redis not read", error=repr(e))
         raise ApiError(
             503,

@@ -12,7 +12,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry import trace
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
@@ -38,6 +37,7 @@ from shipnotify.ingest.schemas import (
 )
 from shipnotify.model.ids import tracking_id_for, tracking_url
 from shipnotify.model.status import Status
+from shipnotify.store import UNREACHABLE
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -362,7 +362,7 @@ async def _check_ids(request: web.Request, events: list[pb.ShipmentEvent]) -> li
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_S):
             verdicts = await request.app[EVENT_IDS].check(events)
-    except (RedisError, OSError, TimeoutError) as e:
+    except (*UNREACHABLE, TimeoutError) as e:
         log.warning("event ids not checked", error=repr(e), events=len(events))
         metrics.EVENT_ID_CHECKS.labels("unchecked").inc(len(events))
         return None

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from shipnotify import logs
 from shipnotify.ingest.schemas import Recipient, Run, Stop
 from shipnotify.model.status import COURIER_TAPS, Status, next_taps
+from shipnotify.store import UNREACHABLE
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.couriers import Stop as StoredStop
 from shipnotify.web import ApiError, json_response
@@ -61,7 +61,7 @@ async def held_elsewhere(
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_S):
             held = await request.app[COURIERS].couriers_of(shipment_ids)
-    except (RedisError, OSError, TimeoutError) as e:
+    except (*UNREACHABLE, TimeoutError) as e:
         log.warning("couriers not checked", error=repr(e), events=len(shipment_ids))
         return None
     return [bool(c) and c != courier_id for c in held]
@@ -88,7 +88,7 @@ def stop_view(stop: StoredStop) -> Stop:
 async def _read(reading: Awaitable[T]) -> T:
     try:
         return await reading
-    except (RedisError, OSError) as e:
+    except UNREACHABLE as e:
         log.warning("courier run not read", error=repr(e))
         raise ApiError(
             503, "unavailable", "the shipments cannot be read now; retry after Retry-After",

@@ -25,7 +25,6 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from aiolimiter import AsyncLimiter
 from opentelemetry import trace
-from redis.exceptions import RedisError
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
@@ -35,6 +34,7 @@ from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
 from shipnotify.notifier.ports import Book, Producer, Throttle
+from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
 from shipnotify.v1 import feedback_pb2 as fpb
@@ -152,7 +152,7 @@ class Notifier:
                 if room > 0 and await self.book.intact():  # an emptied Redis has nothing due
                     for raw in await self.book.take_due(self._lease_s, limit=room):
                         self._start(raw)
-            except RedisError as e:
+            except UNREACHABLE as e:
                 log.warning("due notices not readable now", error=repr(e))
             await backoff.pause(every_s, stop)
 
@@ -165,7 +165,7 @@ class Notifier:
                     raise StoreLost
                 await self.take(records)
                 return True
-            except (RedisError, KafkaError, OSError, StoreLost) as e:
+            except (*UNREACHABLE, KafkaError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
         return False
 
@@ -207,7 +207,7 @@ class Notifier:
                 await self.handle(job, raw)
             except asyncio.CancelledError:
                 raise
-            except (RedisError, KafkaError, OSError) as e:
+            except (*UNREACHABLE, KafkaError) as e:
                 # Redis or Kafka trouble: the lease runs out and the notice comes due again.
                 log.warning("notice handling failed; it will come due again", error=redact(repr(e)))
             except Exception as e:
@@ -231,7 +231,7 @@ class Notifier:
             await self._perform(
                 job, raw, decision.after_error(job, reason, now_ms=now_ms(), rules=self.rules)
             )
-        except (RedisError, KafkaError, OSError) as e:  # the lease brings it back
+        except (*UNREACHABLE, KafkaError) as e:  # the lease brings it back
             log.warning("notice not rescheduled; it will come due again", error=redact(repr(e)))
 
     async def handle(self, job: npb.NotificationJob, raw: bytes) -> None:

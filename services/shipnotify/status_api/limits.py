@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shipnotify import logs, loop
+from shipnotify.store import UNREACHABLE
 from shipnotify.store.keys import rate_limit_key
 from shipnotify.web import ApiError
 
@@ -80,7 +80,7 @@ class RateLimit:
             pipe.expire(key, WINDOW_S * 2)
         try:
             replies = await pipe.execute()
-        except RedisError as e:
+        except UNREACHABLE as e:
             self._unflushed.update(unflushed)  # counted again at the next flush
             log.warning("rate limit counts not written", error=repr(e))
             return

@@ -18,10 +18,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub
-from redis.exceptions import RedisError
 
 from shipnotify import logs
-from shipnotify.store import TrackingStore
+from shipnotify.store import UNREACHABLE, TrackingStore
 from shipnotify.store.keys import updates_channel
 from shipnotify.store.replies import text
 
@@ -107,7 +106,7 @@ class Hub:
             if not self._pages:
                 await self._close()  # the last page: the connection goes back to the pool
             elif self._pubsub is not None:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*UNREACHABLE):
                     await self._pubsub.sunsubscribe(channel)
 
     async def _close(self) -> None:
@@ -118,7 +117,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
         if pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*UNREACHABLE):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _read(self, pubsub: PubSub) -> None:

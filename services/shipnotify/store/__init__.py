@@ -5,12 +5,16 @@ from typing import cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from shipnotify.config import Settings
 from shipnotify.store.tracking import Applied, Shipment, TrackingStore
 
-__all__ = ["Applied", "Shipment", "TrackingStore", "connect", "learn_slots"]
+__all__ = ["UNREACHABLE", "Applied", "Shipment", "TrackingStore", "connect", "learn_slots"]
+
+# What a client raises when Redis does not answer. A cluster client that reaches no node
+# raises RedisClusterException, which is not a RedisError.
+UNREACHABLE = (RedisError, RedisClusterException, OSError)
 
 
 def connect(settings: Settings) -> Redis:
@@ -34,5 +38,5 @@ async def learn_slots(redis: Redis) -> None:
     after five MOVED replies it closes every connection, those of commands in flight too.
     Unreachable now, it learns the map at its first command, as it would have."""
     if isinstance(redis, RedisCluster):
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(*UNREACHABLE):
             await redis.initialize()

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shipnotify.config import Settings
-from shipnotify.store import connect, learn_slots
+from shipnotify.store import UNREACHABLE, connect, learn_slots
 from shipnotify.web import CHECKS
 
 
@@ -35,7 +34,7 @@ def check_ready(app: web.Application, client: Redis) -> None:
     async def ready() -> bool:
         try:
             return bool(await client.ping())
-        except (RedisError, OSError):
+        except UNREACHABLE:
             return False
 
     app[CHECKS]["redis"] = ready
