@@ -401,10 +401,16 @@ class Stack:
             await asyncio.sleep(0.25)
 
     async def verify(
-        self, parcels: list[Parcel], figures: Figures, *, also: set[str] | None = None
+        self,
+        parcels: list[Parcel],
+        figures: Figures,
+        *,
+        also: set[str] | None = None,
+        doubted: set[str] | None = None,
     ) -> None:
         """Fills in the figures; then asserts every notice once (`also`: more than the
-        parcels' statuses call for) and every shipment right."""
+        parcels' statuses call for) and every shipment right. `doubted`: notices found in
+        doubt before Redis lost what it knew of them."""
         expected: set[str] = set(also or ())
         wrong = []
         store = TrackingStore(self.redis)
@@ -428,7 +434,8 @@ class Stack:
         figures.lost = len(expected - set(delivered))
         figures.unexpected = len(set(delivered) - expected)
         figures.kills = self.services.kills
-        figures.in_doubt = len(await self._in_doubt_ids(parcels))
+        in_doubt = await self.in_doubt_ids(parcels) | (doubted or set())
+        figures.in_doubt = len(in_doubt)
         figures.extra.setdefault("wrong shipments", len(wrong))
         REPORT.append(figures.line())
         assert not wrong, f"{len(wrong)} shipments with a wrong state or timeline: {wrong[:5]}"
@@ -438,7 +445,7 @@ class Stack:
         assert sms_dupes == 0, f"{sms_dupes} SMS sent twice"
         # Email cannot be looked up after a crash mid-send: only such notices may repeat.
         repeated = {n for n, c in delivered.items() if c > 1}
-        assert repeated <= await self._in_doubt_ids(parcels), figures.line()
+        assert repeated <= in_doubt, figures.line()
 
     async def _why_lost(self, parcels: list[Parcel], lost: set[str]) -> str:
         book = NoticeBook(self.redis, self.settings.notifications_topic)
@@ -457,7 +464,7 @@ class Stack:
             parse_qs(urlsplit(m.status_callback or "").query)["n"][0] for m in self.sms.messages
         ]
 
-    async def _in_doubt_ids(self, parcels: list[Parcel]) -> set[str]:
+    async def in_doubt_ids(self, parcels: list[Parcel]) -> set[str]:
         """Notices whose sender died while sending them."""
         book = NoticeBook(self.redis, self.settings.notifications_topic)
         ids = set()
