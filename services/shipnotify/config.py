@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     feedback_topic: Topic = "shipnotify.feedback.v1"
     feedback_dead_letter_topic: Topic = "shipnotify.feedback.v1.dlq"
     feedback_group: Group = "shipnotify-tracker-feedback"
+    accounts_topic: Topic = "shipnotify.accounts.v1"
+    accounts_dead_letter_topic: Topic = "shipnotify.accounts.v1.dlq"
+    accounts_group: Group = "shipnotify-tracker-accounts"
     # Notices
     twilio_account_sid: AccountSid = ""
     twilio_auth_token: str = _secret("")
@@ -121,6 +124,20 @@ class Settings(BaseSettings):
     retry_max_age_s: Positive = 24 * 3600
     quiet_hours: QuietHours = "21:00-08:00"  # no SMS or push then, in the contact's zone; "": none
     webhook_url: OptionalBaseUrl = ""  # where providers and pages reach hooks; "": public_url
+    # Business customers' webhook endpoints (Standard Webhooks): each try's timeout, how long
+    # a message is retried (backoff with jitter, never sooner than a Retry-After), sends in
+    # flight to one endpoint, after how many days of failing an endpoint is disabled, how
+    # long a rotated-out secret still signs, and how long the delivery log keeps a message.
+    webhook_timeout_s: PositiveReal = 15.0
+    webhook_max_age_s: Positive = 80 * 3600
+    webhook_retry_max_delay_s: PositiveReal = 3600.0
+    webhooks_per_endpoint: Positive = 4
+    webhook_disable_after_days: PositiveReal = 5.0
+    webhook_rotation_s: Positive = 24 * 3600
+    webhook_log_days: Positive = 30
+    webhooks_per_second: PositiveReal = 200.0
+    # Only the local stack and tests: endpoints may be http:// and resolve to loopback.
+    webhook_allow_loopback: bool = False
     # Web Push (RFC 8292): the application server's key pair, base64url (the private key's
     # 32 bytes; the public key's uncompressed point, which the tracking page subscribes
     # with), and the contact the push services may write to (mailto: or https:).

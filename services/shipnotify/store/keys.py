@@ -163,3 +163,73 @@ def surveyed_key(address_digest: str) -> str:
 def survey_help_key(survey_id: str) -> str:
     """An unreadable reply to this survey got its one help reply."""
     return "survey:helped:" + survey_id
+
+
+# ---- business customers' accounts (store/accounts.py) and webhooks (store/webhooks.py) ----
+# An account's keys share the hash tag `{acct:<account id>}`, an endpoint's `{ep:<id>}`.
+
+
+def _account(account_id: str, name: str) -> str:
+    return "{acct:" + account_id + "}:" + name
+
+
+def account_key(account_id: str) -> str:
+    """A hash: "name", "created_at" (ms), "team" (TeamSet bytes), "survey" (SurveySettings
+    bytes)."""
+    return _account(account_id, "account")
+
+
+def account_keys_key(account_id: str) -> str:
+    """An account's API keys not revoked: key id -> KeyAdded (protobuf bytes)."""
+    return _account(account_id, "keys")
+
+
+def account_endpoints_key(account_id: str) -> str:
+    """An account's webhook endpoints: endpoint id -> Endpoint (protobuf bytes)."""
+    return _account(account_id, "endpoints")
+
+
+def account_applied_key(account_id: str) -> str:
+    """The ids of an account's events already applied (once-only): a hash, event id -> "a"."""
+    return _account(account_id, "applied")
+
+
+ACCOUNTS = "accounts"  # a hash: account id -> name (the operators' list)
+
+
+def api_key_key(sha256: str) -> str:
+    """An account key, by the hex SHA-256 of the whole key: "<account id> <key id>"."""
+    return "apikey:" + sha256
+
+
+def owner_key(shipment_id: str) -> str:
+    """The account a shipment belongs to (its id); no key: the carrier's own. Set once, by
+    ingest at registration (so a second account cannot take the id) and by the tracker."""
+    return _key(shipment_id, "owner")
+
+
+def _endpoint(endpoint_id: str, name: str) -> str:
+    return "{ep:" + endpoint_id + "}:" + name
+
+
+def endpoint_messages_key(endpoint_id: str) -> str:
+    """The messages planned for an endpoint, by when each was made (ms): a sorted set of
+    message ids, for replays; trimmed to SHIPNOTIFY_WEBHOOK_LOG_DAYS."""
+    return _endpoint(endpoint_id, "messages")
+
+
+def endpoint_bodies_key(endpoint_id: str) -> str:
+    """Those messages' jobs: message id -> NotificationJob (protobuf bytes)."""
+    return _endpoint(endpoint_id, "bodies")
+
+
+def endpoint_log_key(endpoint_id: str) -> str:
+    """The endpoint's delivery log, a stream: one entry per try (message id, try, status,
+    latency, error), capped."""
+    return _endpoint(endpoint_id, "log")
+
+
+def endpoint_health_key(endpoint_id: str) -> str:
+    """A hash: "failing_since" (ms, the first failure after the last success; absent while
+    it succeeds), "last_ok" (ms)."""
+    return _endpoint(endpoint_id, "health")

@@ -25,6 +25,7 @@ class NoticeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTICE_KIND_FOLLOW_UP: _ClassVar[NoticeKind]
     NOTICE_KIND_APOLOGY: _ClassVar[NoticeKind]
     NOTICE_KIND_CASE_ALERT: _ClassVar[NoticeKind]
+    NOTICE_KIND_ENDPOINT_DISABLED: _ClassVar[NoticeKind]
 PARTY_ROLE_UNSPECIFIED: PartyRole
 PARTY_ROLE_SENDER: PartyRole
 PARTY_ROLE_RECIPIENT: PartyRole
@@ -33,9 +34,10 @@ NOTICE_KIND_SURVEY: NoticeKind
 NOTICE_KIND_FOLLOW_UP: NoticeKind
 NOTICE_KIND_APOLOGY: NoticeKind
 NOTICE_KIND_CASE_ALERT: NoticeKind
+NOTICE_KIND_ENDPOINT_DISABLED: NoticeKind
 
 class NotificationJob(_message.Message):
-    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert")
+    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert", "webhook")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +62,7 @@ class NotificationJob(_message.Message):
     SURVEY_ID_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
     CASE_ALERT_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     shipment_id: str
     event_id: str
@@ -84,7 +87,24 @@ class NotificationJob(_message.Message):
     survey_id: str
     scale: _survey_pb2.Scale
     case_alert: CaseAlert
-    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ...) -> None: ...
+    webhook: WebhookMessage
+    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ..., webhook: _Optional[_Union[WebhookMessage, _Mapping]] = ...) -> None: ...
+
+class WebhookMessage(_message.Message):
+    __slots__ = ("message_id", "event_type", "account_id", "endpoint_id", "payload", "created_at")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    event_type: str
+    account_id: str
+    endpoint_id: str
+    payload: bytes
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, message_id: _Optional[str] = ..., event_type: _Optional[str] = ..., account_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., payload: _Optional[bytes] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseAlert(_message.Message):
     __slots__ = ("case_id", "depot", "courier_id", "due_at", "scale", "score", "reason", "comment", "source", "party", "timeline", "customer_name", "customer_phone", "customer_email")

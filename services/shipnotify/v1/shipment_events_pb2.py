@@ -25,39 +25,39 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shipnotify/v1/shipment_events.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x01\n\x07\x43ontact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12(\n\x08\x63hannels\x18\x06 \x03(\x0e\x32\x16.shipnotify.v1.Channel\x12\'\n\x08statuses\x18\x07 \x03(\x0e\x32\x15.shipnotify.v1.Status\x12\x12\n\nno_surveys\x18\x08 \x01(\x08\"1\n\x05Party\x12(\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x16.shipnotify.v1.Contact\"\xb5\x01\n\x12ShipmentRegistered\x12\x13\n\x0btracking_id\x18\x01 \x01(\t\x12$\n\x06sender\x18\x02 \x01(\x0b\x32\x14.shipnotify.v1.Party\x12\'\n\trecipient\x18\x03 \x01(\x0b\x32\x14.shipnotify.v1.Party\x12\x12\n\ncourier_id\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65livery_address\x18\x05 \x01(\t\x12\r\n\x05\x64\x65pot\x18\x06 \x01(\t\"=\n\x08Location\x12\r\n\x05\x64\x65pot\x18\x01 \x01(\t\x12\x0c\n\x04\x63ity\x18\x02 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x03 \x01(\t\"\xba\x01\n\rStatusChanged\x12%\n\x06status\x18\x01 \x01(\x0e\x32\x15.shipnotify.v1.Status\x12\x12\n\ncourier_id\x18\x02 \x01(\t\x12.\n\x07\x66\x61ilure\x18\x03 \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12)\n\x08location\x18\x04 \x01(\x0b\x32\x17.shipnotify.v1.Location\x12\x13\n\x0breceived_by\x18\x05 \x01(\t\"%\n\x0f\x43ourierAssigned\x12\x12\n\ncourier_id\x18\x01 \x01(\t\"c\n\x0ePushSubscribed\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12\x0e\n\x06p256dh\x18\x02 \x01(\t\x12\x0c\n\x04\x61uth\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x11\n\ttime_zone\x18\x05 \x01(\t\"$\n\x10PushUnsubscribed\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\"\x10\n\x0e\x43ontactsErased\"\xa6\x04\n\rShipmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x06source\x18\x05 \x01(\x0e\x32\x15.shipnotify.v1.Source\x12\x37\n\nregistered\x18\n \x01(\x0b\x32!.shipnotify.v1.ShipmentRegisteredH\x00\x12\x36\n\x0estatus_changed\x18\x0b \x01(\x0b\x32\x1c.shipnotify.v1.StatusChangedH\x00\x12\x38\n\x0f\x63ontacts_erased\x18\x0c \x01(\x0b\x32\x1d.shipnotify.v1.ContactsErasedH\x00\x12:\n\x10\x63ourier_assigned\x18\r \x01(\x0b\x32\x1e.shipnotify.v1.CourierAssignedH\x00\x12\x38\n\x0fpush_subscribed\x18\x0e \x01(\x0b\x32\x1d.shipnotify.v1.PushSubscribedH\x00\x12<\n\x11push_unsubscribed\x18\x0f \x01(\x0b\x32\x1f.shipnotify.v1.PushUnsubscribedH\x00\x42\x06\n\x04\x62ody*\xbe\x02\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11STATUS_REGISTERED\x10\x01\x12\x14\n\x10STATUS_CONFIRMED\x10\x02\x12\x1a\n\x16STATUS_AWAITING_PICKUP\x10\x03\x12\x14\n\x10STATUS_PICKED_UP\x10\x04\x12\x15\n\x11STATUS_IN_TRANSIT\x10\x05\x12\x1b\n\x17STATUS_OUT_FOR_DELIVERY\x10\x06\x12\x1d\n\x19STATUS_DELIVERY_ATTEMPTED\x10\x07\x12\x1f\n\x1bSTATUS_READY_FOR_COLLECTION\x10\x08\x12\x14\n\x10STATUS_DELIVERED\x10\t\x12\x1d\n\x19STATUS_RETURNED_TO_SENDER\x10\n\x12\x14\n\x10STATUS_CANCELLED\x10\x0b*\xfa\x01\n\x0e\x41ttemptFailure\x12\x1f\n\x1b\x41TTEMPT_FAILURE_UNSPECIFIED\x10\x00\x12$\n ATTEMPT_FAILURE_RECIPIENT_ABSENT\x10\x01\x12%\n!ATTEMPT_FAILURE_ADDRESS_INCORRECT\x10\x02\x12\x1b\n\x17\x41TTEMPT_FAILURE_REFUSED\x10\x03\x12\x1d\n\x19\x41TTEMPT_FAILURE_NO_ACCESS\x10\x04\x12#\n\x1f\x41TTEMPT_FAILURE_BUSINESS_CLOSED\x10\x05\x12\x19\n\x15\x41TTEMPT_FAILURE_OTHER\x10\x06*X\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x01\x12\x11\n\rCHANNEL_EMAIL\x10\x02\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x03*f\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x17\n\x13SOURCE_ORDER_SYSTEM\x10\x01\x12\x16\n\x12SOURCE_COURIER_APP\x10\x02\x12\x13\n\x0fSOURCE_OPERATOR\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shipnotify/v1/shipment_events.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x01\n\x07\x43ontact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12(\n\x08\x63hannels\x18\x06 \x03(\x0e\x32\x16.shipnotify.v1.Channel\x12\'\n\x08statuses\x18\x07 \x03(\x0e\x32\x15.shipnotify.v1.Status\x12\x12\n\nno_surveys\x18\x08 \x01(\x08\"1\n\x05Party\x12(\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x16.shipnotify.v1.Contact\"\xc9\x01\n\x12ShipmentRegistered\x12\x13\n\x0btracking_id\x18\x01 \x01(\t\x12$\n\x06sender\x18\x02 \x01(\x0b\x32\x14.shipnotify.v1.Party\x12\'\n\trecipient\x18\x03 \x01(\x0b\x32\x14.shipnotify.v1.Party\x12\x12\n\ncourier_id\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65livery_address\x18\x05 \x01(\t\x12\r\n\x05\x64\x65pot\x18\x06 \x01(\t\x12\x12\n\naccount_id\x18\x07 \x01(\t\"=\n\x08Location\x12\r\n\x05\x64\x65pot\x18\x01 \x01(\t\x12\x0c\n\x04\x63ity\x18\x02 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x03 \x01(\t\"\xba\x01\n\rStatusChanged\x12%\n\x06status\x18\x01 \x01(\x0e\x32\x15.shipnotify.v1.Status\x12\x12\n\ncourier_id\x18\x02 \x01(\t\x12.\n\x07\x66\x61ilure\x18\x03 \x01(\x0e\x32\x1d.shipnotify.v1.AttemptFailure\x12)\n\x08location\x18\x04 \x01(\x0b\x32\x17.shipnotify.v1.Location\x12\x13\n\x0breceived_by\x18\x05 \x01(\t\"%\n\x0f\x43ourierAssigned\x12\x12\n\ncourier_id\x18\x01 \x01(\t\"c\n\x0ePushSubscribed\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12\x0e\n\x06p256dh\x18\x02 \x01(\t\x12\x0c\n\x04\x61uth\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x11\n\ttime_zone\x18\x05 \x01(\t\"$\n\x10PushUnsubscribed\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\"\x10\n\x0e\x43ontactsErased\"\xa6\x04\n\rShipmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0bshipment_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x06source\x18\x05 \x01(\x0e\x32\x15.shipnotify.v1.Source\x12\x37\n\nregistered\x18\n \x01(\x0b\x32!.shipnotify.v1.ShipmentRegisteredH\x00\x12\x36\n\x0estatus_changed\x18\x0b \x01(\x0b\x32\x1c.shipnotify.v1.StatusChangedH\x00\x12\x38\n\x0f\x63ontacts_erased\x18\x0c \x01(\x0b\x32\x1d.shipnotify.v1.ContactsErasedH\x00\x12:\n\x10\x63ourier_assigned\x18\r \x01(\x0b\x32\x1e.shipnotify.v1.CourierAssignedH\x00\x12\x38\n\x0fpush_subscribed\x18\x0e \x01(\x0b\x32\x1d.shipnotify.v1.PushSubscribedH\x00\x12<\n\x11push_unsubscribed\x18\x0f \x01(\x0b\x32\x1f.shipnotify.v1.PushUnsubscribedH\x00\x42\x06\n\x04\x62ody*\xbe\x02\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11STATUS_REGISTERED\x10\x01\x12\x14\n\x10STATUS_CONFIRMED\x10\x02\x12\x1a\n\x16STATUS_AWAITING_PICKUP\x10\x03\x12\x14\n\x10STATUS_PICKED_UP\x10\x04\x12\x15\n\x11STATUS_IN_TRANSIT\x10\x05\x12\x1b\n\x17STATUS_OUT_FOR_DELIVERY\x10\x06\x12\x1d\n\x19STATUS_DELIVERY_ATTEMPTED\x10\x07\x12\x1f\n\x1bSTATUS_READY_FOR_COLLECTION\x10\x08\x12\x14\n\x10STATUS_DELIVERED\x10\t\x12\x1d\n\x19STATUS_RETURNED_TO_SENDER\x10\n\x12\x14\n\x10STATUS_CANCELLED\x10\x0b*\xfa\x01\n\x0e\x41ttemptFailure\x12\x1f\n\x1b\x41TTEMPT_FAILURE_UNSPECIFIED\x10\x00\x12$\n ATTEMPT_FAILURE_RECIPIENT_ABSENT\x10\x01\x12%\n!ATTEMPT_FAILURE_ADDRESS_INCORRECT\x10\x02\x12\x1b\n\x17\x41TTEMPT_FAILURE_REFUSED\x10\x03\x12\x1d\n\x19\x41TTEMPT_FAILURE_NO_ACCESS\x10\x04\x12#\n\x1f\x41TTEMPT_FAILURE_BUSINESS_CLOSED\x10\x05\x12\x19\n\x15\x41TTEMPT_FAILURE_OTHER\x10\x06*m\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x01\x12\x11\n\rCHANNEL_EMAIL\x10\x02\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x03\x12\x13\n\x0f\x43HANNEL_WEBHOOK\x10\x04*f\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x17\n\x13SOURCE_ORDER_SYSTEM\x10\x01\x12\x16\n\x12SOURCE_COURIER_APP\x10\x02\x12\x13\n\x0fSOURCE_OPERATOR\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shipnotify.v1.shipment_events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STATUS']._serialized_start=1518
-  _globals['_STATUS']._serialized_end=1836
-  _globals['_ATTEMPTFAILURE']._serialized_start=1839
-  _globals['_ATTEMPTFAILURE']._serialized_end=2089
-  _globals['_CHANNEL']._serialized_start=2091
-  _globals['_CHANNEL']._serialized_end=2179
-  _globals['_SOURCE']._serialized_start=2181
-  _globals['_SOURCE']._serialized_end=2283
+  _globals['_STATUS']._serialized_start=1538
+  _globals['_STATUS']._serialized_end=1856
+  _globals['_ATTEMPTFAILURE']._serialized_start=1859
+  _globals['_ATTEMPTFAILURE']._serialized_end=2109
+  _globals['_CHANNEL']._serialized_start=2111
+  _globals['_CHANNEL']._serialized_end=2220
+  _globals['_SOURCE']._serialized_start=2222
+  _globals['_SOURCE']._serialized_end=2324
   _globals['_CONTACT']._serialized_start=88
   _globals['_CONTACT']._serialized_end=279
   _globals['_PARTY']._serialized_start=281
   _globals['_PARTY']._serialized_end=330
   _globals['_SHIPMENTREGISTERED']._serialized_start=333
-  _globals['_SHIPMENTREGISTERED']._serialized_end=514
-  _globals['_LOCATION']._serialized_start=516
-  _globals['_LOCATION']._serialized_end=577
-  _globals['_STATUSCHANGED']._serialized_start=580
-  _globals['_STATUSCHANGED']._serialized_end=766
-  _globals['_COURIERASSIGNED']._serialized_start=768
-  _globals['_COURIERASSIGNED']._serialized_end=805
-  _globals['_PUSHSUBSCRIBED']._serialized_start=807
-  _globals['_PUSHSUBSCRIBED']._serialized_end=906
-  _globals['_PUSHUNSUBSCRIBED']._serialized_start=908
-  _globals['_PUSHUNSUBSCRIBED']._serialized_end=944
-  _globals['_CONTACTSERASED']._serialized_start=946
-  _globals['_CONTACTSERASED']._serialized_end=962
-  _globals['_SHIPMENTEVENT']._serialized_start=965
-  _globals['_SHIPMENTEVENT']._serialized_end=1515
+  _globals['_SHIPMENTREGISTERED']._serialized_end=534
+  _globals['_LOCATION']._serialized_start=536
+  _globals['_LOCATION']._serialized_end=597
+  _globals['_STATUSCHANGED']._serialized_start=600
+  _globals['_STATUSCHANGED']._serialized_end=786
+  _globals['_COURIERASSIGNED']._serialized_start=788
+  _globals['_COURIERASSIGNED']._serialized_end=825
+  _globals['_PUSHSUBSCRIBED']._serialized_start=827
+  _globals['_PUSHSUBSCRIBED']._serialized_end=926
+  _globals['_PUSHUNSUBSCRIBED']._serialized_start=928
+  _globals['_PUSHUNSUBSCRIBED']._serialized_end=964
+  _globals['_CONTACTSERASED']._serialized_start=966
+  _globals['_CONTACTSERASED']._serialized_end=982
+  _globals['_SHIPMENTEVENT']._serialized_start=985
+  _globals['_SHIPMENTEVENT']._serialized_end=1535
 # @@protoc_insertion_point(module_scope)

@@ -41,6 +41,7 @@ class Channel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_SMS: _ClassVar[Channel]
     CHANNEL_EMAIL: _ClassVar[Channel]
     CHANNEL_PUSH: _ClassVar[Channel]
+    CHANNEL_WEBHOOK: _ClassVar[Channel]
 
 class Source(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -71,6 +72,7 @@ CHANNEL_UNSPECIFIED: Channel
 CHANNEL_SMS: Channel
 CHANNEL_EMAIL: Channel
 CHANNEL_PUSH: Channel
+CHANNEL_WEBHOOK: Channel
 SOURCE_UNSPECIFIED: Source
 SOURCE_ORDER_SYSTEM: Source
 SOURCE_COURIER_APP: Source
@@ -103,20 +105,22 @@ class Party(_message.Message):
     def __init__(self, contacts: _Optional[_Iterable[_Union[Contact, _Mapping]]] = ...) -> None: ...
 
 class ShipmentRegistered(_message.Message):
-    __slots__ = ("tracking_id", "sender", "recipient", "courier_id", "delivery_address", "depot")
+    __slots__ = ("tracking_id", "sender", "recipient", "courier_id", "delivery_address", "depot", "account_id")
     TRACKING_ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     COURIER_ID_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DEPOT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     tracking_id: str
     sender: Party
     recipient: Party
     courier_id: str
     delivery_address: str
     depot: str
-    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ..., courier_id: _Optional[str] = ..., delivery_address: _Optional[str] = ..., depot: _Optional[str] = ...) -> None: ...
+    account_id: str
+    def __init__(self, tracking_id: _Optional[str] = ..., sender: _Optional[_Union[Party, _Mapping]] = ..., recipient: _Optional[_Union[Party, _Mapping]] = ..., courier_id: _Optional[str] = ..., delivery_address: _Optional[str] = ..., depot: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...
 
 class Location(_message.Message):
     __slots__ = ("depot", "city", "country_code")
