@@ -34,7 +34,7 @@ def message(event_type: str = wh.STATUS_CHANGED, cause: str = "ev-1") -> wh.Mess
             status=pb.STATUS_DELIVERY_ATTEMPTED,
             occurred_at=AT,
             failure=pb.ATTEMPT_FAILURE_RECIPIENT_ABSENT,
-            location="Chisinau depot",
+            location={"depot": "Chisinau depot", "country_code": "MD"},
         ),
     )
 
@@ -72,7 +72,7 @@ def test_the_payload_is_compact_json_in_the_recommended_shape() -> None:
             "status": "delivery_attempted",
             "occurred_at": "2026-12-02T04:23:23.123Z",
             "failure": "recipient_absent",
-            "location": "Chisinau depot",
+            "location": {"depot": "Chisinau depot", "country_code": "MD"},
         },
     }
     assert message().payload == body  # made again from the same event: the same bytes

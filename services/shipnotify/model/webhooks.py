@@ -83,13 +83,13 @@ def status_changed_data(
     status: int,
     occurred_at: datetime,
     failure: int = 0,
-    location: str = "",
+    location: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     return shipment_data(shipment_id, tracking_id, version) | {
         "status": _name(pb.Status, status, "STATUS_"),
         "occurred_at": rfc3339(occurred_at),
         "failure": _name(pb.AttemptFailure, failure, "ATTEMPT_FAILURE_"),
-        "location": location or None,
+        "location": dict(location) if location else None,
     }
 
 

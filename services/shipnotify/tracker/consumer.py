@@ -20,6 +20,7 @@ from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.batch import DeadLetter, decoded, jobs_for, sorted_out
 from shipnotify.tracker.notices import NoticePlanner, plan_notices
+from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
@@ -43,6 +44,7 @@ class Tracker:
     plan: NoticePlanner = plan_notices
     counts: Counts = field(default_factory=Counts)
     tracer: trace.Tracer = field(default_factory=tracing.tracer)
+    webhooks: WebhookPlanner | None = None  # None: no business customers' webhooks
 
     def __post_init__(self) -> None:
         self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
@@ -68,6 +70,8 @@ class Tracker:
         dead = batch.dead + refused
         acks = [await self._dead_letter(d) for d in dead]
         jobs = jobs_for(applied, batch.traces, self.plan)
+        if self.webhooks is not None:
+            jobs += await self.webhooks.plan(applied, batch.traces)
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
         spans.end()

@@ -19,6 +19,7 @@ from shipnotify.store.feedback import FeedbackStore
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.feedback import FeedbackTracker
 from shipnotify.tracker.notices import NoticePlanner, planner
+from shipnotify.tracker.webhooks import WebhookPlanner
 
 log = logs.get(__name__)
 
@@ -71,6 +72,7 @@ async def serve(
             clients.producer,
             plan or planner(rules),
             tracer=tracer or tracing.tracer(),
+            webhooks=WebhookPlanner(clients.redis, tracking_id_secret=settings.tracking_id_secret),
         )
         feedback = FeedbackTracker(
             settings,
