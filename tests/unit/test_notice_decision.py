@@ -10,6 +10,7 @@ import pytest
 
 from shipnotify.config import Settings
 from shipnotify.model.quiet import parse_window
+from shipnotify.model.webhooks import Schedule
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.decision import (
@@ -262,9 +263,15 @@ def test_an_unexpected_failure_retries_after_the_longest_delay_until_too_old() -
 
 def test_the_rules_come_from_the_settings() -> None:
     settings = Settings(
-        quiet_hours="22:00-07:30", retry_first_s=1.5, retry_max_delay_s=60, retry_max_age_s=7200
+        quiet_hours="22:00-07:30",
+        retry_first_s=1.5,
+        retry_max_delay_s=60,
+        retry_max_age_s=7200,
+        webhook_retry_max_delay_s=600,
+        webhook_max_age_s=72 * 3600,
     )
-    assert Rules.of(settings) == Rules(parse_window("22:00-07:30"), 1.5, 60.0, 7200.0)
+    webhooks = Schedule(first_s=1.5, max_delay_s=600.0, max_age_s=72 * 3600)
+    assert Rules.of(settings) == Rules(parse_window("22:00-07:30"), 1.5, 60.0, 7200.0, webhooks)
     assert Rules.of(Settings(quiet_hours="")).quiet is None
 
 

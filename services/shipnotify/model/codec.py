@@ -87,9 +87,15 @@ def decode_job(raw: bytes | None) -> npb.NotificationJob:
         uuid.UUID(job.notification_id)
     except (DecodeError, ValueError):
         raise MalformedEvent("not a NotificationJob") from None
-    known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH)
+    known = job.channel in (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH, pb.CHANNEL_WEBHOOK)
     if not (known and job.shipment_id and job.address and job.HasField("planned_at")):
         raise MalformedEvent("not a NotificationJob")
+    if job.channel == pb.CHANNEL_WEBHOOK and not (
+        job.webhook.message_id and job.webhook.endpoint_id == job.address and job.webhook.payload
+    ):
+        raise MalformedEvent("a webhook job without its message")
+    if job.channel == pb.CHANNEL_WEBHOOK:
+        return job  # its payload says what it tells; no status to check
     try:
         Status.from_proto(job.status)
         AttemptFailure.from_proto(job.failure)

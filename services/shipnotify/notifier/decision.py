@@ -23,9 +23,11 @@ from typing import Literal
 
 from shipnotify import backoff
 from shipnotify.config import Settings
+from shipnotify.model import webhooks as wh
 from shipnotify.model.quiet import Window, parse_window, quiet_until
 from shipnotify.notifier.outcomes import Outcome, Sent
 from shipnotify.store.notices import CANCELLED, Claim, SmsGate
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -53,6 +55,10 @@ _KIND_CHANNELS = {
 # spreads of the times at which notices that wait for the same thing come due again
 PAUSE_SPREAD_MS = 500
 LEASE_SPREAD_MS = (100, 1000)
+ENDPOINT_FULL_SPREAD_MS = (50, 250)  # a webhook whose endpoint has its tries in flight
+
+
+WEBHOOK_SCHEDULE = wh.Schedule(first_s=2.0, max_delay_s=3600.0, max_age_s=80 * 3600)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Rules:
     retry_first_s: float
     retry_max_delay_s: float
     retry_max_age_s: float
+    # a webhook's tries: backoff up to its own cap, until its own age from when it was made
+    webhooks: wh.Schedule = WEBHOOK_SCHEDULE
 
     @classmethod
     def of(cls, settings: Settings) -> Rules:
@@ -69,6 +77,11 @@ class Rules:
             retry_first_s=settings.retry_first_s,
             retry_max_delay_s=settings.retry_max_delay_s,
             retry_max_age_s=settings.retry_max_age_s,
+            webhooks=wh.Schedule(
+                first_s=settings.retry_first_s,
+                max_delay_s=settings.webhook_retry_max_delay_s,
+                max_age_s=settings.webhook_max_age_s,
+            ),
         )
 
 
@@ -101,6 +114,7 @@ class Final:
     opt_out: bool = False
     unsubscribe: bool = False
     survey_sent: bool = False
+    disable_endpoint: bool = False  # a webhook endpoint answered 410: it is disabled
 
 
 @dataclass(frozen=True)
@@ -217,6 +231,25 @@ def _loop_before_claim(
     return _unless_paused(paused_s, now_ms)
 
 
+def webhook_before_claim(
+    endpoint: apb.Endpoint | None, *, full: bool, paused_until_ms: int | None, now_ms: int
+) -> Final | LookAgain | Go:
+    """A webhook, taken up with its endpoint as it is now: a removed or disabled endpoint's
+    message ends without a try (it stays in the endpoint's message store, for a replay); one
+    whose endpoint is paused (Retry-After) or has its tries in flight already comes due
+    again a little later, holding nothing meanwhile."""
+    if endpoint is None:
+        return Final("removed", reason="the endpoint was removed", tally="skipped")
+    if endpoint.disabled:
+        return Final("disabled", reason=endpoint.disabled_reason or None, tally="skipped")
+    if paused_until_ms is not None:
+        return LookAgain(paused_until_ms, paused_until_ms + PAUSE_SPREAD_MS)
+    if full:
+        first, last = ENDPOINT_FULL_SPREAD_MS
+        return LookAgain(now_ms + first, now_ms + last)
+    return Go()
+
+
 def _unless_paused(paused_s: float, now_ms: int) -> Retry | Go:
     if paused_s > 0:
         due = now_ms + int(paused_s * 1000)
@@ -253,6 +286,8 @@ def after_send(
     job: npb.NotificationJob, outcome: Outcome, *, claim: Claim, now_ms: int, rules: Rules
 ) -> Final | GiveUp | Retry:
     """What the provider's answer to attempt `claim.attempt` makes of the notice."""
+    if job.channel == pb.CHANNEL_WEBHOOK:
+        return _webhook_after_send(job, outcome, claim=claim, now_ms=now_ms, rules=rules)
     if isinstance(outcome, Sent):
         survey = job.kind == npb.NOTICE_KIND_SURVEY
         return Final(
@@ -289,6 +324,32 @@ def after_send(
     # unknown: the provider may have the message; the next attempt asks it first
     doubt = (claim.in_doubt_since_ms or claim.at_ms) if outcome.unknown else None
     return Retry(earliest, latest, outcome.reason, doubt)
+
+
+def _webhook_after_send(
+    job: npb.NotificationJob, outcome: Outcome, *, claim: Claim, now_ms: int, rules: Rules
+) -> Final | GiveUp | Retry:
+    """An endpoint's answer (model/webhooks.py says what each means): sent; gone (410: the
+    endpoint is disabled); removed meanwhile; else tried again, not before a Retry-After,
+    until the maximum age from when the message was made, then a dead letter."""
+    if isinstance(outcome, Sent):
+        return Final("sent", provider_id=outcome.provider_id or None, tally="sent")
+    if outcome.gone:
+        return Final(
+            "gone", reason=outcome.reason, code=outcome.code, tally="gone", disable_endpoint=True
+        )
+    if outcome.permanent:  # the endpoint was removed since the message was taken up
+        return Final("removed", reason=outcome.reason, code=outcome.code, tally="skipped")
+    due = wh.next_try_ms(
+        claim.attempt,
+        created_ms=job.webhook.created_at.ToMilliseconds(),
+        now_ms=now_ms,
+        retry_after=outcome.retry_after_s,
+        schedule=rules.webhooks,
+    )
+    if due is None:
+        return GiveUp(outcome.reason, attempts=claim.attempt, tally="failed")
+    return Retry(due, due + PAUSE_SPREAD_MS, outcome.reason)
 
 
 def after_error(

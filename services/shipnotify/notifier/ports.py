@@ -1,7 +1,9 @@
 """What the notifier's worker needs of the notice book (store/notices.py), of the survey
 throttle (store/survey_throttle.py) and of Kafka's producer (its dead letters; the push
 subscriptions gone, on the events topic; the surveys sent, on the feedback topic), as ports:
-the service hands in the real ones, tests their own. A provider's port is outcomes.Sender."""
+the service hands in the real ones, tests their own. The webhooks' endpoints, message
+stores and delivery logs (store/webhooks.py) are a port too. A provider's port is
+outcomes.Sender."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shipnotify.store.notices import Claim, SmsGate
+from shipnotify.store.webhooks import Try
+from shipnotify.v1 import accounts_pb2 as apb
+from shipnotify.v1 import notifications_pb2 as npb
 
 
 class Book(Protocol):
@@ -44,6 +49,19 @@ class Book(Protocol):
     async def state_of(self, shipment_id: str, nid: str) -> str | None: ...
 
     async def opt_out(self, phone: str) -> None: ...
+
+
+class Webhooks(Protocol):
+    """The endpoints as the accounts keep them, and what the notifier keeps of their
+    messages and tries, as WebhookStore keeps them in Redis."""
+
+    async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None: ...
+
+    async def keep(
+        self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int
+    ) -> None: ...
+
+    async def tried(self, endpoint_id: str, entry: Try) -> int | None: ...
 
 
 class Throttle(Protocol):

@@ -12,9 +12,12 @@ from shipnotify import logs, tracing
 from shipnotify.config import Settings, env_name
 from shipnotify.consumer import startup
 from shipnotify.notifier.outcomes import Sender
+from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_throttle import SurveyThrottle
+from shipnotify.store.webhooks import WebhookStore
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 log = logs.get(__name__)
 
@@ -78,6 +81,11 @@ async def _run(
     )
     if moved := await book.hash_stored_opt_outs():
         log.info("opt-outs stored by number now stored by keyed hash", count=moved)
+    webhooks = WebhookStore(clients.redis, log_days=settings.webhook_log_days)
+    if not any(s.channel == pb.CHANNEL_WEBHOOK for s in senders):
+        # the webhook lane reads its endpoints from Redis: made once Redis is reached (the
+        # list is serve()'s, which closes it)
+        senders.append(WebhookSender(settings, endpoints=webhooks))
     throttle = SurveyThrottle(
         clients.redis,
         secret=settings.opt_out_secret.encode(),
@@ -89,6 +97,7 @@ async def _run(
         senders=senders,
         producer=clients.producer,
         throttle=throttle,
+        webhooks=webhooks,
         tracer=tracer,
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)

@@ -32,11 +32,14 @@ from shipnotify.model import survey
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
+from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Producer, Throttle
+from shipnotify.notifier.ports import Book, Producer, Throttle, Webhooks
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
+from shipnotify.store.webhooks import Try
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -44,7 +47,13 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 log = logs.get(__name__)
 # The final states of a notice its provider took (the notifier's, or a receipt's).
 WENT = frozenset({"sent", "queued", "delivered", "undelivered", "failed"})
-_CHANNEL_NAMES = {pb.CHANNEL_SMS: "sms", pb.CHANNEL_EMAIL: "email", pb.CHANNEL_PUSH: "push"}
+_CHANNEL_NAMES = {
+    pb.CHANNEL_SMS: "sms",
+    pb.CHANNEL_EMAIL: "email",
+    pb.CHANNEL_PUSH: "push",
+    pb.CHANNEL_WEBHOOK: "webhook",
+}
+_DAY_MS = 86_400_000
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
 
@@ -84,17 +93,21 @@ class Notifier:
         senders: Sequence[Sender],
         producer: Producer,
         throttle: Throttle,
+        webhooks: Webhooks | None = None,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.book = book
         self.producer = producer
         self.throttle = throttle
+        self.webhooks = webhooks
+        self.gate = EndpointGate(settings.webhooks_per_endpoint)
         self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
             pb.CHANNEL_EMAIL: settings.emails_per_second,
             pb.CHANNEL_PUSH: settings.pushes_per_second,
+            pb.CHANNEL_WEBHOOK: settings.webhooks_per_second,
         }
         self.lanes = {
             s.channel: Lane(
@@ -108,7 +121,8 @@ class Notifier:
         self.rules = decision.Rules.of(settings)
         self.counts = Counts()
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
-        self._lease_s = settings.send_timeout_s * 3
+        # a claim's lease outlasts the longest try (a webhook's timeout may be the longer)
+        self._lease_s = max(settings.send_timeout_s, settings.webhook_timeout_s) * 3
         self._capacity = 4 * settings.sends_in_flight  # notices handled at once
         self._room = asyncio.Event()  # set when a notice is done: the consumer may go on
         self._stopping = False
@@ -131,15 +145,19 @@ class Notifier:
     async def take(self, records: Sequence[ConsumerRecord]) -> None:
         """Puts a batch's jobs in the due set, leased to us, and starts them; a job that can
         never be sent goes to the dead letters at once, with the reason."""
-        jobs, sends = [], []
+        jobs, sends, webhooks = [], [], []
         for record in records:
             try:
-                decode_job(record.value)
+                job = decode_job(record.value)
             except MalformedEvent as e:
                 sends.append(self._dead_letter(record.value or b"", str(e), "malformed"))
                 continue
             jobs.append(bytes(record.value))
+            if job.channel == pb.CHANNEL_WEBHOOK:
+                webhooks.append((job, jobs[-1]))
         await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
+        if webhooks and self.webhooks is not None:  # the endpoints' message stores, for replays
+            await self.webhooks.keep(webhooks, now_ms())
         await asyncio.gather(*(await asyncio.gather(*sends)))
         for raw in jobs:
             self._start(raw)
@@ -246,6 +264,9 @@ class Notifier:
         if job.kind != decision.STATUS:
             bound = bound.bind(kind=decision.KIND_NAMES.get(job.kind, str(job.kind)))
         lane = self.lanes.get(job.channel)
+        if job.channel == pb.CHANNEL_WEBHOOK and lane is not None and self.webhooks is not None:
+            await self._webhook(lane, job, raw, bound)
+            return
         gate = None
         if lane is not None and job.channel in decision.QUIET_CHANNELS:
             occurred, planned = _ms(job.occurred_at), decision.planned_ms(job)
@@ -263,6 +284,78 @@ class Notifier:
         elif lane is not None:  # as it is whenever the decision is to go
             await self._claim_and_send(lane, job, raw, bound)
 
+    async def _webhook(self, lane: Lane, job: npb.NotificationJob, raw: bytes, bound: Any) -> None:
+        """A webhook: its endpoint as it is now decides whether it goes now, later (the
+        endpoint is paused or full: back to the due set, holding nothing) or never."""
+        assert self.webhooks is not None
+        endpoint_id = job.webhook.endpoint_id
+        endpoint = await self.webhooks.endpoint(job.webhook.account_id, endpoint_id)
+        now = now_ms()
+        taken_up = decision.webhook_before_claim(
+            endpoint,
+            full=self.gate.full(endpoint_id),
+            paused_until_ms=self.gate.paused_until_ms(endpoint_id, now),
+            now_ms=now,
+        )
+        if not isinstance(taken_up, decision.Go):
+            await self._perform(job, raw, taken_up)
+            return
+        self.gate.enter(endpoint_id)
+        try:
+            await self._claim_and_send(lane, job, raw, bound)
+        finally:
+            self.gate.leave(endpoint_id)
+
+    async def _tried(
+        self, job: npb.NotificationJob, attempt: int, outcome: Outcome, started_ms: int
+    ) -> None:
+        """A webhook's try: in its endpoint's delivery log and health; a Retry-After pauses
+        the endpoint; an endpoint failing for webhook_disable_after_days is disabled."""
+        assert self.webhooks is not None
+        endpoint_id, at = job.webhook.endpoint_id, now_ms()
+        code = outcome.provider_id if isinstance(outcome, Sent) else outcome.code
+        entry = Try(
+            message_id=job.webhook.message_id,
+            notification_id=job.notification_id,
+            attempt=attempt,
+            status=int(code) if code.isdigit() else 0,
+            ms=at - started_ms,
+            error="" if isinstance(outcome, Sent) else outcome.reason[:200],
+            at_ms=at,
+        )
+        failing_since = await self.webhooks.tried(endpoint_id, entry)
+        if isinstance(outcome, Failed) and outcome.retry_after_s is not None:
+            self.gate.pause(endpoint_id, at + int(outcome.retry_after_s * 1000))
+        days = self.settings.webhook_disable_after_days
+        if failing_since is not None and at - failing_since >= days * _DAY_MS:
+            await self._endpoint_disabled(job, f"failing for {days:g} days in a row")
+
+    async def _endpoint_disabled(self, job: npb.NotificationJob, reason: str) -> None:
+        """Tells the accounts topic (the tracker's accounts consumer keeps the endpoint
+        disabled in Redis; its messages then end without a try)."""
+        event = apb.AccountEvent(
+            event_id=str(uuid.uuid4()),
+            account_id=job.webhook.account_id,
+            endpoint_disabled=apb.EndpointDisabled(
+                endpoint_id=job.webhook.endpoint_id, reason=reason
+            ),
+        )
+        event.occurred_at.GetCurrentTime()
+        event.recorded_at.CopyFrom(event.occurred_at)
+        sent = await self.producer.send(
+            self.settings.accounts_topic,
+            event.SerializeToString(),
+            key=job.webhook.account_id.encode(),
+            headers=tracing.headers(),
+        )
+        await sent
+        log.warning(
+            "webhook endpoint disabled",
+            account_id=job.webhook.account_id,
+            endpoint_id=job.webhook.endpoint_id,
+            reason=reason,
+        )
+
     async def _claim_and_send(
         self, lane: Lane, job: npb.NotificationJob, raw: bytes, bound: Any
     ) -> None:
@@ -279,11 +372,15 @@ class Notifier:
                 may_ask = await self.throttle.ask(job.address, job.survey_id)
                 claimed = decision.asked(claimed, may_ask=may_ask)
             if isinstance(claimed, decision.Send):
+                started = now_ms()
                 outcome = await self._send(lane, job, claimed, bound)
         if not isinstance(claimed, decision.Send):
             await self._perform(job, raw, claimed)
             return
-        lane.breaker.saw(outcome)
+        if job.channel == pb.CHANNEL_WEBHOOK:
+            await self._tried(job, claim.attempt, outcome, started)
+        else:  # one endpoint's failures say nothing of another's: no breaker for webhooks
+            lane.breaker.saw(outcome)
         channel = _CHANNEL_NAMES[job.channel]
         if isinstance(outcome, Sent):
             lag_ms = now_ms() - _ms(job.planned_at)
@@ -295,6 +392,8 @@ class Notifier:
         await self._perform(job, raw, answered)
         if isinstance(outcome, Sent):
             bound.info("notice sent", attempt=claim.attempt, lag_ms=lag_ms)
+        elif outcome.gone and job.channel == pb.CHANNEL_WEBHOOK:
+            bound.warning("webhook endpoint gone", reason=outcome.reason)
         elif outcome.gone:
             bound.info("push subscription gone", reason=outcome.reason)
         elif outcome.unbuildable:
@@ -337,6 +436,8 @@ class Notifier:
                     await self.book.opt_out(job.address)
                 if step.unsubscribe:
                     await self._unsubscribe(job)
+                if step.disable_endpoint:
+                    await self._endpoint_disabled(job, step.reason or "gone")
                 if step.survey_sent:
                     await self._survey_sent(job)
                 await self._final(job, raw, step.state, **_fields(step))

@@ -73,6 +73,8 @@ RANKS = {
     "gone": 3,
     "throttled": 3,  # a survey to a person asked lately: never sent
     "dead": 3,
+    "removed": 3,  # a webhook whose endpoint was removed: never sent
+    "disabled": 3,  # a webhook whose endpoint is disabled: never sent (a replay may)
 }
 # Twilio's message statuses, as delivery receipts
 RECEIPTS = {
@@ -103,9 +105,11 @@ CODES = {
     "gone": "n",
     "throttled": "h",
     "dead": "x",
+    "removed": "e",
+    "disabled": "b",
 }
 _NAMES = {code: name for name, code in CODES.items()}
-_CHANNELS = {"sms": "s", "email": "e", "push": "p", "?": "?"}
+_CHANNELS = {"sms": "s", "email": "e", "push": "p", "webhook": "k", "?": "?"}
 _PARTIES = {"sender": "s", "recipient": "r", "?": "?"}
 # The survey loop's kinds (a status notice's goes unsaid)
 _KINDS = {"survey": "s", "follow_up": "f", "apology": "a", "case_alert": "c", "?": "?"}

@@ -1,0 +1,91 @@
+"""What the notifier keeps of an endpoint's webhooks (keys in keys.py, all under the
+endpoint's hash tag `{ep:<id>}`): its message store (the messages by when each was made, and
+their jobs, for replays; trimmed to `log_days`), its delivery log (a stream, one entry per
+try) and its health (since when it has been failing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from shipnotify.store import accounts, keys
+from shipnotify.v1 import accounts_pb2 as apb
+from shipnotify.v1 import notifications_pb2 as npb
+
+LOG_ENTRIES = 10_000  # a delivery log keeps about this many tries (XADD MAXLEN ~)
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Try:
+    """One try of a message, as the delivery log keeps it."""
+
+    message_id: str
+    notification_id: str
+    attempt: int
+    status: int  # the HTTP status; 0: no answer
+    ms: int  # latency
+    error: str  # a short reason; "" when it was sent
+    at_ms: int
+
+
+class WebhookStore:
+    def __init__(self, redis: Redis, *, log_days: int) -> None:
+        self._redis = redis
+        self._keep_ms = log_days * _DAY_MS
+
+    async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
+        return await accounts.endpoint(self._redis, account_id, endpoint_id)
+
+    async def keep(self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int) -> None:
+        """Puts webhook jobs in their endpoints' message stores, and drops the messages past
+        the log's days: one pipelined round trip."""
+        if not jobs:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        endpoints = set()
+        for job, raw in jobs:
+            message, endpoint = job.webhook.message_id, job.webhook.endpoint_id
+            endpoints.add(endpoint)
+            created = job.webhook.created_at.ToMilliseconds()
+            pipe.zadd(keys.endpoint_messages_key(endpoint), {message: created})
+            pipe.hset(keys.endpoint_bodies_key(endpoint), message, raw)
+        for endpoint in sorted(endpoints):
+            pipe.zrangebyscore(keys.endpoint_messages_key(endpoint), "-inf", now_ms - self._keep_ms)
+        answers = await pipe.execute()
+        old = answers[len(answers) - len(endpoints) :]
+        trim = self._redis.pipeline(transaction=False)
+        for endpoint, ids in zip(sorted(endpoints), old, strict=True):
+            if ids:
+                trim.zrem(keys.endpoint_messages_key(endpoint), *ids)
+                trim.hdel(keys.endpoint_bodies_key(endpoint), *ids)
+        if len(trim):
+            await trim.execute()
+
+    async def tried(self, endpoint_id: str, entry: Try) -> int | None:
+        """Logs a try and updates the endpoint's health; since when (ms) it has been
+        failing without a success, None if this try succeeded."""
+        fields: dict[Any, Any] = {
+            "msg": entry.message_id,
+            "n": entry.notification_id,
+            "try": entry.attempt,
+            "status": entry.status,
+            "ms": entry.ms,
+            "error": entry.error,
+            "at": entry.at_ms,
+        }
+        health = keys.endpoint_health_key(endpoint_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xadd(keys.endpoint_log_key(endpoint_id), fields, maxlen=LOG_ENTRIES, approximate=True)
+        ok = 200 <= entry.status < 300
+        if ok:
+            pipe.hset(health, "last_ok", entry.at_ms)
+            pipe.hdel(health, "failing_since")
+        else:
+            pipe.hsetnx(health, "failing_since", entry.at_ms)
+            pipe.hget(health, "failing_since")
+        answers = await pipe.execute()
+        return None if ok else int(cast(bytes, answers[-1]))

@@ -1,0 +1,373 @@
+"""The notifier's webhook lane against real servers on loopback: receivers (aiohttp) that
+verify every request with the Standard Webhooks library, the real notice book and webhook
+store on redis-server, and a producer fake (the accounts topic's records are read from it).
+
+Shown: every try verifies and carries the same webhook-id; a hanging endpoint holds at most
+webhooks_per_endpoint tries and delays neither another endpoint nor an email; 410 disables
+the endpoint; a 503's Retry-After is honoured; a rotation signs with both secrets; each try
+is in the endpoint's delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+import orjson
+import pytest
+from aiohttp import web
+from aiokafka import ConsumerRecord
+from redis.asyncio import Redis
+from standardwebhooks import Webhook
+
+from shipnotify.config import Settings
+from shipnotify.model import webhooks as wh
+from shipnotify.notifier.outcomes import Outcome, Sent
+from shipnotify.notifier.webhook_sender import WebhookSender
+from shipnotify.notifier.worker import Notifier
+from shipnotify.store import intact, keys
+from shipnotify.store.notices import NoticeBook
+from shipnotify.store.webhooks import WebhookStore
+from shipnotify.v1 import accounts_pb2 as apb
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+
+def a_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    verified_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Receiver:
+    """One endpoint's server: `answers` says what each request gets (a status, with a
+    Retry-After, or "hang"); every request is verified by every secret it is told of."""
+
+    secrets: list[str]
+    answers: list[tuple[int | str, str | None]] = field(default_factory=list)
+    default: int | str = 204
+    received: list[Received] = field(default_factory=list)
+    in_flight: int = 0
+    most_in_flight: int = 0
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        got = Received(dict(request.headers), body, time.monotonic())
+        for secret in self.secrets:
+            try:
+                Webhook(secret).verify(body, got.headers)
+                got.verified_by.append(secret)
+            except Exception:  # noqa: S110 - recorded as not verified by this secret
+                pass
+        self.received.append(got)
+        answer, retry_after = self.answers.pop(0) if self.answers else (self.default, None)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if answer == "hang":
+                await self.release.wait()
+                return web.Response(status=204)
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            return web.Response(status=int(answer), headers=headers)
+        finally:
+            self.in_flight -= 1
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None, bytes | None]] = []
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        *,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> asyncio.Future[Any]:
+        self.records.append((topic, value, key))
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+class AnyoneMayBeAsked:
+    async def ask(self, address: str, survey_id: str) -> bool:
+        return True
+
+
+class FakeEmail:
+    channel = pb.CHANNEL_EMAIL
+
+    def __init__(self) -> None:
+        self.sent: list[float] = []
+
+    async def send(self, job: npb.NotificationJob) -> Outcome:
+        self.sent.append(time.monotonic())
+        return Sent("email-1")
+
+    async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Lane:
+    settings: Settings
+    redis: Redis
+    store: WebhookStore
+    notifier: Notifier
+    producer: FakeProducer
+    email: FakeEmail
+    book: NoticeBook
+    port: int
+    receivers: dict[str, Receiver]
+    account_id: str
+
+    async def endpoint(
+        self, name: str, receiver: Receiver, *, secrets: Sequence[apb.EndpointSecret] = ()
+    ) -> str:
+        endpoint_id = "ep_" + uuid.uuid4().hex[:12]
+        self.receivers[endpoint_id] = receiver
+        endpoint = apb.Endpoint(
+            endpoint_id=endpoint_id,
+            url=f"http://127.0.0.1:{self.port}/{endpoint_id}",
+            secrets=secrets or [apb.EndpointSecret(secret=receiver.secrets[0])],
+            description=name,
+        )
+        await self.save(endpoint)
+        return endpoint_id
+
+    async def save(self, endpoint: apb.Endpoint) -> None:
+        key = keys.account_endpoints_key(self.account_id)
+        await self.redis.hset(key, endpoint.endpoint_id, endpoint.SerializeToString())
+
+    async def send(self, endpoint_id: str, count: int = 1) -> list[npb.NotificationJob]:
+        jobs = await self.plan(endpoint_id, count)
+        await self.take(jobs)
+        return jobs
+
+    async def plan(self, endpoint_id: str, count: int = 1) -> list[npb.NotificationJob]:
+        jobs = []
+        stored = await self.store.endpoint(self.account_id, endpoint_id)
+        assert stored is not None
+        for n in range(count):
+            shipment_id = "S-" + uuid.uuid4().hex[:8]
+            message = wh.make(
+                wh.STATUS_CHANGED,
+                str(uuid.uuid4()),
+                account_id=self.account_id,
+                shipment_id=shipment_id,
+                tracking_id="trk",
+                version=n + 1,
+                at=datetime.now(UTC),
+                data={"status": "in_transit"},
+            )
+            jobs += wh.fan_out(message, [stored])
+        return jobs
+
+    async def take(self, jobs: Sequence[npb.NotificationJob]) -> None:
+        records = [SimpleNamespace(value=j.SerializeToString()) for j in jobs]
+        await self.notifier.take(cast(list[ConsumerRecord], records))
+
+
+async def final_state(lane: Lane, job: npb.NotificationJob, within_s: float = 5.0) -> str:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        state = await lane.book.state_of(job.shipment_id, job.notification_id)
+        if state not in (None, "sending", "retrying"):
+            return state
+        await asyncio.sleep(0.02)
+    return str(await lane.book.state_of(job.shipment_id, job.notification_id))
+
+
+@pytest.fixture
+async def lane(redis_url: str) -> AsyncIterator[Lane]:
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        redis_url=redis_url,
+        opt_out_secret="test-opt-out-" + run,
+        quiet_hours="",
+        retry_first_s=0.1,
+        webhook_timeout_s=5.0,
+        webhooks_per_endpoint=4,
+        webhook_allow_loopback=True,
+    ).in_namespace(f"test.{run}")
+    redis = Redis.from_url(redis_url)
+    await intact.mark(redis)  # as the services' start-up does: this Redis holds our state
+    receivers: dict[str, Receiver] = {}
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        return await receivers[request.match_info["endpoint"]].handle(request)
+
+    app = web.Application()
+    app.router.add_post("/{endpoint}", route)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    store = WebhookStore(redis, log_days=settings.webhook_log_days)
+    book = NoticeBook(redis, settings.notifications_topic, opt_out_secret=settings.opt_out_secret)
+    producer, email = FakeProducer(), FakeEmail()
+    sender = WebhookSender(settings, endpoints=store)
+    notifier = Notifier(
+        settings,
+        book=book,
+        senders=[sender, email],
+        producer=producer,
+        throttle=AnyoneMayBeAsked(),
+        webhooks=store,
+    )
+    stop = asyncio.Event()
+    due = asyncio.create_task(notifier.due(stop, every_s=0.05))
+    account = "acct_" + uuid.uuid4().hex[:12]
+    yield Lane(
+        settings,
+        redis,
+        store,
+        notifier,
+        producer,
+        email,
+        book,
+        runner.addresses[0][1],
+        receivers,
+        account,
+    )
+    stop.set()
+    for receiver in receivers.values():
+        receiver.release.set()
+    await due
+    await notifier.drain(2.0)
+    await sender.close()
+    await runner.cleanup()
+    await redis.aclose()
+
+
+async def test_every_try_is_signed_and_verifies(lane: Lane) -> None:
+    receiver = Receiver([a_secret()])
+    endpoint_id = await lane.endpoint("ok", receiver)
+    (job,) = await lane.send(endpoint_id)
+    assert await final_state(lane, job) == "sent"
+    (got,) = receiver.received
+    assert got.verified_by == receiver.secrets
+    assert got.headers["webhook-id"] == job.webhook.message_id
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.body == job.webhook.payload
+    assert orjson.loads(got.body)["data"]["version"] == 1
+    # kept for replays
+    stored = await lane.redis.hget(keys.endpoint_bodies_key(endpoint_id), job.webhook.message_id)
+    assert stored == job.SerializeToString()
+    assert await lane.redis.zscore(
+        keys.endpoint_messages_key(endpoint_id), job.webhook.message_id
+    ) == float(job.webhook.created_at.ToMilliseconds())
+
+
+async def test_a_hanging_endpoint_delays_no_other_endpoint_nor_an_email(lane: Lane) -> None:
+    hanging, quick = Receiver([a_secret()], default="hang"), Receiver([a_secret()])
+    slow_id = await lane.endpoint("hangs", hanging)
+    quick_id = await lane.endpoint("quick", quick)
+    await lane.send(slow_id, 20)
+    await asyncio.sleep(0.3)  # the hanging endpoint's tries are under way
+    started = time.monotonic()
+    jobs = await lane.send(quick_id, 20)
+    email = npb.NotificationJob(
+        notification_id=str(uuid.uuid4()),
+        shipment_id="S-email",
+        channel=pb.CHANNEL_EMAIL,
+        address="ana@example.com",
+        status=pb.STATUS_IN_TRANSIT,
+    )
+    email.planned_at.GetCurrentTime()
+    email.occurred_at.GetCurrentTime()
+    await lane.take([email])
+    states = await asyncio.gather(*(final_state(lane, j, within_s=1.0) for j in jobs))
+    assert states == ["sent"] * 20
+    assert time.monotonic() - started < 1.0
+    assert len(quick.received) == 20
+    assert all(r.verified_by for r in quick.received)
+    assert lane.email.sent
+    assert lane.email.sent[0] - started < 1.0
+    # the hanging endpoint holds only its own few tries
+    assert hanging.most_in_flight == lane.settings.webhooks_per_endpoint
+    assert len(hanging.received) == lane.settings.webhooks_per_endpoint
+
+
+async def test_410_disables_the_endpoint(lane: Lane) -> None:
+    receiver = Receiver([a_secret()], default=410)
+    endpoint_id = await lane.endpoint("gone", receiver)
+    (job,) = await lane.send(endpoint_id)
+    (later,) = await lane.plan(endpoint_id)  # planned before the endpoint was disabled
+    assert await final_state(lane, job) == "gone"
+    assert len(receiver.received) == 1
+    (record,) = [r for r in lane.producer.records if r[0] == lane.settings.accounts_topic]
+    event = apb.AccountEvent.FromString(cast(bytes, record[1]))
+    assert record[2] == lane.account_id.encode()
+    assert event.account_id == lane.account_id
+    assert event.endpoint_disabled.endpoint_id == endpoint_id
+    # once the tracker has it disabled, its messages end without a try
+    endpoint = await lane.store.endpoint(lane.account_id, endpoint_id)
+    assert endpoint is not None
+    endpoint.disabled = True
+    await lane.save(endpoint)
+    await lane.take([later])
+    assert await final_state(lane, later) == "disabled"
+    assert len(receiver.received) == 1
+    assert await lane.redis.hexists(keys.endpoint_bodies_key(endpoint_id), later.webhook.message_id)
+
+
+async def test_a_503_retry_after_is_honoured_with_the_same_webhook_id(lane: Lane) -> None:
+    receiver = Receiver([a_secret()], answers=[(503, "1")])
+    endpoint_id = await lane.endpoint("busy", receiver)
+    (job,) = await lane.send(endpoint_id)
+    assert await final_state(lane, job) == "sent"
+    first, second = receiver.received
+    assert second.at - first.at >= 1.0  # the backoff alone would be 0.1 s
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == job.webhook.message_id
+    assert first.verified_by == second.verified_by == receiver.secrets
+    # the delivery log: each try, its status and latency
+    log = cast(
+        list[tuple[bytes, dict[bytes, bytes]]],
+        await lane.redis.xrange(keys.endpoint_log_key(endpoint_id)),
+    )
+    tries = [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in log]
+    assert [(t["try"], t["status"], t["msg"]) for t in tries] == [
+        ("1", "503", job.webhook.message_id),
+        ("2", "204", job.webhook.message_id),
+    ]
+    assert tries[0]["error"] == "endpoint answered 503"
+    assert tries[1]["error"] == ""
+    assert all(int(t["ms"]) >= 0 and t["n"] == job.notification_id for t in tries)
+
+
+async def test_a_rotation_signs_with_both_secrets(lane: Lane) -> None:
+    new, old, expired = a_secret(), a_secret(), a_secret()
+    receiver = Receiver([new, old, expired])
+    rotated = apb.EndpointSecret(secret=old)
+    rotated.expires_at.FromSeconds(int(time.time()) + 3600)
+    gone = apb.EndpointSecret(secret=expired)
+    gone.expires_at.FromSeconds(int(time.time()) - 1)
+    endpoint_id = await lane.endpoint(
+        "rotating", receiver, secrets=[apb.EndpointSecret(secret=new), rotated, gone]
+    )
+    (job,) = await lane.send(endpoint_id)
+    assert await final_state(lane, job) == "sent"
+    (got,) = receiver.received
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    assert got.verified_by == [new, old]  # each signature verifies with its own secret
