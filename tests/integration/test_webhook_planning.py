@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 import pytest
@@ -13,11 +14,14 @@ from redis.asyncio import Redis
 
 from shipnotify.model import webhooks as wh
 from shipnotify.model.status import Status
-from shipnotify.store import Applied, keys
+from shipnotify.store import Applied, Shipment, keys
+from shipnotify.store.feedback import FeedbackApplied
 from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import accounts_pb2 as apb
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.v1 import survey_pb2 as spb
 
 
 @pytest.fixture
@@ -100,3 +104,63 @@ async def test_no_endpoints_no_jobs(redis_only: Redis) -> None:
     planner = WebhookPlanner(redis_only, tracking_id_secret="secret")
     event = status_event(owned, pb.STATUS_PICKED_UP)
     assert await planner.plan([(applied(event, advanced=True, version=2), 0)], [[]]) == []
+
+
+class OneShipment:
+    def __init__(self, shipment: Shipment) -> None:
+        self.known = shipment
+
+    async def shipment(self, shipment_id: str) -> Shipment | None:
+        return self.known if shipment_id == self.known.shipment_id else None
+
+
+def feedback(shipment_id: str, **body: Any) -> fpb.FeedbackEvent:
+    event = fpb.FeedbackEvent(event_id=str(uuid.uuid4()), shipment_id=shipment_id, **body)
+    event.occurred_at.FromMilliseconds(1_780_000_000_000)
+    event.recorded_at.FromMilliseconds(1_780_000_000_100)
+    return event
+
+
+async def test_answers_and_cases_tell_the_owners_endpoints(redis_only: Redis) -> None:
+    account = await an_account(redis_only, apb.Endpoint(endpoint_id="ep_all", url="https://a"))
+    owned, carriers = "S-" + uuid.uuid4().hex, "S-" + uuid.uuid4().hex
+    await redis_only.set(keys.owner_key(owned), account)
+    shipments = OneShipment(Shipment(owned, "trk-1", Status.DELIVERED, 0, 9, []))
+    answered = feedback(
+        owned,
+        survey_answered=fpb.SurveyAnswered(
+            survey_id="sv", scale=spb.SCALE_CSAT, score=2, unhappy=True
+        ),
+    )
+    opened = feedback(owned, case_opened=fpb.CaseOpened(case_id="c1", survey_id="sv", depot="N"))
+    reopened = feedback(owned, case_opened=fpb.CaseOpened(case_id="c1", survey_id="sv"))
+    closed = feedback(
+        owned, case_closed=fpb.CaseClosed(case_id="c1", outcome=spb.CASE_OUTCOME_SOLVED, note="x")
+    )
+    late = feedback(owned, survey_answered=fpb.SurveyAnswered(survey_id="sv", score=5))
+    theirs = feedback(carriers, survey_answered=fpb.SurveyAnswered(survey_id="s2", score=1))
+    batch = [
+        (FeedbackApplied(answered, duplicate=False), 0),
+        (FeedbackApplied(opened, duplicate=False, opened=True), 1),
+        (FeedbackApplied(reopened, duplicate=False, opened=False), 2),  # already open
+        (FeedbackApplied(closed, duplicate=False), 3),
+        (FeedbackApplied(late, duplicate=False, kept_out=True), 4),
+        (FeedbackApplied(theirs, duplicate=False), 5),
+    ]
+    planner = WebhookPlanner(redis_only, tracking_id_secret="secret")
+    records = await planner.plan_feedback(batch, [[]] * 6, shipments)
+    jobs = [npb.NotificationJob.FromString(r[1]) for r in records]
+    bodies = [orjson.loads(j.webhook.payload) for j in jobs]
+    assert [b["type"] for b in bodies] == ["survey.answered", "case.opened", "case.closed"]
+    assert all(b["data"]["version"] == 9 for b in bodies)
+    assert all(b["data"]["tracking_id"] == "trk-1" for b in bodies)
+    assert bodies[0]["data"]["score"] == 2
+    assert bodies[0]["data"]["unhappy"] is True
+    assert bodies[1]["data"]["depot"] == "N"
+    assert bodies[2]["data"]["outcome"] == "solved"
+    assert "note" not in bodies[2]["data"]  # an operator's words stay ours
+    assert [j.webhook.message_id for j in jobs] == [
+        wh.message_id(wh.SURVEY_ANSWERED, answered.event_id),
+        wh.message_id(wh.CASE_OPENED, opened.event_id),
+        wh.message_id(wh.CASE_CLOSED, closed.event_id),
+    ]

@@ -24,6 +24,7 @@ from shipnotify.store.feedback import FeedbackApplied, FeedbackStore
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.batch import DeadLetter, decoded, refused
 from shipnotify.tracker.feedback_notices import feedback_jobs, unaddressed_alert
+from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import feedback_pb2 as fpb
 
 log = logs.get(__name__)
@@ -57,6 +58,7 @@ class FeedbackTracker:
     producer: AIOKafkaProducer
     rules: survey.Rules
     counts: FeedbackCounts = field(default_factory=FeedbackCounts)
+    webhooks: WebhookPlanner | None = None  # None: no business customers' webhooks
 
     def __post_init__(self) -> None:
         self.jobs = kafka.KeyedSender(self.producer, self.settings.notifications_topic)
@@ -93,6 +95,8 @@ class FeedbackTracker:
             for d, i in applied
             for job in tracing.in_trace(self._plan(d, shipments), batch.traces[i])
         ]
+        if self.webhooks is not None:
+            jobs += await self.webhooks.plan_feedback(applied, batch.traces, self.tracking)
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
         self._record([d for d, _ in applied], len(jobs), collections.Counter(d.why for d in dead))

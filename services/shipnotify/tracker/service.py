@@ -65,6 +65,7 @@ async def serve(
         tracking = TrackingStore(
             clients.redis, retention_days=settings.retention_days, stale_days=settings.stale_days
         )
+        webhooks = WebhookPlanner(clients.redis, tracking_id_secret=settings.tracking_id_secret)
         tracker = Tracker(
             settings,
             tracking,
@@ -72,7 +73,7 @@ async def serve(
             clients.producer,
             plan or planner(rules),
             tracer=tracer or tracing.tracer(),
-            webhooks=WebhookPlanner(clients.redis, tracking_id_secret=settings.tracking_id_secret),
+            webhooks=webhooks,
         )
         feedback = FeedbackTracker(
             settings,
@@ -81,6 +82,7 @@ async def serve(
             consumer=clients.others[0],
             producer=clients.producer,
             rules=rules,
+            webhooks=webhooks,
         )
         log.info(
             "tracker started",
