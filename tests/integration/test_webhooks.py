@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 
 from shipnotify.config import Settings
 from shipnotify.model import webhooks as wh
-from shipnotify.notifier.outcomes import Outcome, Sent
+from shipnotify.notifier.outcomes import Failed, Outcome, Sent
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store import intact, keys
@@ -116,9 +116,12 @@ class FakeEmail:
 
     def __init__(self) -> None:
         self.sent: list[float] = []
+        self.refuse: set[str] = set()  # addresses whose emails the relay refuses
 
     async def send(self, job: npb.NotificationJob) -> Outcome:
         self.sent.append(time.monotonic())
+        if job.address in self.refuse:
+            return Failed("550 no such user", permanent=True, code="550")
         return Sent("email-1")
 
     async def find(self, job: npb.NotificationJob, since_ms: int) -> Outcome | None:
@@ -258,6 +261,58 @@ async def lane(redis_url: str) -> AsyncIterator[Lane]:
     await sender.close()
     await runner.cleanup()
     await redis.aclose()
+
+
+def an_email(shipment_id: str, address: str = "ana@example.com") -> npb.NotificationJob:
+    email = npb.NotificationJob(
+        notification_id=str(uuid.uuid4()),
+        shipment_id=shipment_id,
+        tracking_id="trk-" + shipment_id,
+        channel=pb.CHANNEL_EMAIL,
+        party=npb.PARTY_ROLE_RECIPIENT,
+        address=address,
+        status=pb.STATUS_IN_TRANSIT,
+    )
+    email.planned_at.GetCurrentTime()
+    email.occurred_at.GetCurrentTime()
+    return email
+
+
+async def test_a_notice_of_an_owned_shipment_tells_its_endpoints(lane: Lane) -> None:
+    await lane.endpoint("all", Receiver([a_secret()]))
+    owned, carriers = "S-" + uuid.uuid4().hex[:8], "S-" + uuid.uuid4().hex[:8]
+    await lane.redis.set(keys.owner_key(owned), lane.account_id)
+    await lane.redis.hset(keys.state_key(owned), "v", 6)
+    lane.email.refuse.add("gone@example.com")
+    sent, refused, theirs = (
+        an_email(owned),
+        an_email(owned, "gone@example.com"),
+        an_email(carriers),
+    )
+    await lane.take([sent, refused, theirs])
+    assert [await final_state(lane, j) for j in (sent, refused, theirs)] == [
+        "sent",
+        "rejected",
+        "sent",
+    ]
+    planned = [
+        npb.NotificationJob.FromString(cast(bytes, value))
+        for topic, value, _ in lane.producer.records
+        if topic == lane.settings.notifications_topic
+    ]
+    bodies = {orjson.loads(j.webhook.payload)["data"]["notification_id"]: j for j in planned}
+    assert set(bodies) == {sent.notification_id, refused.notification_id}
+    told = bodies[sent.notification_id]
+    assert told.channel == pb.CHANNEL_WEBHOOK
+    assert told.webhook.event_type == "notice.sent"
+    assert told.webhook.message_id == wh.message_id(wh.NOTICE_SENT, sent.notification_id)
+    data = orjson.loads(told.webhook.payload)["data"]
+    assert data["version"] == 6
+    assert data["channel"] == "email"
+    assert "ana@example.com" not in told.webhook.payload.decode()
+    failed = bodies[refused.notification_id]
+    assert failed.webhook.event_type == "notice.failed"
+    assert orjson.loads(failed.webhook.payload)["data"]["state"] == "rejected"
 
 
 async def test_every_try_is_signed_and_verifies(lane: Lane) -> None:

@@ -173,3 +173,14 @@ def test_past_the_maximum_age_it_is_a_dead_letter() -> None:
         )
         is None
     )
+
+
+def test_which_notice_ends_tell_the_endpoints() -> None:
+    assert wh.notice_event_type(pb.CHANNEL_SMS, "sent") == wh.NOTICE_SENT
+    assert wh.notice_event_type(pb.CHANNEL_EMAIL, "rejected") == wh.NOTICE_FAILED
+    assert wh.notice_event_type(pb.CHANNEL_PUSH, "dead") == wh.NOTICE_FAILED
+    for state in ("superseded", "opted_out", "cancelled", "gone", "throttled"):
+        assert wh.notice_event_type(pb.CHANNEL_SMS, state) is None
+    # a webhook's own end tells no webhook
+    assert wh.notice_event_type(pb.CHANNEL_WEBHOOK, "sent") is None
+    assert wh.notice_event_type(pb.CHANNEL_WEBHOOK, "dead") is None

@@ -183,6 +183,14 @@ def fan_out(message: Message, endpoints: Iterable[apb.Endpoint]) -> list[npb.Not
     return jobs
 
 
+def notice_event_type(channel: int, state: str) -> str | None:
+    """The webhook a notice's end makes: sent, or failed for good (rejected, a dead letter);
+    None for a webhook itself and for every other end (skipped, superseded, opted out...)."""
+    if channel == pb.CHANNEL_WEBHOOK:
+        return None
+    return {"sent": NOTICE_SENT, "rejected": NOTICE_FAILED, "dead": NOTICE_FAILED}.get(state)
+
+
 # -- what an answer means -------------------------------------------------------------------
 
 Meaning = Literal["sent", "gone", "retry_after", "retry"]

@@ -18,6 +18,7 @@ import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
 
@@ -29,6 +30,7 @@ from opentelemetry import trace
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.model import survey
+from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
@@ -440,6 +442,7 @@ class Notifier:
                     await self._endpoint_disabled(job, step.reason or "gone")
                 if step.survey_sent:
                     await self._survey_sent(job)
+                await self._tell_endpoints(job, step.state, step.reason or "")
                 await self._final(job, raw, step.state, **_fields(step))
             case decision.GiveUp():
                 self.counts.add(step.tally)
@@ -512,6 +515,38 @@ class Notifier:
         )
         await sent
 
+    async def _tell_endpoints(self, job: npb.NotificationJob, state: str, reason: str) -> None:
+        """notice.sent / notice.failed to the endpoints of the shipment's account, appended
+        to the notifications topic before the notice is final (its id is the notice's, so
+        a notice that comes due again makes the same message)."""
+        event_type = wh.notice_event_type(job.channel, state)
+        if event_type is None or self.webhooks is None:
+            return
+        listeners = await self.webhooks.listeners(job.shipment_id)
+        if listeners is None:
+            return
+        message = wh.make(
+            event_type,
+            job.notification_id,
+            account_id=listeners.account_id,
+            shipment_id=job.shipment_id,
+            tracking_id=job.tracking_id,
+            version=listeners.version,
+            at=datetime.now(UTC),
+            data=wh.notice_data(job, version=listeners.version, state=state, reason=reason),
+        )
+        jobs = wh.fan_out(message, listeners.endpoints)
+        sent = [
+            await self.producer.send(
+                self.settings.notifications_topic,
+                j.SerializeToString(),
+                key=job.shipment_id.encode(),
+                headers=tracing.headers(),
+            )
+            for j in jobs
+        ]
+        await asyncio.gather(*sent)
+
     async def _survey_sent_if_it_went(self, job: npb.NotificationJob) -> None:
         """A survey found done: its sender may have died after the provider took it and
         before it told the feedback topic, and the provider's delivery receipt made it
@@ -575,6 +610,7 @@ class Notifier:
         notice's final state: the record is durable before the notice stops being due."""
         said = f"gave up after {attempts} attempts: {reason}" if attempts else reason
         await (await self._dead_letter(raw, said, why))
+        await self._tell_endpoints(job, "dead", reason)
         await self._final(job, raw, "dead", e=reason)
 
     async def _dead_letter_due(self, raw: bytes, reason: str) -> None:

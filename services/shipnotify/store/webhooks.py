@@ -32,6 +32,16 @@ class Try:
     at_ms: int
 
 
+@dataclass(frozen=True)
+class Listeners:
+    """Who hears of an owned shipment's notices: its account, the account's endpoints, and
+    the shipment's version now."""
+
+    account_id: str
+    endpoints: list[apb.Endpoint]
+    version: int
+
+
 class WebhookStore:
     def __init__(self, redis: Redis, *, log_days: int) -> None:
         self._redis = redis
@@ -39,6 +49,21 @@ class WebhookStore:
 
     async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
         return await accounts.endpoint(self._redis, account_id, endpoint_id)
+
+    async def listeners(self, shipment_id: str) -> Listeners | None:
+        """The shipment's account and its endpoints; None for the carrier's own shipment or
+        an account without endpoints (one round trip then, two otherwise)."""
+        pipe = self._redis.pipeline(transaction=False)  # the owner and the state share a slot
+        pipe.get(keys.owner_key(shipment_id))
+        pipe.hget(keys.state_key(shipment_id), "v")
+        owner, version = await pipe.execute()
+        if not owner:
+            return None
+        account_id = owner.decode()
+        endpoints = await accounts.endpoints(self._redis, account_id)
+        if not endpoints:
+            return None
+        return Listeners(account_id, endpoints, int(version or 0))
 
     async def keep(self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int) -> None:
         """Puts webhook jobs in their endpoints' message stores, and drops the messages past
