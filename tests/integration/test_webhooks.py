@@ -426,3 +426,51 @@ async def test_a_rotation_signs_with_both_secrets(lane: Lane) -> None:
     (got,) = receiver.received
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     assert got.verified_by == [new, old]  # each signature verifies with its own secret
+
+
+async def tries(receiver: Receiver, count: int) -> None:
+    """Until the endpoint has had `count` tries, and a moment for their outcomes."""
+    for _ in range(250):
+        if len(receiver.received) >= count:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+
+
+async def test_an_endpoint_failing_for_days_is_disabled(lane: Lane) -> None:
+    # a Retry-After first, so that the second try comes after the streak is made longer
+    receiver = Receiver([a_secret()], answers=[(503, "1")], default=500)
+    endpoint_id = await lane.endpoint("down", receiver)
+    days = lane.settings.webhook_disable_after_days
+    health = keys.endpoint_health_key(endpoint_id)
+    # failing a little less than the limit: one more failure disables nothing
+    almost = int((time.time() - days * 86400 + 60) * 1000)
+    await lane.redis.hset(health, "failing_since", almost)
+    await lane.send(endpoint_id)
+    await tries(receiver, 1)
+    told = [r for r in lane.producer.records if r[0] == lane.settings.accounts_topic]
+    assert told == []
+    assert int(cast(bytes, await lane.redis.hget(health, "failing_since"))) == almost
+    # past it: the next failure disables the endpoint
+    await lane.redis.hset(health, "failing_since", almost - 120_000)
+    await tries(receiver, 2)
+    told = [r for r in lane.producer.records if r[0] == lane.settings.accounts_topic]
+    assert told
+    # every failing try until the tracker has it disabled tells the same event, applied once
+    events = [apb.AccountEvent.FromString(cast(bytes, r[1])) for r in told]
+    assert {(e.event_id, e.account_id) for e in events} == {(events[0].event_id, lane.account_id)}
+    disabled = events[0].endpoint_disabled
+    assert disabled.endpoint_id == endpoint_id
+    assert disabled.reason == f"failing for {days:g} days in a row"
+
+
+async def test_a_success_clears_the_failing_streak(lane: Lane) -> None:
+    receiver = Receiver([a_secret()], answers=[(500, None)])
+    endpoint_id = await lane.endpoint("flaky", receiver)
+    (job,) = await lane.send(endpoint_id)
+    assert await final_state(lane, job) == "sent"
+    health = cast(
+        dict[bytes, bytes], await lane.redis.hgetall(keys.endpoint_health_key(endpoint_id))
+    )
+    assert b"failing_since" not in health
+    assert int(health[b"last_ok"]) > 0

@@ -184,3 +184,11 @@ def test_which_notice_ends_tell_the_endpoints() -> None:
     # a webhook's own end tells no webhook
     assert wh.notice_event_type(pb.CHANNEL_WEBHOOK, "sent") is None
     assert wh.notice_event_type(pb.CHANNEL_WEBHOOK, "dead") is None
+
+
+def test_an_endpoint_disabled_for_one_cause_is_one_event() -> None:
+    first = wh.disabled_event_id("ep_1", "failing since 1000")
+    assert first == wh.disabled_event_id("ep_1", "failing since 1000")
+    assert first != wh.disabled_event_id("ep_1", "failing since 2000")
+    assert first != wh.disabled_event_id("ep_2", "failing since 1000")
+    assert uuid.UUID(first).version == 5

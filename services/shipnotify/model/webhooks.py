@@ -56,6 +56,12 @@ def replay_notification_id(first: str, replay_event_id: str) -> str:
     return str(uuid.uuid5(uuid.UUID(first), replay_event_id))
 
 
+def disabled_event_id(endpoint_id: str, cause: str) -> str:
+    """The EndpointDisabled event of one cause (a failing streak by its start, a 410 by its
+    message): every notifier that sees the cause appends the same event, applied once."""
+    return str(uuid.uuid5(_NAMESPACE, f"disabled:{endpoint_id}:{cause}"))
+
+
 def rfc3339(at: datetime) -> str:
     """UTC, milliseconds, `Z`: 2026-12-02T04:23:23.123Z."""
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

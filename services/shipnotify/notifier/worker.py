@@ -330,13 +330,17 @@ class Notifier:
             self.gate.pause(endpoint_id, at + int(outcome.retry_after_s * 1000))
         days = self.settings.webhook_disable_after_days
         if failing_since is not None and at - failing_since >= days * _DAY_MS:
-            await self._endpoint_disabled(job, f"failing for {days:g} days in a row")
+            reason = f"failing for {days:g} days in a row"
+            await self._endpoint_disabled(job, reason, cause=f"failing since {failing_since}")
 
-    async def _endpoint_disabled(self, job: npb.NotificationJob, reason: str) -> None:
+    async def _endpoint_disabled(
+        self, job: npb.NotificationJob, reason: str, *, cause: str
+    ) -> None:
         """Tells the accounts topic (the tracker's accounts consumer keeps the endpoint
-        disabled in Redis; its messages then end without a try)."""
+        disabled in Redis; its messages then end without a try). The event's id is its
+        cause's: the tries that fail before the endpoint is disabled append the same one."""
         event = apb.AccountEvent(
-            event_id=str(uuid.uuid4()),
+            event_id=wh.disabled_event_id(job.webhook.endpoint_id, cause),
             account_id=job.webhook.account_id,
             endpoint_disabled=apb.EndpointDisabled(
                 endpoint_id=job.webhook.endpoint_id, reason=reason
@@ -439,7 +443,8 @@ class Notifier:
                 if step.unsubscribe:
                     await self._unsubscribe(job)
                 if step.disable_endpoint:
-                    await self._endpoint_disabled(job, step.reason or "gone")
+                    cause = f"gone at {job.webhook.message_id}"
+                    await self._endpoint_disabled(job, step.reason or "gone", cause=cause)
                 if step.survey_sent:
                     await self._survey_sent(job)
                 await self._tell_endpoints(job, step.state, step.reason or "")
