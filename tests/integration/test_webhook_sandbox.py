@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,8 +14,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from standardwebhooks import Webhook
 
+from shipnotify.devstack import outbox
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.devstack.push_sandbox import PushSandbox
+from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.webhook_sandbox import Mode, WebhookSandbox
 
 pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
@@ -214,3 +221,51 @@ async def test_a_hanging_request_does_not_keep_the_sandbox_from_stopping() -> No
                 await asyncio.sleep(0.01)
     with pytest.raises(aiohttp.ClientError):
         await pending  # dropped, never answered
+
+
+# -- outbox
+
+
+async def test_the_outbox_lists_the_webhooks_received_in_the_readers_language(
+    hooks: WebhookSandbox,
+) -> None:
+    secret = new_secret()
+    hooks.trust("demo", secret)
+    await post(hooks.url("demo"), BODY, signed([secret], BODY, msg_id="msg_good"))
+    forged = BODY.replace(b"demo-1", b"<i>demo-2</i>")
+    await post(hooks.url("demo"), forged, signed([new_secret()], forged, msg_id="msg_forged"))
+    app = web.Application()
+    outbox.install(app, SmsSandbox("AC" + "00" * 16, "token"), MailSandbox(), PushSandbox(), hooks)
+
+    async with TestClient(TestServer(app)) as client:
+        listed = await (await client.get("/outbox.json")).json()
+        english = await (await client.get("/outbox")).text()
+        russian = await (await client.get("/outbox", headers={"Accept-Language": "ru"})).text()
+        romanian = await (await client.get("/outbox?lang=ro")).text()
+
+    newest, oldest = listed["webhooks"]
+    assert (newest["webhook_id"], newest["verified"], newest["shipment_id"]) == (
+        "msg_forged",
+        False,
+        "<i>demo-2</i>",
+    )
+    assert (oldest["webhook_id"], oldest["verified"], oldest["version"]) == ("msg_good", True, 3)
+    assert '<h2 id="webhooks">Webhooks (2)</h2>' in english
+    rows = re.findall(r"<tr>(.*?)</tr>", english.split('<h2 id="webhooks">')[1], re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows[1:]]
+    assert [c[1:] for c in cells] == [
+        [
+            "demo",
+            "shipment.status_changed",
+            "msg_forged",
+            "refused: No matching signature found",
+            "&lt;i&gt;demo-2&lt;/i&gt;",
+            "3",
+            "401",
+        ],
+        ["demo", "shipment.status_changed", "msg_good", "verified", "demo-1", "3", "204"],
+    ]
+    assert '<h2 id="webhooks">Вебхуки (2)</h2>' in russian
+    assert "отклонена: No matching signature found" in russian
+    assert '<html lang="ro">' in romanian
+    assert ">verificată<" in romanian
