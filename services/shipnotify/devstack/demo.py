@@ -228,7 +228,23 @@ async def open_account(
         operator,
     )
     webhooks.trust(ENDPOINT, endpoint["secret"])
-    return Account(account_id, made["key"], endpoint["endpoint_id"], url)
+    account = Account(account_id, made["key"], endpoint["endpoint_id"], url)
+    await _until_applied(http, account)
+    return account
+
+
+async def _until_applied(http: aiohttp.ClientSession, account: Account) -> None:
+    """Waits (a minute at most) until the tracker applied the account's changes: its key
+    opens its endpoint's delivery log. Before, the key is unknown (401) or the endpoint not
+    yet there (404), and the account's first events would tell no endpoint."""
+    path = f"/v1/accounts/{account.account_id}/webhooks/{account.endpoint_id}/deliveries"
+    async for _ in backoff.attempts(first_s=0.1, cap_s=1.0, limit=60):
+        async with http.get(path, headers={"X-Api-Key": account.key}) as resp:
+            if resp.status == 200:
+                return
+            if resp.status not in (401, 404):
+                raise RuntimeError(f"{path}: {resp.status} {await resp.text()}")
+    raise RuntimeError(f"the demo account {account.account_id} was never applied")
 
 
 async def _answer(

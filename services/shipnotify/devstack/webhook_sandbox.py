@@ -67,17 +67,19 @@ class ReceivedWebhook:
     answered: int | None  # the HTTP status sent; None: left hanging
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The payload's "data" object; empty when there is none."""
+        data = self.payload.get("data") if isinstance(self.payload, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    @property
     def shipment_id(self) -> str:
-        return str(self._data().get("shipment_id", ""))
+        return str(self.data.get("shipment_id", ""))
 
     @property
     def version(self) -> int | None:
-        v = self._data().get("version")
+        v = self.data.get("version")
         return v if isinstance(v, int) else None
-
-    def _data(self) -> dict[str, Any]:
-        data = self.payload.get("data") if isinstance(self.payload, dict) else None
-        return data if isinstance(data, dict) else {}
 
     def to_json(self) -> dict[str, Any]:
         return {
