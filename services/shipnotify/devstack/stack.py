@@ -130,6 +130,8 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
             if demo_pace_s is not None
             else None
         )
+        if walk:
+            walk.add_done_callback(_demo_ended)
         try:
             await asyncio.wait(
                 [*services, asyncio.create_task(stop.wait())],
@@ -144,6 +146,12 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
             stop.set()
             await asyncio.gather(*services)  # re-raises if a service died
     print("stopped: broker, redis-server, sandboxes and services are down", flush=True)
+
+
+def _demo_ended(walk: asyncio.Task[list[str]]) -> None:
+    """Says why the demo stopped, when it failed: the stack goes on without it."""
+    if not walk.cancelled() and (e := walk.exception()) is not None:
+        log.error("the demo stopped", reason=str(e))
 
 
 def _dev_settings(
