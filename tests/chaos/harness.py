@@ -1,10 +1,11 @@
 """The fault-injection harness: the deployables as child processes on a fresh broker and
-redis-server, the real SMTP server and SMS sandbox, couriers that never give up a tap, and
-the count of notices at the two providers."""
+redis-server, the real SMTP server, SMS sandbox and webhook sandbox, couriers that never give
+up a tap, and the count of notices at the two providers and of webhooks at the sandbox."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import random
 import sys
@@ -29,11 +30,12 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
+from shipnotify.devstack.webhook_sandbox import ReceivedWebhook, WebhookSandbox
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.notices import DEFAULT_MATRIX, notification_id
 from shipnotify.model.status import Shipment, Status
 from shipnotify.store import TrackingStore
-from shipnotify.store.keys import shipment_keys
+from shipnotify.store.keys import account_endpoints_key, api_key_key, shipment_keys
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.replies import text
 from shipnotify.v1 import notifications_pb2 as npb
@@ -63,6 +65,19 @@ class Parcel:
         yield "/v1/shipments", self.registration
         for tap in self.taps:
             yield f"/v1/shipments/{self.shipment_id}/events", tap
+
+    def advances(self) -> set[str]:
+        """The statuses that moved the shipment forward (its registration first), by the
+        pure model applied in the order sent: each is one `shipment.status_changed` webhook
+        of an owned shipment."""
+        model = Shipment()
+        first = self.registration
+        model.apply(first["event_id"], Status.REGISTERED, _ms(first["occurred_at"]))
+        moved = {Status.REGISTERED.value}
+        for tap in self.taps:
+            if model.apply(tap["event_id"], Status(tap["status"]), _ms(tap["occurred_at"])):
+                moved.add(tap["status"])
+        return moved
 
     def expected(self) -> tuple[Status, dict[str, Status], set[str]]:
         """The final status, the timeline (event id -> status), and the notification ids
@@ -184,6 +199,7 @@ class Stack:
     services: Services
     sms: SmsSandbox
     mail: MailSandbox
+    webhooks: WebhookSandbox
     redis: Redis
     broker: processes.Server
     redis_server: processes.Server
@@ -273,12 +289,19 @@ class Stack:
     # -- couriers
 
     async def drive(
-        self, parcels: list[Parcel], over_s: float, skip: int = 0, upto: int | None = None
+        self,
+        parcels: list[Parcel],
+        over_s: float,
+        skip: int = 0,
+        upto: int | None = None,
+        *,
+        api_key: str = API_KEY,
     ) -> None:
         """Sends every parcel's requests in order, the parcels spread over `over_s`; each
-        request is repeated, as the driver app does, until it is accepted."""
+        request is repeated, as the driver app does, until it is accepted. `api_key`: the
+        registrations' (an account's: the shipments are the account's)."""
         token = issue_courier_token(self.settings.courier_token_secret, "chaos-courier", 3600)
-        headers = {"X-Api-Key": API_KEY, "Authorization": f"Bearer {token}"}
+        headers = {"X-Api-Key": api_key, "Authorization": f"Bearer {token}"}
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
             t0 = time.monotonic()
@@ -365,6 +388,95 @@ class Stack:
 
     def _tracking_id(self, shipment_id: str) -> str:
         return tracking_id_for(self.settings.tracking_id_secret, shipment_id)
+
+    # -- a business customer
+
+    async def open_account(
+        self, name: str, endpoint: str, event_types: list[str] | None = None
+    ) -> ChaosAccount:
+        """An account made through the operator API, with one endpoint at the webhook
+        sandbox (which is given its secret); returns once the tracker applied both."""
+        operator = {"X-Api-Key": API_KEY}
+        async with aiohttp.ClientSession(self.ingest_url, headers=operator) as http:
+            async with http.post("/v1/accounts", json={"name": name}) as resp:
+                assert resp.status == 201, await resp.text()
+                made = await resp.json()
+            body = {
+                "url": self.webhooks.url(endpoint),
+                "event_types": event_types or [],
+                "description": "the fault scenarios' webhook sandbox",
+            }
+            path = f"/v1/accounts/{made['account_id']}/webhooks"
+            async with http.post(path, json=body) as resp:
+                assert resp.status == 201, await resp.text()
+                added = await resp.json()
+        self.webhooks.trust(endpoint, added["secret"])
+        account = ChaosAccount(made["account_id"], made["key"], added["endpoint_id"], endpoint)
+        digest = hashlib.sha256(account.key.encode()).hexdigest()
+        for _ in range(300):  # 30 s
+            if await self.redis.exists(api_key_key(digest)) and await self.redis.hexists(
+                account_endpoints_key(account.account_id), account.endpoint_id
+            ):
+                return account
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{account} was never applied")
+
+    def webhooks_taken(self, endpoint: str) -> list[ReceivedWebhook]:
+        """The requests to `endpoint` the sandbox verified and took (answered 2xx)."""
+        return [
+            r
+            for r in self.webhooks.received
+            if r.endpoint == endpoint and r.verified and r.answered and r.answered < 300
+        ]
+
+    async def settle_webhooks(
+        self, endpoint: str, expected: set[tuple[str, str]], timeout_s: float = 180
+    ) -> None:
+        """Waits until every expected (shipment, status) was taken at `endpoint`, every event
+        applied and every job taken, and then for the sandbox to hear nothing for 3 s: a
+        late retry of a message taken already has come by then."""
+        s = self.settings
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (
+                expected <= set(status_changes(self.webhooks_taken(endpoint)))
+                and await consumed(s, s.tracker_group, s.events_topic)
+                and await consumed(s, s.notifier_group, s.notifications_topic)
+            ):
+                break
+            await asyncio.sleep(0.25)
+        heard = -1
+        while heard != len(self.webhooks.received) and time.monotonic() < deadline:
+            heard = len(self.webhooks.received)
+            await asyncio.sleep(3)
+
+    def verify_webhooks(
+        self, endpoint: str, expected: set[tuple[str, str]], figures: Figures
+    ) -> None:
+        """Every request verified; every expected message taken at least once; a message
+        taken twice, only ever under one webhook-id and with the same bytes."""
+        received = [r for r in self.webhooks.received if r.endpoint == endpoint]
+        taken = self.webhooks_taken(endpoint)
+        by_id = Counter(r.webhook_id for r in taken)
+        ids_of = status_changes(taken)
+        bodies: dict[str, set[str]] = {}
+        for r in received:
+            bodies.setdefault(r.webhook_id, set()).add(r.body)
+        refused = [r for r in received if not r.verified]
+        lost = expected - set(ids_of)
+        figures.extra["webhooks expected"] = len(expected)
+        figures.extra["taken"] = len(taken)
+        figures.extra["duplicated"] = sum(c - 1 for c in by_id.values() if c > 1)
+        figures.extra["refused"] = len(refused)
+        figures.extra["lost"] = len(lost)
+        figures.extra["tries"] = len(received)
+        assert not refused, [(r.webhook_id, r.reason) for r in refused[:5]]
+        assert not lost, sorted(lost)[:5]
+        assert set(ids_of) == expected, sorted(set(ids_of) - expected)[:5]
+        twice = {c: ids for c, ids in ids_of.items() if len(ids) > 1}
+        assert not twice, list(twice.items())[:5]  # a duplicate under another webhook-id
+        changed = {i: b for i, b in bodies.items() if len(b) > 1}
+        assert not changed, list(changed)[:5]  # a message's bytes differ between tries
 
     # -- the count
 
@@ -476,6 +588,26 @@ class Stack:
 
 REPORT: list[str] = []
 
+
+@dataclass(frozen=True)
+class ChaosAccount:
+    account_id: str
+    key: str
+    endpoint_id: str
+    endpoint: str  # its name at the webhook sandbox
+
+
+def status_changes(received: list[ReceivedWebhook]) -> dict[tuple[str, str], set[str]]:
+    """(shipment id, status) of each `shipment.status_changed` request -> the webhook-ids
+    it came under."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for r in received:
+        if r.type == "shipment.status_changed":
+            change = (r.shipment_id, str(r.data.get("status")))
+            found.setdefault(change, set()).add(r.webhook_id)
+    return found
+
+
 # -- what the services report at /metrics
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -506,6 +638,7 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
         redis_server = exits.enter_context(processes.redis_server(workdir))
         mail = exits.enter_context(MailSandbox())
         sms = await exits.enter_async_context(SmsSandbox(ACCOUNT, TOKEN).running())
+        webhooks = await exits.enter_async_context(WebhookSandbox(keep=1_000_000).running())
         ports = {name: processes.free_port() for name in ("ingest", "status_api", "hooks")}
         status_base = f"http://127.0.0.1:{ports['status_api']}"
         hooks_base = f"http://127.0.0.1:{ports['hooks']}"
@@ -530,13 +663,18 @@ async def stack(workdir: Path, **overrides: Any) -> AsyncIterator[Stack]:
             retry_max_delay_s=4.0,
             quiet_hours="",
             track_requests_per_minute=1_000_000,
+            webhook_allow_loopback=True,  # the endpoints are the webhook sandbox's
+            webhook_timeout_s=2.0,
+            webhook_retry_max_delay_s=4.0,
             log_level="info",
         ).with_(**overrides)
         redis = Redis.from_url(settings.redis_url)
         exits.push_async_callback(redis.aclose)
         services = Services(settings, workdir, ports)
         exits.callback(services.stop_all)
-        yield Stack(settings, services, sms, mail, redis, broker, redis_server, workdir, exits)
+        yield Stack(
+            settings, services, sms, mail, webhooks, redis, broker, redis_server, workdir, exits
+        )
 
 
 @contextmanager

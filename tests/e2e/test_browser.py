@@ -6,8 +6,10 @@ in tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import secrets
 import time
 import urllib.request
 import uuid
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from standardwebhooks import Webhook
 
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
 from shipnotify.web.auth import issue_courier_token
@@ -205,3 +208,67 @@ async def test_without_server_sent_events_the_page_polls(dev: str, browser: Brow
     await expect(page.get_by_test_id("timeline-item")).to_have_count(2)
     assert polls, "the page never polled"
     await page.close()
+
+
+def _webhook_sandbox(dev_output: Path) -> str:
+    """The webhook sandbox's address, as `shipnotify dev` printed it."""
+    found = re.search(r"webhooks\s+(http://127\.0\.0\.1:\d+)", dev_output.read_text())
+    assert found, dev_output.read_text()
+    return found[1]
+
+
+def _signed_webhook(sandbox: str, endpoint: str, shipment_id: str) -> str:
+    """A webhook as an account's endpoint gets it, signed by the Standard Webhooks library,
+    posted to the dev stack's webhook sandbox (told the secret first); its webhook-id."""
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    _post(f"{sandbox}/_sandbox/endpoints/{endpoint}/secrets", {"secret": secret}, {})
+    body = json.dumps(
+        {
+            "type": "shipment.status_changed",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {"shipment_id": shipment_id, "tracking_id": "Q7K2", "version": 4},
+        }
+    )
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    now = datetime.now(UTC)
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        f"{sandbox}/webhooks/{endpoint}",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+        assert resp.status == 204
+    return msg_id
+
+
+async def test_the_outbox_lists_the_webhooks_received_on_a_phone(
+    dev: str, dev_output: Path, browser: Browser
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    msg_id = _signed_webhook(_webhook_sandbox(dev_output), "phone-test", "web-outbox-1")
+    page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="ru-RU")
+    watch = Watch(page)
+    await page.goto(f"{dev}/outbox")
+    await expect(page.locator("html")).to_have_attribute("lang", "ru")
+    await expect(page.locator("#webhooks")).to_contain_text("Вебхуки")
+    row = page.get_by_test_id("webhooks").locator("tr", has_text=msg_id)
+    await expect(row).to_contain_text("проверена")
+    await expect(row).to_contain_text("web-outbox-1")
+    await expect(row).to_contain_text("shipment.status_changed")
+    # on a phone each message is a block of named cells, and nothing is wider than the screen
+    await expect(row.locator("td").first).to_have_css("display", "block")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await row.scroll_into_view_if_needed()
+    await page.screenshot(path=ARTIFACTS / "outbox-ru.png", full_page=True)
+    await page.get_by_role("link", name="Română").click()
+    await expect(page.get_by_test_id("webhooks").locator("tr", has_text=msg_id)).to_contain_text(
+        "verificată"
+    )
+    await page.close()
+    assert watch.errors == []

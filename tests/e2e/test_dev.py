@@ -12,6 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +65,7 @@ def test_dev_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         while len(urls) < 3:
             assert dev.poll() is None, out.read_text()
             assert time.monotonic() < deadline, out.read_text()
-            urls = re.findall(r"demo shipment \S+: (http://\S+)", out.read_text())
+            urls = re.findall(r"demo shipment \S+(?: \(.*\))?: (http://\S+)", out.read_text())
             time.sleep(0.2)
         assert all(u.startswith(f"http://127.0.0.1:{port}/t/") for u in urls)
 
@@ -212,3 +215,103 @@ def test_a_consumer_service_waits_for_kafka_and_stops_cleanly(tmp_path: Path) ->
         code = tracker.wait(20)
     assert code == 0
     assert "Traceback" not in out.read_text()
+
+
+def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+        return resp.status, json.load(resp)
+
+
+def _webhooks_until(
+    base: str, deadline: float, done: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The webhooks the outbox lists, oldest first, once `done` says so."""
+    while True:
+        received = list(reversed(get(f"{base}/outbox.json")["webhooks"]))
+        if done(received):
+            return received
+        assert time.monotonic() < deadline, received
+        time.sleep(0.25)
+
+
+@pytest.mark.timeout(180)
+def test_the_demo_accounts_signed_webhooks_arrive_verified_and_a_replay_sends_them_again(
+    tmp_path: Path,
+) -> None:
+    """The issue's "done when": `shipnotify dev`, and the demo account's webhooks arrive at
+    the sandbox verified; a replay from the API delivers them again with the same ids."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out = tmp_path / "dev.out"
+    started = datetime.now(UTC)
+    command = ["dev", "--http-port", str(port), "--demo-pace", "0.05"]
+    with out.open("wb") as sink:
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", *command],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while len(re.findall(r"demo shipment ", out.read_text())) < 3:
+            assert dev.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        text = out.read_text()
+        account = re.search(r"demo account (acct_\w+) \(Demo Shop\): its key (\S+)", text)
+        endpoint = re.search(r"its webhook endpoint (ep_\w+): (http://\S+)", text)
+        assert account, text
+        assert endpoint, text
+        owned = re.findall(r"demo shipment (\S+) \(Demo Shop's\)", text)
+        carriers = re.findall(r"demo shipment (\S+): http", text)
+        assert len(owned) == 2, text
+        first = owned[0]
+        walked = {"registered", "confirmed", "picked_up", "out_for_delivery", "delivered"}
+
+        def statuses(received: list[dict[str, Any]], shipment_id: str) -> set[str]:
+            return {
+                r["payload"]["data"]["status"]
+                for r in received
+                if r["shipment_id"] == shipment_id and r["type"] == "shipment.status_changed"
+            }
+
+        received = _webhooks_until(base, deadline, lambda got: statuses(got, first) >= walked)
+        assert all(r["verified"] for r in received), [r["reason"] for r in received]
+        assert all(r["answered"] == 204 for r in received)
+        assert {r["endpoint"] for r in received} == {"demo-shop"}
+        assert endpoint[2].endswith("/webhooks/demo-shop")
+        assert not {r["shipment_id"] for r in received} & set(carriers)  # not the account's
+        assert statuses(received, first) == walked  # the late in_transit moved nothing
+        before = Counter(r["webhook_id"] for r in received)
+
+        status, _ = post(
+            f"{base}/v1/accounts/{account[1]}/webhooks/{endpoint[1]}/replay",
+            {"since": started.isoformat()},
+            {"X-Api-Key": account[2]},
+        )
+        assert status == 202
+
+        again = _webhooks_until(
+            base,
+            deadline,
+            lambda got: all(
+                Counter(r["webhook_id"] for r in got)[i] > n for i, n in before.items()
+            ),
+        )
+        replayed = again[len(received) :]
+        assert all(r["verified"] for r in replayed), [r["reason"] for r in replayed]
+        # the same messages: their ids, and their bytes (the payload, its timestamp too)
+        first_payload = {r["webhook_id"]: r["payload"] for r in received}
+        for r in replayed:
+            if r["webhook_id"] in first_payload:
+                assert r["payload"] == first_payload[r["webhook_id"]]
+    finally:
+        dev.send_signal(signal.SIGINT)
+        code = dev.wait(30)
+    assert code == 0, out.read_text()

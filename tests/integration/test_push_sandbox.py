@@ -25,6 +25,7 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.push_request import from_b64url, to_b64url
 from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import SmsSandbox
+from shipnotify.devstack.webhook_sandbox import WebhookSandbox
 
 pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
 
@@ -450,7 +451,9 @@ async def test_the_outbox_lists_the_pushes_decrypted(
     clock.advance(1)
     await send(subscription, vapid, json.dumps(NOTICE), ttl=3600, headers={"Urgency": "high"})
     app = web.Application()
-    outbox.install(app, SmsSandbox("AC" + "00" * 16, "token"), MailSandbox(), push)
+    outbox.install(
+        app, SmsSandbox("AC" + "00" * 16, "token"), MailSandbox(), push, WebhookSandbox()
+    )
 
     async with TestClient(TestServer(app)) as client:
         listed = await (await client.get("/outbox.json")).json()
@@ -460,7 +463,7 @@ async def test_the_outbox_lists_the_pushes_decrypted(
     assert (newest["json"], newest["ttl"], newest["urgency"]) == (NOTICE, 3600, "high")
     assert (oldest["payload"], oldest["json"]) == ("<b>plain</b>", None)
     assert newest["endpoint"] == subscription["endpoint"]
-    assert "<h2>Push (2)</h2>" in html
+    assert '<h2 id="push">Push (2)</h2>' in html
     assert "&lt;b&gt;plain&lt;/b&gt;" in html
     assert "<b>plain" not in html
     assert "Coletul tău a fost livrat" in html

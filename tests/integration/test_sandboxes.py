@@ -28,6 +28,7 @@ from shipnotify.devstack.sms_sandbox import (
     UNDELIVERABLE_NUMBER,
     SmsSandbox,
 )
+from shipnotify.devstack.webhook_sandbox import WebhookSandbox
 
 pytestmark = pytest.mark.redis_agnostic  # its outcome does not depend on Redis: run once
 
@@ -373,7 +374,7 @@ async def test_outbox_lists_sms_and_email_newest_first(
     await send_sms(twilio, body="Delivered <b>")
     await send_mail(mail, notification("<script>alert(1)</script> livrat"))
     app = web.Application()
-    outbox.install(app, sms, mail, PushSandbox())  # pushes: test_push_sandbox.py
+    outbox.install(app, sms, mail, PushSandbox(), WebhookSandbox())  # pushes: test_push_sandbox.py
 
     async with TestClient(TestServer(app)) as client:
         listed = await (await client.get("/outbox.json")).json()
@@ -397,7 +398,7 @@ async def test_an_sms_is_answered_from_the_outbox_as_its_recipient(
     await send_sms(twilio, body="How was your delivery? Reply 1 to 5")
     [sent] = sms.messages
     app = web.Application()
-    outbox.install(app, sms, mail, PushSandbox(), inbound_url=webhook.url("/sms"))
+    outbox.install(app, sms, mail, PushSandbox(), WebhookSandbox(), inbound_url=webhook.url("/sms"))
 
     async with TestClient(TestServer(app)) as client:
         html = await (await client.get("/outbox")).text()
@@ -431,7 +432,9 @@ async def test_an_email_is_read_whole_with_its_links_to_follow(mail: MailSandbox
     )
     await send_mail(mail, msg)
     app = web.Application()
-    outbox.install(app, SmsSandbox("AC" + "00" * 16, "token"), mail, PushSandbox())
+    outbox.install(
+        app, SmsSandbox("AC" + "00" * 16, "token"), mail, PushSandbox(), WebhookSandbox()
+    )
 
     async with TestClient(TestServer(app)) as client:
         assert 'href="/outbox/mail/0"' in await (await client.get("/outbox")).text()

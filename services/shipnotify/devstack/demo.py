@@ -1,20 +1,29 @@
 """The demo courier: registers a few shipments and walks them through their statuses over
-ingest's real HTTP API, as the order system and the driver app would."""
+ingest's real HTTP API, as the order system and the driver app would. A demo business
+customer's account, made through the operator API, owns some of them, and its webhook
+endpoint is the webhook sandbox: their events arrive there signed."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from shipnotify import backoff, logs
+from shipnotify.devstack.webhook_sandbox import WebhookSandbox
 
 log = logs.get(__name__)
 DEPOT = "Chișinău hub"  # the depot answerable for the demo's shipments
+ACCOUNT_NAME = "Demo Shop"
+ENDPOINT = "demo-shop"  # the webhook sandbox's endpoint of the demo account
+# The demo shipments (by index in _PARTIES) the demo account registers with its own key:
+# their events become its webhooks. The others stay the carrier's.
+ACCOUNT_SHIPMENTS = frozenset({0, 2})
 
 _PARTIES: list[dict[str, Any]] = [
     {
@@ -125,20 +134,39 @@ _ANSWERS: list[tuple[int, str, str]] = [
 Reply = Callable[[str, str], Awaitable[object]]  # (the customer's phone, their SMS): sent
 
 
+@dataclass(frozen=True)
+class Account:
+    """The demo business customer, as the operator API answered."""
+
+    account_id: str
+    key: str
+    endpoint_id: str
+    url: str
+
+
 async def run(
     base_url: str,
     api_key: str,
     courier_token: str,
     *,
+    webhooks: WebhookSandbox,
     pace_s: float = 2.0,
     courier_id: str = "demo-courier",
     reply: Reply | None = None,
 ) -> list[str]:
-    """Gives the demo courier a run to work in the app, then walks the other demo
-    shipments; returns their tracking URLs (printed as soon as known). With `reply`, the
-    recipients then answer their surveys by SMS, one of them badly."""
+    """Makes the demo account (its webhooks go to `webhooks`), gives the demo courier a run
+    to work in the app, then walks the other demo shipments, some the account's; returns
+    their tracking URLs (printed as soon as known). With `reply`, the recipients then
+    answer their surveys by SMS, one of them badly."""
     async with aiohttp.ClientSession(base_url) as http:
         run_id = uuid.uuid4().hex[:6]
+        account = await open_account(http, api_key, webhooks)
+        print(
+            f"  demo account {account.account_id} ({ACCOUNT_NAME}): its key {account.key}\n"
+            f"    its webhook endpoint {account.endpoint_id}: {account.url}"
+            f" (what arrives: {base_url}/outbox#webhooks)",
+            flush=True,
+        )
         for i, (recipient, address) in enumerate(_RUN):
             body = await _post(
                 http,
@@ -156,15 +184,17 @@ async def run(
         urls, ids = [], []
         for i, parties in enumerate(_PARTIES):
             shipment_id = f"demo-{run_id}-{i + 1}"
+            owned = i in ACCOUNT_SHIPMENTS
             body = await _post(
                 http,
                 "/v1/shipments",
                 {"shipment_id": shipment_id, "depot": DEPOT, **parties},
-                {"X-Api-Key": api_key},
+                {"X-Api-Key": account.key if owned else api_key},
             )
             ids.append(shipment_id)
             urls.append(body["tracking_url"])
-            print(f"  demo shipment {shipment_id}: {body['tracking_url']}", flush=True)
+            whose = f" ({ACCOUNT_NAME}'s)" if owned else ""
+            print(f"  demo shipment {shipment_id}{whose}: {body['tracking_url']}", flush=True)
         courier = {"Authorization": f"Bearer {courier_token}"}
         late = None
         for n, (i, status, extra) in enumerate(_STEPS):
@@ -180,6 +210,41 @@ async def run(
         if reply is not None:
             await _answer(http, base_url, ids, {"X-Api-Key": api_key}, reply)
         return urls
+
+
+async def open_account(
+    http: aiohttp.ClientSession, operator_key: str, webhooks: WebhookSandbox
+) -> Account:
+    """The demo account, through the operator API, with one webhook endpoint hearing every
+    event type at the sandbox; the sandbox is given the endpoint's secret."""
+    operator = {"X-Api-Key": operator_key}
+    made = await _post(http, "/v1/accounts", {"name": ACCOUNT_NAME}, operator)
+    account_id = made["account_id"]
+    url = webhooks.url(ENDPOINT)
+    endpoint = await _post(
+        http,
+        f"/v1/accounts/{account_id}/webhooks",
+        {"url": url, "event_types": [], "description": "the local stack's webhook sandbox"},
+        operator,
+    )
+    webhooks.trust(ENDPOINT, endpoint["secret"])
+    account = Account(account_id, made["key"], endpoint["endpoint_id"], url)
+    await _until_applied(http, account)
+    return account
+
+
+async def _until_applied(http: aiohttp.ClientSession, account: Account) -> None:
+    """Waits (a minute at most) until the tracker applied the account's changes: its key
+    opens its endpoint's delivery log. Before, the key is unknown (401) or the endpoint not
+    yet there (404), and the account's first events would tell no endpoint."""
+    path = f"/v1/accounts/{account.account_id}/webhooks/{account.endpoint_id}/deliveries"
+    async for _ in backoff.attempts(first_s=0.1, cap_s=1.0, limit=60):
+        async with http.get(path, headers={"X-Api-Key": account.key}) as resp:
+            if resp.status == 200:
+                return
+            if resp.status not in (401, 404):
+                raise RuntimeError(f"{path}: {resp.status} {await resp.text()}")
+    raise RuntimeError(f"the demo account {account.account_id} was never applied")
 
 
 async def _answer(
@@ -226,7 +291,7 @@ async def _post(
     # the app retries with the same event_id until accepted
     async for _ in backoff.attempts(first_s=0.2, cap_s=2.0, limit=30):
         async with http.post(path, json=body, headers=headers) as resp:
-            if resp.status in (200, 202):
+            if resp.status in (200, 201, 202):
                 reply: dict[str, Any] = await resp.json()
                 return reply
             if resp.status != 503:

@@ -1,5 +1,7 @@
-"""The local stack's outbox: every SMS, email and push message the sandboxes received, newest
-first, as a page a developer keeps open (GET /outbox) and as JSON (GET /outbox.json). An SMS
+"""The local stack's outbox: every SMS, email and push message the sandboxes received, and
+every webhook request the webhook sandbox took (verified or not), newest first, as a page a
+developer keeps open (GET /outbox, in en, ru or ro: `?lang=`, else Accept-Language; the
+template is templates/outbox.html) and as JSON (GET /outbox.json). An SMS
 can be answered as its recipient would (the SMS sandbox posts the reply, signed, to hooks'
 inbound webhook: a survey's score, STOP), and an email read whole, its links to follow
 (a survey's score links)."""
@@ -8,15 +10,20 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
 
 from aiohttp import web
 
+from shipnotify import i18n
 from shipnotify.devstack.mail_sandbox import MailSandbox, ReceivedMail
 from shipnotify.devstack.push_sandbox import PushMessage, PushSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsMessage, SmsSandbox
+from shipnotify.devstack.webhook_sandbox import ReceivedWebhook, WebhookSandbox
+from shipnotify.i18n import mark
+from shipnotify.web import pages
 
 _REFRESH_S = 3
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -27,6 +34,7 @@ def install(
     sms: SmsSandbox,
     mail: MailSandbox,
     push: PushSandbox,
+    webhooks: WebhookSandbox,
     *,
     inbound_url: str = "",
 ) -> None:
@@ -34,7 +42,12 @@ def install(
 
     async def page(request: web.Request) -> web.Response:
         html = render(
-            _newest_sms(sms), _newest_mail(mail), _newest_push(push), replies=bool(inbound_url)
+            _newest_sms(sms),
+            _newest_mail(mail),
+            _newest_push(push),
+            _newest_webhooks(webhooks),
+            replies=bool(inbound_url),
+            lang=_language(request),
         )
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=_NO_STORE)
 
@@ -43,6 +56,7 @@ def install(
             "sms": [_sms_json(m) for m in _newest_sms(sms)],
             "email": [_mail_json(m) for m in _newest_mail(mail)],
             "push": [m.to_json() for m in _newest_push(push)],
+            "webhooks": [m.to_json() for m in _newest_webhooks(webhooks)],
         }
         return web.json_response(body, headers=_NO_STORE)
 
@@ -145,6 +159,17 @@ def _newest_push(push: PushSandbox) -> list[PushMessage]:
     return sorted(push.messages, key=lambda m: m.received_at, reverse=True)
 
 
+def _newest_webhooks(webhooks: WebhookSandbox) -> list[ReceivedWebhook]:
+    return sorted(webhooks.received, key=lambda m: m.received_at, reverse=True)
+
+
+def _language(request: web.Request) -> str:
+    asked = request.query.get("lang")
+    if asked in i18n.LANGUAGES:
+        return asked
+    return i18n.negotiate(request.headers.get("Accept-Language"))
+
+
 def _sms_json(m: SmsMessage) -> dict[str, Any]:
     return {
         "sid": m.sid,
@@ -167,85 +192,137 @@ def _mail_json(m: ReceivedMail) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the page: `key` a message id said in the reader's language, then
+    `text` as it is; `pre` keeps line breaks; `href` makes it a link."""
+
+    text: str = ""
+    key: str = ""
+    pre: bool = False
+    href: str = ""
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str  # message ids, as the headings
+    headings: tuple[str, ...]
+    rows: list[list[Cell]]
+    about: str = ""
+
+
 def render(
     sms: list[SmsMessage],
     mail: list[ReceivedMail],
     push: list[PushMessage],
+    webhooks: list[ReceivedWebhook],
     *,
     replies: bool = False,
+    lang: str = i18n.DEFAULT,
 ) -> str:
-    """The outbox page; every value from a message is escaped."""
-    sms_rows = [
-        _row(
-            _time(m.created_at),
-            m.to,
-            m.body,
-            _sms_status(m),
-            pre={2},
-            link=(f"/outbox/sms/{m.sid}/reply", "Reply") if replies else None,
-        )
-        for m in sms
+    """The outbox page in `lang` (one of i18n.LANGUAGES); every value is escaped."""
+    reply = (mark("outbox.reply_heading"),) if replies else ()
+    sections = [
+        Section(
+            "sms",
+            mark("outbox.sms"),
+            (
+                mark("outbox.time"),
+                mark("outbox.to"),
+                mark("outbox.body"),
+                mark("outbox.status"),
+                *reply,
+            ),
+            [
+                [
+                    Cell(_time(m.created_at)),
+                    Cell(m.to),
+                    Cell(m.body, pre=True),
+                    Cell(_sms_status(m)),
+                    *(
+                        [Cell(key=mark("outbox.reply"), href=f"/outbox/sms/{m.sid}/reply")]
+                        if replies
+                        else []
+                    ),
+                ]
+                for m in sms
+            ],
+        ),
+        Section(
+            "email",
+            mark("outbox.email"),
+            (
+                mark("outbox.time"),
+                mark("outbox.to"),
+                mark("outbox.subject"),
+                mark("outbox.text"),
+                "",
+            ),
+            [
+                [
+                    Cell(_time(m.received_at)),
+                    Cell(", ".join(m.rcpt_tos)),
+                    Cell(m.subject),
+                    Cell(m.excerpt()),
+                    Cell(key=mark("outbox.read"), href=f"/outbox/mail/{n}"),
+                ]
+                for n, m in enumerate(mail)
+            ],
+        ),
+        Section(
+            "push",
+            mark("outbox.push"),
+            (
+                mark("outbox.time"),
+                mark("outbox.endpoint"),
+                mark("outbox.payload"),
+                mark("outbox.delivery"),
+            ),
+            [
+                [
+                    Cell(_time(m.received_at)),
+                    Cell(m.endpoint),
+                    Cell(_payload(m), pre=True),
+                    Cell(_delivery(m)),
+                ]
+                for m in push
+            ],
+        ),
+        Section(
+            "webhooks",
+            mark("outbox.webhooks"),
+            (
+                mark("outbox.time"),
+                mark("outbox.endpoint"),
+                mark("outbox.type"),
+                mark("outbox.webhook_id"),
+                mark("outbox.signature"),
+                mark("outbox.shipment"),
+                mark("outbox.version"),
+                mark("outbox.answer"),
+            ),
+            [
+                [
+                    Cell(_time(m.received_at)),
+                    Cell(m.endpoint),
+                    Cell(m.type),
+                    Cell(m.webhook_id),
+                    Cell(m.reason, key=mark("outbox.refused"), refused=True)
+                    if m.reason
+                    else Cell(key=mark("outbox.verified")),
+                    Cell(m.shipment_id),
+                    Cell("" if m.version is None else str(m.version)),
+                    Cell(str(m.answered)) if m.answered else Cell(key=mark("outbox.no_answer")),
+                ]
+                for m in webhooks
+            ],
+            about=mark("outbox.webhooks_about"),
+        ),
     ]
-    mail_rows = [
-        _row(
-            _time(m.received_at),
-            ", ".join(m.rcpt_tos),
-            m.subject,
-            m.excerpt(),
-            link=(f"/outbox/mail/{n}", "Read"),
-        )
-        for n, m in enumerate(mail)
-    ]
-    push_rows = [
-        _row(_time(m.received_at), m.endpoint, _payload(m), _delivery(m), pre={2}) for m in push
-    ]
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="{_REFRESH_S}">
-<title>shipnotify outbox</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 2em; }}
-th, td {{ text-align: left; vertical-align: top; padding: .3em .6em;
-  border-bottom: 1px solid #ddd; }}
-td.pre {{ white-space: pre-wrap; }}
-.empty {{ color: #888; }}
-</style>
-</head>
-<body>
-<h1>Outbox</h1>
-<p>Everything the local stack sent, newest first (times in UTC; refreshes every
-{_REFRESH_S} s; also as <a href="/outbox.json">JSON</a>).</p>
-<h2>SMS ({len(sms)})</h2>
-{_table(("Time", "To", "Body", "Status", *(("",) if replies else ())), sms_rows)}
-<h2>Email ({len(mail)})</h2>
-{_table(("Time", "To", "Subject", "Text", ""), mail_rows)}
-<h2>Push ({len(push)})</h2>
-{_table(("Time", "Endpoint", "Payload (decrypted)", "Delivery"), push_rows)}
-</body>
-</html>
-"""
-
-
-def _table(headings: tuple[str, ...], rows: list[str]) -> str:
-    if not rows:
-        return '<p class="empty">None yet.</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
-    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(rows) + "\n</table>"
-
-
-def _row(*cells: str, pre: set[int] | None = None, link: tuple[str, str] | None = None) -> str:
-    """One table row; the cells numbered in `pre` keep their line breaks; `link`: a last
-    cell with a link (its href, its text)."""
-    tds = [
-        f'<td class="pre">{escape(c)}</td>' if i in (pre or set()) else f"<td>{escape(c)}</td>"
-        for i, c in enumerate(cells)
-    ]
-    if link:
-        tds.append(f'<td><a href="{escape(link[0])}">{escape(link[1])}</a></td>')
-    return "<tr>" + "".join(tds) + "</tr>"
+    page = pages.environment("shipnotify.devstack", lang).get_template("outbox.html")
+    return page.render(sections=sections, refresh_s=_REFRESH_S)
 
 
 def _sms_status(m: SmsMessage) -> str:

@@ -23,6 +23,7 @@ from shipnotify.devstack import demo, kafka_broker, outbox, processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
+from shipnotify.devstack.webhook_sandbox import WebhookSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.model.ids import sign_in_url
@@ -89,11 +90,12 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
             SmsSandbox(DEV_TWILIO_SID, DEV_TWILIO_TOKEN).running()
         )
         push = await stack.enter_async_context(PushSandbox().running())
+        webhooks = await stack.enter_async_context(WebhookSandbox().running())
         base = f"http://127.0.0.1:{http_port}"
         settings = _dev_settings(settings, broker.address, redis.address, base, sms, mail)
         await kafka.ensure_topics(settings)
         try:
-            await stack.enter_async_context(_serving_http(settings, sms, mail, push))
+            await stack.enter_async_context(_serving_http(settings, sms, mail, push, webhooks))
         except CannotListen as e:
             raise PortInUse(f"{e}; choose another with --http-port") from None
 
@@ -108,7 +110,7 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         token = issue_courier_token(
             settings.courier_token_secret, "demo-courier", settings.courier_token_ttl_s
         )
-        _banner(settings, base, broker.address, redis.address, push.base_url, token)
+        _banner(settings, base, broker.address, redis.address, push.base_url, webhooks, token)
         inbound = f"{base}/v1/twilio/inbound"
 
         async def reply(phone: str, body: str) -> object:  # a customer's SMS to us
@@ -116,11 +118,20 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
 
         walk = (
             asyncio.create_task(
-                demo.run(base, settings.api_keys[0], token, pace_s=demo_pace_s, reply=reply)
+                demo.run(
+                    base,
+                    settings.api_keys[0],
+                    token,
+                    webhooks=webhooks,
+                    pace_s=demo_pace_s,
+                    reply=reply,
+                )
             )
             if demo_pace_s is not None
             else None
         )
+        if walk:
+            walk.add_done_callback(_demo_ended)
         try:
             await asyncio.wait(
                 [*services, asyncio.create_task(stop.wait())],
@@ -135,6 +146,12 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
             stop.set()
             await asyncio.gather(*services)  # re-raises if a service died
     print("stopped: broker, redis-server, sandboxes and services are down", flush=True)
+
+
+def _demo_ended(walk: asyncio.Task[list[str]]) -> None:
+    """Says why the demo stopped, when it failed: the stack goes on without it."""
+    if not walk.cancelled() and (e := walk.exception()) is not None:
+        log.error("the demo stopped", reason=str(e))
 
 
 def _dev_settings(
@@ -163,6 +180,7 @@ def _dev_settings(
         quiet_hours="",  # the demo shows its notices at any hour
         survey_delay_s=min(settings.survey_delay_s, DEV_SURVEY_DELAY_S),
         depots=settings.depots or DEV_DEPOTS,
+        webhook_allow_loopback=True,  # the demo account's endpoint is the webhook sandbox
     )
 
 
@@ -192,20 +210,33 @@ def _b64url(raw: bytes) -> str:
 
 
 def _serving_http(
-    settings: Settings, sms: SmsSandbox, mail: MailSandbox, push: PushSandbox
+    settings: Settings,
+    sms: SmsSandbox,
+    mail: MailSandbox,
+    push: PushSandbox,
+    webhooks: WebhookSandbox,
 ) -> contextlib.AbstractAsyncContextManager[Runner]:
     app = sweb.new_app(settings.max_body_bytes, trusted_proxies=settings.trusted_proxies)
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     hooks_app.install(app, settings)
-    outbox.install(app, sms, mail, push, inbound_url=f"{settings.public_url}/v1/twilio/inbound")
+    outbox.install(
+        app, sms, mail, push, webhooks, inbound_url=f"{settings.public_url}/v1/twilio/inbound"
+    )
     return serve(app, "127.0.0.1", settings.http_port, shutdown_timeout_s=2)
 
 
 def _banner(
-    settings: Settings, base: str, bootstrap: str, redis_url: str, push_url: str, token: str
+    settings: Settings,
+    base: str,
+    bootstrap: str,
+    redis_url: str,
+    push_url: str,
+    webhooks: WebhookSandbox,
+    token: str,
 ) -> None:
     key = settings.api_keys[0]
+    sandbox = f"{webhooks.base_url}/_sandbox/endpoints/<name>"
     example = json.dumps(
         {
             "shipment_id": "my-1",
@@ -225,6 +256,10 @@ shipnotify dev is up (Ctrl-C stops everything)
   SMS faults  curl -d '{{"status": 500, "seconds": 30}}' {settings.twilio_api_url}/_sandbox/faults
   push        {push_url}  (a browser's push service: VAPID-signed aes128gcm pushes)
               a subscription: curl -X POST {push_url}/_sandbox/subscriptions
+  webhooks    {webhooks.base_url}  (endpoints {webhooks.url("<name>")}, each request verified
+              with the Standard Webhooks library; what arrived: {base}/outbox#webhooks)
+              an endpoint's secret: curl -d '{{"secret": "whsec_..."}}' {sandbox}/secrets
+              its answer: curl -X PUT -d '{{"mode": "fail"}}' {sandbox}/mode  (ok, fail, hang, gone)
   API key     {key}
   courier     a token for courier 'demo-courier': {token}
   courier app {sign_in_url(base, token)}
