@@ -27,7 +27,14 @@ from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.feedback_erasure import SurveyErasure
-from shipnotify.store.keys import shipment_keys, state_key, timeline_key, tracking_key
+from shipnotify.store.keys import (
+    OWNER_TTL_S,
+    owner_key,
+    shipment_keys,
+    state_key,
+    timeline_key,
+    tracking_key,
+)
 from shipnotify.store.push import PushSubscriptions
 from shipnotify.store.replies import text
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -152,6 +159,7 @@ class TrackingStore:
         whose notices are due come back with the shipment's push subscriptions."""
         await self.runs.assign(events)
         await self.push.apply(events)
+        await self._owners(events)
         scripted = [i for i, e in enumerate(events) if e.WhichOneof("body") in _KINDS]
         applied = dict(
             zip(scripted, await self._scripted([events[i] for i in scripted]), strict=True)
@@ -166,6 +174,19 @@ class TrackingStore:
             if push:
                 done[i] = replace(done[i], push=push)
         return done
+
+    async def _owners(self, events: Sequence[pb.ShipmentEvent]) -> None:
+        """The account each registration names owns its shipment (ingest set it already,
+        with SET NX; a rebuild restores it from here). Idempotent."""
+        owned = [
+            e for e in events if e.WhichOneof("body") == "registered" and e.registered.account_id
+        ]
+        if not owned:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for event in owned:
+            pipe.set(owner_key(event.shipment_id), event.registered.account_id, ex=OWNER_TTL_S)
+        await pipe.execute()
 
     async def _scripted(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         if not events:
