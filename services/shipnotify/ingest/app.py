@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.ingest import courier, courier_app
+from shipnotify.ingest import accounts, courier, courier_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
     Accepted,
@@ -326,7 +326,8 @@ def install(
     client = sredis.client_of(app, settings, given=redis)
     app[EVENT_IDS] = EventIds(client)
     app[courier.COURIERS] = CourierRuns(client)
-    sweb.add_routes(app, ROUTES)
+    app[accounts.SETTINGS], app[accounts.REDIS] = settings, client
+    sweb.add_routes(app, ROUTES + accounts.ROUTES)
     courier_app.install(app)  # the courier app's page and files
 
 
