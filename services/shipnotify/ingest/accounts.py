@@ -134,8 +134,8 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 async def add_key(request: web.Request) -> web.Response:
-    account = await _account(request)
     body = await parse_body(request, s.NewKey)
+    account = await _account(request)
     key_id, key = model.new_key()
     added = apb.KeyAdded(key_id=key_id, sha256=model.key_sha256(key), label=body.label or "")
     await _append(request, model.event(account.account_id, key_added=added))
@@ -157,8 +157,8 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 
 async def set_team(request: web.Request) -> web.Response:
-    account = await _account(request)
     body = await parse_body(request, s.Team)
+    account = await _account(request)
     team = apb.TeamSet(members=[_member(m) for m in body.members])
     return json_response(
         await _append(request, model.event(account.account_id, team_set=team)), 202
@@ -166,8 +166,8 @@ async def set_team(request: web.Request) -> web.Response:
 
 
 async def set_survey(request: web.Request) -> web.Response:
-    account = await _account(request)
     body = await parse_body(request, s.Survey)
+    account = await _account(request)
     settings = apb.SurveySettings(off=body.off)
     if body.scale:
         settings.scale = SCALE_NAMES[body.scale]  # type: ignore[assignment]
@@ -181,8 +181,8 @@ async def set_survey(request: web.Request) -> web.Response:
 
 
 async def add_endpoint(request: web.Request) -> web.Response:
-    account = await _account(request)
     body = await parse_body(request, s.NewEndpoint)
+    account = await _account(request)
     await _safe(request, body.url)
     endpoint = apb.Endpoint(
         endpoint_id=model.new_endpoint_id(),
@@ -208,9 +208,9 @@ async def get_endpoint(request: web.Request) -> web.Response:
 
 
 async def change_endpoint(request: web.Request) -> web.Response:
+    body = await parse_body(request, s.EndpointChange)
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
-    body = await parse_body(request, s.EndpointChange)
     if body.url is not None:
         await _safe(request, body.url)
         endpoint.url = body.url
@@ -237,6 +237,7 @@ async def remove_endpoint(request: web.Request) -> web.Response:
 async def rotate_secret(request: web.Request) -> web.Response:
     """A new secret; the current one keeps signing beside it for SHIPNOTIFY_WEBHOOK_ROTATION_S
     (receivers switch meanwhile); secrets already expired go."""
+    await request.read()  # a body over the limit is refused (413) though none is wanted
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
     now = datetime.now(UTC)
@@ -264,9 +265,9 @@ async def deliveries(request: web.Request) -> web.Response:
 
 
 async def replay(request: web.Request) -> web.Response:
+    body = await parse_body(request, s.Replay)
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
-    body = await parse_body(request, s.Replay)
     replayed = apb.WebhooksReplayed(
         endpoint_id=endpoint.endpoint_id, message_id=body.message_id or ""
     )

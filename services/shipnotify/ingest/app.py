@@ -41,7 +41,7 @@ from shipnotify.store import UNREACHABLE
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
 from shipnotify.v1 import shipment_events_pb2 as pb
-from shipnotify.web import ApiError, Route, auth, json_response, parse_body
+from shipnotify.web import ApiError, Route, auth, callers, json_response, parse_body
 from shipnotify.web import event_log as events_topic
 from shipnotify.web import redis as sredis
 from shipnotify.web.event_log import EVENT_LOG as EVENT_LOG  # the app's, by ingest's name
@@ -59,8 +59,10 @@ _REUSED = "already used for another event of this shipment; a retry must repeat 
 
 async def register_shipment(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    who = await accounts.caller_of(request)
     body = await parse_body(request, RegisterShipment, _context(request))
+    if not who.operator:  # the account's from now on: a second account gets 404
+        await callers.claim(request.app[accounts.REDIS], who, body.shipment_id)
     tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
     event = _envelope(
         body.shipment_id,
@@ -74,6 +76,7 @@ async def register_shipment(request: web.Request) -> web.Response:
     event.registered.courier_id = body.courier_id or ""
     event.registered.delivery_address = body.delivery_address or ""
     event.registered.depot = body.depot or ""
+    event.registered.account_id = who.account_id
     if body.event_id is not None:  # one of ours is new every time
         _refuse_a_conflict(await _check_ids(request, [event]))
     await events_topic.append(request, [event])
@@ -90,9 +93,10 @@ async def register_shipment(request: web.Request) -> web.Response:
 
 
 async def record_status(request: web.Request) -> web.Response:
-    source, courier_id = _caller(request)
-    body = await parse_body(request, StatusEvent, _context(request))
+    source, courier_id, who = await _caller(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
+    body = await parse_body(request, StatusEvent, _context(request))
     event = _status_event(shipment_id, body, source, courier_id)
     if courier_id and await courier.held_elsewhere(request, courier_id, [shipment_id]) == [True]:
         raise ApiError(
@@ -112,7 +116,7 @@ async def record_status(request: web.Request) -> web.Response:
 
 
 async def record_status_batch(request: web.Request) -> web.Response:
-    source, courier_id = _caller(request)
+    source, courier_id, who = await _caller(request)
     raw = await parse_body(request, RawBatch)
     limit = request.app[SETTINGS].max_batch_events
     if len(raw.events) > limit:
@@ -137,9 +141,17 @@ async def record_status_batch(request: web.Request) -> web.Response:
         request, courier_id, [e.shipment_id for _, e in valid]
     )
     verdicts = await _check_ids(request, [e for _, e in valid])
+    owned = [True] * len(valid)
+    if not who.operator:  # an account key taps only its own account's shipments
+        found = await callers.owners(request.app[accounts.REDIS], [e.shipment_id for _, e in valid])
+        owned = [o == who.account_id for o in found]
     events = []
     for n, (i, event) in enumerate(valid):
         refused = None
+        if not owned[n]:
+            not_found = {f"events.{i}.shipment_id": "not found"}
+            results.append(ItemResult(index=i, result="rejected", status=404, fields=not_found))
+            continue
         if elsewhere and elsewhere[n]:
             refused = {f"events.{i}.shipment_id": courier.ASSIGNED_ELSEWHERE}
         elif verdicts and verdicts[n] is EventId.CONFLICT:
@@ -166,9 +178,9 @@ async def record_status_batch(request: web.Request) -> web.Response:
 async def erase_contacts(request: web.Request) -> web.Response:
     """The order system asks to forget a shipment's contacts (a person's request, say): the
     tracker deletes them and cancels the notices not yet sent; the anonymous timeline stays."""
-    settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    who = await accounts.caller_of(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_ORDER_SYSTEM)
     event.contacts_erased.SetInParent()
     await events_topic.append(request, [event])
@@ -178,9 +190,9 @@ async def erase_contacts(request: web.Request) -> web.Response:
 
 async def assign_courier(request: web.Request) -> web.Response:
     """The order system or an operator gives a shipment to a courier (or to nobody)."""
-    settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    who = await accounts.caller_of(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
     body = await parse_body(request, AssignCourier)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_OPERATOR)
     event.courier_assigned.courier_id = body.courier_id or ""
@@ -388,13 +400,12 @@ def _courier(request: web.Request) -> str:
     )
 
 
-def _caller(request: web.Request) -> tuple[pb.Source, str]:
-    """A courier with a token, or the order system with its key (for confirm or cancel)."""
-    settings = request.app[SETTINGS]
+async def _caller(request: web.Request) -> tuple[pb.Source, str, callers.Caller]:
+    """A courier with a token, or the order system (the operator's key, or an account's)
+    with its key (for confirm or cancel)."""
     if "X-Api-Key" in request.headers and "Authorization" not in request.headers:
-        auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
-        return pb.SOURCE_ORDER_SYSTEM, ""
-    return pb.SOURCE_COURIER_APP, _courier(request)
+        return pb.SOURCE_ORDER_SYSTEM, "", await accounts.caller_of(request)
+    return pb.SOURCE_COURIER_APP, _courier(request), callers.OPERATOR
 
 
 def _envelope(

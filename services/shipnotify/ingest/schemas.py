@@ -366,6 +366,9 @@ class Registered(Accepted):
 class ItemResult(BaseModel):
     index: int
     result: Literal["accepted", "rejected"]
+    status: int | None = Field(
+        default=None, description="404: no such shipment (or another account's)."
+    )
     event_id: uuid.UUID | None = None
     fields: dict[str, str] | None = None
 

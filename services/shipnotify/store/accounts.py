@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from shipnotify.store.keys import (
     ACCOUNTS,
+    OWNER_TTL_S,
     account_applied_key,
     account_endpoints_key,
     account_key,
@@ -30,6 +31,7 @@ from shipnotify.store.keys import (
     endpoint_bodies_key,
     endpoint_messages_key,
     owner_key,
+    state_key,
 )
 from shipnotify.store.replies import text
 from shipnotify.store.tracking import fails_every_time
@@ -265,6 +267,26 @@ async def endpoints(redis: Redis, account_id: str) -> list[apb.Endpoint]:
 async def endpoint(redis: Redis, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
     raw: Any = await redis.hget(account_endpoints_key(account_id), endpoint_id)
     return apb.Endpoint.FromString(raw) if raw else None
+
+
+# KEYS[1] the shipment's owner key, KEYS[2] its state (one hash tag). ARGV[1] the account,
+# ARGV[2] the owner key's time to live (s). A shipment the carrier already has (a state, no
+# owner) stays the carrier's. Returns the owner after the call ("" the carrier).
+_CLAIM_LUA = """
+local owner = redis.call('GET', KEYS[1])
+if owner then return owner end
+if redis.call('EXISTS', KEYS[2]) == 1 then return '' end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+"""
+
+
+async def claim(redis: Redis, shipment_id: str, account_id: str) -> str:
+    """Makes a shipment the account's unless it is someone's already (another account's, or
+    the carrier's: known, with no owner); returns its owner ("": the carrier's)."""
+    keys = [owner_key(shipment_id), state_key(shipment_id)]
+    found = await redis.register_script(_CLAIM_LUA)(keys=keys, args=[account_id, OWNER_TTL_S])
+    return text(found)
 
 
 async def owner(redis: Redis, shipment_id: str) -> str:

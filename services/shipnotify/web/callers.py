@@ -65,3 +65,36 @@ def unavailable() -> ApiError:
 def not_found(what: str, field: str) -> ApiError:
     """The answer for anything that does not exist, or is another account's."""
     return ApiError(404, "not_found", f"no such {what}", {field: "not found"})
+
+
+async def owners(redis: Redis, shipment_ids: Sequence[str]) -> list[str]:
+    """Each shipment's owning account ("": the carrier's); 503 when Redis is away."""
+    if not shipment_ids:
+        return []
+    try:
+        async with asyncio.timeout(_LOOKUP_TIMEOUT_S):
+            return list(await asyncio.gather(*(stored.owner(redis, s) for s in shipment_ids)))
+    except (*UNREACHABLE, TimeoutError):
+        raise unavailable() from None
+
+
+async def check_owner(redis: Redis, who: Caller, shipment_id: str) -> None:
+    """404 unless the caller may see the shipment: the operator sees all; an account key
+    only its own account's shipments."""
+    if who.operator:
+        return
+    if (await owners(redis, [shipment_id]))[0] != who.account_id:
+        raise not_found("shipment", "shipment_id")
+
+
+async def claim(redis: Redis, who: Caller, shipment_id: str) -> None:
+    """A registration with an account key: the shipment becomes the account's (so a second
+    account cannot take the id: 404, as if it did not exist; the same account's retry
+    passes; a shipment the carrier has already stays the carrier's: 404)."""
+    try:
+        async with asyncio.timeout(_LOOKUP_TIMEOUT_S):
+            found = await stored.claim(redis, shipment_id, who.account_id)
+    except (*UNREACHABLE, TimeoutError):
+        raise unavailable() from None
+    if found != who.account_id:
+        raise not_found("shipment", "shipment_id")
