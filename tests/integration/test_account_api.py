@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.store.keys import endpoint_log_key
 from shipnotify.v1 import accounts_pb2 as apb
+from shipnotify.v1 import shipment_events_pb2 as pb
 from tests.offsets import read_all
 
 from .conftest import Api, api_key, eventually, running_tracker
@@ -208,3 +209,42 @@ async def test_bad_input_names_its_field(api: Api, settings: Settings) -> None:
         resp = await api.put(f"/v1/accounts/{a}/team", json=team, headers=key(k))
         assert resp.status == 422
         assert (await api.get("/v1/accounts", headers=key("sk_nope"))).status == 401
+
+
+async def test_the_team_stands_in_for_contacts_left_out(api: Api, settings: Settings) -> None:
+    from .conftest import registration, unique
+
+    async with running_tracker(settings):
+        a, k = await new_account(api, settings)
+        no_contacts = registration(unique("team"))
+        del no_contacts["sender"]["contacts"]
+        # no team yet: 422 naming the party's contacts; the operator's key: 422 as ever
+        resp = await api.post("/v1/shipments", json=no_contacts, headers=key(k))
+        assert resp.status == 422
+        assert list((await resp.json())["fields"]) == ["sender.contacts"]
+        resp = await api.post("/v1/shipments", json=no_contacts, headers=api_key(settings))
+        assert resp.status == 422
+        assert "sender.contacts" in (await resp.json())["fields"]
+
+        member = {
+            "name": "Dana",
+            "role": "desk",
+            "phone": "+40721234567",
+            "statuses": ["delivered"],
+        }
+        assert (
+            await api.put(f"/v1/accounts/{a}/team", json={"members": [member]}, headers=key(k))
+        ).status == 202
+        await read(api, f"/v1/accounts/{a}", k, lambda b: b["team"])
+        resp = await api.post("/v1/shipments", json=no_contacts, headers=key(k))
+        assert resp.status == 202, await resp.text()
+        records = await read_all(settings, settings.events_topic)
+    [event] = [
+        e
+        for e in (pb.ShipmentEvent.FromString(r.value) for r in records)
+        if e.shipment_id == no_contacts["shipment_id"]
+    ]
+    [contact] = event.registered.sender.contacts
+    assert (contact.name, contact.phone) == ("Dana", "+40721234567")
+    assert list(contact.statuses) == [pb.STATUS_DELIVERED]
+    assert [c.name for c in event.registered.recipient.contacts] == ["Ion Rusu"]

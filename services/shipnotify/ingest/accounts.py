@@ -340,6 +340,11 @@ def _member_view(m: apb.TeamMember) -> s.MemberView:
     )
 
 
+async def team_of(request: web.Request, account_id: str) -> list[apb.TeamMember]:
+    found: list[apb.TeamMember] = await _read(stored.team(request.app[REDIS], account_id))
+    return found
+
+
 def team_contact(m: apb.TeamMember) -> pb.Contact:
     """A team member as a registration's contact (the team copied into the event)."""
     return pb.Contact(

@@ -19,6 +19,7 @@ from shipnotify.config import Settings
 from shipnotify.ingest import accounts, courier, courier_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
+    TEAM_DEFAULT,
     Accepted,
     AssignCourier,
     BatchResult,
@@ -40,6 +41,7 @@ from shipnotify.model.status import Status
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, auth, callers, json_response, parse_body
 from shipnotify.web import event_log as events_topic
@@ -60,7 +62,9 @@ _REUSED = "already used for another event of this shipment; a retry must repeat 
 async def register_shipment(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     who = await accounts.caller_of(request)
-    body = await parse_body(request, RegisterShipment, _context(request))
+    context = _context(request) | {TEAM_DEFAULT: not who.operator}
+    body = await parse_body(request, RegisterShipment, context)
+    sender, recipient = await _parties(request, who, body.sender, body.recipient)
     if not who.operator:  # the account's from now on: a second account gets 404
         await callers.claim(request.app[accounts.REDIS], who, body.shipment_id)
     tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
@@ -71,8 +75,8 @@ async def register_shipment(request: web.Request) -> web.Response:
         pb.SOURCE_ORDER_SYSTEM,
     )
     event.registered.tracking_id = tracking_id
-    event.registered.sender.CopyFrom(_party(body.sender))
-    event.registered.recipient.CopyFrom(_party(body.recipient))
+    event.registered.sender.CopyFrom(sender)
+    event.registered.recipient.CopyFrom(recipient)
     event.registered.courier_id = body.courier_id or ""
     event.registered.delivery_address = body.delivery_address or ""
     event.registered.depot = body.depot or ""
@@ -438,8 +442,25 @@ def _status_event(
     return event
 
 
-def _party(party: Party) -> pb.Party:
-    return pb.Party(contacts=[_contact(c) for c in party.contacts])
+async def _parties(request: web.Request, who: callers.Caller, *parties: Party) -> list[pb.Party]:
+    """The parties as the event holds them: a party an account's registration names no
+    contacts for gets the account's team, copied (a later change of the team does not
+    change a registered shipment); no team: 422 naming the party's contacts."""
+    team: list[apb.TeamMember] | None = None
+    made = []
+    for name, party in zip(("sender", "recipient"), parties, strict=True):
+        if party.contacts is not None:
+            made.append(pb.Party(contacts=[_contact(c) for c in party.contacts]))
+            continue
+        if team is None:
+            team = await accounts.team_of(request, who.account_id)
+        if not team:
+            why = "required: the account has no team to stand in (PUT /v1/accounts/{id}/team)"
+            raise ApiError(
+                422, "invalid_field", f"{name}.contacts: {why}", {f"{name}.contacts": why}
+            )
+        made.append(pb.Party(contacts=[accounts.team_contact(m) for m in team]))
+    return made
 
 
 def _contact(c: Contact) -> pb.Contact:
