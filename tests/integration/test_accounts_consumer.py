@@ -14,15 +14,17 @@ from redis.asyncio.cluster import RedisCluster
 
 from shipnotify.config import Settings
 from shipnotify.model import accounts as model
+from shipnotify.model.status import Status
 from shipnotify.store import accounts
 from shipnotify.store.keys import endpoint_bodies_key, endpoint_messages_key
 from shipnotify.tracker.rebuild import rebuild
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import survey_pb2 as spb
 from tests.offsets import consumed, read_all
 
 from .conftest import eventually, running_tracker, unique
-from .test_dead_letters import produce, registration_event
+from .test_dead_letters import produce, registration_event, status_event
 
 
 async def _produce(settings: Settings, events: list[apb.AccountEvent]) -> None:
@@ -171,3 +173,39 @@ async def test_rebuild_restores_accounts_and_owners_and_sends_no_replay(
     assert await accounts.key_account(redis, sha) == (a, key_id)
     assert await accounts.owner(redis, sid) == a
     assert len(await read_all(settings, settings.notifications_topic)) == jobs_before
+
+
+async def test_a_delivery_is_surveyed_by_its_accounts_settings(
+    settings: Settings, redis: Redis
+) -> None:
+    quiet, ces = model.new_account_id(), model.new_account_id()
+    events = [
+        model.event(quiet, survey_settings=apb.SurveySettings(off=True)),
+        model.event(ces, survey_settings=apb.SurveySettings(scale=spb.SCALE_CES, delay_s=60)),
+    ]
+    shipments = {quiet: unique("quiet"), ces: unique("ces"), "": unique("carrier")}
+    records = []
+    for account_id, sid in shipments.items():
+        registered = registration_event(sid)
+        registered.registered.account_id = account_id
+        delivered = status_event(sid, Status.DELIVERED)
+        records += [(sid.encode(), e.SerializeToString()) for e in (registered, delivered)]
+    async with running_tracker(settings, None):  # the service's planner: surveys too
+        await _produce(settings, events)
+        await eventually(lambda: _consumed(settings))
+        await produce(settings, settings.events_topic, records)
+        await eventually(lambda: consumed(settings, settings.tracker_group, settings.events_topic))
+        jobs = [
+            npb.NotificationJob.FromString(r.value)
+            for r in await read_all(settings, settings.notifications_topic)
+        ]
+    surveys = {
+        sid: [j for j in jobs if j.shipment_id == sid and j.kind == npb.NOTICE_KIND_SURVEY]
+        for sid in shipments.values()
+    }
+    assert surveys[shipments[quiet]] == []
+    assert any(j.shipment_id == shipments[quiet] for j in jobs)  # its status notices still
+    assert {j.scale for j in surveys[shipments[ces]]} == {spb.SCALE_CES}
+    carrier = surveys[shipments[""]]
+    assert carrier
+    assert {j.scale for j in carrier} == {settings.survey_rules().scale}
