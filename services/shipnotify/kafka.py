@@ -141,6 +141,8 @@ async def ensure_topics(settings: Settings) -> None:
                 settings.notifications_dead_letter_topic,
                 settings.feedback_topic,
                 settings.feedback_dead_letter_topic,
+                settings.accounts_topic,
+                settings.accounts_dead_letter_topic,
             )
             if name not in existing
         ]

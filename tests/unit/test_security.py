@@ -25,7 +25,7 @@ from shipnotify.config import PREFIX, ConfigError, Settings
 from shipnotify.hooks import notices
 from shipnotify.ingest import app as ingest_app
 from shipnotify.notifier import service as notifier_service
-from shipnotify.web import ApiError, auth
+from shipnotify.web import ApiError, auth, callers
 from shipnotify.web.auth import AUDIENCE, check_api_key, courier_id_from
 from tests.vapid_keys import key_pair
 
@@ -133,8 +133,10 @@ def test_api_keys_are_compared_in_constant_time_against_every_key(
         check_api_key("k4", ["k1", "k2", "k3"])
     assert raised.value.status == 401
     assert len(compared) == 3
-    # the operator endpoint of hooks checks keys with the same function
-    assert vars(notices)["check_api_key"] is check_api_key
+    # the operator endpoint of hooks (and ingest) checks keys through web/callers.py, which
+    # compares the operator's keys with the same function
+    assert vars(notices)["callers"] is callers
+    assert vars(callers)["auth"].check_api_key is check_api_key
 
 
 @pytest.mark.parametrize("presented", [None, "", " ", "anything"])

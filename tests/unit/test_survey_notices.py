@@ -5,6 +5,7 @@ status notices (tracker/notices.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from shipnotify.model import survey
 from shipnotify.model.status import Status
 from shipnotify.model.survey_notices import survey_jobs, survey_route, surveyed
 from shipnotify.store import Applied
-from shipnotify.tracker.notices import plan_notices, planner
+from shipnotify.tracker.notices import plan_notices, planner, surveyed_account
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.v1 import survey_pb2 as spb
@@ -161,3 +163,43 @@ def test_no_survey_for_anything_but_a_delivery_that_advanced(case: Applied) -> N
     jobs = [npb.NotificationJob.FromString(v) for _, v in planner(RULES)(case)]
     assert [j for j in jobs if j.kind == npb.NOTICE_KIND_SURVEY] == []
     assert planner(RULES)(case) == plan_notices(case)
+
+
+def _surveys(done: Applied) -> list[npb.NotificationJob]:
+    jobs = [npb.NotificationJob.FromString(v) for _, v in planner(RULES)(done)]
+    return [j for j in jobs if j.kind == npb.NOTICE_KIND_SURVEY]
+
+
+def test_an_accounts_survey_settings_apply_to_its_shipments() -> None:
+    event = delivered()
+    reg = registration()
+    reg.account_id = "acct_1"
+    owned = replace(applied(event), parties=reg.SerializeToString())
+    assert surveyed_account(owned) == "acct_1"
+    assert surveyed_account(applied(event)) == ""
+    assert surveyed_account(applied(event, advanced=False)) is None
+    # no settings: the carrier's rules
+    carrier = _surveys(owned)
+    assert [j.scale for j in carrier] == [spb.SCALE_NPS, spb.SCALE_NPS]
+    # the account's scale and delay
+    settings = apb.SurveySettings(scale=spb.SCALE_CES, delay_s=600)
+    mine = _surveys(replace(owned, survey=settings))
+    assert [j.scale for j in mine] == [spb.SCALE_CES, spb.SCALE_CES]
+    assert {j.not_before.ToMilliseconds() for j in mine} == {DELIVERED_AT_MS + 600_000}
+    assert {j.notification_id for j in mine} == {j.notification_id for j in carrier}
+    # a scale alone keeps the carrier's delay
+    scale_only = _surveys(replace(owned, survey=apb.SurveySettings(scale=spb.SCALE_CSAT)))
+    assert {j.not_before.ToMilliseconds() for j in scale_only} == {DELIVERED_AT_MS + 90 * 60_000}
+    # off: no survey, the status notices still
+    off = replace(owned, survey=apb.SurveySettings(off=True))
+    assert _surveys(off) == []
+    assert planner(RULES)(off) == plan_notices(off)
+
+
+def test_the_rules_for_an_account() -> None:
+    assert survey.for_account(RULES, None) is RULES
+    assert survey.for_account(RULES, apb.SurveySettings(off=True)) is None
+    zero = survey.for_account(RULES, apb.SurveySettings(delay_s=0))
+    assert zero is not None
+    assert zero.delay == timedelta(0)
+    assert zero.scale == RULES.scale

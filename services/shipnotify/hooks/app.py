@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.hooks import cases, landing, notices, overdue, page_answers, push, sms
-from shipnotify.hooks.resources import BOOK, FEEDBACK, HELP, RULES, SETTINGS, TRACKING
+from shipnotify.hooks.resources import BOOK, FEEDBACK, HELP, REDIS, RULES, SETTINGS, TRACKING
 from shipnotify.i18n import LANGUAGES
 from shipnotify.store import TrackingStore
 from shipnotify.store.feedback import FeedbackStore
@@ -106,8 +106,12 @@ ROUTES = [
         "GET",
         "/v1/shipments/{shipment_id}/notices",
         notices.shipment_notices,
-        "Operators: a shipment's notices and their states",
-        {200: ("the notices", notices.Notices)},
+        "Operators (or the shipment's account): a shipment's notices and their states",
+        {
+            200: ("the notices", notices.Notices),
+            404: ("another account's shipment", sweb.ErrorBody),
+            503: _REDIS_UNAVAILABLE,
+        },
         security="apiKey",
         tag="operations",
     ),
@@ -361,6 +365,7 @@ def install(
         every_days=settings.survey_every_days,
     )
     app[HELP] = SurveyHelp(client)
+    app[REDIS] = client
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     page = cors.origin_of(settings.public_url)

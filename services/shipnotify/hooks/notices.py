@@ -1,4 +1,5 @@
-"""The operator's view of a shipment's notices and their states (behind an API key)."""
+"""The operator's view of a shipment's notices and their states (behind an API key); an
+account's key sees its own shipments' (another's: 404)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from shipnotify.hooks.resources import BOOK, SETTINGS
-from shipnotify.web import json_response
-from shipnotify.web.auth import check_api_key
+from shipnotify.hooks.resources import BOOK, REDIS, SETTINGS
+from shipnotify.web import callers, json_response
 
 
 class Notice(BaseModel):
@@ -34,8 +34,12 @@ class Notices(BaseModel):
 
 
 async def shipment_notices(request: web.Request) -> web.Response:
-    check_api_key(request.headers.get("X-Api-Key"), request.app[SETTINGS].api_keys)
+    redis = request.app[REDIS]
+    who = await callers.caller(
+        request.headers.get("X-Api-Key"), request.app[SETTINGS].api_keys, redis
+    )
     shipment_id = request.match_info["shipment_id"]
+    await callers.check_owner(redis, who, shipment_id)
     states = await request.app[BOOK].of_shipment(shipment_id)
     notices = [
         _notice(nid, doc) for nid, doc in sorted(states.items(), key=lambda i: i[1].get("t", 0))

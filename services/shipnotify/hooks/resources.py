@@ -1,6 +1,7 @@
 """What the handlers of hooks share, set by `install`."""
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from shipnotify.config import Settings
 from shipnotify.model.survey import Rules
@@ -15,3 +16,4 @@ TRACKING = web.AppKey("hooks_tracking", TrackingStore)  # tracking id -> shipmen
 FEEDBACK = web.AppKey("hooks_feedback", FeedbackStore)  # surveys and cases, read only
 RULES = web.AppKey("hooks_survey_rules", Rules)
 HELP = web.AppKey("hooks_survey_help", SurveyHelp)
+REDIS = web.AppKey("hooks_redis", Redis)  # account keys and shipments' owners, read only

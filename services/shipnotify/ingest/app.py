@@ -16,9 +16,10 @@ from redis.asyncio import Redis
 from shipnotify import logs, metrics
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.ingest import courier, courier_app
+from shipnotify.ingest import accounts, courier, courier_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
+    TEAM_DEFAULT,
     Accepted,
     AssignCourier,
     BatchResult,
@@ -40,8 +41,9 @@ from shipnotify.model.status import Status
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.event_ids import EventId, EventIds
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
-from shipnotify.web import ApiError, Route, auth, json_response, parse_body
+from shipnotify.web import ApiError, Route, auth, callers, json_response, parse_body
 from shipnotify.web import event_log as events_topic
 from shipnotify.web import redis as sredis
 from shipnotify.web.event_log import EVENT_LOG as EVENT_LOG  # the app's, by ingest's name
@@ -59,8 +61,12 @@ _REUSED = "already used for another event of this shipment; a retry must repeat 
 
 async def register_shipment(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
-    body = await parse_body(request, RegisterShipment, _context(request))
+    who = await accounts.caller_of(request)
+    context = _context(request) | {TEAM_DEFAULT: not who.operator}
+    body = await parse_body(request, RegisterShipment, context)
+    sender, recipient = await _parties(request, who, body.sender, body.recipient)
+    if not who.operator:  # the account's from now on: a second account gets 404
+        await callers.claim(request.app[accounts.REDIS], who, body.shipment_id)
     tracking_id = tracking_id_for(settings.tracking_id_secret, body.shipment_id)
     event = _envelope(
         body.shipment_id,
@@ -69,11 +75,12 @@ async def register_shipment(request: web.Request) -> web.Response:
         pb.SOURCE_ORDER_SYSTEM,
     )
     event.registered.tracking_id = tracking_id
-    event.registered.sender.CopyFrom(_party(body.sender))
-    event.registered.recipient.CopyFrom(_party(body.recipient))
+    event.registered.sender.CopyFrom(sender)
+    event.registered.recipient.CopyFrom(recipient)
     event.registered.courier_id = body.courier_id or ""
     event.registered.delivery_address = body.delivery_address or ""
     event.registered.depot = body.depot or ""
+    event.registered.account_id = who.account_id
     if body.event_id is not None:  # one of ours is new every time
         _refuse_a_conflict(await _check_ids(request, [event]))
     await events_topic.append(request, [event])
@@ -90,9 +97,10 @@ async def register_shipment(request: web.Request) -> web.Response:
 
 
 async def record_status(request: web.Request) -> web.Response:
-    source, courier_id = _caller(request)
-    body = await parse_body(request, StatusEvent, _context(request))
+    source, courier_id, who = await _caller(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
+    body = await parse_body(request, StatusEvent, _context(request))
     event = _status_event(shipment_id, body, source, courier_id)
     if courier_id and await courier.held_elsewhere(request, courier_id, [shipment_id]) == [True]:
         raise ApiError(
@@ -112,7 +120,7 @@ async def record_status(request: web.Request) -> web.Response:
 
 
 async def record_status_batch(request: web.Request) -> web.Response:
-    source, courier_id = _caller(request)
+    source, courier_id, who = await _caller(request)
     raw = await parse_body(request, RawBatch)
     limit = request.app[SETTINGS].max_batch_events
     if len(raw.events) > limit:
@@ -137,9 +145,17 @@ async def record_status_batch(request: web.Request) -> web.Response:
         request, courier_id, [e.shipment_id for _, e in valid]
     )
     verdicts = await _check_ids(request, [e for _, e in valid])
+    owned = [True] * len(valid)
+    if not who.operator:  # an account key taps only its own account's shipments
+        found = await callers.owners(request.app[accounts.REDIS], [e.shipment_id for _, e in valid])
+        owned = [o == who.account_id for o in found]
     events = []
     for n, (i, event) in enumerate(valid):
         refused = None
+        if not owned[n]:
+            not_found = {f"events.{i}.shipment_id": "not found"}
+            results.append(ItemResult(index=i, result="rejected", status=404, fields=not_found))
+            continue
         if elsewhere and elsewhere[n]:
             refused = {f"events.{i}.shipment_id": courier.ASSIGNED_ELSEWHERE}
         elif verdicts and verdicts[n] is EventId.CONFLICT:
@@ -166,9 +182,9 @@ async def record_status_batch(request: web.Request) -> web.Response:
 async def erase_contacts(request: web.Request) -> web.Response:
     """The order system asks to forget a shipment's contacts (a person's request, say): the
     tracker deletes them and cancels the notices not yet sent; the anonymous timeline stays."""
-    settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    who = await accounts.caller_of(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_ORDER_SYSTEM)
     event.contacts_erased.SetInParent()
     await events_topic.append(request, [event])
@@ -178,9 +194,9 @@ async def erase_contacts(request: web.Request) -> web.Response:
 
 async def assign_courier(request: web.Request) -> web.Response:
     """The order system or an operator gives a shipment to a courier (or to nobody)."""
-    settings = request.app[SETTINGS]
-    auth.check_api_key(request.headers.get("X-Api-Key"), settings.api_keys)
+    who = await accounts.caller_of(request)
     shipment_id = _shipment_id(request)
+    await callers.check_owner(request.app[accounts.REDIS], who, shipment_id)
     body = await parse_body(request, AssignCourier)
     event = _envelope(shipment_id, str(uuid.uuid4()), None, pb.SOURCE_OPERATOR)
     event.courier_assigned.courier_id = body.courier_id or ""
@@ -326,7 +342,8 @@ def install(
     client = sredis.client_of(app, settings, given=redis)
     app[EVENT_IDS] = EventIds(client)
     app[courier.COURIERS] = CourierRuns(client)
-    sweb.add_routes(app, ROUTES)
+    app[accounts.SETTINGS], app[accounts.REDIS] = settings, client
+    sweb.add_routes(app, ROUTES + accounts.ROUTES)
     courier_app.install(app)  # the courier app's page and files
 
 
@@ -387,13 +404,12 @@ def _courier(request: web.Request) -> str:
     )
 
 
-def _caller(request: web.Request) -> tuple[pb.Source, str]:
-    """A courier with a token, or the order system with its key (for confirm or cancel)."""
-    settings = request.app[SETTINGS]
+async def _caller(request: web.Request) -> tuple[pb.Source, str, callers.Caller]:
+    """A courier with a token, or the order system (the operator's key, or an account's)
+    with its key (for confirm or cancel)."""
     if "X-Api-Key" in request.headers and "Authorization" not in request.headers:
-        auth.check_api_key(request.headers["X-Api-Key"], settings.api_keys)
-        return pb.SOURCE_ORDER_SYSTEM, ""
-    return pb.SOURCE_COURIER_APP, _courier(request)
+        return pb.SOURCE_ORDER_SYSTEM, "", await accounts.caller_of(request)
+    return pb.SOURCE_COURIER_APP, _courier(request), callers.OPERATOR
 
 
 def _envelope(
@@ -426,8 +442,25 @@ def _status_event(
     return event
 
 
-def _party(party: Party) -> pb.Party:
-    return pb.Party(contacts=[_contact(c) for c in party.contacts])
+async def _parties(request: web.Request, who: callers.Caller, *parties: Party) -> list[pb.Party]:
+    """The parties as the event holds them: a party an account's registration names no
+    contacts for gets the account's team, copied (a later change of the team does not
+    change a registered shipment); no team: 422 naming the party's contacts."""
+    team: list[apb.TeamMember] | None = None
+    made = []
+    for name, party in zip(("sender", "recipient"), parties, strict=True):
+        if party.contacts is not None:
+            made.append(pb.Party(contacts=[_contact(c) for c in party.contacts]))
+            continue
+        if team is None:
+            team = await accounts.team_of(request, who.account_id)
+        if not team:
+            why = "required: the account has no team to stand in (PUT /v1/accounts/{id}/team)"
+            raise ApiError(
+                422, "invalid_field", f"{name}.contacts: {why}", {f"{name}.contacts": why}
+            )
+        made.append(pb.Party(contacts=[accounts.team_contact(m) for m in team]))
+    return made
 
 
 def _contact(c: Contact) -> pb.Contact:

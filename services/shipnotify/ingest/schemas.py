@@ -23,8 +23,10 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from shipnotify.config import Settings
 from shipnotify.model.status import AttemptFailure, Status
@@ -229,8 +231,36 @@ def _ADDRESSES(c: Contact) -> list[tuple[Channel, str | None]]:
     return [("sms", c.phone), ("email", c.email)]
 
 
+# The validation context's key: the caller is an account, whose team stands in for a party's
+# contacts left out.
+TEAM_DEFAULT = "team_default"
+
+
+def _contacts_schema(schema: dict[str, Any]) -> None:
+    """The document states the rule for the operator: contacts required, a list (an
+    account's key may leave them out, as the description says)."""
+    listed = next(s for s in schema.pop("anyOf") if s.get("type") == "array")
+    schema.pop("default", None)
+    schema.update(listed)
+
+
 class Party(Strict):
-    contacts: Annotated[list[Contact], Field(min_length=1, max_length=20)]
+    model_config = ConfigDict(json_schema_extra={"required": ["contacts"]})
+
+    contacts: Annotated[list[Contact], Field(min_length=1, max_length=20)] | None = Field(
+        default=None,
+        validate_default=True,
+        description="Required, but with a business customer's account key: left out, the"
+        " party's contacts are the account's team (422 if it has none).",
+        json_schema_extra=_contacts_schema,
+    )
+
+    @field_validator("contacts", mode="after")
+    @classmethod
+    def _given(cls, value: list[Contact] | None, info: ValidationInfo) -> list[Contact] | None:
+        if value is None and not (info.context or {}).get(TEAM_DEFAULT):
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
 
 class RegisterShipment(Strict):
@@ -366,6 +396,9 @@ class Registered(Accepted):
 class ItemResult(BaseModel):
     index: int
     result: Literal["accepted", "rejected"]
+    status: int | None = Field(
+        default=None, description="404: no such shipment (or another account's)."
+    )
     event_id: uuid.UUID | None = None
     fields: dict[str, str] | None = None
 

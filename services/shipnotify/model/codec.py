@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from shipnotify.model import base36, survey
 from shipnotify.model.status import AttemptFailure, Status
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -74,6 +75,48 @@ _FEEDBACK_IDS: dict[str, tuple[str, ...]] = {
     "case_taken": ("case_id",),
     "case_noted": ("case_id",),
     "case_closed": ("case_id",),
+}
+
+
+def decode_account(raw: bytes | None) -> apb.AccountEvent:
+    """An account event, or MalformedEvent naming what makes it one that cannot be applied."""
+    if not raw:
+        raise MalformedEvent("empty record")
+    event = apb.AccountEvent()
+    try:
+        event.ParseFromString(raw)
+        uuid.UUID(event.event_id)
+    except DecodeError as e:
+        raise MalformedEvent(f"not an AccountEvent: {e}") from None
+    except ValueError:
+        raise MalformedEvent(f"event_id is not a UUID: {event.event_id[:64]!r}") from None
+    if not 0 < len(event.account_id) <= MAX_ID_LENGTH:
+        raise MalformedEvent("account_id is empty or too long")
+    if not event.HasField("occurred_at"):
+        raise MalformedEvent("occurred_at is missing")
+    body = event.WhichOneof("body")
+    if body is None:
+        raise MalformedEvent("event has no body")
+    message = getattr(event, body)
+    wanted = _ACCOUNT_IDS[body]
+    if missing := [f"{body}.{name}" for name in wanted if not getattr(message, name)]:
+        raise MalformedEvent(f"{', '.join(missing)} missing")
+    if body == "endpoint_set" and not event.endpoint_set.endpoint.endpoint_id:
+        raise MalformedEvent("endpoint_set.endpoint.endpoint_id missing")
+    return event
+
+
+# What each account event must name; the rest may be empty.
+_ACCOUNT_IDS: dict[str, tuple[str, ...]] = {
+    "created": ("name",),
+    "key_added": ("key_id", "sha256"),
+    "key_revoked": ("key_id",),
+    "team_set": (),
+    "survey_settings": (),
+    "endpoint_set": (),
+    "endpoint_removed": ("endpoint_id",),
+    "endpoint_disabled": ("endpoint_id",),
+    "webhooks_replayed": ("endpoint_id",),
 }
 
 

@@ -10,11 +10,12 @@ import hmac
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import datetime, time, timedelta
 
 from shipnotify.model.quiet import zone_of
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import survey_pb2 as spb
 
 # The lowest and highest score of each scale; high is good on all three.
@@ -69,6 +70,21 @@ class Rules:
 
     def is_unhappy(self, scale: int, score: int) -> bool:
         return is_unhappy(score, self.unhappy[scale])
+
+
+def for_account(rules: Rules, settings: apb.SurveySettings | None) -> Rules | None:
+    """The rules a business customer's shipment is asked by: its account's settings over
+    the carrier's (a scale, a delay); None when the account turned the survey off."""
+    if settings is None:
+        return rules
+    if settings.off:
+        return None
+    changed = rules
+    if settings.scale != spb.SCALE_UNSPECIFIED:
+        changed = replace(changed, scale=settings.scale)
+    if settings.HasField("delay_s"):
+        changed = replace(changed, delay=timedelta(seconds=settings.delay_s))
+    return changed
 
 
 # ---- scales and thresholds ----

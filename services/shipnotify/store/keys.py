@@ -202,6 +202,9 @@ def api_key_key(sha256: str) -> str:
     return "apikey:" + sha256
 
 
+OWNER_TTL_S = 400 * 86400  # outlives the shipment's own keys, as its tracking link does
+
+
 def owner_key(shipment_id: str) -> str:
     """The account a shipment belongs to (its id); no key: the carrier's own. Set once, by
     ingest at registration (so a second account cannot take the id) and by the tracker."""

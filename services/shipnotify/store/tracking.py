@@ -27,9 +27,18 @@ from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.store.couriers import CourierRuns
 from shipnotify.store.feedback_erasure import SurveyErasure
-from shipnotify.store.keys import shipment_keys, state_key, timeline_key, tracking_key
+from shipnotify.store.keys import (
+    OWNER_TTL_S,
+    account_key,
+    owner_key,
+    shipment_keys,
+    state_key,
+    timeline_key,
+    tracking_key,
+)
 from shipnotify.store.push import PushSubscriptions
 from shipnotify.store.replies import text
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
@@ -103,6 +112,9 @@ class Applied:
     owed: tuple[str, str] | None = None
     # The browsers subscribed to the shipment's push notices; only when notices are due.
     push: tuple[pb.PushSubscribed, ...] = ()
+    # The owning account's survey settings, for a delivery that plans surveys (the tracker
+    # reads them before it plans); None: the carrier's.
+    survey: apb.SurveySettings | None = None
 
     @property
     def notices_due(self) -> bool:
@@ -152,6 +164,7 @@ class TrackingStore:
         whose notices are due come back with the shipment's push subscriptions."""
         await self.runs.assign(events)
         await self.push.apply(events)
+        await self._owners(events)
         scripted = [i for i, e in enumerate(events) if e.WhichOneof("body") in _KINDS]
         applied = dict(
             zip(scripted, await self._scripted([events[i] for i in scripted]), strict=True)
@@ -166,6 +179,32 @@ class TrackingStore:
             if push:
                 done[i] = replace(done[i], push=push)
         return done
+
+    async def survey_settings(self, account_ids: Iterable[str]) -> dict[str, apb.SurveySettings]:
+        """The accounts' survey settings, in one round trip; an account with none is left out."""
+        ids = list(dict.fromkeys(account_ids))
+        if not ids:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for account_id in ids:
+            pipe.hget(account_key(account_id), "survey")
+        found = await pipe.execute()
+        return {
+            a: apb.SurveySettings.FromString(raw) for a, raw in zip(ids, found, strict=True) if raw
+        }
+
+    async def _owners(self, events: Sequence[pb.ShipmentEvent]) -> None:
+        """The account each registration names owns its shipment (ingest set it already,
+        with SET NX; a rebuild restores it from here). Idempotent."""
+        owned = [
+            e for e in events if e.WhichOneof("body") == "registered" and e.registered.account_id
+        ]
+        if not owned:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for event in owned:
+            pipe.set(owner_key(event.shipment_id), event.registered.account_id, ex=OWNER_TTL_S)
+        await pipe.execute()
 
     async def _scripted(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         if not events:

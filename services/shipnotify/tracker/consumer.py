@@ -6,7 +6,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -19,7 +19,7 @@ from shipnotify.consumer import batches, dead_letters
 from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.batch import DeadLetter, decoded, jobs_for, sorted_out
-from shipnotify.tracker.notices import NoticePlanner, plan_notices
+from shipnotify.tracker.notices import NoticePlanner, plan_notices, surveyed_account
 from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -67,6 +67,7 @@ class Tracker:
         batch = decoded(records)
         spans = tracing.RecordSpans(self.tracer, "apply event", batch.traces)
         applied, refused = sorted_out(batch.sources, await self._apply(batch.events))
+        applied = await self._with_survey_settings(applied)
         dead = batch.dead + refused
         acks = [await self._dead_letter(d) for d in dead]
         jobs = jobs_for(applied, batch.traces, self.plan)
@@ -76,6 +77,16 @@ class Tracker:
         await asyncio.gather(*acks)
         spans.end()
         self._record(applied, spans, len(jobs), collections.Counter(d.why for d in dead))
+
+    async def _with_survey_settings(
+        self, applied: list[tuple[Applied, int]]
+    ) -> list[tuple[Applied, int]]:
+        """The deliveries that plan surveys, with their owning account's survey settings."""
+        owners = {i: a for (done, i) in applied if (a := surveyed_account(done))}
+        if not owners:
+            return applied
+        found = await self.store.survey_settings(owners.values())
+        return [(replace(done, survey=found.get(owners.get(i, ""))), i) for done, i in applied]
 
     async def _apply(self, events: Sequence[pb.ShipmentEvent]) -> Sequence[Applied | RedisError]:
         try:

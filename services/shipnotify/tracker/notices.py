@@ -18,7 +18,7 @@ from shipnotify.model.notices import (
     plan_for,
     push_addressees,
 )
-from shipnotify.model.survey import Rules
+from shipnotify.model.survey import Rules, for_account
 from shipnotify.model.survey_notices import survey_jobs
 from shipnotify.store import Applied
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -55,16 +55,29 @@ def plan_notices(applied: Applied) -> Sequence[JobRecord]:
     return [(key, job.SerializeToString()) for job in jobs]
 
 
-def plan_surveys(applied: Applied, rules: Rules) -> Sequence[JobRecord]:
-    """The SURVEY jobs of a `delivered` that advanced its shipment (a duplicate reports that
-    its first delivery did, and plans the same jobs)."""
+def surveyed_account(applied: Applied) -> str | None:
+    """The account whose survey settings a `delivered` that advanced its shipment is asked
+    by ("": the carrier's); None for an event that plans no survey."""
     event = applied.event
     if not (applied.advanced and applied.parties) or event.WhichOneof("body") != "status_changed":
-        return ()
+        return None
     if event.status_changed.status != pb.STATUS_DELIVERED:
+        return None
+    return _registered(applied.parties).account_id
+
+
+def plan_surveys(applied: Applied, rules: Rules) -> Sequence[JobRecord]:
+    """The SURVEY jobs of a `delivered` that advanced its shipment (a duplicate reports that
+    its first delivery did, and plans the same jobs), by its account's survey settings
+    (`applied.survey`) over the carrier's rules."""
+    if surveyed_account(applied) is None:
         return ()
+    account_rules = for_account(rules, applied.survey)
+    if account_rules is None:  # the account asks no survey
+        return ()
+    event = applied.event
     key = event.shipment_id.encode()
-    jobs = survey_jobs(event, _registered(applied.parties), rules)
+    jobs = survey_jobs(event, _registered(applied.parties), account_rules)
     return [(key, job.SerializeToString()) for job in jobs]
 
 

@@ -8,26 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.exceptions import RedisError
 
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
-from shipnotify.model.codec import MalformedEvent, decode_event, decode_feedback
+from shipnotify.model.codec import MalformedEvent, decode_account, decode_event, decode_feedback
 from shipnotify.store import TrackingStore, connect, intact, learn_slots
+from shipnotify.store.accounts import AccountStore
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.service import check, feedback_store
 
 log = logs.get(__name__)
 
 
-class _Event(Protocol):
-    shipment_id: str
-
-
-E = TypeVar("E", bound=_Event)
+E = TypeVar("E")
 
 
 @dataclass
@@ -35,6 +32,7 @@ class Rebuilt:
     events: int = 0
     shipments: int = 0
     feedback: int = 0  # feedback events
+    accounts: int = 0  # account events
     unreadable: int = 0  # unreadable or refused: already in the dead-letter topics
 
 
@@ -51,12 +49,16 @@ async def rebuild(settings: Settings, *, batch: int = 500) -> Rebuilt:
     feedback_upto = await kafka.committed(
         settings, settings.feedback_group, settings.feedback_topic
     )
+    accounts_upto = await kafka.committed(
+        settings, settings.accounts_group, settings.accounts_topic
+    )
     redis = connect(settings)
     await learn_slots(redis)
     store = TrackingStore(
         redis, retention_days=settings.retention_days, stale_days=settings.stale_days
     )
     feedback = feedback_store(settings, redis)
+    accounts = AccountStore(redis)
 
     async def apply_events(events: Sequence[Any]) -> int:
         # dedupe by event id: running it twice changes nothing
@@ -78,6 +80,15 @@ async def rebuild(settings: Settings, *, batch: int = 500) -> Rebuilt:
                 raise
             return sum(isinstance(a, RedisError) for a in await feedback.apply_each(events))
 
+    async def apply_accounts(events: Sequence[Any]) -> int:
+        try:
+            await accounts.apply(events)  # a replay's jobs went out when it was first applied
+            return 0
+        except RedisError as e:
+            if not fails_every_time(e):
+                raise
+            return sum(isinstance(a, RedisError) for a in await accounts.apply_each(events))
+
     done = Rebuilt()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
@@ -87,12 +98,13 @@ async def rebuild(settings: Settings, *, batch: int = 500) -> Rebuilt:
         # the events first: a survey sent before an erasure is kept without its person
         tracked = await _replay(consumer, events_upto, decode_event, apply_events, batch)
         heard = await _replay(consumer, feedback_upto, decode_feedback, apply_feedback, batch)
+        kept = await _replay(consumer, accounts_upto, decode_account, apply_accounts, batch)
         await intact.mark(redis)  # the consumers go on
     finally:
         await consumer.stop()
         await redis.aclose()
-    done.events, done.feedback = tracked.events, heard.events
-    done.unreadable = tracked.unreadable + heard.unreadable
+    done.events, done.feedback, done.accounts = tracked.events, heard.events, kept.events
+    done.unreadable = tracked.unreadable + heard.unreadable + kept.unreadable
     done.shipments = len(tracked.shipments or ())
     log.info("rebuild done", **vars(done))
     return done
@@ -126,7 +138,7 @@ async def _replay(
         refused = await apply(events) if events else 0
         done.unreadable += refused
         done.events += len(events) - refused
-        shipments.update(e.shipment_id for e in events)
+        shipments.update(getattr(e, "shipment_id", "") for e in events)
         parts = [tp for tp in parts if await consumer.position(tp) < upto[tp]]
     done.shipments = shipments
     return done

@@ -1,5 +1,5 @@
-"""Runs the tracker as a service: wires Kafka and Redis from Settings, and runs its two
-consume loops, the shipment events and the feedback, side by side."""
+"""Runs the tracker as a service: wires Kafka and Redis from Settings, and runs its three
+consume loops, the shipment events, the feedback and the accounts, side by side."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from shipnotify import logs, tracing
 from shipnotify.config import Settings
 from shipnotify.consumer import startup
 from shipnotify.store import TrackingStore
+from shipnotify.store.accounts import AccountStore
 from shipnotify.store.feedback import FeedbackStore
+from shipnotify.tracker.accounts import AccountTracker
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.feedback import FeedbackTracker
 from shipnotify.tracker.notices import NoticePlanner, planner
@@ -57,7 +59,10 @@ async def serve(
         stop,
         group=settings.tracker_group,
         topic=settings.events_topic,
-        also=[(settings.feedback_group, settings.feedback_topic)],
+        also=[
+            (settings.feedback_group, settings.feedback_topic),
+            (settings.accounts_group, settings.accounts_topic),
+        ],
     )
     async with started as clients:
         if clients is None:
@@ -84,14 +89,23 @@ async def serve(
             rules=rules,
             webhooks=webhooks,
         )
+        accounts = AccountTracker(
+            settings,
+            store=AccountStore(clients.redis),
+            redis=clients.redis,
+            tracking=tracking,
+            consumer=clients.others[1],
+            producer=clients.producer,
+        )
         log.info(
             "tracker started",
-            groups=[settings.tracker_group, settings.feedback_group],
-            topics=[settings.events_topic, settings.feedback_topic],
+            groups=[settings.tracker_group, settings.feedback_group, settings.accounts_group],
+            topics=[settings.events_topic, settings.feedback_topic, settings.accounts_topic],
         )
         try:
-            await _side_by_side(tracker.run(stop), feedback.run(stop))
+            await _side_by_side(tracker.run(stop), feedback.run(stop), accounts.run(stop))
         finally:
+            log.info("accounts stopping", **vars(accounts.counts))
             log.info("feedback stopping", **vars(feedback.counts))
             log.info("tracker stopping", **vars(tracker.counts))
 

@@ -1,5 +1,6 @@
 """The topics an HTTP deployable appends to (ingest, hooks): the events topic (shipment
-events) and the feedback topic (survey answers, call-back cases; hooks). Append,
+events), the accounts topic (ingest's account API) and the feedback topic (survey answers,
+call-back cases; hooks). Append,
 acknowledged by all replicas, or refuse with 503 and Retry-After. One producer an app, for
 both topics: `shipnotify dev` serves ingest and hooks in one app, and they share it."""
 
@@ -15,6 +16,7 @@ from aiokafka.errors import KafkaError
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.v1 import survey_pb2 as spb
@@ -116,8 +118,16 @@ class EventLog:
                 unhappy = "true" if answer.unhappy else "false"
                 metrics.SURVEY_ANSWERS.labels(_SOURCES[answer.source], unhappy).inc()
 
+    async def append_accounts(self, events: Sequence[apb.AccountEvent]) -> None:
+        """Appends to the accounts topic, as `append` does, keyed by account id."""
+        await self._send(self._settings.accounts_topic, events)
+
     async def _send(
-        self, topic: str, events: Sequence[pb.ShipmentEvent] | Sequence[fpb.FeedbackEvent]
+        self,
+        topic: str,
+        events: Sequence[pb.ShipmentEvent]
+        | Sequence[fpb.FeedbackEvent]
+        | Sequence[apb.AccountEvent],
     ) -> None:
         if self._producer is None:
             raise LogUnavailable("not connected to Kafka")
@@ -127,7 +137,7 @@ class EventLog:
                 acks = [
                     await self._producer.send(
                         topic,
-                        key=e.shipment_id.encode(),
+                        key=_key(e),
                         value=e.SerializeToString(),
                         headers=headers,
                     )
@@ -137,6 +147,13 @@ class EventLog:
         except (KafkaError, TimeoutError) as e:
             log.warning("kafka did not acknowledge", error=repr(e), events=len(events), topic=topic)
             raise LogUnavailable(str(e)) from None
+
+
+def _key(event: pb.ShipmentEvent | fpb.FeedbackEvent | apb.AccountEvent) -> bytes:
+    """A record's key: its account's, or its shipment's (a partition keeps their order)."""
+    if isinstance(event, apb.AccountEvent):
+        return event.account_id.encode()
+    return event.shipment_id.encode()
 
 
 EVENT_LOG = web.AppKey("event_log", EventLog)
@@ -175,6 +192,12 @@ async def append_feedback(request: web.Request, events: Sequence[fpb.FeedbackEve
     """Appends to the feedback topic, with the same answers as `append`."""
     if events:
         await _acknowledged(request.app[EVENT_LOG].append_feedback(events))
+
+
+async def append_accounts(request: web.Request, events: Sequence[apb.AccountEvent]) -> None:
+    """Appends to the accounts topic, with the same answers as `append`."""
+    if events:
+        await _acknowledged(request.app[EVENT_LOG].append_accounts(events))
 
 
 async def _acknowledged(appended: Awaitable[None]) -> None:
