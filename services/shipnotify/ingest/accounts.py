@@ -2,7 +2,8 @@
 operator or the account's own key changes its keys, team, survey settings and webhook
 endpoints, reads its delivery log and asks for replays. Every change is an AccountEvent
 appended to the accounts topic (acks=all) before the answer; reads come from Redis, as the
-tracker's accounts consumer wrote it (a change is readable a few ms after its answer).
+tracker's accounts consumer wrote it: a change is answered once it is readable (a few ms),
+so the next request sees it.
 Anything of another account answers 404."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
-from shipnotify import logs, targets
+from shipnotify import backoff, logs, targets
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.ingest import account_schemas as s
@@ -36,6 +37,7 @@ log = logs.get(__name__)
 SETTINGS = web.AppKey("accounts_settings", Settings)
 REDIS = web.AppKey("accounts_redis", Redis)
 _READ_TIMEOUT_S = 2.0
+_APPLIED_WAIT_S = 3.0
 _SCALES = {v: k for k, v in SCALE_NAMES.items()}
 
 
@@ -86,6 +88,7 @@ async def _read(reading: Any) -> Any:
 
 async def _append(request: web.Request, event: apb.AccountEvent) -> s.AccountChanged:
     await topics.append_accounts(request, [event])
+    await _until_applied(request, event)
     log.info(
         "account change recorded",
         account_id=event.account_id,
@@ -93,6 +96,22 @@ async def _append(request: web.Request, event: apb.AccountEvent) -> s.AccountCha
         kind=str(event.WhichOneof("body")),
     )
     return s.AccountChanged(event_id=event.event_id, account_id=event.account_id)  # type: ignore[arg-type]
+
+
+async def _until_applied(
+    request: web.Request, event: apb.AccountEvent, *, key_sha256: str = ""
+) -> None:
+    """Answers once the tracker has applied the change (a few ms), so that the caller's next
+    request reads it: an account made can be given an endpoint at once. A tracker that is
+    behind delays the answer _APPLIED_WAIT_S at most; the change is durable all the same."""
+    redis = request.app[REDIS]
+    try:
+        async with asyncio.timeout(_APPLIED_WAIT_S):
+            async for _ in backoff.attempts(first_s=0.005, cap_s=0.1):
+                if await stored.applied(redis, event.account_id, event.event_id, key_sha256):
+                    return
+    except (*UNREACHABLE, TimeoutError):
+        log.warning("account change not yet applied", event_id=event.event_id)
 
 
 async def _safe(request: web.Request, url: str) -> None:
@@ -115,6 +134,7 @@ async def create_account(request: web.Request) -> web.Response:
         account_id, key_added=apb.KeyAdded(key_id=key_id, sha256=model.key_sha256(key))
     )
     await topics.append_accounts(request, [created, added])
+    await _until_applied(request, added, key_sha256=model.key_sha256(key))
     log.info("account created", account_id=account_id, key_id=key_id)
     return json_response(s.AccountMade(account_id=account_id, key_id=key_id, key=key), 201)
 

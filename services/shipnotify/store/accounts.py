@@ -244,6 +244,14 @@ async def account(redis: Redis, account_id: str) -> Account | None:
     )
 
 
+async def applied(redis: Redis, account_id: str, event_id: str, key_sha256: str = "") -> bool:
+    """Whether an account event has been applied (and, given a key's digest, the key opens
+    the account)."""
+    if not await redis.hexists(account_applied_key(account_id), event_id):
+        return False
+    return not key_sha256 or bool(await redis.exists(api_key_key(key_sha256)))
+
+
 async def accounts(redis: Redis) -> dict[str, str]:
     """Every account: id -> name."""
     return {text(k): text(v) for k, v in (await redis.hgetall(ACCOUNTS)).items()}
