@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--shipments", int, "the shipments those events are of (default 5000)"),
         ("--rate", float, "events a second for the latency figures (default 500)"),
         ("--seconds", float, "length of each fixed-rate measurement (default 20)"),
+        ("--webhooks", int, "messages for the webhooks figure (default 5000)"),
         ("--kafka", str, "a broker to use instead of starting one"),
         ("--redis", str, "a Redis URL to use instead of a local redis-server"),
         ("--json", Path, "where the figures go as JSON (default shipnotify-bench.json)"),
@@ -262,7 +263,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     given = {
         k: v
-        for k in ("events", "shipments", "rate", "seconds", "kafka", "redis")
+        for k in ("events", "shipments", "rate", "seconds", "webhooks", "kafka", "redis")
         if (v := getattr(args, k)) is not None
     }
     if args.json is not None:

@@ -103,8 +103,9 @@ SURVEY_ANSWERS = Counter(
 )
 SURVEY_NOTICES = Counter(
     "shipnotify_survey_notices",
-    "Notices of the survey loop that ended, by kind (survey, follow_up, apology, case_alert)"
-    " and final state (sent, throttled, opted_out, rejected, dead, ...).",
+    "Notices of the survey loop that ended, by kind (survey, follow_up, apology, case_alert;"
+    " and endpoint_disabled, a team's email) and final state (sent, throttled, opted_out,"
+    " rejected, dead, ...).",
     ["kind", "state"],
 )
 CONSUMER_LAG = Gauge(

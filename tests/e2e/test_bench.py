@@ -18,6 +18,7 @@ FIGURES = {
     "tracker / raw consume",
     "notices sent",
     "notifier, one process",
+    "webhooks per second per process",
     "kafka produce to consume, p99",
     "tap to SMS, p50",
     "tap to SMS, p99",
@@ -54,4 +55,7 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     assert all(f["met"] in (True, False) for f in figures.values() if f["target"])
     assert doc["details"]["sent"]["sms"] == doc["details"]["sent"]["email"] > 0
     assert figures["notices sent"]["value"] == 600  # 100 shipments, 6 notices each, once
+    assert "webhooks per second per process" in run.stdout
+    assert figures["webhooks per second per process"]["value"] > 0
+    assert doc["details"]["webhooks"] == {"received": 200, "verified": 200}  # each once, signed
     assert "cores" in doc["machine"]

@@ -5,7 +5,9 @@ store on redis-server, and a producer fake (the accounts topic's records are rea
 Shown: every try verifies and carries the same webhook-id; a hanging endpoint holds at most
 webhooks_per_endpoint tries and delays neither another endpoint nor an email; 410 disables
 the endpoint; a 503's Retry-After is honoured; a rotation signs with both secrets; each try
-is in the endpoint's delivery log."""
+is in the endpoint's delivery log; an endpoint failing for days is disabled and each member
+of its account's team with an email address gets one email (a real SMTP server), in the
+member's language."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ from redis.asyncio import Redis
 from standardwebhooks import Webhook
 
 from shipnotify.config import Settings
+from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.model import webhooks as wh
 from shipnotify.notifier.outcomes import Failed, Outcome, Sent
+from shipnotify.notifier.senders import SmtpEmail
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store import intact, keys
@@ -437,7 +441,21 @@ async def tries(receiver: Receiver, count: int) -> None:
     await asyncio.sleep(0.3)
 
 
-async def test_an_endpoint_failing_for_days_is_disabled(lane: Lane) -> None:
+ENDPOINT_DISABLED = npb.NOTICE_KIND_ENDPOINT_DISABLED
+TEAM = [
+    apb.TeamMember(name="Ana", email="ana@acme.example", locale="en", time_zone="Europe/Chisinau"),
+    apb.TeamMember(name="Ivan", email="ivan@acme.example", locale="ru", time_zone="UTC"),
+    apb.TeamMember(name="Night desk", phone="+37369123456", locale="en"),  # no email
+]
+
+
+async def test_an_endpoint_failing_for_days_is_disabled_and_its_team_told(
+    lane: Lane, mail: MailSandbox
+) -> None:
+    account = keys.account_key(lane.account_id)
+    await lane.redis.hset(
+        account, mapping={"name": "Acme", "team": apb.TeamSet(members=TEAM).SerializeToString()}
+    )
     # a Retry-After first, so that the second try comes after the streak is made longer
     receiver = Receiver([a_secret()], answers=[(503, "1")], default=500)
     endpoint_id = await lane.endpoint("down", receiver)
@@ -450,6 +468,7 @@ async def test_an_endpoint_failing_for_days_is_disabled(lane: Lane) -> None:
     await tries(receiver, 1)
     told = [r for r in lane.producer.records if r[0] == lane.settings.accounts_topic]
     assert told == []
+    assert team_notices(lane) == []
     assert int(cast(bytes, await lane.redis.hget(health, "failing_since"))) == almost
     # past it: the next failure disables the endpoint
     await lane.redis.hset(health, "failing_since", almost - 120_000)
@@ -462,6 +481,76 @@ async def test_an_endpoint_failing_for_days_is_disabled(lane: Lane) -> None:
     disabled = events[0].endpoint_disabled
     assert disabled.endpoint_id == endpoint_id
     assert disabled.reason == f"failing for {days:g} days in a row"
+    # the team's emails went to the notifications topic before the event, and each repeat
+    # made the same ones: one per member with an email address
+    records = lane.producer.records
+    first_event = next(i for i, r in enumerate(records) if r[0] == lane.settings.accounts_topic)
+    assert {j.notification_id for j in team_notices(lane, records[:first_event])} == {
+        j.notification_id for j in team_notices(lane)
+    }
+    notices = team_notices(lane)
+    assert {(j.address, j.locale) for j in notices} == {
+        ("ana@acme.example", "en"),
+        ("ivan@acme.example", "ru"),
+    }
+    assert len({j.notification_id for j in notices}) == 2
+    alert = notices[0].endpoint_alert
+    assert (alert.endpoint_id, alert.account_name) == (endpoint_id, "Acme")
+    assert alert.url == f"http://127.0.0.1:{lane.port}/{endpoint_id}"
+    assert alert.failing_since.ToMilliseconds() == almost - 120_000
+    # a notifier takes them all, repeats included, and each member gets one email, over
+    # SMTP, in the member's language
+    await send_by_mail(lane, mail, notices)
+    got = {m.rcpt_tos: m for m in mail.messages}
+    assert sorted(got) == [("ana@acme.example",), ("ivan@acme.example",)]
+    assert len(mail.messages) == 2
+    ana, ivan = got[("ana@acme.example",)], got[("ivan@acme.example",)]
+    assert ana.subject == f"Webhook endpoint disabled: {alert.url}"
+    assert ivan.subject == f"Вебхук-эндпоинт отключён: {alert.url}"
+    for received, reason in (
+        (ana, f"Why: Every delivery failed for {days:g} days in a row"),
+        (ivan, f"Причина: Все доставки не удавались {days:g} дней подряд"),  # noqa: RUF001
+    ):
+        assert endpoint_id in str(received.text)
+        assert reason in str(received.text)
+
+
+def team_notices(
+    lane: Lane, records: Sequence[tuple[str, bytes | None, bytes | None]] | None = None
+) -> list[npb.NotificationJob]:
+    """The team's emails the notifier appended to the notifications topic."""
+    found = []
+    for topic, value, _ in lane.producer.records if records is None else records:
+        if topic != lane.settings.notifications_topic:
+            continue
+        job = npb.NotificationJob.FromString(cast(bytes, value))
+        if job.kind == ENDPOINT_DISABLED:
+            found.append(job)
+    return found
+
+
+async def send_by_mail(
+    lane: Lane, mail: MailSandbox, notices: Sequence[npb.NotificationJob]
+) -> None:
+    """Takes the jobs into a notifier whose email goes to the mail sandbox, as any notifier
+    of the notifications topic would, until each of them is final."""
+    settings = lane.settings.model_copy(update={"smtp_host": mail.host, "smtp_port": mail.port})
+    email = SmtpEmail(settings)
+    notifier = Notifier(
+        settings,
+        book=lane.book,
+        senders=[email],
+        producer=lane.producer,
+        throttle=AnyoneMayBeAsked(),
+        webhooks=lane.store,
+    )
+    try:
+        records = [SimpleNamespace(value=j.SerializeToString()) for j in notices]
+        await notifier.take(cast(list[ConsumerRecord], records))
+        assert {await final_state(lane, j) for j in notices} == {"sent"}
+        await notifier.drain(5.0)
+    finally:
+        await email.close()
 
 
 async def test_a_success_clears_the_failing_streak(lane: Lane) -> None:

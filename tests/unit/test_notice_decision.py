@@ -298,6 +298,7 @@ def test_a_failures_kind_as_the_metrics_count_it() -> None:
 
 SURVEY, FOLLOW_UP = npb.NOTICE_KIND_SURVEY, npb.NOTICE_KIND_FOLLOW_UP
 APOLOGY, CASE_ALERT = npb.NOTICE_KIND_APOLOGY, npb.NOTICE_KIND_CASE_ALERT
+ENDPOINT_DISABLED = npb.NOTICE_KIND_ENDPOINT_DISABLED
 LATER_WAITS = SmsGate(opted_out=False, later_deferred=True, erased=False)
 HOUR = 3600 * 1000
 
@@ -361,7 +362,13 @@ def test_no_survey_loop_sms_goes_to_an_opted_out_number_or_after_an_erasure(
 
 @pytest.mark.parametrize(
     ("kind", "channel"),
-    [(FOLLOW_UP, SMS), (APOLOGY, SMS), (APOLOGY, EMAIL), (CASE_ALERT, EMAIL)],
+    [
+        (FOLLOW_UP, SMS),
+        (APOLOGY, SMS),
+        (APOLOGY, EMAIL),
+        (CASE_ALERT, EMAIL),
+        (ENDPOINT_DISABLED, EMAIL),
+    ],
 )
 def test_a_follow_up_an_apology_and_an_alert_go_at_once_even_at_night(
     kind: npb.NoticeKind, channel: pb.Channel
@@ -379,6 +386,8 @@ def test_a_follow_up_an_apology_and_an_alert_go_at_once_even_at_night(
     [
         (FOLLOW_UP, EMAIL, "follow_up: no words for this channel"),
         (CASE_ALERT, SMS, "case_alert: no words for this channel"),
+        (ENDPOINT_DISABLED, SMS, "endpoint_disabled: no words for this channel"),
+        (ENDPOINT_DISABLED, PUSH, "endpoint_disabled: no words for this channel"),
         (SURVEY, PUSH, "survey: no words for this channel"),
         (APOLOGY, PUSH, "apology: no words for this channel"),
         (9, SMS, "kind 9: no words for this channel"),

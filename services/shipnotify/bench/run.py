@@ -4,7 +4,9 @@ measurement in turn, each beside the raw limit it is compared with."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -13,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +36,18 @@ from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.services import Services
 from shipnotify.devstack.sms_sandbox import SmsSandbox
 from shipnotify.devstack.stack import at_sandboxes
+from shipnotify.devstack.webhook_sandbox import KEEP, WebhookSandbox
+from shipnotify.model import webhooks as wh
 from shipnotify.model.ids import tracking_id_for
+from shipnotify.store import keys
 from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
+from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.web.auth import issue_courier_token
 
 ACCOUNT, TOKEN = "AC" + "be" * 16, "bench-sandbox-token"
 API_KEY = "bench-api-key"
 HTTP_SERVICES = ("ingest", "status_api", "hooks")  # hooks takes the sandbox's delivery receipts
+WEBHOOK_ENDPOINTS = 8  # the webhooks figure's endpoints, all at the webhook sandbox
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Options:
     shipments: int = 5_000  # the events are theirs, registration and hub scans among them
     rate: float = 500.0  # events a second for the latency figures
     seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
+    webhooks: int = 5_000  # signed messages for the webhooks figure
     kafka: str = ""  # a given broker instead of starting one
     redis: str = ""  # a given Redis instead of a local redis-server
     out: Path = Path("shipnotify-bench.json")
@@ -58,7 +67,8 @@ class Options:
 
     @classmethod
     def smoke(cls, **given: Any) -> Options:
-        return cls(**{"events": 600, "shipments": 100, "rate": 100.0, "seconds": 2.0} | given)
+        smoke = {"events": 600, "shipments": 100, "rate": 100.0, "seconds": 2.0, "webhooks": 200}
+        return cls(**smoke | given)
 
 
 async def run(options: Options, base: Settings) -> Report:
@@ -77,6 +87,7 @@ class Stack:
     services: Services
     sms: SmsSandbox
     mail: MailSandbox
+    hooks: WebhookSandbox
     redis: Redis
     workdir: Path
     progress: Progress
@@ -96,6 +107,7 @@ class Stack:
         report.add("aiokafka consume, events topic", consume, "records/s", beside="raw limit")
         await self._tracker(report, events, consume)
         await self._notifier(report, parcels)
+        await self._webhooks(report)
         await self._latency(report, parcels)
         await self._status_api(report, parcels)
         self._memory(report)
@@ -200,6 +212,69 @@ class Stack:
             rate,
             "notices/s",
             beside="twilio library + SMTP to the local sandboxes",
+        )
+
+    async def _webhooks(self, report: Report) -> None:
+        """The same notifier's webhook lane: messages to an account's endpoints, planned on
+        the notifications topic as the tracker plans them, each signed and sent to the
+        webhook sandbox, which verifies it with the Standard Webhooks library; counted
+        there. Several endpoints, so that the lane is measured, not one endpoint's bound
+        (webhooks_per_endpoint)."""
+        total, hooks = self.options.webhooks, self.hooks
+        account = "acct_" + uuid.uuid4().hex[:12]
+        endpoints = []
+        for _ in range(WEBHOOK_ENDPOINTS):
+            endpoint_id = "ep_" + uuid.uuid4().hex[:12]
+            secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+            hooks.trust(endpoint_id, secret)
+            endpoint = apb.Endpoint(
+                endpoint_id=endpoint_id,
+                url=hooks.url(endpoint_id),
+                secrets=[apb.EndpointSecret(secret=secret)],
+            )
+            await self.redis.hset(
+                keys.account_endpoints_key(account), endpoint_id, endpoint.SerializeToString()
+            )
+            endpoints.append(endpoint)
+        producer = kafka.producer(self.settings)
+        await producer.start()
+        try:
+            acks = []
+            for n in range(total):
+                shipment_id = f"bench-wh-{self.run_id}-{n}"
+                message = wh.make(
+                    wh.STATUS_CHANGED,
+                    str(uuid.uuid4()),
+                    account_id=account,
+                    shipment_id=shipment_id,
+                    tracking_id=tracking_id_for(shipment_id, self.settings.tracking_id_secret),
+                    version=1,
+                    at=datetime.now(UTC),
+                    data={"status": "in_transit"},
+                )
+                (job,) = wh.fan_out(message, [endpoints[n % len(endpoints)]])
+                acks.append(
+                    await producer.send(
+                        self.settings.notifications_topic,
+                        key=shipment_id.encode(),
+                        value=job.SerializeToString(),
+                    )
+                )
+            await asyncio.gather(*acks)
+        finally:
+            await producer.stop()
+
+        async def received() -> int:
+            return len(hooks.received)
+
+        rate = await self._phase("webhooks", total, self._rate_until(received, total))
+        verified = sum(r.verified and r.answered == 204 for r in hooks.received)
+        report.details["webhooks"] = {"received": len(hooks.received), "verified": verified}
+        report.add(
+            "webhooks per second per process",
+            rate,
+            "webhooks/s",
+            beside=f"signed, {verified} of {total} verified at a loopback receiver",
         )
 
     async def _rate_until(self, count: Callable[[], Awaitable[int]], total: int) -> float:
@@ -491,6 +566,9 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
         bootstrap = options.kafka or exits.enter_context(processes.broker(workdir)).address
         redis_url = options.redis or exits.enter_context(processes.redis_server(workdir)).address
         mail = exits.enter_context(MailSandbox())
+        hooks = await exits.enter_async_context(
+            WebhookSandbox(keep=max(KEEP, options.webhooks)).running()
+        )
         sms = await exits.enter_async_context(
             SmsSandbox(ACCOUNT, TOKEN, callback_delay_s=0.5).running()
         )
@@ -513,6 +591,8 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             # the providers' account limits are not ours to measure
             sms_per_second=1e6,
             emails_per_second=1e6,
+            webhooks_per_second=1e6,
+            webhook_allow_loopback=True,  # the endpoints are the local webhook sandbox
             quiet_hours="",
             track_requests_per_minute=1_000_000_000,
             log_level="warning",
@@ -529,7 +609,7 @@ async def _stack(options: Options, base: Settings, workdir: Path) -> AsyncIterat
             TimeElapsedColumn(),
             console=Console(stderr=True),
         )
-        yield Stack(options, settings, services, sms, mail, redis, workdir, progress, run_id)
+        yield Stack(options, settings, services, sms, mail, hooks, redis, workdir, progress, run_id)
 
 
 async def _create_topic(settings: Settings, name: str) -> None:

@@ -14,7 +14,8 @@ from shipnotify.web import callers, json_response
 
 class Notice(BaseModel):
     notification_id: str
-    # status (a status's notice), survey, follow_up, apology or case_alert (the survey loop's)
+    # status (a status's notice), survey, follow_up, apology or case_alert (the survey loop's),
+    # endpoint_disabled (an account team's email of its disabled webhook endpoint)
     kind: str = "status"
     state: str
     channel: str | None = None

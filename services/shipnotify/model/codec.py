@@ -139,6 +139,10 @@ def decode_job(raw: bytes | None) -> npb.NotificationJob:
         raise MalformedEvent("a webhook job without its message")
     if job.channel == pb.CHANNEL_WEBHOOK:
         return job  # its payload says what it tells; no status to check
+    if job.kind == npb.NOTICE_KIND_ENDPOINT_DISABLED:  # of an endpoint, not of a shipment
+        if not job.endpoint_alert.endpoint_id:
+            raise MalformedEvent("an endpoint's notice without its endpoint")
+        return job
     try:
         Status.from_proto(job.status)
         AttemptFailure.from_proto(job.failure)

@@ -62,6 +62,42 @@ def disabled_event_id(endpoint_id: str, cause: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"disabled:{endpoint_id}:{cause}"))
 
 
+def team_notice_id(disabled_event_id: str, address: str) -> str:
+    """A team member's email telling of a disabled endpoint: made from the EndpointDisabled
+    event's id, so a repeat (another failing try, a crash) makes the same notice, sent once."""
+    return str(uuid.uuid5(uuid.UUID(disabled_event_id), address))
+
+
+def team_notices(
+    event_id: str,
+    alert: npb.EndpointAlert,
+    team: Iterable[apb.TeamMember],
+) -> list[npb.NotificationJob]:
+    """One email per team member with an email address, in the member's language and time
+    zone, telling that the endpoint was disabled (`event_id`: the EndpointDisabled's). The
+    endpoint's notices are its own, under the endpoint id."""
+    jobs = []
+    for member in team:
+        if not member.email:
+            continue
+        job = npb.NotificationJob(
+            notification_id=team_notice_id(event_id, member.email),
+            shipment_id=alert.endpoint_id,
+            event_id=event_id,
+            channel=pb.CHANNEL_EMAIL,
+            address=member.email,
+            name=member.name,
+            locale=member.locale,
+            time_zone=member.time_zone,
+            kind=npb.NOTICE_KIND_ENDPOINT_DISABLED,
+            endpoint_alert=alert,
+        )
+        job.occurred_at.CopyFrom(alert.disabled_at)
+        job.planned_at.CopyFrom(alert.disabled_at)
+        jobs.append(job)
+    return jobs
+
+
 def rfc3339(at: datetime) -> str:
     """UTC, milliseconds, `Z`: 2026-12-02T04:23:23.123Z."""
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,7 +12,9 @@ provider answered (`after_send`). An attempt that failed as no rule foresaw is d
 The survey loop's notices (a job's `kind`: survey, follow-up, apology, case alert) have
 rules of their own when taken up (`_loop_before_claim`): none is superseded by a status, nor
 supersedes one; a survey waits for its `not_before`, then for the contact's waking hours (by
-SMS and by email), with a plain `Wait`; the others go at once.
+SMS and by email), with a plain `Wait`; the others go at once. So does the email telling an
+account's team that its webhook endpoint was disabled (NOTICE_KIND_ENDPOINT_DISABLED), the
+one channel it has words for.
 """
 
 from __future__ import annotations
@@ -37,19 +39,23 @@ Tally = Literal["sent", "failed", "skipped", "gone"]  # the count a notice's end
 QUIET_CHANNELS = frozenset((pb.CHANNEL_SMS, pb.CHANNEL_PUSH))
 
 STATUS = npb.NOTICE_KIND_UNSPECIFIED  # a job's kind when it tells of a status
-# The survey loop's kinds, as the book, the metrics and the logs name them.
+# The survey loop's kinds, and an account's team's notice of its disabled endpoint, as the
+# book, the metrics and the logs name them.
 KIND_NAMES = {
     npb.NOTICE_KIND_SURVEY: "survey",
     npb.NOTICE_KIND_FOLLOW_UP: "follow_up",
     npb.NOTICE_KIND_APOLOGY: "apology",
     npb.NOTICE_KIND_CASE_ALERT: "case_alert",
+    npb.NOTICE_KIND_ENDPOINT_DISABLED: "endpoint_disabled",
 }
-# The channels each has words for: a follow-up asks for an SMS reply; an alert is an email.
+# The channels each has words for: a follow-up asks for an SMS reply; an alert and a team's
+# notice of its disabled endpoint are emails.
 _KIND_CHANNELS = {
     npb.NOTICE_KIND_SURVEY: frozenset((pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)),
     npb.NOTICE_KIND_FOLLOW_UP: frozenset((pb.CHANNEL_SMS,)),
     npb.NOTICE_KIND_APOLOGY: frozenset((pb.CHANNEL_SMS, pb.CHANNEL_EMAIL)),
     npb.NOTICE_KIND_CASE_ALERT: frozenset((pb.CHANNEL_EMAIL,)),
+    npb.NOTICE_KIND_ENDPOINT_DISABLED: frozenset((pb.CHANNEL_EMAIL,)),
 }
 
 # spreads of the times at which notices that wait for the same thing come due again
@@ -227,7 +233,7 @@ def _loop_before_claim(
         now = datetime.fromtimestamp(now_ms / 1000, UTC)
         if (morning := quiet_until(now, job.time_zone, rules.quiet)) is not None:
             return Wait(int(morning.timestamp() * 1000))
-    # a follow-up, an apology, an alert: someone just wrote to us, or waits for a call
+    # a follow-up, an apology, an alert, an endpoint disabled: someone waits to hear now
     return _unless_paused(paused_s, now_ms)
 
 

@@ -1,7 +1,8 @@
 """What a job of the survey loop says (its `kind`: survey, follow-up, apology, case alert),
-from what it carries: its SMS text or its email. The senders ask here for every job that
-is not a status's. The survey email's links go to hooks' landing page (`webhook_url`, or
-`public_url`), each with the survey's signed token and its score."""
+or of an account's team (its webhook endpoint disabled), from what it carries: its SMS text
+or its email. The senders ask here for every job that is not a status's. The survey email's
+links go to hooks' landing page (`webhook_url`, or `public_url`), each with the survey's
+signed token and its score."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from shipnotify.config import Settings
 from shipnotify.i18n import language_for
 from shipnotify.model import survey
 from shipnotify.model.ids import tracking_url
-from shipnotify.notifier import survey_texts
+from shipnotify.notifier import endpoint_texts, survey_texts
 from shipnotify.notifier.texts import Email
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -41,6 +42,10 @@ def email(job: npb.NotificationJob, settings: Settings) -> Email:
         case npb.NOTICE_KIND_CASE_ALERT:
             return survey_texts.case_alert_email(
                 lang, job.case_alert, time_zone=job.time_zone, tracking_url=link
+            )
+        case npb.NOTICE_KIND_ENDPOINT_DISABLED:
+            return endpoint_texts.endpoint_disabled_email(
+                lang, job.endpoint_alert, time_zone=job.time_zone, name=job.name
             )
     raise ValueError(f"no email for a notice of kind {job.kind}")
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shipnotify.store.notices import Claim, SmsGate
-from shipnotify.store.webhooks import Listeners, Try
+from shipnotify.store.webhooks import Listeners, Team, Try
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -58,6 +58,8 @@ class Webhooks(Protocol):
     async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None: ...
 
     async def listeners(self, shipment_id: str) -> Listeners | None: ...
+
+    async def team(self, account_id: str) -> Team: ...
 
     async def keep(
         self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int

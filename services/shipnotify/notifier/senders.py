@@ -221,7 +221,13 @@ class SmtpEmail:
         msg["From"] = self._from
         msg["To"] = _to(job.name, job.address)
         subject = mail.subject
-        msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+        # header_name: the first line leaves room for "Subject: ", so a long subject is not
+        # folded again before its first word (read back, it would begin with a space)
+        msg["Subject"] = (
+            subject
+            if subject.isascii()
+            else Header(subject, "utf-8", header_name="Subject").encode()
+        )
         msg["Date"] = formatdate(localtime=False)
         # Derived from the notification id: a resent copy is recognisable as the same message.
         msg["Message-ID"] = self.message_id(job)

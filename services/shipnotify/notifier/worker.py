@@ -312,7 +312,8 @@ class Notifier:
         self, job: npb.NotificationJob, attempt: int, outcome: Outcome, started_ms: int
     ) -> None:
         """A webhook's try: in its endpoint's delivery log and health; a Retry-After pauses
-        the endpoint; an endpoint failing for webhook_disable_after_days is disabled."""
+        the endpoint; an endpoint failing for webhook_disable_after_days is disabled, and its
+        account's team told by email."""
         assert self.webhooks is not None
         endpoint_id, at = job.webhook.endpoint_id, now_ms()
         code = outcome.provider_id if isinstance(outcome, Sent) else outcome.code
@@ -331,7 +332,48 @@ class Notifier:
         days = self.settings.webhook_disable_after_days
         if failing_since is not None and at - failing_since >= days * _DAY_MS:
             reason = f"failing for {days:g} days in a row"
-            await self._endpoint_disabled(job, reason, cause=f"failing since {failing_since}")
+            cause = f"failing since {failing_since}"
+            event_id = wh.disabled_event_id(endpoint_id, cause)
+            await self._tell_team(job, event_id, reason, failing_since_ms=failing_since, at_ms=at)
+            await self._endpoint_disabled(job, reason, cause=cause)
+
+    async def _tell_team(
+        self,
+        job: npb.NotificationJob,
+        event_id: str,
+        reason: str,
+        *,
+        failing_since_ms: int,
+        at_ms: int,
+    ) -> None:
+        """An email to each of the account's team members with an address, appended to the
+        notifications topic before the EndpointDisabled event (`event_id`): their ids are
+        made from it, so every try that repeats the event repeats the same notices, and the
+        claim sends each once."""
+        assert self.webhooks is not None
+        account_id, endpoint_id = job.webhook.account_id, job.webhook.endpoint_id
+        team = await self.webhooks.team(account_id)
+        endpoint = await self.webhooks.endpoint(account_id, endpoint_id) or apb.Endpoint()
+        alert = npb.EndpointAlert(
+            account_id=account_id,
+            account_name=team.account_name,
+            endpoint_id=endpoint_id,
+            url=endpoint.url,
+            description=endpoint.description,
+            reason=reason,
+        )
+        alert.failing_since.FromMilliseconds(failing_since_ms)
+        alert.disabled_at.FromMilliseconds(at_ms)
+        sent = [
+            await self.producer.send(
+                self.settings.notifications_topic,
+                notice.SerializeToString(),
+                key=endpoint_id.encode(),
+                headers=tracing.headers(),
+            )
+            for notice in wh.team_notices(event_id, alert, team.members)
+        ]
+        await asyncio.gather(*sent)
 
     async def _endpoint_disabled(
         self, job: npb.NotificationJob, reason: str, *, cause: str

@@ -111,8 +111,15 @@ CODES = {
 _NAMES = {code: name for name, code in CODES.items()}
 _CHANNELS = {"sms": "s", "email": "e", "push": "p", "webhook": "k", "?": "?"}
 _PARTIES = {"sender": "s", "recipient": "r", "?": "?"}
-# The survey loop's kinds (a status notice's goes unsaid)
-_KINDS = {"survey": "s", "follow_up": "f", "apology": "a", "case_alert": "c", "?": "?"}
+# The survey loop's kinds and the team's endpoint notice (a status notice's goes unsaid)
+_KINDS = {
+    "survey": "s",
+    "follow_up": "f",
+    "apology": "a",
+    "case_alert": "c",
+    "endpoint_disabled": "d",
+    "?": "?",
+}
 
 
 def _script(name: str) -> str:

@@ -1,7 +1,8 @@
 """What the notifier keeps of an endpoint's webhooks (keys in keys.py, all under the
 endpoint's hash tag `{ep:<id>}`): its message store (the messages by when each was made, and
 their jobs, for replays; trimmed to `log_days`), its delivery log (a stream, one entry per
-try) and its health (since when it has been failing)."""
+try) and its health (since when it has been failing); and what it reads of the accounts: an
+endpoint, a shipment's listeners, an account's team."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ class Listeners:
     version: int
 
 
+@dataclass(frozen=True)
+class Team:
+    """An account's name and its contact team, as its account hash keeps them."""
+
+    account_name: str
+    members: list[apb.TeamMember]
+
+
 class WebhookStore:
     def __init__(self, redis: Redis, *, log_days: int) -> None:
         self._redis = redis
@@ -49,6 +58,13 @@ class WebhookStore:
 
     async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
         return await accounts.endpoint(self._redis, account_id, endpoint_id)
+
+    async def team(self, account_id: str) -> Team:
+        """The account's name and team (none set: an empty team)."""
+        stored = await self._redis.hmget(keys.account_key(account_id), ["name", "team"])
+        name, team = cast(list[bytes | None], stored)
+        members = apb.TeamSet.FromString(team).members if team else []
+        return Team(name.decode() if name else "", list(members))
 
     async def listeners(self, shipment_id: str) -> Listeners | None:
         """The shipment's account and its endpoints; None for the carrier's own shipment or

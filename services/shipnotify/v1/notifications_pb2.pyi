@@ -37,7 +37,7 @@ NOTICE_KIND_CASE_ALERT: NoticeKind
 NOTICE_KIND_ENDPOINT_DISABLED: NoticeKind
 
 class NotificationJob(_message.Message):
-    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert", "webhook")
+    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert", "webhook", "endpoint_alert")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class NotificationJob(_message.Message):
     SCALE_FIELD_NUMBER: _ClassVar[int]
     CASE_ALERT_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ALERT_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     shipment_id: str
     event_id: str
@@ -88,7 +89,8 @@ class NotificationJob(_message.Message):
     scale: _survey_pb2.Scale
     case_alert: CaseAlert
     webhook: WebhookMessage
-    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ..., webhook: _Optional[_Union[WebhookMessage, _Mapping]] = ...) -> None: ...
+    endpoint_alert: EndpointAlert
+    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ..., webhook: _Optional[_Union[WebhookMessage, _Mapping]] = ..., endpoint_alert: _Optional[_Union[EndpointAlert, _Mapping]] = ...) -> None: ...
 
 class WebhookMessage(_message.Message):
     __slots__ = ("message_id", "event_type", "account_id", "endpoint_id", "payload", "created_at")
@@ -105,6 +107,26 @@ class WebhookMessage(_message.Message):
     payload: bytes
     created_at: _timestamp_pb2.Timestamp
     def __init__(self, message_id: _Optional[str] = ..., event_type: _Optional[str] = ..., account_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., payload: _Optional[bytes] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EndpointAlert(_message.Message):
+    __slots__ = ("account_id", "account_name", "endpoint_id", "url", "description", "reason", "failing_since", "disabled_at")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FAILING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    account_name: str
+    endpoint_id: str
+    url: str
+    description: str
+    reason: str
+    failing_since: _timestamp_pb2.Timestamp
+    disabled_at: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., account_name: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., description: _Optional[str] = ..., reason: _Optional[str] = ..., failing_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseAlert(_message.Message):
     __slots__ = ("case_id", "depot", "courier_id", "due_at", "scale", "score", "reason", "comment", "source", "party", "timeline", "customer_name", "customer_phone", "customer_email")
