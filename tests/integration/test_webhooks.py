@@ -563,3 +563,25 @@ async def test_a_success_clears_the_failing_streak(lane: Lane) -> None:
     )
     assert b"failing_since" not in health
     assert int(health[b"last_ok"]) > 0
+
+
+async def test_a_message_made_again_with_other_bytes_goes_as_it_first_came(lane: Lane) -> None:
+    """A redelivered event re-planned once its shipment moved on names a later version: the
+    same webhook-id must still carry the bytes it first had, on every try and in a replay."""
+    receiver = Receiver([a_secret()], answers=[(500, None)])
+    endpoint_id = await lane.endpoint("ok", receiver)
+    (first,) = await lane.plan(endpoint_id)
+    again = npb.NotificationJob()
+    again.CopyFrom(first)
+    again.webhook.payload = first.webhook.payload.replace(b'"version":1', b'"version":9')
+    assert again.webhook.payload != first.webhook.payload
+    replay = npb.NotificationJob()
+    replay.CopyFrom(again)
+    replay.notification_id = wh.replay_notification_id(first.notification_id, str(uuid.uuid4()))
+    await lane.take([first])
+    await lane.take([again])
+    assert await final_state(lane, first) == "sent"
+    await lane.take([replay])
+    assert await final_state(lane, replay) == "sent"
+    assert [r.body for r in receiver.received] == [first.webhook.payload] * 3
+    assert {r.headers["webhook-id"] for r in receiver.received} == {first.webhook.message_id}

@@ -156,10 +156,12 @@ class Notifier:
                 continue
             jobs.append(bytes(record.value))
             if job.channel == pb.CHANNEL_WEBHOOK:
-                webhooks.append((job, jobs[-1]))
-        await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
+                webhooks.append((len(jobs) - 1, job))
         if webhooks and self.webhooks is not None:  # the endpoints' message stores, for replays
-            await self.webhooks.keep(webhooks, now_ms())
+            kept = await self.webhooks.keep([(job, jobs[i]) for i, job in webhooks], now_ms())
+            for (i, _), raw in zip(webhooks, kept, strict=True):
+                jobs[i] = raw
+        await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
         await asyncio.gather(*(await asyncio.gather(*sends)))
         for raw in jobs:
             self._start(raw)

@@ -81,19 +81,25 @@ class WebhookStore:
             return None
         return Listeners(account_id, endpoints, int(version or 0))
 
-    async def keep(self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int) -> None:
+    async def keep(
+        self, jobs: Sequence[tuple[npb.NotificationJob, bytes]], now_ms: int
+    ) -> list[bytes]:
         """Puts webhook jobs in their endpoints' message stores, and drops the messages past
-        the log's days: one pipelined round trip."""
+        the log's days: two pipelined round trips. A message is kept as it first came: the
+        job to send is returned, carrying the kept message (a redelivered event re-planned
+        later may have made other bytes under the same webhook-id; every try sends the
+        first's)."""
         if not jobs:
-            return
+            return []
         pipe = self._redis.pipeline(transaction=False)
         endpoints = set()
         for job, raw in jobs:
             message, endpoint = job.webhook.message_id, job.webhook.endpoint_id
             endpoints.add(endpoint)
             created = job.webhook.created_at.ToMilliseconds()
-            pipe.zadd(keys.endpoint_messages_key(endpoint), {message: created})
-            pipe.hset(keys.endpoint_bodies_key(endpoint), message, raw)
+            pipe.zadd(keys.endpoint_messages_key(endpoint), {message: created}, nx=True)
+            pipe.hsetnx(keys.endpoint_bodies_key(endpoint), message, raw)
+            pipe.hget(keys.endpoint_bodies_key(endpoint), message)
         for endpoint in sorted(endpoints):
             pipe.zrangebyscore(keys.endpoint_messages_key(endpoint), "-inf", now_ms - self._keep_ms)
         answers = await pipe.execute()
@@ -105,6 +111,8 @@ class WebhookStore:
                 trim.hdel(keys.endpoint_bodies_key(endpoint), *ids)
         if len(trim):
             await trim.execute()
+        kept = answers[2 : 3 * len(jobs) : 3]
+        return [_as_kept(job, raw, first) for (job, raw), first in zip(jobs, kept, strict=True)]
 
     async def tried(self, endpoint_id: str, entry: Try) -> int | None:
         """Logs a try and updates the endpoint's health; since when (ms) it has been
@@ -130,3 +138,16 @@ class WebhookStore:
             pipe.hget(health, "failing_since")
         answers = await pipe.execute()
         return None if ok else int(cast(bytes, answers[-1]))
+
+
+def _as_kept(job: npb.NotificationJob, raw: bytes, first: bytes | None) -> bytes:
+    """The job with the message as first kept (its own notification id: a replay's stays)."""
+    if not first or first == raw:
+        return raw
+    message = npb.NotificationJob.FromString(first).webhook
+    if message == job.webhook:
+        return raw
+    same = npb.NotificationJob()
+    same.CopyFrom(job)
+    same.webhook.CopyFrom(message)
+    return same.SerializeToString()
