@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import get_args
 
 import pytest
 
+from shipnotify.ingest.account_schemas import EventType
 from shipnotify.model import accounts as model
+from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_account
 from shipnotify.store.accounts import AccountState, changes
 from shipnotify.v1 import accounts_pb2 as apb
@@ -91,3 +94,7 @@ def test_a_replayed_job_keeps_its_message_under_a_new_notification_id() -> None:
     assert one.notification_id == model.replayed(job, "e1").notification_id
     assert one.notification_id != model.replayed(job, "e2").notification_id
     assert one.notification_id == str(uuid.uuid5(uuid.UUID(job.notification_id), "e1"))
+
+
+def test_the_api_takes_exactly_the_event_types_webhooks_are_made_of() -> None:
+    assert get_args(EventType) == wh.EVENT_TYPES

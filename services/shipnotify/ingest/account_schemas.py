@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_v
 from shipnotify.ingest.schemas import TIME_PATTERN, Contact, Name
 from shipnotify.web.fields import Strict, printable
 
-EventType = Literal[
+EventType = Literal[  # model/webhooks.EVENT_TYPES (tests/unit/test_accounts.py)
     "shipment.status_changed",
     "notice.sent",
     "notice.failed",

@@ -18,15 +18,6 @@ ID_DIGITS = 12
 KEY_PREFIX = "sk_"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 _KEY = re.compile(r"sk_[0-9a-z]{12}_[A-Za-z0-9_-]{43}")
-# The webhook event types an endpoint may subscribe to.
-EVENT_TYPES = (
-    "shipment.status_changed",
-    "notice.sent",
-    "notice.failed",
-    "survey.answered",
-    "case.opened",
-    "case.closed",
-)
 
 
 def _id(prefix: str) -> str:
