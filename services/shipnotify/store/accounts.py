@@ -34,7 +34,7 @@ from shipnotify.store.keys import (
     state_key,
 )
 from shipnotify.store.replies import text
-from shipnotify.store.tracking import fails_every_time
+from shipnotify.store.tracking import each_alone
 from shipnotify.v1 import accounts_pb2 as apb
 
 _WRITE_LUA = files("shipnotify.store").joinpath("accounts_write.lua").read_text()
@@ -155,15 +155,7 @@ class AccountStore:
     ) -> list[AccountApplied | RedisError]:
         """apply(), an event at a time: for a batch Redis refused because of one of its
         events, the others' outcomes and that one's error."""
-        done: list[AccountApplied | RedisError] = []
-        for event in events:
-            try:
-                done += await self.apply([event])
-            except RedisError as e:
-                if not fails_every_time(e):
-                    raise
-                done.append(e)
-        return done
+        return await each_alone(self.apply, events)
 
     async def _read(self, account_ids: Sequence[str]) -> dict[str, AccountState]:
         pipe = self._redis.pipeline(transaction=False)

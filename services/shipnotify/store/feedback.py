@@ -50,7 +50,7 @@ from shipnotify.store.keys import (
 )
 from shipnotify.store.replies import text
 from shipnotify.store.survey_throttle import SurveyThrottle
-from shipnotify.store.tracking import fails_every_time
+from shipnotify.store.tracking import each_alone
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -109,15 +109,7 @@ class FeedbackStore:
     ) -> list[FeedbackApplied | RedisError]:
         """apply(), an event at a time: for a batch Redis refused because of one of its
         events, the others' outcomes and that one's error."""
-        done: list[FeedbackApplied | RedisError] = []
-        for event in events:
-            try:
-                done += await self.apply([event])
-            except RedisError as e:
-                if not fails_every_time(e):
-                    raise
-                done.append(e)
-        return done
+        return await each_alone(self.apply, events)
 
     async def shipment_context(self, shipment_id: str) -> tuple[str, str]:
         """(depot, courier id) answerable for a shipment: the registration's depot, else the

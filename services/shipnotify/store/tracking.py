@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -40,6 +40,9 @@ from shipnotify.store.push import PushSubscriptions
 from shipnotify.store.replies import text
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
+
+E = TypeVar("E")
+R = TypeVar("R")
 
 # Lookups by tracking id outlive the shipment's own keys a little, then go too.
 _TRACKING_LINK_TTL_S = 400 * 86400
@@ -92,6 +95,22 @@ def fails_every_time(error: RedisError) -> bool:
     message = str(error)
     inside = "@user_script" in message or "Error running script" in message
     return isinstance(error, ResponseError) and inside and not message.startswith(_TRANSIENT_CODES)
+
+
+async def each_alone(
+    apply: Callable[[Sequence[E]], Awaitable[list[R]]], events: Sequence[E]
+) -> list[R | RedisError]:
+    """`apply`, an event at a time: for a batch that Redis refused because of one of its
+    events, the others' outcomes and that one's error."""
+    done: list[R | RedisError] = []
+    for event in events:
+        try:
+            done += await apply([event])
+        except RedisError as e:
+            if not fails_every_time(e):
+                raise
+            done.append(e)
+    return done
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +245,7 @@ class TrackingStore:
         """apply(), a script call an event: for a batch that Redis refused because of one of
         its events, the others' outcomes and that one's error. Events applied before the
         refusal come back as duplicates, with what they did."""
-        done: list[Applied | RedisError] = []
-        for event in events:
-            try:
-                done += await self.apply([event])
-            except RedisError as e:
-                if not fails_every_time(e):
-                    raise
-                done.append(e)
-        return done
+        return await each_alone(self.apply, events)
 
     def _groups(self, events: Sequence[pb.ShipmentEvent]) -> list[list[int]]:
         """The events' positions, a list a script call."""

@@ -24,7 +24,7 @@ from shipnotify.model.codec import decode_account
 from shipnotify.store import TrackingStore
 from shipnotify.store.accounts import AccountApplied, AccountStore, replayed_messages
 from shipnotify.store.tracking import fails_every_time
-from shipnotify.tracker.batch import DeadLetter, decoded, refused
+from shipnotify.tracker.batch import DeadLetter, decoded, split
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -69,15 +69,8 @@ class AccountTracker:
         letters acknowledged by Kafka."""
         await self.tracking.check_intact()  # never apply onto a Redis that came back empty
         batch = decoded(records, decode_account)
-        applied: list[tuple[AccountApplied, int]] = []
-        dead = list(batch.dead)
-        for i, (record, done) in enumerate(
-            zip(batch.sources, await self._apply(batch.events), strict=True)
-        ):
-            if isinstance(done, RedisError):
-                dead.append(refused(record, done))
-            else:
-                applied.append((done, i))
+        applied, refused = split(batch.sources, await self._apply(batch.events))
+        dead = batch.dead + refused
         acks = [await self._dead_letter(d) for d in dead]
         jobs: list[tracing.Record] = []
         for done, i in applied:

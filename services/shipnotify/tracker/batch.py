@@ -18,9 +18,10 @@ from shipnotify.store import Applied
 from shipnotify.tracker.notices import NoticePlanner
 from shipnotify.v1 import shipment_events_pb2 as pb
 
-__all__ = ["DeadLetter", "Decoded", "decoded", "jobs_for", "sorted_out"]
+__all__ = ["DeadLetter", "Decoded", "decoded", "jobs_for", "sorted_out", "split"]
 
 E = TypeVar("E")
+R = TypeVar("R")
 
 
 @dataclass
@@ -57,21 +58,34 @@ def decoded(
     return batch
 
 
+def split(
+    sources: Sequence[ConsumerRecord], results: Sequence[R | RedisError]
+) -> tuple[list[tuple[R, int]], list[DeadLetter]]:
+    """What applying each event did, with its place among the events, and the dead letters
+    of the events Redis refused every time."""
+    applied: list[tuple[R, int]] = []
+    dead: list[DeadLetter] = []
+    for i, (record, done) in enumerate(zip(sources, results, strict=True)):
+        if isinstance(done, RedisError):
+            dead.append(refused(record, done))
+        else:
+            applied.append((done, i))
+    return applied, dead
+
+
 def sorted_out(
     sources: Sequence[ConsumerRecord], results: Sequence[Applied | RedisError]
 ) -> tuple[list[tuple[Applied, int]], list[DeadLetter]]:
     """The events applied, each with its place among the events, and the dead letters of
     those Redis refused every time or whose id is already another event's."""
+    done, dead = split(sources, results)
     applied: list[tuple[Applied, int]] = []
-    dead: list[DeadLetter] = []
-    for i, (record, done) in enumerate(zip(sources, results, strict=True)):
-        if isinstance(done, RedisError):
-            dead.append(refused(record, done))
-        elif done.conflict:
-            reason = f"event_id {done.event.event_id} is already another event's: not applied"
-            dead.append(DeadLetter(record, reason, "conflict"))
+    for a, i in done:
+        if a.conflict:
+            reason = f"event_id {a.event.event_id} is already another event's: not applied"
+            dead.append(DeadLetter(sources[i], reason, "conflict"))
         else:
-            applied.append((done, i))
+            applied.append((a, i))
     return applied, dead
 
 

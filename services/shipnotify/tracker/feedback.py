@@ -22,7 +22,7 @@ from shipnotify.model.codec import decode_feedback
 from shipnotify.store import Shipment, TrackingStore
 from shipnotify.store.feedback import FeedbackApplied, FeedbackStore
 from shipnotify.store.tracking import fails_every_time
-from shipnotify.tracker.batch import DeadLetter, decoded, refused
+from shipnotify.tracker.batch import DeadLetter, decoded, split
 from shipnotify.tracker.feedback_notices import feedback_jobs, unaddressed_alert
 from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import feedback_pb2 as fpb
@@ -79,15 +79,8 @@ class FeedbackTracker:
         letters acknowledged by Kafka."""
         await self.tracking.check_intact()  # never apply onto a Redis that came back empty
         batch = decoded(records, decode_feedback)
-        applied: list[tuple[FeedbackApplied, int]] = []
-        dead = list(batch.dead)
-        for i, (record, done) in enumerate(
-            zip(batch.sources, await self._apply(batch.events), strict=True)
-        ):
-            if isinstance(done, RedisError):
-                dead.append(refused(record, done))
-            else:
-                applied.append((done, i))
+        applied, refused = split(batch.sources, await self._apply(batch.events))
+        dead = batch.dead + refused
         acks = [await self._dead_letter(d) for d in dead]
         shipments = await self._shipments([d for d, _ in applied])
         jobs = [
