@@ -81,7 +81,18 @@ def check_url(url: str, *, allow_loopback: bool) -> tuple[str, int]:
         literal = None
     if literal is not None and (reason := refusal(literal, allow_loopback=allow_loopback)):
         raise Unsafe(reason)
+    if literal is None and not _a_name(host):
+        raise Unsafe("the host is not a valid name")
     return host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _a_name(host: str) -> bool:
+    """A host name the resolver can take: IDNA labels of 1 to 63 bytes, 253 in all."""
+    try:
+        encoded = host.encode("idna")
+    except UnicodeError:  # an empty or overlong label, or characters IDNA refuses
+        return False
+    return len(encoded) <= 253
 
 
 async def check(url: str, *, allow_loopback: bool) -> None:

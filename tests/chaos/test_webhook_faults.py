@@ -17,7 +17,7 @@ from .harness import Figures, make_load, stack, timed
 # one scenario at a time, even with pytest-xdist's workers: each loads the machine on its own
 pytestmark = [pytest.mark.timeout(400), pytest.mark.xdist_group("faults")]
 
-SHIPMENTS = 300
+SHIPMENTS = 200
 ENDPOINT = "chaos-shop"
 
 

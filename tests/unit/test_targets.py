@@ -71,6 +71,23 @@ def test_loopback_passes_only_when_allowed() -> None:
         ("https://10.0.0.5/", "private"),
         ("https://[::ffff:192.168.0.1]/", "private"),
         ("https://example.com:99999/", "not a URL"),
+        ("https://" + "0" * 2000 + "/", "not a valid name"),  # a label of 2,000 bytes
+        ("https://a..example.com/", "not a valid name"),
+        ("https://" + "a." * 130 + "example.com/", "not a valid name"),  # 271 bytes
+    ],
+    ids=[
+        "http",
+        "ftp",
+        "no-host",
+        "v4-loopback",
+        "v6-loopback",
+        "metadata",
+        "private",
+        "mapped-private",
+        "bad-port",
+        "long-label",
+        "empty-label",
+        "long-name",
     ],
 )
 def test_an_unsafe_url_is_refused(url: str, word: str) -> None:
