@@ -5,12 +5,13 @@ use."""
 
 from __future__ import annotations
 
+from google.protobuf.field_mask_pb2 import FieldMask
 from redis.asyncio import Redis
 
 from shipnotify.model import accounts as model
 from shipnotify.store import accounts
 from shipnotify.store.accounts import AccountStore
-from shipnotify.store.keys import api_key_key, owner_key
+from shipnotify.store.keys import api_key_key, endpoint_health_key, owner_key
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import survey_pb2 as spb
 
@@ -116,3 +117,33 @@ async def test_an_owner(redis: Redis) -> None:
     assert await accounts.owner(redis, sid) == ""
     await redis.set(owner_key(sid), "acct_x")
     assert await accounts.owner(redis, sid) == "acct_x"
+
+
+async def test_an_endpoint_turned_back_on_starts_its_failing_streak_again(redis: Redis) -> None:
+    """Else its next failure would find the old streak over the limit, and the notifier's
+    EndpointDisabled (its id made from the streak's start) would be the old one's duplicate."""
+    store = AccountStore(redis)
+    account_id, endpoint_id = unique("acct"), unique("ep")
+    health = endpoint_health_key(endpoint_id)
+    whole = apb.EndpointSet(endpoint=_endpoint(endpoint_id))
+    await store.apply([model.event(account_id, endpoint_set=whole)])
+    await redis.hset(health, mapping={"failing_since": 1, "last_ok": 0})
+    off = apb.EndpointDisabled(endpoint_id=endpoint_id, reason="failing for 5 days in a row")
+    await store.apply([model.event(account_id, endpoint_disabled=off)])
+    renamed = apb.EndpointSet(
+        endpoint=apb.Endpoint(endpoint_id=endpoint_id, description="renamed"),
+        fields=FieldMask(paths=["description"]),
+    )
+    await store.apply([model.event(account_id, endpoint_set=renamed)])
+    assert await redis.hget(health, "failing_since") == b"1"  # still off: the streak stands
+    on = apb.EndpointSet(
+        endpoint=apb.Endpoint(endpoint_id=endpoint_id, disabled=False),
+        fields=FieldMask(paths=["disabled", "disabled_reason"]),
+    )
+    await store.apply([model.event(account_id, endpoint_set=on)])
+    assert await redis.hget(health, "failing_since") is None
+    assert await redis.hget(health, "last_ok") == b"0"
+    found = await accounts.endpoint(redis, account_id, endpoint_id)
+    assert found is not None
+    assert not found.disabled
+    assert found.description == "renamed"

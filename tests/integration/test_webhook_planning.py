@@ -5,11 +5,9 @@ status, the carrier's own shipments and an account without endpoints make none."
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-import pytest
 from redis.asyncio import Redis
 
 from shipnotify.model import webhooks as wh
@@ -22,13 +20,6 @@ from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.v1 import survey_pb2 as spb
-
-
-@pytest.fixture
-async def redis_only(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def status_event(shipment_id: str, status: pb.Status, *, depot: str = "") -> pb.ShipmentEvent:
@@ -59,19 +50,19 @@ async def an_account(redis: Redis, *endpoints: apb.Endpoint) -> str:
     return account_id
 
 
-async def test_an_owned_shipment_moving_forward_tells_its_endpoints(redis_only: Redis) -> None:
+async def test_an_owned_shipment_moving_forward_tells_its_endpoints(redis: Redis) -> None:
     account = await an_account(
-        redis_only,
+        redis,
         apb.Endpoint(endpoint_id="ep_all", url="https://a.example"),
         apb.Endpoint(endpoint_id="ep_cases", url="https://b.example", event_types=["case.opened"]),
         apb.Endpoint(endpoint_id="ep_off", url="https://c.example", disabled=True),
     )
     owned, carriers = "S-" + uuid.uuid4().hex, "S-" + uuid.uuid4().hex
-    await redis_only.set(keys.owner_key(owned), account)
+    await redis.set(keys.owner_key(owned), account)
     moved = status_event(owned, pb.STATUS_OUT_FOR_DELIVERY, depot="North")
     late = status_event(owned, pb.STATUS_IN_TRANSIT)
     theirs = status_event(carriers, pb.STATUS_OUT_FOR_DELIVERY)
-    planner = WebhookPlanner(redis_only, tracking_id_secret="secret")
+    planner = WebhookPlanner(redis, tracking_id_secret="secret")
     batch = [
         (applied(moved, advanced=True, version=4), 0),
         (applied(late, advanced=False, version=4), 1),
@@ -97,11 +88,11 @@ async def test_an_owned_shipment_moving_forward_tells_its_endpoints(redis_only: 
     assert again == records
 
 
-async def test_no_endpoints_no_jobs(redis_only: Redis) -> None:
-    account = await an_account(redis_only)
+async def test_no_endpoints_no_jobs(redis: Redis) -> None:
+    account = await an_account(redis)
     owned = "S-" + uuid.uuid4().hex
-    await redis_only.set(keys.owner_key(owned), account)
-    planner = WebhookPlanner(redis_only, tracking_id_secret="secret")
+    await redis.set(keys.owner_key(owned), account)
+    planner = WebhookPlanner(redis, tracking_id_secret="secret")
     event = status_event(owned, pb.STATUS_PICKED_UP)
     assert await planner.plan([(applied(event, advanced=True, version=2), 0)], [[]]) == []
 
@@ -121,10 +112,10 @@ def feedback(shipment_id: str, **body: Any) -> fpb.FeedbackEvent:
     return event
 
 
-async def test_answers_and_cases_tell_the_owners_endpoints(redis_only: Redis) -> None:
-    account = await an_account(redis_only, apb.Endpoint(endpoint_id="ep_all", url="https://a"))
+async def test_answers_and_cases_tell_the_owners_endpoints(redis: Redis) -> None:
+    account = await an_account(redis, apb.Endpoint(endpoint_id="ep_all", url="https://a"))
     owned, carriers = "S-" + uuid.uuid4().hex, "S-" + uuid.uuid4().hex
-    await redis_only.set(keys.owner_key(owned), account)
+    await redis.set(keys.owner_key(owned), account)
     shipments = OneShipment(Shipment(owned, "trk-1", Status.DELIVERED, 0, 9, []))
     answered = feedback(
         owned,
@@ -147,7 +138,7 @@ async def test_answers_and_cases_tell_the_owners_endpoints(redis_only: Redis) ->
         (FeedbackApplied(late, duplicate=False, kept_out=True), 4),
         (FeedbackApplied(theirs, duplicate=False), 5),
     ]
-    planner = WebhookPlanner(redis_only, tracking_id_secret="secret")
+    planner = WebhookPlanner(redis, tracking_id_secret="secret")
     records = await planner.plan_feedback(batch, [[]] * 6, shipments)
     jobs = [npb.NotificationJob.FromString(r[1]) for r in records]
     bodies = [orjson.loads(j.webhook.payload) for j in jobs]

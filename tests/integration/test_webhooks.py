@@ -206,10 +206,11 @@ async def final_state(lane: Lane, job: npb.NotificationJob, within_s: float = 5.
 
 
 @pytest.fixture
-async def lane(redis_url: str) -> AsyncIterator[Lane]:
+async def lane(settings: Settings, redis: Redis) -> AsyncIterator[Lane]:
     run = uuid.uuid4().hex[:8]
     settings = Settings(
-        redis_url=redis_url,
+        redis_url=settings.redis_url,
+        redis_cluster=settings.redis_cluster,  # the cluster pass's too
         opt_out_secret="test-opt-out-" + run,
         quiet_hours="",
         retry_first_s=0.1,
@@ -217,7 +218,6 @@ async def lane(redis_url: str) -> AsyncIterator[Lane]:
         webhooks_per_endpoint=4,
         webhook_allow_loopback=True,
     ).in_namespace(f"test.{run}")
-    redis = Redis.from_url(redis_url)
     await intact.mark(redis)  # as the services' start-up does: this Redis holds our state
     receivers: dict[str, Receiver] = {}
 
@@ -226,7 +226,7 @@ async def lane(redis_url: str) -> AsyncIterator[Lane]:
 
     app = web.Application()
     app.router.add_post("/{endpoint}", route)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=True)  # a try given up ends here too
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -264,7 +264,6 @@ async def lane(redis_url: str) -> AsyncIterator[Lane]:
     await notifier.drain(2.0)
     await sender.close()
     await runner.cleanup()
-    await redis.aclose()
 
 
 def an_email(shipment_id: str, address: str = "ana@example.com") -> npb.NotificationJob:
@@ -342,6 +341,14 @@ async def test_a_hanging_endpoint_delays_no_other_endpoint_nor_an_email(lane: La
     hanging, quick = Receiver([a_secret()], default="hang"), Receiver([a_secret()])
     slow_id = await lane.endpoint("hangs", hanging)
     quick_id = await lane.endpoint("quick", quick)
+    # the same 20 with no endpoint hanging: on a loaded machine "a second" is this, tripled
+    started = time.monotonic()
+    alone = await lane.send(quick_id, 20)
+    assert (
+        await asyncio.gather(*(final_state(lane, j, within_s=10) for j in alone)) == ["sent"] * 20
+    )
+    second = max(1.0, 3 * (time.monotonic() - started))
+    del quick.received[:]
     await lane.send(slow_id, 20)
     await asyncio.sleep(0.3)  # the hanging endpoint's tries are under way
     started = time.monotonic()
@@ -356,16 +363,15 @@ async def test_a_hanging_endpoint_delays_no_other_endpoint_nor_an_email(lane: La
     email.planned_at.GetCurrentTime()
     email.occurred_at.GetCurrentTime()
     await lane.take([email])
-    states = await asyncio.gather(*(final_state(lane, j, within_s=1.0) for j in jobs))
+    states = await asyncio.gather(*(final_state(lane, j, within_s=second) for j in jobs))
     assert states == ["sent"] * 20
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < second
     assert len(quick.received) == 20
     assert all(r.verified_by for r in quick.received)
     assert lane.email.sent
-    assert lane.email.sent[0] - started < 1.0
-    # the hanging endpoint holds only its own few tries
+    assert lane.email.sent[0] - started < second
+    # the hanging endpoint holds only its own few tries (a try it timed out ends its request)
     assert hanging.most_in_flight == lane.settings.webhooks_per_endpoint
-    assert len(hanging.received) == lane.settings.webhooks_per_endpoint
 
 
 async def test_410_disables_the_endpoint(lane: Lane) -> None:

@@ -8,12 +8,13 @@ import uuid
 from typing import get_args
 
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from shipnotify.ingest.account_schemas import EventType
 from shipnotify.model import accounts as model
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_account
-from shipnotify.store.accounts import AccountState, changes
+from shipnotify.store.accounts import AccountState, changes, enabled
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -98,3 +99,38 @@ def test_a_replayed_job_keeps_its_message_under_a_new_notification_id() -> None:
 
 def test_the_api_takes_exactly_the_event_types_webhooks_are_made_of() -> None:
     assert get_args(EventType) == wh.EVENT_TYPES
+
+
+def _change(endpoint: apb.Endpoint, *fields: str) -> apb.AccountEvent:
+    mask = FieldMask(paths=list(fields))
+    return model.event("acct_1", endpoint_set=apb.EndpointSet(endpoint=endpoint, fields=mask))
+
+
+def test_a_change_sets_its_fields_alone_onto_the_endpoint_as_it_stands() -> None:
+    """Two changes made from the same read, or a change and the notifier's disabling, never
+    undo each other; a change to an endpoint removed meanwhile brings nothing back."""
+    state = AccountState("acct_1")
+    first = apb.EndpointSecret(secret="whsec_first")
+    whole = apb.Endpoint(endpoint_id="ep_1", url="https://a.example/", secrets=[first])
+    changes(state, model.event("acct_1", endpoint_set=apb.EndpointSet(endpoint=whole)))
+    gone = apb.EndpointDisabled(endpoint_id="ep_1", reason="410 Gone")
+    changes(state, model.event("acct_1", endpoint_disabled=gone))
+    rotated = apb.Endpoint(
+        endpoint_id="ep_1", secrets=[apb.EndpointSecret(secret="whsec_new"), first]
+    )
+    changes(state, _change(rotated, "secrets"))
+    changes(state, _change(apb.Endpoint(endpoint_id="ep_1", url="https://b.example/"), "url"))
+    after = state.endpoints["ep_1"]
+    assert after.url == "https://b.example/"
+    assert [s.secret for s in after.secrets] == ["whsec_new", "whsec_first"]
+    assert after.disabled
+    assert after.disabled_reason == "410 Gone"
+    on = apb.Endpoint(endpoint_id="ep_1", disabled=False)
+    turned_on = _change(on, "disabled", "disabled_reason")
+    assert enabled(turned_on)
+    assert not enabled(_change(on, "url"))
+    changes(state, turned_on)
+    assert not state.endpoints["ep_1"].disabled
+    changes(state, model.event("acct_1", endpoint_removed=apb.EndpointRemoved(endpoint_id="ep_1")))
+    changes(state, _change(apb.Endpoint(endpoint_id="ep_1", url="https://c.example/"), "url"))
+    assert "ep_1" not in state.endpoints

@@ -9,10 +9,12 @@ Anything of another account answers 404."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from google.protobuf.field_mask_pb2 import FieldMask
 from redis.asyncio import Redis
 
 from shipnotify import backoff, logs, targets
@@ -231,18 +233,23 @@ async def change_endpoint(request: web.Request) -> web.Response:
     body = await parse_body(request, s.EndpointChange)
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
+    fields = []
     if body.url is not None:
         await _safe(request, body.url)
         endpoint.url = body.url
+        fields.append("url")
     if body.event_types is not None:
         del endpoint.event_types[:]
         endpoint.event_types.extend(body.event_types)
+        fields.append("event_types")
     if body.description is not None:
         endpoint.description = body.description
+        fields.append("description")
     if body.disabled is not None:
         endpoint.disabled = body.disabled
         endpoint.disabled_reason = "disabled by the account" if body.disabled else ""
-    await _append(request, _endpoint_set(account.account_id, endpoint))
+        fields += ["disabled", "disabled_reason"]
+    await _append(request, _endpoint_set(account.account_id, endpoint, fields))
     return json_response(_endpoint_view(endpoint), 202)
 
 
@@ -271,7 +278,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
     new = apb.EndpointSecret(secret=model.new_secret())
     del endpoint.secrets[:]
     endpoint.secrets.extend([new, *kept])
-    await _append(request, _endpoint_set(account.account_id, endpoint))
+    await _append(request, _endpoint_set(account.account_id, endpoint, ["secrets"]))
     return json_response(s.SecretRotated(secret=new.secret, old_expires_at=until if kept else None))
 
 
@@ -300,8 +307,17 @@ async def replay(request: web.Request) -> web.Response:
 # ---- views
 
 
-def _endpoint_set(account_id: str, endpoint: apb.Endpoint) -> apb.AccountEvent:
-    return model.event(account_id, endpoint_set=apb.EndpointSet(endpoint=endpoint))
+def _endpoint_set(
+    account_id: str, endpoint: apb.Endpoint, fields: Sequence[str] = ()
+) -> apb.AccountEvent:
+    """The whole endpoint (added), or a change: only `fields` travel, and the tracker sets
+    them onto the endpoint as it then stands."""
+    if not fields:
+        return model.event(account_id, endpoint_set=apb.EndpointSet(endpoint=endpoint))
+    mask = FieldMask(paths=list(fields))
+    sparse = apb.Endpoint(endpoint_id=endpoint.endpoint_id)
+    mask.MergeMessage(endpoint, sparse)
+    return model.event(account_id, endpoint_set=apb.EndpointSet(endpoint=sparse, fields=mask))
 
 
 def _endpoint_view(e: apb.Endpoint) -> s.EndpointView:

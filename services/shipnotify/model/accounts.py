@@ -10,7 +10,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
-from shipnotify.model import base36
+from shipnotify.model import base36, webhooks
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -69,5 +69,5 @@ def replayed(job: npb.NotificationJob, replay_event_id: str) -> npb.Notification
     event id), so that the notifier's once-only claim lets it go again, once a replay."""
     again = npb.NotificationJob()
     again.CopyFrom(job)
-    again.notification_id = str(uuid.uuid5(uuid.UUID(job.notification_id), replay_event_id))
+    again.notification_id = webhooks.replay_notification_id(job.notification_id, replay_event_id)
     return again

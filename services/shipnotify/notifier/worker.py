@@ -487,7 +487,7 @@ class Notifier:
                 if step.unsubscribe:
                     await self._unsubscribe(job)
                 if step.disable_endpoint:
-                    cause = f"gone at {job.webhook.message_id}"
+                    cause = f"gone at {job.notification_id}"  # a replay's 410 is news
                     await self._endpoint_disabled(job, step.reason or "gone", cause=cause)
                 if step.survey_sent:
                     await self._survey_sent(job)

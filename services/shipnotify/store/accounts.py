@@ -29,6 +29,7 @@ from shipnotify.store.keys import (
     account_keys_key,
     api_key_key,
     endpoint_bodies_key,
+    endpoint_health_key,
     endpoint_messages_key,
     owner_key,
     state_key,
@@ -105,9 +106,10 @@ def changes(state: AccountState, event: apb.AccountEvent) -> AccountApplied:
     elif body == "survey_settings":
         write(("s", _ACCOUNT, "survey", event.survey_settings.SerializeToString()))
     elif body == "endpoint_set":
-        endpoint = event.endpoint_set.endpoint
-        state.endpoints[endpoint.endpoint_id] = endpoint
-        write(("s", _ENDPOINTS, endpoint.endpoint_id, endpoint.SerializeToString()))
+        endpoint = _set(state.endpoints, event.endpoint_set)
+        if endpoint is not None:
+            state.endpoints[endpoint.endpoint_id] = endpoint
+            write(("s", _ENDPOINTS, endpoint.endpoint_id, endpoint.SerializeToString()))
     elif body == "endpoint_removed":
         state.endpoints.pop(event.endpoint_removed.endpoint_id, None)
         write(("d", _ENDPOINTS, event.endpoint_removed.endpoint_id, ""))
@@ -121,6 +123,26 @@ def changes(state: AccountState, event: apb.AccountEvent) -> AccountApplied:
     state.applied[event.event_id] = outcome
     write(("s", _APPLIED, event.event_id, outcome))
     return AccountApplied(event, revoked_sha256=outcome if body == "key_revoked" else "")
+
+
+def _set(endpoints: dict[str, apb.Endpoint], change: apb.EndpointSet) -> apb.Endpoint | None:
+    """The endpoint after an EndpointSet: added whole, or the change's fields onto it as it
+    stands; None for a change to an endpoint removed meanwhile."""
+    if not change.fields.paths:
+        return change.endpoint
+    found = endpoints.get(change.endpoint.endpoint_id)
+    if found is None:
+        return None
+    after = apb.Endpoint()
+    after.CopyFrom(found)
+    change.fields.MergeMessage(change.endpoint, after, replace_repeated_field=True)
+    return after
+
+
+def enabled(event: apb.AccountEvent) -> bool:
+    """Whether an event turns an endpoint (back) on: its failing streak starts again."""
+    change = event.endpoint_set
+    return "disabled" in change.fields.paths and not change.endpoint.disabled
 
 
 class AccountStore:
@@ -200,6 +222,9 @@ class AccountStore:
                     pipe.set(api_key_key(key.sha256), f"{event.account_id} {key.key_id}")
             elif body == "key_revoked" and done.revoked_sha256:
                 pipe.delete(api_key_key(done.revoked_sha256))
+            elif body == "endpoint_set" and enabled(event):
+                health = endpoint_health_key(event.endpoint_set.endpoint.endpoint_id)
+                pipe.hdel(health, "failing_since")
         if len(pipe):
             await pipe.execute()
 

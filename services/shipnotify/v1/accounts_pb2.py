@@ -22,42 +22,43 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from shipnotify.v1 import shipment_events_pb2 as shipnotify_dot_v1_dot_shipment__events__pb2
 from shipnotify.v1 import survey_pb2 as shipnotify_dot_v1_dot_survey__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshipnotify/v1/accounts.proto\x12\rshipnotify.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\x1a\x1ashipnotify/v1/survey.proto\"\xbc\x01\n\nTeamMember\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\x11\n\ttime_zone\x18\x06 \x01(\t\x12(\n\x08\x63hannels\x18\x07 \x03(\x0e\x32\x16.shipnotify.v1.Channel\x12\'\n\x08statuses\x18\x08 \x03(\x0e\x32\x15.shipnotify.v1.Status\"d\n\x0eSurveySettings\x12\x0b\n\x03off\x18\x01 \x01(\x08\x12#\n\x05scale\x18\x02 \x01(\x0e\x32\x14.shipnotify.v1.Scale\x12\x14\n\x07\x64\x65lay_s\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\n\n\x08_delay_s\"9\n\x08KeyAdded\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\"\x1c\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"5\n\x07TeamSet\x12*\n\x07members\x18\x01 \x03(\x0b\x32\x19.shipnotify.v1.TeamMember\"\x1e\n\x0e\x41\x63\x63ountCreated\x12\x0c\n\x04name\x18\x01 \x01(\t\"P\n\x0e\x45ndpointSecret\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x01\n\x08\x45ndpoint\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12.\n\x07secrets\x18\x04 \x03(\x0b\x32\x1d.shipnotify.v1.EndpointSecret\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"8\n\x0b\x45ndpointSet\x12)\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x17.shipnotify.v1.Endpoint\"&\n\x0f\x45ndpointRemoved\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"7\n\x10\x45ndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"f\n\x10WebhooksReplayed\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\x03 \x01(\t\"\x82\x05\n\x0c\x41\x63\x63ountEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x07\x63reated\x18\n \x01(\x0b\x32\x1d.shipnotify.v1.AccountCreatedH\x00\x12,\n\tkey_added\x18\x0b \x01(\x0b\x32\x17.shipnotify.v1.KeyAddedH\x00\x12\x30\n\x0bkey_revoked\x18\x0c \x01(\x0b\x32\x19.shipnotify.v1.KeyRevokedH\x00\x12*\n\x08team_set\x18\r \x01(\x0b\x32\x16.shipnotify.v1.TeamSetH\x00\x12\x38\n\x0fsurvey_settings\x18\x0e \x01(\x0b\x32\x1d.shipnotify.v1.SurveySettingsH\x00\x12\x32\n\x0c\x65ndpoint_set\x18\x0f \x01(\x0b\x32\x1a.shipnotify.v1.EndpointSetH\x00\x12:\n\x10\x65ndpoint_removed\x18\x10 \x01(\x0b\x32\x1e.shipnotify.v1.EndpointRemovedH\x00\x12<\n\x11\x65ndpoint_disabled\x18\x11 \x01(\x0b\x32\x1f.shipnotify.v1.EndpointDisabledH\x00\x12<\n\x11webhooks_replayed\x18\x12 \x01(\x0b\x32\x1f.shipnotify.v1.WebhooksReplayedH\x00\x42\x06\n\x04\x62odyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshipnotify/v1/accounts.proto\x12\rshipnotify.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#shipnotify/v1/shipment_events.proto\x1a\x1ashipnotify/v1/survey.proto\"\xbc\x01\n\nTeamMember\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\x11\n\ttime_zone\x18\x06 \x01(\t\x12(\n\x08\x63hannels\x18\x07 \x03(\x0e\x32\x16.shipnotify.v1.Channel\x12\'\n\x08statuses\x18\x08 \x03(\x0e\x32\x15.shipnotify.v1.Status\"d\n\x0eSurveySettings\x12\x0b\n\x03off\x18\x01 \x01(\x08\x12#\n\x05scale\x18\x02 \x01(\x0e\x32\x14.shipnotify.v1.Scale\x12\x14\n\x07\x64\x65lay_s\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\n\n\x08_delay_s\"9\n\x08KeyAdded\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\"\x1c\n\nKeyRevoked\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"5\n\x07TeamSet\x12*\n\x07members\x18\x01 \x03(\x0b\x32\x19.shipnotify.v1.TeamMember\"\x1e\n\x0e\x41\x63\x63ountCreated\x12\x0c\n\x04name\x18\x01 \x01(\t\"P\n\x0e\x45ndpointSecret\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x01\n\x08\x45ndpoint\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12.\n\x07secrets\x18\x04 \x03(\x0b\x32\x1d.shipnotify.v1.EndpointSecret\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x10\n\x08\x64isabled\x18\x06 \x01(\x08\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\"d\n\x0b\x45ndpointSet\x12)\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x17.shipnotify.v1.Endpoint\x12*\n\x06\x66ields\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"&\n\x0f\x45ndpointRemoved\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\"7\n\x10\x45ndpointDisabled\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"f\n\x10WebhooksReplayed\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\x03 \x01(\t\"\x82\x05\n\x0c\x41\x63\x63ountEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12/\n\x0boccurred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x07\x63reated\x18\n \x01(\x0b\x32\x1d.shipnotify.v1.AccountCreatedH\x00\x12,\n\tkey_added\x18\x0b \x01(\x0b\x32\x17.shipnotify.v1.KeyAddedH\x00\x12\x30\n\x0bkey_revoked\x18\x0c \x01(\x0b\x32\x19.shipnotify.v1.KeyRevokedH\x00\x12*\n\x08team_set\x18\r \x01(\x0b\x32\x16.shipnotify.v1.TeamSetH\x00\x12\x38\n\x0fsurvey_settings\x18\x0e \x01(\x0b\x32\x1d.shipnotify.v1.SurveySettingsH\x00\x12\x32\n\x0c\x65ndpoint_set\x18\x0f \x01(\x0b\x32\x1a.shipnotify.v1.EndpointSetH\x00\x12:\n\x10\x65ndpoint_removed\x18\x10 \x01(\x0b\x32\x1e.shipnotify.v1.EndpointRemovedH\x00\x12<\n\x11\x65ndpoint_disabled\x18\x11 \x01(\x0b\x32\x1f.shipnotify.v1.EndpointDisabledH\x00\x12<\n\x11webhooks_replayed\x18\x12 \x01(\x0b\x32\x1f.shipnotify.v1.WebhooksReplayedH\x00\x42\x06\n\x04\x62odyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'shipnotify.v1.accounts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TEAMMEMBER']._serialized_start=146
-  _globals['_TEAMMEMBER']._serialized_end=334
-  _globals['_SURVEYSETTINGS']._serialized_start=336
-  _globals['_SURVEYSETTINGS']._serialized_end=436
-  _globals['_KEYADDED']._serialized_start=438
-  _globals['_KEYADDED']._serialized_end=495
-  _globals['_KEYREVOKED']._serialized_start=497
-  _globals['_KEYREVOKED']._serialized_end=525
-  _globals['_TEAMSET']._serialized_start=527
-  _globals['_TEAMSET']._serialized_end=580
-  _globals['_ACCOUNTCREATED']._serialized_start=582
-  _globals['_ACCOUNTCREATED']._serialized_end=612
-  _globals['_ENDPOINTSECRET']._serialized_start=614
-  _globals['_ENDPOINTSECRET']._serialized_end=694
-  _globals['_ENDPOINT']._serialized_start=697
-  _globals['_ENDPOINT']._serialized_end=874
-  _globals['_ENDPOINTSET']._serialized_start=876
-  _globals['_ENDPOINTSET']._serialized_end=932
-  _globals['_ENDPOINTREMOVED']._serialized_start=934
-  _globals['_ENDPOINTREMOVED']._serialized_end=972
-  _globals['_ENDPOINTDISABLED']._serialized_start=974
-  _globals['_ENDPOINTDISABLED']._serialized_end=1029
-  _globals['_WEBHOOKSREPLAYED']._serialized_start=1031
-  _globals['_WEBHOOKSREPLAYED']._serialized_end=1133
-  _globals['_ACCOUNTEVENT']._serialized_start=1136
-  _globals['_ACCOUNTEVENT']._serialized_end=1778
+  _globals['_TEAMMEMBER']._serialized_start=180
+  _globals['_TEAMMEMBER']._serialized_end=368
+  _globals['_SURVEYSETTINGS']._serialized_start=370
+  _globals['_SURVEYSETTINGS']._serialized_end=470
+  _globals['_KEYADDED']._serialized_start=472
+  _globals['_KEYADDED']._serialized_end=529
+  _globals['_KEYREVOKED']._serialized_start=531
+  _globals['_KEYREVOKED']._serialized_end=559
+  _globals['_TEAMSET']._serialized_start=561
+  _globals['_TEAMSET']._serialized_end=614
+  _globals['_ACCOUNTCREATED']._serialized_start=616
+  _globals['_ACCOUNTCREATED']._serialized_end=646
+  _globals['_ENDPOINTSECRET']._serialized_start=648
+  _globals['_ENDPOINTSECRET']._serialized_end=728
+  _globals['_ENDPOINT']._serialized_start=731
+  _globals['_ENDPOINT']._serialized_end=908
+  _globals['_ENDPOINTSET']._serialized_start=910
+  _globals['_ENDPOINTSET']._serialized_end=1010
+  _globals['_ENDPOINTREMOVED']._serialized_start=1012
+  _globals['_ENDPOINTREMOVED']._serialized_end=1050
+  _globals['_ENDPOINTDISABLED']._serialized_start=1052
+  _globals['_ENDPOINTDISABLED']._serialized_end=1107
+  _globals['_WEBHOOKSREPLAYED']._serialized_start=1109
+  _globals['_WEBHOOKSREPLAYED']._serialized_end=1211
+  _globals['_ACCOUNTEVENT']._serialized_start=1214
+  _globals['_ACCOUNTEVENT']._serialized_end=1856
 # @@protoc_insertion_point(module_scope)

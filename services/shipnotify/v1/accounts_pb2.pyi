@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from shipnotify.v1 import shipment_events_pb2 as _shipment_events_pb2
 from shipnotify.v1 import survey_pb2 as _survey_pb2
@@ -96,10 +97,12 @@ class Endpoint(_message.Message):
     def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[EndpointSecret, _Mapping]]] = ..., description: _Optional[str] = ..., disabled: _Optional[bool] = ..., disabled_reason: _Optional[str] = ...) -> None: ...
 
 class EndpointSet(_message.Message):
-    __slots__ = ("endpoint",)
+    __slots__ = ("endpoint", "fields")
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     endpoint: Endpoint
-    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ...) -> None: ...
+    fields: _field_mask_pb2.FieldMask
+    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ..., fields: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class EndpointRemoved(_message.Message):
     __slots__ = ("endpoint_id",)
