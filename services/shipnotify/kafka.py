@@ -149,9 +149,38 @@ async def ensure_topics(settings: Settings) -> None:
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another instance was first
                 await admin.create_topics(wanted)
+            await _led(settings, admin, [t.name for t in wanted])
             log.info("topics created", topics=[t.name for t in wanted])
     finally:
         await admin.close()
+
+
+async def _led(
+    settings: Settings, admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 30.0
+) -> None:
+    """Waits until every partition of new topics answers at its leader: a broker under load
+    named a leader seconds before that leader served, and a consumer's first offset lookup
+    there failed (NotLeaderForPartition) while its producer's records waited."""
+    partitions: list[TopicPartition] = []
+    async with asyncio.timeout(timeout_s):
+        while not partitions:
+            described = await admin.describe_topics(topics)
+            if all(not d["error_code"] and d["partitions"] for d in described):
+                partitions = [
+                    TopicPartition(d["topic"], p["partition"])
+                    for d in described
+                    for p in d["partitions"]
+                ]
+            else:
+                await asyncio.sleep(0.1)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    await reader.start()
+    try:  # a ListOffsets at each leader, retried by the client until it answers
+        await reader.end_offsets(partitions)  # KafkaTimeoutError after request_timeout_ms
+    finally:
+        await reader.stop()
 
 
 async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:

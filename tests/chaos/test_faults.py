@@ -1,5 +1,5 @@
-"""Every notice once, and every shipment right, whatever fails: 1,000 shipments and over
-6,000 events through the real services as processes, one kind of fault per scenario."""
+"""Every notice once, and every shipment right, whatever fails: 500 shipments and over
+3,000 events through the real services as processes, one kind of fault per scenario."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .harness import Figures, Parcel, Stack, make_load, stack, timed
 # one scenario at a time, even with pytest-xdist's workers: each loads the machine on its own
 pytestmark = [pytest.mark.timeout(400), pytest.mark.xdist_group("faults")]
 
-SHIPMENTS = 1000
+SHIPMENTS = 500
 
 
 async def test_kill_9_of_the_tracker_and_the_notifier_ten_times_each(tmp_path: Path) -> None:

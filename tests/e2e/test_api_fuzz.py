@@ -58,7 +58,7 @@ def test_no_endpoint_fails_or_breaks_its_schema(dev: str, tmp_path: Path) -> Non
             "-H",
             f"X-Api-Key: {API_KEY}",
             "--max-examples",
-            "25",
+            "12",
             "--seed",
             "1",
             # a stream never ends; it has its own tests
