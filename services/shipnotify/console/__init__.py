@@ -1,0 +1,1 @@
+"""console: the operators' and business customers' web console over the aggregates."""
