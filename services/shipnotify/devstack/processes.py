@@ -7,6 +7,7 @@ import asyncio
 import atexit
 import contextlib
 import ctypes
+import random
 import re
 import shutil
 import signal
@@ -35,11 +36,36 @@ class Server:
         stop(self.proc)
 
 
+_GIVEN: set[int] = set()  # the ports this process handed out: never twice
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A loopback port nobody listens on, below the kernel's range of ephemeral ports: a port
+    from that range (what binding to port 0 gives) may be taken, before the server that was
+    to listen on it starts, by any client's outgoing connection (a broker's, Redis's)."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = _PORTS.randrange(max(1024, low - 12_000), low)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
         return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+_PORTS = random.Random()  # seeded by the OS: processes side by side pick apart
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def _die_with_parent() -> None:
