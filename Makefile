@@ -24,11 +24,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Every test against one redis-server; then the integration tests again, unchanged, against
-# a three-master Redis Cluster on loopback ports (all but those marked redis_agnostic). Two
-# pytest-xdist workers, each with its own broker and Redis, keep both cores busy while a test
-# waits on a broker, a browser or a process; the fault scenarios run one at a time
-# (xdist_group). WORKERS=0 runs every test in the one pytest process.
-WORKERS ?= 2
+# a three-master Redis Cluster on loopback ports (all but those marked redis_agnostic). Three
+# pytest-xdist workers, each with its own broker and Redis, keep two cores busy while tests
+# wait on a broker, a browser, a process or a fault's window (two left a third of the CPU
+# idle); the fault scenarios run one at a time (xdist_group). WORKERS=0 runs every test in
+# the one pytest process.
+WORKERS ?= 3
 pytest: kafka-jars $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 	SHIPNOTIFY_TEST_REDIS_CLUSTER=1 $(BIN)/python -m pytest -n $(WORKERS) tests/integration -m "not redis_agnostic" $(PYTEST_ARGS)

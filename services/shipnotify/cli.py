@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         ("tracker", _tracker, "apply shipment events to the tracking state"),
         ("status_api", _status_api, "serve the public tracking page and API (read-only)"),
         ("hooks", _hooks, "serve the SMS provider's webhooks and the operators' notice list"),
+        ("console", _console, "serve the operators' and business customers' console"),
         ("notifier", _notifier, "send notices by SMS and email"),
         ("sms_sandbox", _sms_sandbox, "serve a stand-in of the SMS provider (local stacks)"),
     ):
@@ -152,6 +153,12 @@ def _status_api(args: argparse.Namespace, settings: Settings) -> int:
 
 def _hooks(args: argparse.Namespace, settings: Settings) -> int:
     from shipnotify.hooks.app import init_app
+
+    return _serve(init_app(settings), settings)
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from shipnotify.console.app import init_app
 
     return _serve(init_app(settings), settings)
 

@@ -45,6 +45,7 @@ from shipnotify.setting_kinds import (
     RedisUrl,
     SmsSender,
     SurveyScale,
+    TimeZone,
     Topic,
     UnhappyCes,
     UnhappyCsat,
@@ -159,6 +160,10 @@ class Settings(BaseSettings):
     # time: "north=a@x.example Europe/Chisinau 18:00; *=b@x.example UTC 17:00" (* = any other).
     depots: Depots = ""
     callback_hours: NonNegative = 0  # a case is due this many hours after it opened; 0: at closing
+    # The carrier's own time zone: the console's days, weekdays and hours are its.
+    time_zone: TimeZone = "UTC"
+    figures_days: Positive = 400  # the console's per-day figures are kept this long
+    console_session_s: Positive = 8 * 3600  # a console session ends this long after sign-in
     # Redis
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster

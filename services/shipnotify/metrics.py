@@ -108,6 +108,24 @@ SURVEY_NOTICES = Counter(
     " rejected, dead, ...).",
     ["kind", "state"],
 )
+SATISFACTION = Gauge(
+    "shipnotify_satisfaction",
+    "Each scale's figure over the last 7 days in the carrier's time zone, as the console shows"
+    " it: CSAT the percentage satisfied, NPS promoters minus detractors, CES the mean score"
+    " (the console reads the per-day figures every 60 s); NaN without answers.",
+    ["scale"],
+)
+SATISFACTION_ANSWERS = Gauge(
+    "shipnotify_satisfaction_answers",
+    "Survey answers over the last 7 days, by scale (the console, every 60 s).",
+    ["scale"],
+)
+SURVEYS_SENT = Gauge(
+    "shipnotify_satisfaction_surveys_sent",
+    "Surveys sent over the last 7 days, by scale (the console, every 60 s): with"
+    " shipnotify_satisfaction_answers, the response rate.",
+    ["scale"],
+)
 CONSUMER_LAG = Gauge(
     "shipnotify_consumer_lag",
     "Records between the group's position and the end of each assigned partition.",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from email.headerregistry import AddressHeader, HeaderRegistry
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AnyUrl, BeforeValidator, Field, TypeAdapter, UrlConstraints
 from pydantic import ValidationError as _Invalid
@@ -181,6 +182,13 @@ def _vapid_subject(value: str) -> None:
         raise ValueError("should be a mailto: or https: URL (RFC 8292's contact)")
 
 
+def _time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("should be an IANA time zone, such as Europe/Chisinau or UTC") from None
+
+
 def _network(value: str) -> None:
     try:
         ipaddress.ip_network(value)  # strict: 10.0.0.1/8 has host bits set, a likely mistake
@@ -205,6 +213,7 @@ OptionalBaseUrl = Annotated[str, _rule(_base_url, empty=True)]
 RedisUrl = Annotated[str, _rule(_redis_url)]
 QuietHours = Annotated[str, _rule(_quiet_hours)]
 Depots = Annotated[str, _rule(survey.parse_depots, empty=True)]
+TimeZone = Annotated[str, _rule(_time_zone)]
 UnhappyCsat = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["csat"]))]
 UnhappyNps = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["nps"]))]
 UnhappyCes = Annotated[str, _rule(_unhappy(survey.SCALE_NAMES["ces"]))]

@@ -38,9 +38,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.schema.json")
 
-DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api", "hooks"}
+DEPLOYABLES = {"ingest", "tracker", "notifier", "status_api", "hooks", "console"}
 PROJECT_SERVICES = DEPLOYABLES | {"sms_sandbox"}  # the provider's stand-in, same image
-HTTP_SERVICES = {"ingest", "status_api", "hooks"}
+HTTP_SERVICES = {"ingest", "status_api", "hooks", "console"}
 SETTING_NAMES = set(VARIABLES.values())
 VARIABLE = re.compile(r"\bSHIPNOTIFY_[A-Z0-9_]+\b")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}

@@ -10,6 +10,11 @@ from shipnotify.config import VARIABLES, ConfigError, Settings, unknown
 
 # Each kind of value: the variables of that kind, values it takes, values it refuses.
 KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
+    "time zone": (
+        ["SHIPNOTIFY_TIME_ZONE"],
+        ["UTC", "Europe/Chisinau", "America/New_York"],
+        ["", "Mars/Olympus", "+02:00", "../etc/passwd"],
+    ),
     "port": (
         ["SHIPNOTIFY_HTTP_PORT", "SHIPNOTIFY_SMTP_PORT"],
         ["1", "8080", "65535"],
@@ -36,6 +41,8 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "SHIPNOTIFY_WEBHOOKS_PER_ENDPOINT",
             "SHIPNOTIFY_WEBHOOK_ROTATION_S",
             "SHIPNOTIFY_WEBHOOK_LOG_DAYS",
+            "SHIPNOTIFY_FIGURES_DAYS",
+            "SHIPNOTIFY_CONSOLE_SESSION_S",
         ],
         ["1", "86400"],
         ["0", "-1", "1.5", "ten", ""],

@@ -23,7 +23,7 @@ from shipnotify.devstack import kafka_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ["dev", "prod"]
-DEPLOYABLES = {"ingest", "tracker", "status_api", "hooks", "notifier"}
+DEPLOYABLES = {"ingest", "tracker", "status_api", "hooks", "notifier", "console"}
 SETTING_NAMES = set(VARIABLES.values())
 # Prod's secrets come from outside: for the settings' check, stand-ins of each one's kind.
 STAND_INS = {
@@ -43,6 +43,7 @@ NEEDS = {  # what each service refuses to start without
     "hooks": ("twilio_auth_token", "opt_out_secret"),
     "status_api": (),
     "tracker": ("opt_out_secret",),  # the surveys' keyed hashes of numbers
+    "console": ("api_keys",),  # the operator signs in with it
 }
 
 
@@ -80,7 +81,7 @@ def test_each_service_has_its_objects(overlay: str) -> None:
     for kind in ("Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"):
         assert set(map(service_name, of_kind(overlay, kind))) == DEPLOYABLES, kind
     hpas = of_kind(overlay, "HorizontalPodAutoscaler")
-    assert set(map(service_name, hpas)) == {"ingest", "status_api", "hooks"}
+    assert set(map(service_name, hpas)) == {"ingest", "status_api", "hooks", "console"}
     for hpa in hpas.values():
         assert hpa["spec"]["scaleTargetRef"]["name"] in of_kind(overlay, "Deployment")
 

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from shipnotify import kafka, logs
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.devstack import demo, kafka_broker, outbox, processes
+from shipnotify.console import app as console_app
+from shipnotify.devstack import demo, history, kafka_broker, outbox, processes
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.devstack.push_sandbox import PushSandbox
 from shipnotify.devstack.sms_sandbox import DEFAULT_FROM, SmsSandbox
@@ -27,6 +28,7 @@ from shipnotify.devstack.webhook_sandbox import WebhookSandbox
 from shipnotify.hooks import app as hooks_app
 from shipnotify.ingest import app as ingest_app
 from shipnotify.model.ids import sign_in_url
+from shipnotify.model.quiet import zone_of
 from shipnotify.notifier import service as notifier
 from shipnotify.status_api import app as status_app
 from shipnotify.tracker import service as tracker
@@ -44,6 +46,7 @@ DEV_TWILIO_SID = "AC" + "de" * 16
 DEV_TWILIO_TOKEN = "dev-only-sms-sandbox-token"  # noqa: S105
 DEV_SURVEY_DELAY_S = 10  # the demo's surveys go soon after delivery, not hours later
 # The demo's depots: their supervisors' call-back alerts land in the outbox.
+DEV_ZONE = "Europe/Chisinau"
 DEV_DEPOTS = (
     f"{demo.DEPOT}=supervisor.chisinau@carrier.example Europe/Chisinau 18:00;"
     " *=care@carrier.example Europe/Chisinau 18:00"
@@ -116,6 +119,12 @@ async def run(settings: Settings, *, http_port: int, demo_pace_s: float | None) 
         async def reply(phone: str, body: str) -> object:  # a customer's SMS to us
             return await sms.send_inbound(inbound, from_=phone, to=DEFAULT_FROM, body=body)
 
+        if demo_pace_s is not None:
+            count = await history.seed(settings, zone_of(settings.time_zone))
+            print(
+                f"  history     {count} shipments of the last 4 weeks (the console's figures)",
+                flush=True,
+            )
         walk = (
             asyncio.create_task(
                 demo.run(
@@ -180,6 +189,8 @@ def _dev_settings(
         quiet_hours="",  # the demo shows its notices at any hour
         survey_delay_s=min(settings.survey_delay_s, DEV_SURVEY_DELAY_S),
         depots=settings.depots or DEV_DEPOTS,
+        # the demo's depots are Moldova's: their days and hours, unless the operator set one
+        time_zone=settings.time_zone if "time_zone" in settings.model_fields_set else DEV_ZONE,
         webhook_allow_loopback=True,  # the demo account's endpoint is the webhook sandbox
     )
 
@@ -220,6 +231,7 @@ def _serving_http(
     ingest_app.install(app, settings)
     status_app.install(app, settings)
     hooks_app.install(app, settings)
+    console_app.install(app, settings)
     outbox.install(
         app, sms, mail, push, webhooks, inbound_url=f"{settings.public_url}/v1/twilio/inbound"
     )
@@ -247,7 +259,8 @@ def _banner(
     print(
         f"""
 shipnotify dev is up (Ctrl-C stops everything)
-  HTTP        {base}  (ingest, status_api and hooks; the API document: {base}/openapi.json)
+  HTTP        {base}  (ingest, status_api, hooks and console; the API: {base}/openapi.json)
+  console     {base}/console  (sign in with the operator key, {key})
   Kafka       {bootstrap}  (Apache Kafka {kafka_broker.version()}, one node, in a temporary folder)
   Redis       {redis_url}
   outbox      {base}/outbox  (every SMS, email and push sent; the sandboxes and the SMTP server;

@@ -34,7 +34,7 @@ from shipnotify.i18n import LANGUAGES, language_for, mark, negotiate, questions,
 from shipnotify.model import survey
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
-from shipnotify.web import ApiError, Handler, pages
+from shipnotify.web import ApiError, Handler, pages, parse_form
 from shipnotify.web.cors import origin_of
 
 log = logs.get(__name__)
@@ -133,7 +133,7 @@ async def survey_page(request: web.Request) -> web.StreamResponse:
 
 @as_page
 async def landing_answer(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
+    form = await parse_form(request)
     opened = await _open(request)
     secret = token_secret(request.app[SETTINGS])
     read = survey_forms.read_answer(form, opened.scale, secret, opened.token)
@@ -162,7 +162,7 @@ async def landing_answer(request: web.Request) -> web.StreamResponse:
 
 @as_page
 async def landing_follow_up(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
+    form = await parse_form(request)
     opened = await _open(request)
     read = survey_forms.read_follow_up(form, token_secret(request.app[SETTINGS]), opened.token)
     if isinstance(read, dict):
@@ -244,13 +244,6 @@ def _check_origin(request: web.Request, settings: Settings) -> None:
         raise ApiError(
             403, "forbidden", "the form was sent from another site", {"Origin": "not this site"}
         )
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    try:
-        return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    except ValueError as e:  # a malformed form body
-        raise ApiError(400, "invalid_body", "the body is not a form", {"body": str(e)}) from None
 
 
 def _wants_html(request: web.Request) -> bool:

@@ -19,7 +19,7 @@ from shipnotify.i18n import DEFAULT, language_for, mark, text
 from shipnotify.model import survey
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
-from shipnotify.web import ApiError
+from shipnotify.web import ApiError, parse_form
 
 log = logs.get(__name__)
 
@@ -38,10 +38,7 @@ _NO_REPLY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 async def _signed_form(request: web.Request) -> dict[str, str]:
     settings = request.app[SETTINGS]
-    try:
-        form = {k: str(v) for k, v in (await request.post()).items()}
-    except ValueError as e:  # a malformed form body (e.g. multipart without a boundary)
-        raise ApiError(400, "invalid_body", "the body is not a form", {"body": str(e)}) from None
+    form = await parse_form(request)
     base = (settings.webhook_url or settings.public_url).rstrip("/")
     signature = request.headers.get("X-Twilio-Signature", "")
     valid = bool(settings.twilio_auth_token) and RequestValidator(

@@ -30,6 +30,7 @@ from shipnotify.store.feedback_records import (
     CaseState,
     FeedbackApplied,
     Survey,
+    answerable,
     case_from_record,
     sms_address,
     survey_from_record,
@@ -49,10 +50,10 @@ from shipnotify.store.keys import (
     timeline_key,
 )
 from shipnotify.store.replies import text
+from shipnotify.store.survey_days import SurveyDays
 from shipnotify.store.survey_throttle import SurveyThrottle
 from shipnotify.store.tracking import each_alone
 from shipnotify.v1 import feedback_pb2 as fpb
-from shipnotify.v1 import shipment_events_pb2 as pb
 
 __all__ = [
     "Case",
@@ -75,6 +76,7 @@ class FeedbackStore:
     keep_days: int = 90
     answer_days: int = 7
     every_days: int = 30  # SurveySent books its person again (store/survey_throttle.py)
+    days: SurveyDays | None = None  # the per-day figures the applied surveys are folded into
     _states: FeedbackStates = field(init=False, repr=False)
     _throttle: SurveyThrottle = field(init=False, repr=False)
 
@@ -102,6 +104,8 @@ class FeedbackStore:
         await self._states.update(of_shipment, fold, digest=self._digest)
         applied = [d for d in done if d is not None]
         await self._beside(applied)
+        if self.days is not None:
+            await self.days.fold(applied)
         return applied
 
     async def apply_each(
@@ -120,14 +124,7 @@ class FeedbackStore:
         pipe.get(courier_key(shipment_id))
         pipe.hget(state_key(shipment_id), "d")  # the delivering courier (store/couriers.py)
         parties, entries, assigned, delivering = await pipe.execute()
-        depot = pb.ShipmentRegistered.FromString(parties).depot if parties else ""
-        if not depot:
-            placed = [e for e in map(entry_from_stored, entries) if (e.location or {}).get("depot")]
-            if placed:
-                latest = max(placed, key=lambda e: (e.occurred_at_ms, e.recorded_at_ms))
-                depot = (latest.location or {})["depot"]
-        courier = text(assigned) if assigned else text(delivering) if delivering else ""
-        return depot, courier
+        return answerable(parties, map(entry_from_stored, entries), assigned, delivering)
 
     # ---- readers: hooks, status_api ----
 

@@ -4,6 +4,7 @@ case in `{shp:<id>}:cases` (keys.py spells the layout). Pure: no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -11,6 +12,7 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from shipnotify.model.codec import TimelineEntry
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -216,3 +218,20 @@ def _parsed(doc: dict[str, Any] | None, kind: type[M]) -> M | None:
 
 def _dumps(record: dict[str, Any]) -> bytes:
     return orjson.dumps({k: v for k, v in record.items() if v not in (None, "", [])})
+
+
+def answerable(
+    parties: bytes | None,
+    entries: Iterable[TimelineEntry],
+    assigned: bytes | str | None,
+    delivering: bytes | str | None,
+) -> tuple[str, str]:
+    """(depot, courier id) from what Redis keeps of a shipment (shipment_context)."""
+    depot = pb.ShipmentRegistered.FromString(parties).depot if parties else ""
+    if not depot:
+        placed = [e for e in entries if (e.location or {}).get("depot")]
+        if placed:
+            latest = max(placed, key=lambda e: (e.occurred_at_ms, e.recorded_at_ms))
+            depot = (latest.location or {})["depot"]
+    courier = assigned or delivering or ""
+    return depot, courier.decode() if isinstance(courier, bytes) else courier

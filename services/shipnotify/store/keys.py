@@ -236,3 +236,28 @@ def endpoint_health_key(endpoint_id: str) -> str:
     """A hash: "failing_since" (ms, the first failure after the last success; absent while
     it succeeds), "last_ok" (ms)."""
     return _endpoint(endpoint_id, "health")
+
+
+# ---- the per-day satisfaction figures (store/survey_days.py), a day's keys under one tag ----
+
+
+def _day(day: str, name: str) -> str:
+    return "{agg:" + day + "}:" + name
+
+
+def survey_parts_key(day: str) -> str:
+    """A hash: survey id -> what it adds to the day's cuts (JSON), so that a later answer
+    replaces its earlier one; kept while a survey of that day still takes answers."""
+    return _day(day, "surveys")
+
+
+def survey_cut_key(day: str, cut: str, account: str = "") -> str:
+    """A hash: a cut's cells' counts that day (model/survey_days.py names the fields), of
+    every shipment, or of one account's."""
+    return _day(day, f"acct:{account}:{cut}" if account else cut)
+
+
+def console_session_key(token_digest: str) -> str:
+    """A hash: a console session (console/sessions.py), under the SHA-256 of its cookie's
+    token; it expires with the session."""
+    return f"console:session:{token_digest}"

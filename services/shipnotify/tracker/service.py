@@ -14,9 +14,11 @@ from redis.asyncio import Redis
 from shipnotify import logs, tracing
 from shipnotify.config import Settings
 from shipnotify.consumer import startup
+from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
 from shipnotify.store.accounts import AccountStore
 from shipnotify.store.feedback import FeedbackStore
+from shipnotify.store.survey_days import SurveyDays
 from shipnotify.tracker.accounts import AccountTracker
 from shipnotify.tracker.consumer import Tracker
 from shipnotify.tracker.feedback import FeedbackTracker
@@ -41,6 +43,12 @@ def feedback_store(settings: Settings, redis: Redis) -> FeedbackStore:
         keep_days=settings.retention_days,
         answer_days=rules.answer_days,
         every_days=rules.every_days,
+        days=SurveyDays(
+            redis,
+            zone_of(settings.time_zone),
+            answer_days=rules.answer_days,
+            keep_days=settings.figures_days,
+        ),
     )
 
 

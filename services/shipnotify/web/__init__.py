@@ -73,6 +73,15 @@ class Route:
     path_types: dict[str, Any] = field(default_factory=dict)
 
 
+async def parse_form(request: web.Request) -> dict[str, str]:
+    """A form's text fields (a file field is no text: left out); 400 for a body that is no
+    form (multipart without its boundary, say), not a 500."""
+    try:
+        return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    except ValueError as e:
+        raise ApiError(400, "invalid_body", "the body is not a form", {"body": str(e)}) from None
+
+
 def json_response(
     model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:

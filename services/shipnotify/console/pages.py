@@ -1,0 +1,327 @@
+"""The console's two views of satisfaction: the overview (each scale's figure against the
+period before, the surveys and their response rate) and the cuts (weekday x hour, depot,
+courier, channel, party, the pain map, the daily trend), each chart beside its table and
+each table also as CSV (`?csv=<table>`)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from babel.dates import format_date, get_day_names
+from babel.numbers import format_decimal
+from markupsafe import Markup
+
+from shipnotify.console import charts, figures, view
+from shipnotify.console.filters import Filters, filters
+from shipnotify.console.resources import DAYS, SETTINGS, ZONE
+from shipnotify.console.sessions import Viewer
+from shipnotify.i18n import mark, text
+from shipnotify.i18n.questions import REASON
+from shipnotify.model.satisfaction import Figure
+from shipnotify.model.survey import SCALE_NAMES
+
+OVERVIEW, SATISFACTION = "/console", "/console/satisfaction"
+SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION))
+CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")
+
+Fmt = Callable[[float], str]
+_REASONS: dict[int, str] = {int(r): t for r, t in REASON.items()}
+
+# the texts named by a part of their id (the templates and _named make the rest)
+NAMED = (
+    mark("console.section.overview"),
+    mark("console.section.satisfaction"),
+    mark("console.scale.csat"),
+    mark("console.scale.nps"),
+    mark("console.scale.ces"),
+    mark("console.unit.csat"),
+    mark("console.unit.nps"),
+    mark("console.unit.ces"),
+    mark("console.channel.sms"),
+    mark("console.channel.email"),
+    mark("console.channel.page"),
+    mark("console.party.sender"),
+    mark("console.party.recipient"),
+    mark("console.table.hour"),
+    mark("console.table.depot"),
+    mark("console.table.courier"),
+    mark("console.table.channel"),
+    mark("console.table.party"),
+    mark("console.table.reason"),
+    mark("console.table.trend"),
+    mark("console.column.hour"),
+    mark("console.column.depot"),
+    mark("console.column.courier"),
+    mark("console.column.channel"),
+    mark("console.column.party"),
+    mark("console.column.reason"),
+    mark("console.column.trend"),
+    mark("console.unknown"),
+)
+
+
+async def overview(request: web.Request) -> web.Response:
+    viewer = await view.viewer(request)
+    chosen, lang = _filters(request, viewer), view.language(request)
+    fmt = _fmt(lang)
+    found = await figures.headlines(
+        request.app[DAYS], chosen.period, list(SCALE_NAMES.values()), chosen.account
+    )
+    headlines = [
+        {
+            "name": name,
+            "label": text(lang, f"console.scale.{name}"),
+            "now": fmt(h.now.value) if h.now else "",
+            "interval": _interval(h.now, fmt),
+            "answers": h.now.n if h.now else 0,
+            "before": fmt(h.before.value) if h.before else "",
+            "change": _change(h.now, h.before, fmt),
+            "trend": _direction(h.now, h.before),
+            "sent": h.sent,
+            "answered": h.answered,
+            "response": fmt(h.response.value) + " %" if h.response else "",
+        }
+        for name, h in zip(SCALE_NAMES, found, strict=True)
+    ]
+    return view.render(
+        request,
+        "overview.html",
+        lang,
+        **_frame(request, viewer, chosen, lang, "overview"),
+        headlines=headlines,
+        satisfaction_link=view.link(SATISFACTION, lang, **_query(chosen)),
+    )
+
+
+async def satisfaction(request: web.Request) -> web.StreamResponse:
+    viewer = await view.viewer(request)
+    chosen, lang = _filters(request, viewer), view.language(request)
+    wanted = request.query.get("csv")
+    if wanted is not None and wanted not in CSV_TABLES:
+        raise web.HTTPNotFound(text=f"no table {wanted[:32]!r}", content_type="text/plain")
+    cuts = await figures.cuts(request.app[DAYS], chosen.period, chosen.scale, chosen.account)
+    fmt = _fmt(lang)
+    unit = text(lang, f"console.unit.{chosen.scale_name}")
+    tables = {
+        name: _table(request, chosen, lang, name, rows, unit, fmt)
+        for name, rows in _named(cuts, lang)
+    }
+    if wanted is not None:
+        return _csv(tables[wanted], chosen, wanted)
+    weekdays = _weekdays("abbreviated", lang)
+    scale_label = text(lang, f"console.scale.{chosen.scale_name}")
+    for name in figures.TABLES:
+        t = tables[name]
+        t["chart"] = Markup(  # noqa: S704 (markup built of escaped text: charts.py)
+            charts.bars(t["figures"], cuts.overall, title=t["title"], unit=unit, fmt=fmt)
+        )
+    tables["reason"]["chart"] = Markup(  # noqa: S704
+        charts.bars(
+            tables["reason"]["figures"], None, title=tables["reason"]["title"], unit="%", fmt=fmt
+        )
+    )
+    tables["trend"]["chart"] = Markup(  # noqa: S704
+        charts.trend(
+            cuts.trend,
+            title=tables["trend"]["title"],
+            unit=unit,
+            fmt=fmt,
+            day=lambda d: format_date(d, "d MMM", locale=lang),
+        )
+    )
+    heatmap = charts.heatmap(
+        cuts.hours,
+        cuts.overall,
+        weekdays=weekdays,
+        title=text(lang, "console.heatmap"),
+        scale_label=unit,
+        fmt=fmt,
+    )
+    return view.render(
+        request,
+        "satisfaction.html",
+        lang,
+        **{
+            **_frame(request, viewer, chosen, lang, "satisfaction"),
+            "scales": [(n, text(lang, f"console.scale.{n}")) for n in SCALE_NAMES],
+        },
+        scale_label=scale_label,
+        overall=fmt(cuts.overall.value) if cuts.overall else "",
+        overall_interval=_interval(cuts.overall, fmt),
+        overall_n=cuts.overall.n if cuts.overall else 0,
+        heatmap=Markup(heatmap),  # noqa: S704
+        hours=tables["hour"],
+        tables=[tables[name] for name in figures.TABLES],
+        pains=tables["reason"],
+        unhappy=cuts.unhappy,
+        trend=tables["trend"],
+    )
+
+
+def _named(cuts: figures.Cuts, lang: str) -> list[tuple[str, list[tuple[str, Figure, str]]]]:
+    """Each table's rows: (label, figure, kind), kind "below", "above" or ""."""
+    weekdays = _weekdays("wide", lang)
+
+    def rows(
+        found: Sequence[figures.Row], label: Callable[[str], str]
+    ) -> list[tuple[str, Figure, str]]:
+        return [
+            (label(r.cell), r.figure, "below" if r.below else "above" if r.above else "")
+            for r in found
+        ]
+
+    def hour(cell: str) -> str:
+        day, h = cell.split(":")
+        return f"{weekdays[int(day)]} {int(h):02d}:00"
+
+    named = [("hour", rows(cuts.hour_rows, hour))]
+    for cut in figures.TABLES:
+        named.append((cut, rows(cuts.tables[cut], functools.partial(_cell_label, lang, cut))))
+    named.append(
+        (
+            "reason",
+            [(text(lang, _REASONS.get(p.reason, "reason.other")), p.share, "") for p in cuts.pains],
+        )
+    )
+    named.append(("trend", [(d.isoformat(), f, "") for d, f in cuts.trend if f is not None]))
+    return named
+
+
+def _weekdays(width: Literal["abbreviated", "wide"], lang: str) -> list[str]:
+    names = get_day_names(width, locale=lang)
+    return [names[day] for day in range(7)]  # 0 is Monday, as datetime.weekday() counts
+
+
+def _cell_label(lang: str, cut: str, cell: str) -> str:
+    if cell == "-":
+        return text(lang, "console.unknown")
+    if cut in ("channel", "party"):
+        return text(lang, f"console.{cut}.{cell}")
+    return cell
+
+
+def _table(
+    request: web.Request,
+    chosen: Filters,
+    lang: str,
+    name: str,
+    rows: list[tuple[str, Figure, str]],
+    unit: str,
+    fmt: Fmt,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": text(lang, f"console.table.{name}"),
+        "column": text(lang, f"console.column.{name}"),
+        "unit": "%" if name == "reason" else unit,
+        "csv": view.link(SATISFACTION, lang, **_query(chosen), csv=name),
+        "figures": [(label, f) for label, f, _ in rows],
+        "rows": [
+            {
+                "label": label,
+                "value": fmt(f.value),
+                "interval": _interval(f, fmt),
+                "n": f.n,
+                "kind": kind,
+                "figure": f,
+            }
+            for label, f, kind in rows
+        ],
+    }
+
+
+def _csv(table: dict[str, Any], chosen: Filters, name: str) -> web.Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["cell", "value", "low", "high", "answers", "below_average", "above_average"])
+    for row in table["rows"]:
+        f: Figure = row["figure"]
+        writer.writerow(
+            [
+                _safe(row["label"]),
+                round(f.value, 3),
+                round(f.low, 3),
+                round(f.high, 3),
+                f.n,
+                int(row["kind"] == "below"),
+                int(row["kind"] == "above"),
+            ]
+        )
+    period = f"{chosen.period.first.isoformat()}_{chosen.period.last.isoformat()}"
+    filename = f"satisfaction-{chosen.scale_name}-{name}-{period}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _safe(cell: str) -> str:
+    # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _filters(request: web.Request, viewer: Viewer) -> Filters:
+    settings = request.app[SETTINGS]
+    today = datetime.now(UTC).astimezone(request.app[ZONE]).date()
+    return filters(
+        request.query, today=today, keep_days=settings.figures_days, own_account=viewer.account
+    )
+
+
+def _frame(
+    request: web.Request, viewer: Viewer, chosen: Filters, lang: str, section: str
+) -> dict[str, Any]:
+    return {
+        "viewer": viewer,
+        "section": section,
+        "sections": [(name, view.link(path, lang, **_query(chosen))) for name, path in SECTIONS],
+        "sign_out": view.link("/console/sign-out", lang),
+        "action": request.path,
+        "period": chosen.period,
+        "account": chosen.account,
+        "problems": chosen.problems,
+        "scales": [],
+        "scale_code": chosen.scale_name,
+    }
+
+
+def _query(chosen: Filters) -> dict[str, str]:
+    return {
+        "from": chosen.period.first.isoformat(),
+        "to": chosen.period.last.isoformat(),
+        "account": chosen.account,
+        "scale": chosen.scale_name,
+    }
+
+
+def _fmt(lang: str) -> Fmt:
+    return lambda v: format_decimal(v, format="#,##0.0", locale=lang)
+
+
+def _interval(f: Figure | None, fmt: Fmt) -> str:
+    return f"{fmt(f.low)} \N{EN DASH} {fmt(f.high)}" if f else ""
+
+
+def _change(now: Figure | None, before: Figure | None, fmt: Fmt) -> str:
+    if now is None or before is None:
+        return ""
+    delta = now.value - before.value
+    return ("+" if delta > 0 else "") + fmt(delta)
+
+
+def _direction(now: Figure | None, before: Figure | None) -> str:
+    if now is None or before is None or now.value == before.value:
+        return ""
+    return "up" if now.value > before.value else "down"

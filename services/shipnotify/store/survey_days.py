@@ -1,0 +1,148 @@
+"""The per-day satisfaction figures in Redis: each survey's part (model/survey_days.py) folded
+into its day's cuts by one script call (`survey_days.lua`), which takes back what the survey
+added before; read back summed over a range of days in one round trip. The feedback store
+folds the surveys its events touched (the tracker's feedback consumer, and `rebuild`, which
+replays the feedback topic into an empty Redis). Keys: store/keys.py; a day's share one hash
+tag, so a call touches one Redis Cluster slot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from importlib.resources import files
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from shipnotify.model import survey, survey_days
+from shipnotify.model.codec import TimelineEntry, entry_from_stored
+from shipnotify.model.status import Status
+from shipnotify.model.survey_days import CUTS, SurveyFact
+from shipnotify.store.feedback_records import FeedbackApplied, Survey, answerable
+from shipnotify.store.keys import (
+    courier_key,
+    owner_key,
+    parties_key,
+    state_key,
+    survey_cut_key,
+    survey_parts_key,
+    timeline_key,
+)
+from shipnotify.store.replies import text
+
+_LUA = files("shipnotify.store").joinpath("survey_days.lua").read_text()
+_DAY_MS = 86_400_000
+
+
+@dataclass
+class SurveyDays:
+    redis: Redis
+    zone: ZoneInfo
+    answer_days: int = 7  # how long a survey's part may still change
+    keep_days: int = 400  # how long a day's figures are kept
+    _write: object = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._write = self.redis.register_script(_LUA)
+
+    async def fold(self, applied: Sequence[FeedbackApplied]) -> None:
+        """Folds in the surveys these events touched, as they now stand."""
+        touched: dict[str, tuple[Survey, bool]] = {}
+        for done in applied:
+            if done.survey is not None and not done.kept_out:
+                repair = touched.get(done.survey.survey_id, (None, True))[1] and done.duplicate
+                touched[done.survey.survey_id] = (done.survey, repair)
+        if not touched:
+            return
+        facts = await self._facts([s for s, _ in touched.values()])
+        for fact in facts:
+            await self._fold_one(fact, repair=touched[fact.survey_id][1])
+
+    async def read(
+        self, first: date, last: date, cut: str, *, account: str = ""
+    ) -> list[dict[str, int]]:
+        """A cut's hashes, a day each from `first` to `last`, in one round trip."""
+        days = [first + timedelta(d) for d in range((last - first).days + 1)]
+        pipe = self.redis.pipeline(transaction=False)  # on a cluster: a slot a day
+        for day in days:
+            pipe.hgetall(survey_cut_key(day.isoformat(), cut, account))
+        return [{text(k): int(v) for k, v in h.items()} for h in await pipe.execute()]
+
+    async def _fold_one(self, fact: SurveyFact, *, repair: bool) -> None:
+        day, part = survey_days.part(fact, self.zone)
+        keys = [survey_parts_key(day.isoformat())]
+        counts: list[Mapping[str, int]] = []
+        for account in ("", fact.account) if fact.account else ("",):
+            for cut in CUTS:
+                keys.append(survey_cut_key(day.isoformat(), cut, account))
+                counts.append(part.get(cut, {}))
+        end_ms = int(datetime.combine(day + timedelta(1), time(), self.zone).timestamp() * 1000)
+        args = [
+            fact.survey_id,
+            json.dumps(counts, sort_keys=True, separators=(",", ":")),
+            "1" if repair else "0",
+            end_ms + (self.answer_days + 1) * _DAY_MS,
+            end_ms + self.keep_days * _DAY_MS,
+        ]
+        await self._write(keys=keys, args=args)  # type: ignore[operator]
+
+    async def _facts(self, surveys: Sequence[Survey]) -> list[SurveyFact]:
+        """What the figures need of each survey, its shipment's read in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for s in surveys:
+            sid = s.shipment_id
+            pipe.get(parties_key(sid))
+            pipe.hgetall(timeline_key(sid))
+            pipe.get(courier_key(sid))
+            pipe.hget(state_key(sid), "d")
+            pipe.get(owner_key(sid))
+        replies = await pipe.execute()
+        facts = []
+        for i, s in enumerate(surveys):
+            parties, timeline, assigned, delivering, owner = replies[5 * i : 5 * i + 5]
+            entries = {text(k): entry_from_stored(v) for k, v in timeline.items()}
+            depot, courier = answerable(parties, entries.values(), assigned, delivering)
+            if (
+                fact := _fact(s, entries, depot, courier, text(owner) if owner else "")
+            ) is not None:
+                facts.append(fact)
+        return facts
+
+
+def _fact(
+    s: Survey, entries: Mapping[str, TimelineEntry], depot: str, courier: str, account: str
+) -> SurveyFact | None:
+    scale = s.answer.scale if s.answer else s.sent.scale if s.sent else 0
+    if not scale:
+        return None
+    party = s.sent.party if s.sent else 0
+    delivered = [
+        (e.occurred_at_ms, event_id)
+        for event_id, e in entries.items()
+        if e.status is Status.DELIVERED
+    ]
+    # the delivery the survey asks about (its id is made of that event's), else the first
+    at = next(
+        (ms for ms, eid in delivered if survey.survey_id(eid, party) == s.survey_id),
+        min(delivered)[0] if delivered else s.sent_at_ms or s.answered_at_ms or 0,
+    )
+    return SurveyFact(
+        survey_id=s.survey_id,
+        delivered_at_ms=at,
+        party=party,
+        channel=survey_days.channel_name(s.sent.channel) if s.sent else "page",
+        scale=scale,
+        sent=s.sent is not None,
+        score=s.answer.score if s.answer else None,
+        unhappy=bool(s.answer and s.answer.unhappy),
+        reason=s.follow_up.reason if s.follow_up and s.answer and s.answer.unhappy else 0,
+        depot=depot,
+        courier=courier,
+        account=account,
+    )
+
+
+def today(zone: ZoneInfo) -> date:
+    return datetime.now(UTC).astimezone(zone).date()

@@ -1,0 +1,160 @@
+"""The per-day satisfaction figures on redis-server: a survey counts once, on its delivery's
+day and hour in the carrier's time zone, in every cut and in its account's; a later answer
+replaces its earlier one, a redelivered event changes nothing, and `rebuild` restores them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from shipnotify.config import Settings
+from shipnotify.model import survey
+from shipnotify.model.status import Status
+from shipnotify.store import TrackingStore
+from shipnotify.store.feedback import FeedbackStore
+from shipnotify.tracker.rebuild import rebuild
+from shipnotify.tracker.service import feedback_store
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+from shipnotify.v1 import survey_pb2 as spb
+from tests.offsets import consumed
+
+from .conftest import eventually, running_tracker, unique
+from .feedback_events import answered, followed_up, produce_feedback, sent
+from .test_dead_letters import produce, registration_event, status_event
+
+ZONE = ZoneInfo("Europe/Chisinau")
+CSAT = spb.SCALE_CSAT
+
+
+def three_days_ago_at(hour: int, minute: int) -> datetime:
+    day = datetime.now(ZONE).date() - timedelta(days=3)
+    return datetime.combine(day, time(hour, minute), ZONE)
+
+
+async def delivered(redis: Redis, sid: str, account: str, at: datetime) -> list[pb.ShipmentEvent]:
+    registered = registration_event(sid)
+    registered.registered.account_id = account
+    registered.registered.depot = "north"
+    registered.occurred_at.FromDatetime(at - timedelta(hours=2))
+    done = status_event(sid, Status.DELIVERED)
+    done.occurred_at.FromDatetime(at)
+    await TrackingStore(redis).apply([registered, done])
+    return [registered, done]
+
+
+def store(settings: Settings, redis: Redis) -> FeedbackStore:
+    return feedback_store(settings.with_(time_zone=ZONE.key), redis)
+
+
+async def cut(
+    redis: Redis, at: datetime, name: str, account: str, settings: Settings
+) -> dict[str, int]:
+    days = store(settings, redis).days
+    assert days is not None
+    [counts] = await days.read(at.date(), at.date(), name, account=account)
+    return {k: v for k, v in counts.items() if v}
+
+
+async def test_a_survey_counts_once_and_a_later_answer_replaces_its_earlier(
+    settings: Settings, redis: Redis
+) -> None:
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("days")
+    at = three_days_ago_at(10, 15)
+    events = await delivered(redis, sid, account, at)
+    sv = survey.survey_id(events[-1].event_id, npb.PARTY_ROLE_RECIPIENT)
+    ms = int(at.timestamp() * 1000)
+    first = [
+        sent(sid, sv, ms + 60_000),
+        answered(sid, sv, ms + 120_000, 2),
+        followed_up(sid, sv, ms + 180_000, spb.REASON_LATE),
+    ]
+    feedback = store(settings, redis)
+    await feedback.apply(first)
+    await feedback.apply(first)  # redelivered: nothing changes
+    hour = f"{at.weekday()}:10"
+    assert await cut(redis, at, "all", account, settings) == {
+        f"{CSAT}|*|s": 1,
+        f"{CSAT}|*|2": 1,
+        f"{CSAT}|*|u": 1,
+    }
+    assert await cut(redis, at, "hour", account, settings) == {
+        f"{CSAT}|{hour}|s": 1,
+        f"{CSAT}|{hour}|2": 1,
+        f"{CSAT}|{hour}|u": 1,
+    }
+    assert await cut(redis, at, "depot", account, settings) == {
+        f"{CSAT}|north|s": 1,
+        f"{CSAT}|north|2": 1,
+        f"{CSAT}|north|u": 1,
+    }
+    assert await cut(redis, at, "channel", account, settings) == {
+        f"{CSAT}|sms|s": 1,
+        f"{CSAT}|sms|2": 1,
+        f"{CSAT}|sms|u": 1,
+    }
+    assert await cut(redis, at, "reason", account, settings) == {f"{CSAT}|{spb.REASON_LATE}|u": 1}
+    # the same in every shipment's figures (other tests add theirs beside it)
+    everyone = await cut(redis, at, "party", "", settings)
+    assert everyone[f"{CSAT}|recipient|2"] >= 1
+
+    await feedback.apply([answered(sid, sv, ms + 240_000, 5)])  # a change of mind
+    assert await cut(redis, at, "all", account, settings) == {f"{CSAT}|*|s": 1, f"{CSAT}|*|5": 1}
+    assert await cut(redis, at, "reason", account, settings) == {}
+    after = await cut(redis, at, "party", "", settings)
+    assert after.get(f"{CSAT}|recipient|2", 0) == everyone[f"{CSAT}|recipient|2"] - 1
+
+
+async def test_a_survey_counts_on_its_delivery_s_day_in_the_carrier_s_time_zone(
+    settings: Settings, redis: Redis
+) -> None:
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("days")
+    at = three_days_ago_at(0, 30)  # 22:30 UTC the day before
+    events = await delivered(redis, sid, account, at)
+    sv = survey.survey_id(events[-1].event_id, npb.PARTY_ROLE_SENDER)
+    ms = int(at.timestamp() * 1000)
+    await store(settings, redis).apply(
+        [sent(sid, sv, ms + 86_400_000, party=npb.PARTY_ROLE_SENDER)]  # asked the next day
+    )
+    assert await cut(redis, at, "hour", account, settings) == {f"{CSAT}|{at.weekday()}:0|s": 1}
+    assert await cut(redis, at, "party", account, settings) == {f"{CSAT}|sender|s": 1}
+    days = store(settings, redis).days
+    assert days is not None
+    [day_before] = await days.read(
+        at.date() - timedelta(1), at.date() - timedelta(1), "all", account=account
+    )
+    assert not any(day_before.values())
+
+
+async def test_rebuild_restores_the_figures_after_redis_lost_them(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = settings.with_(time_zone=ZONE.key)
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("days")
+    at = three_days_ago_at(14, 5)
+    events = await delivered(redis, sid, account, at)
+    sv = survey.survey_id(events[-1].event_id, npb.PARTY_ROLE_RECIPIENT)
+    ms = int(at.timestamp() * 1000)
+    feedback = [sent(sid, sv, ms + 60_000), answered(sid, sv, ms + 120_000, 4)]
+    records = [(sid.encode(), e.SerializeToString()) for e in events]
+    async with running_tracker(settings):  # applies them, and the figures with them
+        await produce(settings, settings.events_topic, records)
+        await produce_feedback(settings, feedback)
+        await eventually(
+            lambda: consumed(settings, settings.feedback_group, settings.feedback_topic)
+        )
+    expected = {f"{CSAT}|*|s": 1, f"{CSAT}|*|4": 1}
+    assert await cut(redis, at, "all", account, settings) == expected
+    await rebuild(settings)  # onto a Redis that has them: changes nothing
+    assert await cut(redis, at, "all", account, settings) == expected
+    if isinstance(redis, RedisCluster):
+        await redis.flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await redis.flushall()
+    assert await cut(redis, at, "all", account, settings) == {}
+    await rebuild(settings)
+    assert await cut(redis, at, "all", account, settings) == expected
