@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 # the one pytest process.
 WORKERS ?= 3
 pytest: kafka-jars $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup --durations=40 $(PYTEST_ARGS)
 	SHIPNOTIFY_TEST_REDIS_CLUSTER=1 $(BIN)/python -m pytest -n $(WORKERS) tests/integration -m "not redis_agnostic" $(PYTEST_ARGS)
 
 # The fault-injection scenarios alone (make test runs them too), with their figures.

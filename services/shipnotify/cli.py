@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--rate", float, "events a second for the latency figures (default 500)"),
         ("--seconds", float, "length of each fixed-rate measurement (default 20)"),
         ("--webhooks", int, "messages for the webhooks figure (default 5000)"),
+        ("--console-shipments", int, "a year of them for the console's figures (default 1e6)"),
         ("--kafka", str, "a broker to use instead of starting one"),
         ("--redis", str, "a Redis URL to use instead of a local redis-server"),
         ("--json", Path, "where the figures go as JSON (default shipnotify-bench.json)"),
@@ -270,7 +271,16 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 
     given = {
         k: v
-        for k in ("events", "shipments", "rate", "seconds", "webhooks", "kafka", "redis")
+        for k in (
+            "events",
+            "shipments",
+            "rate",
+            "seconds",
+            "webhooks",
+            "console_shipments",
+            "kafka",
+            "redis",
+        )
         if (v := getattr(args, k)) is not None
     }
     if args.json is not None:

@@ -164,6 +164,7 @@ class Settings(BaseSettings):
     time_zone: TimeZone = "UTC"
     figures_days: Positive = 400  # the console's per-day figures are kept this long
     console_session_s: Positive = 8 * 3600  # a console session ends this long after sign-in
+    console_url: OptionalBaseUrl = ""  # where the console's sign-in links lead; "": public_url
     # Redis
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # redis_url is a node of a Redis Cluster

@@ -11,7 +11,8 @@ import pytest
 
 from .harness import Figures, Samples, make_load, scrape, stack, timed, total
 
-pytestmark = pytest.mark.xdist_group("faults")  # one scenario at a time, as test_faults.py
+# one scenario at a time, as test_faults.py; its own bound, as theirs
+pytestmark = [pytest.mark.timeout(400), pytest.mark.xdist_group("faults")]
 
 SHIPMENTS = 400
 

@@ -25,6 +25,8 @@ FIGURES = {
     "bare aiohttp handler, 304",
     "status API, 304 (ETag matches)",
     "status API / bare, 304",
+    "console overview, a year",
+    "console satisfaction page (heatmap, cuts, pain map, trend), a year",
     "ingest, peak RSS",
     "status_api, peak RSS",
     "hooks, peak RSS",

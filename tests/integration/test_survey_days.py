@@ -14,8 +14,10 @@ from redis.asyncio.cluster import RedisCluster
 from shipnotify.config import Settings
 from shipnotify.model import survey
 from shipnotify.model.status import Status
+from shipnotify.model.survey_days import cells
 from shipnotify.store import TrackingStore
 from shipnotify.store.feedback import FeedbackStore
+from shipnotify.store.replies import text
 from shipnotify.tracker.rebuild import rebuild
 from shipnotify.tracker.service import feedback_store
 from shipnotify.v1 import notifications_pb2 as npb
@@ -56,8 +58,8 @@ async def cut(
 ) -> dict[str, int]:
     days = store(settings, redis).days
     assert days is not None
-    [counts] = await days.read(at.date(), at.date(), name, account=account)
-    return {k: v for k, v in counts.items() if v}
+    [counts] = await days.each_day(at.date(), at.date(), name, account=account)
+    return {text(k): int(v) for k, v in counts.items() if int(v)}
 
 
 async def test_a_survey_counts_once_and_a_later_answer_replaces_its_earlier(
@@ -104,6 +106,15 @@ async def test_a_survey_counts_once_and_a_later_answer_replaces_its_earlier(
 
     await feedback.apply([answered(sid, sv, ms + 240_000, 5)])  # a change of mind
     assert await cut(redis, at, "all", account, settings) == {f"{CSAT}|*|s": 1, f"{CSAT}|*|5": 1}
+    # the month's sum changed with its day: a period of the whole month reads it alone
+    days = store(settings, redis).days
+    assert days is not None
+    start = at.date().replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    month = await days.read(start, end, "hour", account=account)
+    assert (len(month.plus), month.minus) == (1, [])
+    found = cells(month.plus, CSAT)
+    assert (found[hour].scores, found[hour].sent, found[hour].unhappy) == ({5: 1}, 1, 0)
     assert await cut(redis, at, "reason", account, settings) == {}
     after = await cut(redis, at, "party", "", settings)
     assert after.get(f"{CSAT}|recipient|2", 0) == everyone[f"{CSAT}|recipient|2"] - 1
@@ -124,10 +135,10 @@ async def test_a_survey_counts_on_its_delivery_s_day_in_the_carrier_s_time_zone(
     assert await cut(redis, at, "party", account, settings) == {f"{CSAT}|sender|s": 1}
     days = store(settings, redis).days
     assert days is not None
-    [day_before] = await days.read(
+    [day_before] = await days.each_day(
         at.date() - timedelta(1), at.date() - timedelta(1), "all", account=account
     )
-    assert not any(day_before.values())
+    assert not any(int(v) for v in day_before.values())
 
 
 async def test_rebuild_restores_the_figures_after_redis_lost_them(

@@ -123,6 +123,7 @@ KINDS: dict[str, tuple[list[str], list[str], list[str]]] = {
         [
             "SHIPNOTIFY_WEBHOOK_URL",
             "SHIPNOTIFY_INGEST_URL",
+            "SHIPNOTIFY_CONSOLE_URL",
             "SHIPNOTIFY_TWILIO_API_URL",
             "OTEL_EXPORTER_OTLP_ENDPOINT",
         ],

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from shipnotify.model.survey_days import SurveyFact, cells, part
+from shipnotify.store.survey_days import plan
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import survey_pb2 as spb
 
@@ -77,3 +78,26 @@ def test_cells_sum_the_days_of_one_scale() -> None:
     north = found["north"]
     assert (north.scores, north.unhappy, north.sent, north.answers) == ({5: 2, 1: 1}, 1, 4, 3)
     assert cells(days, spb.SCALE_NPS)["north"].scores == {9: 1}
+
+
+def test_a_period_reads_whole_months_and_the_fewest_days() -> None:
+    oldest = date(2025, 1, 1)
+    assert plan(date(2026, 11, 1), date(2026, 11, 30), oldest) == (["2026-11"], [])
+    assert plan(date(2026, 11, 27), date(2026, 12, 2), oldest) == (
+        ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02"],
+        [],
+    )
+    # most of a month: the month less the days out of the period
+    plus, minus = plan(date(2026, 10, 3), date(2026, 12, 2), oldest)
+    assert plus == ["2026-10", "2026-11", "2026-12-01", "2026-12-02"]
+    assert minus == ["2026-10-01", "2026-10-02"]
+    # a year: at most a month's hash and a handful of days at each end
+    plus, minus = plan(date(2025, 12, 3), date(2026, 12, 2), oldest)
+    assert len(plus) + len(minus) <= 12 + 2 + 2 + 1
+
+
+def test_days_gone_from_redis_are_never_taken_from_their_month() -> None:
+    plus, minus = plan(date(2025, 10, 3), date(2025, 11, 30), oldest=date(2025, 10, 3))
+    assert minus == []  # 1 and 2 October are gone: the days in are read instead
+    assert plus[0] == "2025-10-03"
+    assert plus[-1] == "2025-11"

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shipnotify import kafka, tracing
+from shipnotify.bench import console as bench_console
 from shipnotify.bench import raw, shipments
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
@@ -39,7 +40,8 @@ from shipnotify.devstack.stack import at_sandboxes
 from shipnotify.devstack.webhook_sandbox import KEEP, WebhookSandbox
 from shipnotify.model import webhooks as wh
 from shipnotify.model.ids import tracking_id_for
-from shipnotify.store import keys
+from shipnotify.model.quiet import zone_of
+from shipnotify.store import keys, survey_days
 from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.web.auth import issue_courier_token
@@ -57,6 +59,7 @@ class Options:
     rate: float = 500.0  # events a second for the latency figures
     seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
     webhooks: int = 5_000  # signed messages for the webhooks figure
+    console_shipments: int = 1_000_000  # a year of them, for the console's figures
     kafka: str = ""  # a given broker instead of starting one
     redis: str = ""  # a given Redis instead of a local redis-server
     out: Path = Path("shipnotify-bench.json")
@@ -67,7 +70,14 @@ class Options:
 
     @classmethod
     def smoke(cls, **given: Any) -> Options:
-        smoke = {"events": 600, "shipments": 100, "rate": 100.0, "seconds": 2.0, "webhooks": 200}
+        smoke = {
+            "events": 600,
+            "shipments": 100,
+            "rate": 100.0,
+            "seconds": 2.0,
+            "webhooks": 200,
+            "console_shipments": 10_000,
+        }
         return cls(**smoke | given)
 
 
@@ -110,6 +120,7 @@ class Stack:
         await self._webhooks(report)
         await self._latency(report, parcels)
         await self._status_api(report, parcels)
+        await self._console(report)
         self._memory(report)
         report.details["sent"] = {"sms": len(self.sms.messages), "email": len(self.mail.messages)}
         await self._redis_per_shipment(report, parcels)
@@ -474,6 +485,32 @@ class Stack:
             "ours_200": ours_200,
             "bare_200": bare_200,
         }
+
+    async def _console(self, report: Report) -> None:
+        """The console's pages for a year of a million shipments' surveys (bench/console.py)."""
+        zone = zone_of(self.settings.time_zone)
+        today = survey_days.today(zone)
+        shipments = self.options.console_shipments
+        answers = await self._phase(
+            "console's year",
+            1,
+            bench_console.year_of_answers(self.redis, zone, shipments=shipments, today=today),
+            unit=" answers",
+        )
+        times = await bench_console.page_times(self.settings, self.redis, today=today, requests=20)
+        report.details["console"] = {"answers": answers, **times}
+        for page, what in (
+            ("overview", "overview"),
+            ("satisfaction", "satisfaction page (heatmap, cuts, pain map, trend)"),
+        ):
+            report.add(
+                f"console {what}, a year",
+                times[page]["p50"],
+                "ms (p50)",
+                beside=f"{shipments:,} shipments, {answers:,} answers;"
+                f" p95 {times[page]['p95']:.0f} ms",
+                at_most=100,
+            )
 
     async def _clock(self) -> None:
         while True:

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.console import kpis, pages, sign_in, view
+from shipnotify.console import kpis, links, pages, sign_in, view
 from shipnotify.console.resources import DAYS, SESSIONS, SETTINGS, ZONE
 from shipnotify.console.sessions import Sessions
 from shipnotify.model.quiet import zone_of
@@ -83,6 +83,39 @@ ROUTES = [
     ),
     Route(
         "POST",
+        links.ASK_PATH,
+        links.ask,
+        "Console: a team member asks for a sign-in link (the account's id and their address;"
+        " the same answer whether or not one is sent)",
+        {
+            200: ("the answer (HTML)", None),
+            403: ("a stale form", None),
+            422: ("an account id or an address that cannot be one", None),
+        },
+        tag="console",
+    ),
+    Route(
+        "GET",
+        links.LINK_PATH,
+        links.opened,
+        "Console: an emailed link's page (its button signs in)",
+        {200: ("the page", None), 410: ("used, expired or unknown", None)},
+        tag="console",
+    ),
+    Route(
+        "POST",
+        links.LINK_PATH,
+        links.use,
+        "Console: use up an emailed link and sign in",
+        {
+            303: ("signed in: to the overview", None),
+            403: ("a stale form", None),
+            410: ("used, expired or unknown", None),
+        },
+        tag="console",
+    ),
+    Route(
+        "POST",
         sign_in.OUT_PATH,
         sign_in.sign_out,
         "Console: sign out",
@@ -107,6 +140,7 @@ def install(app: web.Application, settings: Settings, *, redis: Redis | None = N
     zone = zone_of(settings.time_zone)
     app[SETTINGS] = settings
     app[SESSIONS] = Sessions(client, lifetime_s=settings.console_session_s)
+    app[links.REDIS] = client
     app[ZONE] = zone
     app[DAYS] = SurveyDays(client, zone, keep_days=settings.figures_days)
     sweb.add_routes(app, ROUTES)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from shipnotify.model import satisfaction
 from shipnotify.model.satisfaction import Figure, Pain, Tally
 from shipnotify.model.survey_days import ALL, Cell, cells
-from shipnotify.store.survey_days import SurveyDays
+from shipnotify.store.survey_days import Span, SurveyDays
 
 TABLES = ("depot", "courier", "channel", "party")
 
@@ -68,14 +68,16 @@ class Cuts:
 
 
 def tally(scale: int, cell: Cell) -> Tally:
-    """A cell's scores as a tally: the sum of each score's, times its count."""
-    found = Tally()
-    for score, count in cell.scores.items():
-        one = Tally.of(scale, score)
-        found += Tally(
-            one.n * count, one.total * count, one.squares * count, one.good * count, one.bad * count
-        )
-    return found
+    """A cell's scores as a tally (model/satisfaction.py's), from their counts."""
+    (good_low, good_high), (bad_low, bad_high) = satisfaction.KINDS[scale]
+    scores = cell.scores.items()
+    return Tally(
+        n=sum(k for _, k in scores),
+        total=sum(s * k for s, k in scores),
+        squares=sum(s * s * k for s, k in scores),
+        good=sum(k for s, k in scores if good_low <= s <= good_high),
+        bad=sum(k for s, k in scores if bad_low <= s <= bad_high),
+    )
 
 
 async def headlines(
@@ -85,8 +87,8 @@ async def headlines(
     before = await days.read(period.before.first, period.before.last, "all", account=account)
     found = []
     for scale in scales:
-        cell_now = cells(now, scale).get(ALL, Cell({}))
-        cell_before = cells(before, scale).get(ALL, Cell({}))
+        cell_now = _cells(now, scale).get(ALL, Cell({}))
+        cell_before = _cells(before, scale).get(ALL, Cell({}))
         found.append(
             Headline(
                 scale,
@@ -100,14 +102,17 @@ async def headlines(
 
 
 async def cuts(days: SurveyDays, period: Period, scale: int, account: str) -> Cuts:
-    read = {
-        cut: await days.read(period.first, period.last, cut, account=account)
-        for cut in ("all", *TABLES, "hour", "reason")
-    }
-    all_cell = cells(read["all"], scale).get(ALL, Cell({}))
+    read, each_day = await days.read_cuts(
+        period.first,
+        period.last,
+        ("all", *TABLES, "hour", "reason"),
+        account=account,
+        each_day="all",
+    )
+    all_cell = _cells(read["all"], scale).get(ALL, Cell({}))
     overall = satisfaction.figure(scale, tally(scale, all_cell))
-    tables = {cut: _rows(scale, cells(read[cut], scale), overall) for cut in TABLES}
-    hour_cells = cells(read["hour"], scale)
+    tables = {cut: _rows(scale, _cells(read[cut], scale), overall) for cut in TABLES}
+    hour_cells = _cells(read["hour"], scale)
     hours = {
         (w, h): satisfaction.figure(scale, tally(scale, hour_cells[f"{w}:{h}"]))
         if f"{w}:{h}" in hour_cells
@@ -115,10 +120,10 @@ async def cuts(days: SurveyDays, period: Period, scale: int, account: str) -> Cu
         for w in range(7)
         for h in range(24)
     }
-    reasons = {int(r): c.unhappy for r, c in cells(read["reason"], scale).items()}
+    reasons = {int(r): c.unhappy for r, c in _cells(read["reason"], scale).items()}
     trend = [
         (period.first + timedelta(i), satisfaction.figure(scale, tally(scale, _all_of(day, scale))))
-        for i, day in enumerate(read["all"])
+        for i, day in enumerate(each_day)
     ]
     return Cuts(
         scale,
@@ -130,6 +135,10 @@ async def cuts(days: SurveyDays, period: Period, scale: int, account: str) -> Cu
         all_cell.unhappy,
         trend,
     )
+
+
+def _cells(span: Span, scale: int) -> dict[str, Cell]:
+    return cells(span.plus, scale, minus=span.minus)
 
 
 def _all_of(day: Mapping[str, int], scale: int) -> Cell:

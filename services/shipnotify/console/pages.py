@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from babel.dates import format_date, get_day_names
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 from markupsafe import Markup
 
 from shipnotify.console import charts, figures, view
@@ -29,6 +29,9 @@ from shipnotify.model.survey import SCALE_NAMES
 OVERVIEW, SATISFACTION = "/console", "/console/satisfaction"
 SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION))
 CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")
+# A chart's bars and a table's rows on the page: those below average first, then the lowest;
+# the CSV has them all (a year of a big carrier's couriers is hundreds of rows).
+CHART_ROWS, TABLE_ROWS = 25, 50
 
 Fmt = Callable[[float], str]
 _REASONS: dict[int, str] = {int(r): t for r, t in REASON.items()}
@@ -119,7 +122,9 @@ async def satisfaction(request: web.Request) -> web.StreamResponse:
     for name in figures.TABLES:
         t = tables[name]
         t["chart"] = Markup(  # noqa: S704 (markup built of escaped text: charts.py)
-            charts.bars(t["figures"], cuts.overall, title=t["title"], unit=unit, fmt=fmt)
+            charts.bars(
+                t["figures"][:CHART_ROWS], cuts.overall, title=t["title"], unit=unit, fmt=fmt
+            )
         )
     tables["reason"]["chart"] = Markup(  # noqa: S704
         charts.bars(
@@ -222,6 +227,8 @@ def _table(
         "unit": "%" if name == "reason" else unit,
         "csv": view.link(SATISFACTION, lang, **_query(chosen), csv=name),
         "figures": [(label, f) for label, f, _ in rows],
+        "all": rows,  # for the CSV
+        "total": len(rows),
         "rows": [
             {
                 "label": label,
@@ -229,9 +236,8 @@ def _table(
                 "interval": _interval(f, fmt),
                 "n": f.n,
                 "kind": kind,
-                "figure": f,
             }
-            for label, f, kind in rows
+            for label, f, kind in (rows if name == "trend" else rows[:TABLE_ROWS])
         ],
     }
 
@@ -240,17 +246,16 @@ def _csv(table: dict[str, Any], chosen: Filters, name: str) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["cell", "value", "low", "high", "answers", "below_average", "above_average"])
-    for row in table["rows"]:
-        f: Figure = row["figure"]
+    for label, f, kind in table["all"]:
         writer.writerow(
             [
-                _safe(row["label"]),
+                _safe(label),
                 round(f.value, 3),
                 round(f.low, 3),
                 round(f.high, 3),
                 f.n,
-                int(row["kind"] == "below"),
-                int(row["kind"] == "above"),
+                int(kind == "below"),
+                int(kind == "above"),
             ]
         )
     period = f"{chosen.period.first.isoformat()}_{chosen.period.last.isoformat()}"
@@ -306,8 +311,18 @@ def _query(chosen: Filters) -> dict[str, str]:
     }
 
 
+@functools.cache
 def _fmt(lang: str) -> Fmt:
-    return lambda v: format_decimal(v, format="#,##0.0", locale=lang)
+    """A number as the language writes it ("1,234.5", "1 234,5"), one decimal: Babel's symbols,
+    Python's formatting (Babel's own takes a hundred times as long, and a page has thousands)."""
+    decimal, group = get_decimal_symbol(lang), get_group_symbol(lang)
+    minus = get_minus_sign_symbol(lang)
+
+    def fmt(v: float) -> str:
+        plain = f"{v:,.1f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
+        return plain.replace("-", minus)
+
+    return fmt
 
 
 def _interval(f: Figure | None, fmt: Fmt) -> str:

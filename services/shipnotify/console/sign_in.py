@@ -1,17 +1,15 @@
-"""Signing in and out. The operator signs in with the operator key (SHIPNOTIFY_API_KEYS).
-The sign-in form, before any session, carries a token that must match the one in a
-SameSite=Strict cookie set with the form (a double submit), so another site cannot sign a
-browser in to a session of its choosing; every later form carries its session's token."""
+"""Signing in and out. The operator signs in with the operator key (SHIPNOTIFY_API_KEYS); a
+business customer's team member by an emailed link (links.py). The forms before a session
+carry forms.py's token; every later form its session's."""
 
 from __future__ import annotations
 
 import hmac
-import secrets
 
 from aiohttp import web
 
 from shipnotify import logs
-from shipnotify.console import view
+from shipnotify.console import forms, view
 from shipnotify.console.resources import SESSIONS, SETTINGS
 from shipnotify.console.sessions import COOKIE, Viewer
 from shipnotify.i18n import mark
@@ -19,28 +17,30 @@ from shipnotify.web import parse_form
 
 log = logs.get(__name__)
 
-PATH, OUT_PATH = "/console/sign-in", "/console/sign-out"
-_FORM_COOKIE = "shipnotify_console_form"
+PATH, OUT_PATH = forms.SIGN_IN, "/console/sign-out"
 
 
 async def form(request: web.Request) -> web.Response:
-    return _form(request, error="")
+    return forms.page(request, "sign_in.html")
 
 
 async def submit(request: web.Request) -> web.StreamResponse:
     posted = await parse_form(request)
-    lang = view.language(request)
-    if not _same(posted.get("csrf", ""), request.cookies.get(_FORM_COOKIE, "")):
-        return _form(request, error=mark("console.form_expired"), status=403)
-    key = posted.get("key", "")
-    if not _operator(key, request.app[SETTINGS].api_keys):
+    if not forms.checked(request, posted):
+        return forms.page(request, "sign_in.html", error=mark("console.form_expired"), status=403)
+    if not _operator(posted.get("key", ""), request.app[SETTINGS].api_keys):
         log.info("console sign-in refused", remote=request.remote)
-        return _form(request, error=mark("console.wrong_key"), status=401)
-    token, _ = await request.app[SESSIONS].begin(Viewer("operator"))
-    log.info("console signed in", who="operator")
-    done = view.see_other(view.link("/console", lang))
+        return forms.page(request, "sign_in.html", error=mark("console.wrong_key"), status=401)
+    return await begin(request, Viewer("operator"))
+
+
+async def begin(request: web.Request, viewer: Viewer) -> web.Response:
+    """A session for `viewer`, and to the overview."""
+    token, _ = await request.app[SESSIONS].begin(viewer)
+    log.info("console signed in", who="team member" if viewer.account else "operator")
+    done = view.see_other(view.link("/console", view.language(request)))
     view.set_cookie(done, request, COOKIE, token, request.app[SETTINGS].console_session_s)
-    done.del_cookie(_FORM_COOKIE, path="/console")
+    forms.done(done)
     return done
 
 
@@ -53,26 +53,6 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     done = view.see_other(view.link(PATH, view.language(request)))
     done.del_cookie(COOKIE, path="/console")
     return done
-
-
-def _form(request: web.Request, *, error: str, status: int = 200) -> web.Response:
-    csrf = secrets.token_urlsafe(32)
-    lang = view.language(request)
-    page = view.render(
-        request,
-        "sign_in.html",
-        lang,
-        csrf=csrf,
-        error=error,
-        action=view.link(PATH, lang),
-    )
-    page.set_status(status)
-    view.set_cookie(page, request, _FORM_COOKIE, csrf, 3600)
-    return page
-
-
-def _same(posted: str, kept: str) -> bool:
-    return bool(posted) and hmac.compare_digest(posted.encode(), kept.encode())
 
 
 def _operator(key: str, keys: tuple[str, ...]) -> bool:

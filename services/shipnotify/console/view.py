@@ -19,7 +19,7 @@ from shipnotify.web import pages
 _CSS = files("shipnotify.console").joinpath("static", "console.css").read_bytes()
 STYLESHEET = f"console.{hashlib.sha256(_CSS).hexdigest()[:12]}.css"  # a new name a version
 STATIC_PATH = "/console/static/{name}"
-PERCENT_TEXTS = (mark("console.interval"), mark("console.below_rule"))
+PERCENT_TEXTS = (mark("console.interval"), mark("console.below_rule"), mark("console.more_rows"))
 POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
     " base-uri 'none'; frame-ancestors 'none'"
@@ -49,6 +49,7 @@ def render(request: web.Request, template: str, lang: str, **context: Any) -> we
     frame: dict[str, Any] = {"viewer": None, "sections": [], "section": "", "sign_out": ""}
     # texts with a "%" of their own: a template's _() would take it for a placeholder
     frame["words"] = {name: text(lang, f"console.{name}") for name in ("interval", "below_rule")}
+    frame["more"] = text(lang, "console.more_rows")  # "{shown}" and "{total}" in it
     html = env.get_template(template).render(
         stylesheet=f"/console/static/{STYLESHEET}", switch=switch, **{**frame, **context}
     )

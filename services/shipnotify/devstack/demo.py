@@ -21,6 +21,7 @@ log = logs.get(__name__)
 DEPOT = "Chișinău hub"  # the depot answerable for the demo's shipments
 ACCOUNT_NAME = "Demo Shop"
 ENDPOINT = "demo-shop"  # the webhook sandbox's endpoint of the demo account
+TEAM_EMAIL = "logistics@shop.example"  # the demo account's team member
 # The demo shipments (by index in _PARTIES) the demo account registers with its own key:
 # their events become its webhooks. The others stay the carrier's.
 ACCOUNT_SHIPMENTS = frozenset({0, 2})
@@ -164,7 +165,9 @@ async def run(
         print(
             f"  demo account {account.account_id} ({ACCOUNT_NAME}): its key {account.key}\n"
             f"    its webhook endpoint {account.endpoint_id}: {account.url}"
-            f" (what arrives: {base_url}/outbox#webhooks)",
+            f" (what arrives: {base_url}/outbox#webhooks)\n"
+            f"    its team member {TEAM_EMAIL} signs in at {base_url}/console with the"
+            " account's id (the link arrives in the outbox)",
             flush=True,
         )
         for i, (recipient, address) in enumerate(_RUN):
@@ -228,6 +231,9 @@ async def open_account(
         operator,
     )
     webhooks.trust(ENDPOINT, endpoint["secret"])
+    # its team: who signs in to the console by an emailed link (it arrives in the outbox)
+    team = {"members": [{"name": "Demo Shop logistics", "email": TEAM_EMAIL, "locale": "en"}]}
+    await _post(http, f"/v1/accounts/{account_id}/team", team, operator, method="PUT")
     account = Account(account_id, made["key"], endpoint["endpoint_id"], url)
     await _until_applied(http, account)
     return account
@@ -286,11 +292,15 @@ async def _until_sent(
 
 
 async def _post(
-    http: aiohttp.ClientSession, path: str, body: dict[str, Any], headers: dict[str, str]
+    http: aiohttp.ClientSession,
+    path: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    method: str = "POST",
 ) -> dict[str, Any]:
     # the app retries with the same event_id until accepted
     async for _ in backoff.attempts(first_s=0.2, cap_s=2.0, limit=30):
-        async with http.post(path, json=body, headers=headers) as resp:
+        async with http.request(method, path, json=body, headers=headers) as resp:
             if resp.status in (200, 201, 202):
                 reply: dict[str, Any] = await resp.json()
                 return reply

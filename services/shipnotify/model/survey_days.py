@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shipnotify.v1 import notifications_pb2 as npb
@@ -103,20 +104,29 @@ class Cell:
         return sum(self.scores.values())
 
 
-def cells(hashes: Iterable[Mapping[str, int]], scale: int) -> dict[str, Cell]:
-    """One cut's cells for one scale, summed over its hashes (a day each)."""
+def cells(
+    hashes: Iterable[Mapping[Any, Any]], scale: int, *, minus: Iterable[Mapping[Any, Any]] = ()
+) -> dict[str, Cell]:
+    """One cut's cells for one scale: the sum of its hashes (days or months) less those of
+    `minus` (a month's days out of the period). Redis's replies as they come (names and
+    counts as bytes or str); each distinct name read once, as hashes repeat the same names."""
+    summed: dict[Any, int] = {}
+    for sign, group in ((1, hashes), (-1, minus)):
+        for counts in group:
+            for name, n in counts.items():
+                summed[name] = summed.get(name, 0) + sign * int(n)
     found: dict[str, Cell] = {}
     prefix = f"{scale}|"
-    for counts in hashes:
-        for name, n in counts.items():
-            if not name.startswith(prefix) or not n:
-                continue
-            _, cell_name, measure = name.split("|", 2)
-            cell = found.setdefault(cell_name, Cell({}))
-            if measure == SENT:
-                cell.sent += n
-            elif measure == UNHAPPY:
-                cell.unhappy += n
-            else:
-                cell.scores[int(measure)] = cell.scores.get(int(measure), 0) + n
+    for raw, n in summed.items():
+        name = raw.decode() if isinstance(raw, bytes) else raw
+        if not n or not name.startswith(prefix):
+            continue
+        _, cell_name, measure = name.split("|", 2)
+        cell = found.setdefault(cell_name, Cell({}))
+        if measure == SENT:
+            cell.sent += n
+        elif measure == UNHAPPY:
+            cell.unhappy += n
+        else:
+            cell.scores[int(measure)] = cell.scores.get(int(measure), 0) + n
     return found

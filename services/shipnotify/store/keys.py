@@ -238,26 +238,35 @@ def endpoint_health_key(endpoint_id: str) -> str:
     return _endpoint(endpoint_id, "health")
 
 
-# ---- the per-day satisfaction figures (store/survey_days.py), a day's keys under one tag ----
+# ---- the satisfaction figures (store/survey_days.py): a month's keys under one tag ----
 
 
-def _day(day: str, name: str) -> str:
-    return "{agg:" + day + "}:" + name
+def _month(month: str, name: str) -> str:
+    return "{agg:" + month + "}:" + name
 
 
 def survey_parts_key(day: str) -> str:
-    """A hash: survey id -> what it adds to the day's cuts (JSON), so that a later answer
+    """A hash: survey id -> what it adds to its day's cuts (JSON), so that a later answer
     replaces its earlier one; kept while a survey of that day still takes answers."""
-    return _day(day, "surveys")
+    return _month(day[:7], f"{day[8:]}:surveys")
 
 
-def survey_cut_key(day: str, cut: str, account: str = "") -> str:
-    """A hash: a cut's cells' counts that day (model/survey_days.py names the fields), of
-    every shipment, or of one account's."""
-    return _day(day, f"acct:{account}:{cut}" if account else cut)
+def survey_cut_key(period: str, cut: str, account: str = "") -> str:
+    """A hash: a cut's cells' counts (model/survey_days.py names the fields) on a day
+    (YYYY-MM-DD) or in a month (YYYY-MM: the sum of its days, kept beside them so that a
+    long period reads a hash a month), of every shipment, or of one account's. A month's
+    days and the month share the tag: one script call writes a survey's day and month."""
+    name = f"acct:{account}:{cut}" if account else cut
+    return _month(period[:7], f"{period[8:]}:{name}" if len(period) > 7 else name)
 
 
 def console_session_key(token_digest: str) -> str:
     """A hash: a console session (console/sessions.py), under the SHA-256 of its cookie's
     token; it expires with the session."""
     return f"console:session:{token_digest}"
+
+
+def console_link_key(token_digest: str) -> str:
+    """A hash: a console sign-in link not used yet (console/links.py), under the SHA-256 of
+    its token: the account and the team member's address; it expires with the link."""
+    return f"console:link:{token_digest}"

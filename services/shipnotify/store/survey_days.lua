@@ -1,9 +1,11 @@
--- A survey's part of one day's figures, written so that it replaces the part written before
--- (a later answer, a redelivered event): the old part's counts are taken back, the new added.
--- KEYS[1]: the day's parts (survey id -> part); KEYS[2..]: the cuts' hashes, in the part's order.
--- ARGV: survey id, the part (JSON: a list of {field: count}, aligned with KEYS[2..]),
--- "1" when only a repair (a duplicate event: its day's parts gone means it was counted long
--- ago), when the parts expire (ms), when the cuts expire (ms).
+-- A survey's part of its day's and month's figures, written so that it replaces the part
+-- written before (a later answer, a redelivered event): the old part's counts are taken back,
+-- the new added, in the day's cuts and the same in the month's.
+-- KEYS[1]: the day's parts (survey id -> part); KEYS[2..n+1]: the day's cuts in the part's
+-- order; KEYS[n+2..2n+1]: the month's cuts, in the same order.
+-- ARGV: survey id, the part (JSON: a list of n {field: count}), "1" when only a repair (a
+-- duplicate event: its day's parts gone means it was counted long ago), when the parts
+-- expire (ms), when the day's cuts expire (ms), when the month's cuts expire (ms).
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old == ARGV[2] then
   return 0
@@ -11,19 +13,24 @@ end
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-if old then
-  for i, fields in ipairs(cjson.decode(old)) do
-    for name, n in pairs(fields) do
-      redis.call('HINCRBY', KEYS[i + 1], name, -n)
+local function add(part, sign)
+  local cuts = cjson.decode(part)
+  local n = #cuts
+  for i, fields in ipairs(cuts) do
+    for name, count in pairs(fields) do
+      redis.call('HINCRBY', KEYS[i + 1], name, sign * count)
+      redis.call('HINCRBY', KEYS[i + 1 + n], name, sign * count)
+    end
+    if sign > 0 then
+      redis.call('PEXPIREAT', KEYS[i + 1], ARGV[5])
+      redis.call('PEXPIREAT', KEYS[i + 1 + n], ARGV[6])
     end
   end
 end
-for i, fields in ipairs(cjson.decode(ARGV[2])) do
-  for name, n in pairs(fields) do
-    redis.call('HINCRBY', KEYS[i + 1], name, n)
-  end
-  redis.call('PEXPIREAT', KEYS[i + 1], ARGV[5])
+if old then
+  add(old, -1)
 end
+add(ARGV[2], 1)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1

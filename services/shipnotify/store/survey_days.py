@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -60,33 +61,71 @@ class SurveyDays:
         for fact in facts:
             await self._fold_one(fact, repair=touched[fact.survey_id][1])
 
-    async def read(
-        self, first: date, last: date, cut: str, *, account: str = ""
-    ) -> list[dict[str, int]]:
-        """A cut's hashes, a day each from `first` to `last`, in one round trip."""
-        days = [first + timedelta(d) for d in range((last - first).days + 1)]
-        pipe = self.redis.pipeline(transaction=False)  # on a cluster: a slot a day
+    async def read(self, first: date, last: date, cut: str, *, account: str = "") -> Span:
+        """A cut's counts from `first` to `last`, both in, in one round trip."""
+        found, _ = await self.read_cuts(first, last, [cut], account=account)
+        return found[cut]
+
+    async def read_cuts(
+        self,
+        first: date,
+        last: date,
+        cuts: Sequence[str],
+        *,
+        account: str = "",
+        each_day: str = "",
+    ) -> tuple[dict[str, Span], list[dict[Any, Any]]]:
+        """Cuts' counts from `first` to `last`, both in, and with `each_day` a cut's hash of
+        each day (a trend), all in one round trip. A month's hash for each month wholly in;
+        for a month partly in, its days in, or its hash less its days out, whichever reads
+        fewer (`plan`)."""
+        oldest = today(self.zone) - timedelta(self.keep_days - 1)  # older days are gone
+        added, taken = plan(first, last, oldest)
+        days = [first + timedelta(d) for d in range((last - first).days + 1)] if each_day else []
+        pipe = self.redis.pipeline(transaction=False)  # on a cluster: a slot a month
+        for cut in cuts:
+            for period in (*added, *taken):
+                pipe.hgetall(survey_cut_key(period, cut, account))
         for day in days:
-            pipe.hgetall(survey_cut_key(day.isoformat(), cut, account))
-        return [{text(k): int(v) for k, v in h.items()} for h in await pipe.execute()]
+            pipe.hgetall(survey_cut_key(day.isoformat(), each_day, account))
+        found: list[dict[Any, Any]] = await pipe.execute()
+        spans, at = {}, 0
+        for cut in cuts:
+            spans[cut] = Span(
+                found[at : at + len(added)], found[at + len(added) : at + len(added) + len(taken)]
+            )
+            at += len(added) + len(taken)
+        return spans, found[at:]
+
+    async def each_day(
+        self, first: date, last: date, cut: str, *, account: str = ""
+    ) -> list[dict[Any, Any]]:
+        """A cut's hashes, a day each from `first` to `last` (a trend), in one round trip."""
+        _, found = await self.read_cuts(first, last, [], account=account, each_day=cut)
+        return found
 
     async def _fold_one(self, fact: SurveyFact, *, repair: bool) -> None:
         day, part = survey_days.part(fact, self.zone)
         keys = [survey_parts_key(day.isoformat())]
-        counts: list[Mapping[str, int]] = []
+        months, counts = [], []
         for account in ("", fact.account) if fact.account else ("",):
             for cut in CUTS:
                 keys.append(survey_cut_key(day.isoformat(), cut, account))
+                months.append(survey_cut_key(day.isoformat()[:7], cut, account))
                 counts.append(part.get(cut, {}))
-        end_ms = int(datetime.combine(day + timedelta(1), time(), self.zone).timestamp() * 1000)
+        day_end, month_end = self._end(day + timedelta(1)), self._end(_next_month(day))
         args = [
             fact.survey_id,
             json.dumps(counts, sort_keys=True, separators=(",", ":")),
             "1" if repair else "0",
-            end_ms + (self.answer_days + 1) * _DAY_MS,
-            end_ms + self.keep_days * _DAY_MS,
+            day_end + (self.answer_days + 1) * _DAY_MS,
+            day_end + self.keep_days * _DAY_MS,
+            month_end + self.keep_days * _DAY_MS,
         ]
-        await self._write(keys=keys, args=args)  # type: ignore[operator]
+        await self._write(keys=keys + months, args=args)  # type: ignore[operator]
+
+    def _end(self, start_of_next: date) -> int:
+        return int(datetime.combine(start_of_next, time(), self.zone).timestamp() * 1000)
 
     async def _facts(self, surveys: Sequence[Survey]) -> list[SurveyFact]:
         """What the figures need of each survey, its shipment's read in one round trip."""
@@ -142,6 +181,49 @@ def _fact(
         courier=courier,
         account=account,
     )
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period's counts as Redis answered them: the hashes to add and those to take away."""
+
+    plus: list[dict[Any, Any]]
+    minus: list[dict[Any, Any]]
+
+
+def plan(first: date, last: date, oldest: date) -> tuple[list[str], list[str]]:
+    """The periods (YYYY-MM or YYYY-MM-DD) whose counts add up to first..last, and those to
+    take away: a month wholly in; a month partly in, its days in, or, when that reads more
+    hashes, the month less its days out (unless one of those is older than `oldest`, gone
+    from Redis while its month is not)."""
+    plus: list[str] = []
+    minus: list[str] = []
+    for month, days_in, days_out in _months(first, last):
+        if not days_out:
+            plus.append(month)
+        elif len(days_in) <= len(days_out) + 1 or min(days_out) < oldest:
+            plus += [d.isoformat() for d in days_in]
+        else:
+            plus.append(month)
+            minus += [d.isoformat() for d in days_out]
+    return plus, minus
+
+
+def _months(first: date, last: date) -> list[tuple[str, list[date], list[date]]]:
+    """Each month the period touches: its name, its days in the period and those out."""
+    found = []
+    start = first.replace(day=1)
+    while start <= last:
+        end = _next_month(start)
+        days = [start + timedelta(d) for d in range((end - start).days)]
+        days_in = [d for d in days if first <= d <= last]
+        found.append((start.isoformat()[:7], days_in, [d for d in days if d not in days_in]))
+        start = end
+    return found
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def today(zone: ZoneInfo) -> date:

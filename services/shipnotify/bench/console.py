@@ -1,0 +1,117 @@
+"""The console's figure of the benchmark: a year of per-day satisfaction counts, as the
+tracker's feedback consumer would have folded them for `shipments` shipments (three in four
+asked, two in five of those answering, by 20 depots' 400 couriers at every hour), written
+straight into Redis, then the overview and the satisfaction page (the heatmap, the cuts, the
+pain map, the trend) asked for the whole year over HTTP, each timed from request to last byte."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import Counter
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from redis.asyncio import Redis
+
+from shipnotify.config import Settings
+from shipnotify.console import app as console_app
+from shipnotify.devstack import processes
+from shipnotify.model.survey_days import CUTS, field
+from shipnotify.store.keys import survey_cut_key
+from shipnotify.v1 import survey_pb2 as spb
+from shipnotify.web.serving import serve
+
+CSAT = spb.SCALE_CSAT
+DEPOTS, COURIERS = 20, 400
+_SCORES = ((5, 0.5), (4, 0.25), (3, 0.1), (2, 0.08), (1, 0.07))
+
+
+async def year_of_answers(redis: Redis, zone: ZoneInfo, *, shipments: int, today: date) -> int:
+    """Writes 365 days of counts; returns how many answers they hold."""
+    rng = random.Random(1)
+    answers = 0
+    months: dict[tuple[str, str], Counter[str]] = {}
+    for back in range(365):
+        day = today - timedelta(back)
+        sent = round(shipments / 365 * 0.75)
+        counts = _day(rng, day, sent)
+        answers += sum(v for k, v in counts["all"].items() if k.split("|")[2].isdigit())
+        pipe = redis.pipeline(transaction=False)
+        for cut, fields in counts.items():
+            if not fields:
+                continue
+            pipe.hset(survey_cut_key(day.isoformat(), cut), mapping=fields)  # type: ignore[arg-type]
+            months.setdefault((day.isoformat()[:7], cut), Counter()).update(fields)
+        await pipe.execute()
+    pipe = redis.pipeline(transaction=False)
+    for (month, cut), fields in months.items():  # each month's sum, as the script keeps it
+        pipe.hset(survey_cut_key(month, cut), mapping=fields)  # type: ignore[arg-type]
+    await pipe.execute()
+    return answers
+
+
+def _day(rng: random.Random, day: date, sent: int) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {cut: Counter() for cut in CUTS}
+    scores, weights = zip(*_SCORES, strict=True)
+    for _ in range(sent):
+        courier = rng.randrange(COURIERS)
+        cells = {
+            "all": "*",
+            "depot": f"depot-{courier % DEPOTS}",
+            "courier": f"c-{courier}",
+            "channel": rng.choice(("sms", "email")),
+            "party": rng.choice(("sender", "recipient")),
+            "hour": f"{day.weekday()}:{min(20, max(8, round(rng.gauss(14, 3.5))))}",
+        }
+        answered = rng.random() < 0.4
+        score = rng.choices(scores, weights)[0] if answered else 0
+        for cut, cell in cells.items():
+            counts[cut][field(CSAT, cell, "s")] += 1
+            if answered:
+                counts[cut][field(CSAT, cell, str(score))] += 1
+                if score <= 2:
+                    counts[cut][field(CSAT, cell, "u")] += 1
+        if answered and score <= 2:
+            counts["reason"][field(CSAT, str(rng.randint(1, 6)), "u")] += 1
+    return counts
+
+
+async def page_times(
+    settings: Settings, redis: Redis, *, today: date, requests: int
+) -> dict[str, dict[str, float]]:
+    """Each page for the whole year, `requests` times: ms percentiles of each."""
+    port = processes.free_port()
+    app = console_app.init_app(settings, redis=redis)
+    year = f"from={(today - timedelta(364)).isoformat()}&to={today.isoformat()}"
+    pages = {
+        "overview": f"/console?lang=en&{year}",
+        "satisfaction": f"/console/satisfaction?lang=en&scale=csat&{year}",
+    }
+    jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: cookies of an address
+    base = f"http://127.0.0.1:{port}"
+    timed: dict[str, dict[str, float]] = {}
+    async with (
+        serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
+        aiohttp.ClientSession(base, cookie_jar=jar) as http,
+    ):
+        form = await (await http.get("/console/sign-in")).text()
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        await http.post("/console/sign-in", data={"key": settings.api_keys[0], "csrf": token})
+        for name, path in pages.items():
+            took = []
+            for _ in range(requests + 1):
+                t0 = time.perf_counter()
+                async with http.get(path) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"the console answered {resp.status} on {path}")
+                took.append((time.perf_counter() - t0) * 1000)
+            took = took[1:]  # the first warms the templates' cache
+            timed[name] = {
+                "p50": statistics.median(took),
+                "p95": statistics.quantiles(took, n=20)[-1] if len(took) >= 2 else took[0],
+            }
+    return timed

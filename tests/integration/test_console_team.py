@@ -1,0 +1,187 @@
+"""A business customer's team member signs in to the console by a link emailed through a real
+SMTP server, once, and then sees their own account's figures only, on every page, whatever
+the address asks for; the operator sees every account."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
+
+from shipnotify.config import Settings
+from shipnotify.console import app as console_app
+from shipnotify.console.pages import CSV_TABLES
+from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.store.accounts import AccountStore
+from shipnotify.v1 import accounts_pb2 as apb
+
+from .conftest import Api
+from .test_console import ZONE, _answers, _token, sign_in
+
+BASE = "https://console.carrier.example"
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSandbox]:
+    sandbox = MailSandbox()
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def team_settings(settings: Settings, mail: MailSandbox) -> Settings:
+    return settings.with_(
+        time_zone=ZONE.key,
+        smtp_host=mail.host,
+        smtp_port=mail.port,
+        console_url=BASE,
+        mail_from="Carrier <console@carrier.example>",
+    )
+
+
+@pytest.fixture
+async def console(team_settings: Settings, redis: Redis) -> AsyncIterator[Api]:
+    app = console_app.init_app(team_settings, redis=redis)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def _team(redis: Redis, account: str, *members: apb.TeamMember) -> None:
+    event = apb.AccountEvent(event_id=str(uuid.uuid4()), account_id=account)
+    event.created.name = "Shop"
+    team = apb.AccountEvent(event_id=str(uuid.uuid4()), account_id=account)
+    team.team_set.members.extend(members)
+    for e in (event, team):
+        e.occurred_at.GetCurrentTime()
+        e.recorded_at.GetCurrentTime()
+    await AccountStore(redis).apply([event, team])
+
+
+async def _ask(client: Api, account: str, email: str) -> str:
+    form = await client.get("/console/sign-in?lang=en")
+    asked = await client.post(
+        "/console/sign-in/link?lang=en",
+        data={"account": account, "email": email, "csrf": _token(await form.text())},
+    )
+    assert asked.status == 200
+    return await asked.text()
+
+
+async def _use(client: Api, link: str) -> int:
+    path = link.removeprefix(BASE)
+    page = await client.get(path)
+    if page.status != 200:
+        return page.status
+    used = await client.post(path, data={"csrf": _token(await page.text())}, allow_redirects=False)
+    return used.status
+
+
+async def test_a_team_member_signs_in_once_by_the_emailed_link(
+    console: Api, redis: Redis, mail: MailSandbox
+) -> None:
+    account = f"acct_{uuid.uuid4().hex[:12]}"
+    await _team(redis, account, apb.TeamMember(name="Dana", email="Dana@Shop.example", locale="ro"))
+    said = await _ask(console, account, "dana@shop.example")  # any case of the address
+    assert "a sign-in link is on its way" in said
+    [sent] = mail.messages
+    assert sent.rcpt_tos == ("Dana@Shop.example",)
+    body = sent.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert sent.message["Subject"] == "Linkul dvs. de autentificare în consolă"  # her language
+    [link] = re.findall(rf"{re.escape(BASE)}/console/sign-in/link/\S+", body)
+    assert account in body
+
+    page = await console.get(link.removeprefix(BASE))  # a visit uses nothing
+    assert page.status == 200
+    assert (await console.get(link.removeprefix(BASE))).status == 200
+    assert await _use(console, link) == 303
+    overview = await console.get("/console?lang=en")
+    assert overview.status == 200
+    html = await overview.text()
+    assert 'name="account"' not in html  # a member chooses no account
+    assert await _use(console, link) == 410  # once only
+
+
+async def test_an_address_off_the_team_gets_the_same_answer_and_no_mail(
+    console: Api, redis: Redis, mail: MailSandbox
+) -> None:
+    account = f"acct_{uuid.uuid4().hex[:12]}"
+    await _team(redis, account, apb.TeamMember(name="Dana", email="dana@shop.example"))
+    on_team = await _ask(console, account, "dana@shop.example")
+    off_team = await _ask(console, account, "eve@elsewhere.example")
+    unknown = await _ask(console, f"acct_{uuid.uuid4().hex[:12]}", "dana@shop.example")
+    strip = re.compile(r'value="[^"]+"')  # the forms' fresh tokens aside
+    assert strip.sub("", on_team) == strip.sub("", off_team) == strip.sub("", unknown)
+    assert len(mail.messages) == 1
+    assert (await console.get("/console/sign-in/link/made-up-token")).status == 410
+
+
+async def test_a_request_for_a_link_without_its_forms_token_is_refused(
+    console: Api, redis: Redis, mail: MailSandbox
+) -> None:
+    account = f"acct_{uuid.uuid4().hex[:12]}"
+    await _team(redis, account, apb.TeamMember(name="Dana", email="dana@shop.example"))
+    asked = await console.post(
+        "/console/sign-in/link",
+        data={"account": account, "email": "dana@shop.example", "csrf": "made-up"},
+    )
+    assert asked.status == 403
+    bad = await console.get("/console/sign-in?lang=en")
+    wrong = await console.post(
+        "/console/sign-in/link?lang=en",
+        data={"account": "a b", "email": "nobody", "csrf": _token(await bad.text())},
+    )
+    assert wrong.status == 422
+    assert mail.messages == []
+
+
+async def _member(
+    team_settings: Settings, redis: Redis, mail: MailSandbox, account: str, email: str
+) -> TestClient:  # type: ignore[type-arg]
+    app = console_app.init_app(team_settings, redis=redis)
+    client: TestClient = TestClient(TestServer(app))  # type: ignore[type-arg]
+    await client.start_server()
+    await _ask(client, account, email)
+    body = mail.messages[-1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [link] = re.findall(rf"{re.escape(BASE)}/console/sign-in/link/\S+", body)
+    assert await _use(client, link) == 303
+    return client
+
+
+async def test_every_page_shows_a_member_their_own_account_only(
+    console: Api, team_settings: Settings, redis: Redis, mail: MailSandbox
+) -> None:
+    mine, theirs = (f"acct_{uuid.uuid4().hex[:12]}" for _ in range(2))
+    await _team(redis, mine, apb.TeamMember(name="Dana", email="dana@shop.example"))
+    at = await _answers(team_settings, redis, mine, [5, 4])
+    await _answers(team_settings, redis, theirs, [1, 1, 1, 2])
+    member = await _member(team_settings, redis, mail, mine, "dana@shop.example")
+    try:
+        day = at.date().isoformat()
+        for asked_for in ("", theirs):  # the address may name another account: no matter
+            query = f"lang=en&from={day}&to={day}&account={asked_for}"
+            for table in CSV_TABLES:
+                got = await member.get(f"/console/satisfaction?{query}&csv={table}")
+                assert got.status == 200, table
+                rows = list(csv.DictReader(io.StringIO(await got.text())))
+                if table in ("depot", "channel", "party", "hour"):
+                    assert [r["answers"] for r in rows] == ["2"], (table, rows)
+            for path in ("/console", "/console/satisfaction"):
+                page = await member.get(f"{path}?{query}")
+                assert page.status == 200
+                assert "100.0" in await page.text()  # mine: 2 of 2 satisfied
+        # the operator chooses: the other account's answers
+        await sign_in(console)
+        theirs_csv = await console.get(
+            f"/console/satisfaction?lang=en&from={day}&to={day}&account={theirs}&csv=depot"
+        )
+        rows = list(csv.DictReader(io.StringIO(await theirs_csv.text())))
+        assert [(r["answers"], r["value"]) for r in rows] == [("4", "0.0")]
+    finally:
+        await member.close()
