@@ -169,3 +169,19 @@ async def test_rebuild_restores_the_figures_after_redis_lost_them(
     assert await cut(redis, at, "all", account, settings) == {}
     await rebuild(settings)
     assert await cut(redis, at, "all", account, settings) == expected
+
+
+async def test_a_long_closed_surveys_events_replayed_apart_count_once(
+    settings: Settings, redis: Redis
+) -> None:
+    """A rebuild or an import of history brings a survey's events long after its day: the
+    answer still replaces the part its sending wrote, not adds to it."""
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("days")
+    at = datetime.combine(datetime.now(ZONE).date() - timedelta(days=20), time(11, 0), ZONE)
+    events = await delivered(redis, sid, account, at)
+    sv = survey.survey_id(events[-1].event_id, npb.PARTY_ROLE_RECIPIENT)
+    ms = int(at.timestamp() * 1000)
+    feedback = store(settings, redis)
+    await feedback.apply([sent(sid, sv, ms + 60_000)])
+    await feedback.apply([answered(sid, sv, ms + 120_000, 4)])
+    assert await cut(redis, at, "all", account, settings) == {f"{CSAT}|*|s": 1, f"{CSAT}|*|4": 1}

@@ -7,11 +7,13 @@ tag, so a call touches one Redis Cluster slot."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
+from time import time as time_now
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,8 +60,8 @@ class SurveyDays:
         if not touched:
             return
         facts = await self._facts([s for s, _ in touched.values()])
-        for fact in facts:
-            await self._fold_one(fact, repair=touched[fact.survey_id][1])
+        # a survey once in a batch: its calls are independent of one another
+        await asyncio.gather(*(self._fold_one(f, repair=touched[f.survey_id][1]) for f in facts))
 
     async def read(self, first: date, last: date, cut: str, *, account: str = "") -> Span:
         """A cut's counts from `first` to `last`, both in, in one round trip."""
@@ -114,11 +116,15 @@ class SurveyDays:
                 months.append(survey_cut_key(day.isoformat()[:7], cut, account))
                 counts.append(part.get(cut, {}))
         day_end, month_end = self._end(day + timedelta(1)), self._end(_next_month(day))
+        # the part is kept while the survey may change, and a day at least: a replay (rebuild,
+        # an import of history) brings a long-closed survey's events minutes apart, and each
+        # must find the part the one before wrote
+        kept = max(day_end + (self.answer_days + 1) * _DAY_MS, int(time_now() * 1000) + _DAY_MS)
         args = [
             fact.survey_id,
             json.dumps(counts, sort_keys=True, separators=(",", ":")),
             "1" if repair else "0",
-            day_end + (self.answer_days + 1) * _DAY_MS,
+            kept,
             day_end + self.keep_days * _DAY_MS,
             month_end + self.keep_days * _DAY_MS,
         ]
