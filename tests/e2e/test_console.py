@@ -1,8 +1,9 @@
 """The console in headless Chromium against `shipnotify dev` with its demo (four weeks of
 history: the weaker depot, courier and Friday evenings): signing in with the operator key,
 the overview, the satisfaction page's heatmap, tables and pain map, a filter, a CSV export,
-signing out; in English, Russian and Romanian, at desktop and phone width, loading nothing
-from another host and breaking none of its Content-Security-Policy. Screenshots go to
+signing out; the demo's call-back case taken, noted and closed from its page; in English,
+Russian and Romanian, at desktop and phone width, loading nothing from another host and
+breaking none of its Content-Security-Policy. Screenshots go to
 tests/e2e/artifacts/ (the README's are copies)."""
 
 from __future__ import annotations
@@ -179,3 +180,80 @@ async def test_the_console_speaks_en_ru_ro_and_fits_a_phone(
         await desktop.get_by_test_id("nav-satisfaction").click()
         await shoot(desktop, f"console-satisfaction-{lang}.png")
     assert await page.evaluate("window.violations") == []
+
+
+async def _demo_case(page: Page, base: str, *, lang: str) -> str:
+    """Waits on the cases page until the demo's unhappy customer's case is listed with what
+    went wrong (the demo walks its shipments, the survey goes 10 s after delivery, the
+    customer answers 2 by SMS, then says why once asked); returns the case's link."""
+    deadline = time.monotonic() + 150
+    while True:
+        await page.goto(f"{base}/console/cases?lang={lang}")
+        rows = page.get_by_test_id("case-row").filter(has_text="It came two days late")
+        if await rows.count():
+            link = await rows.first.get_by_test_id("open-case").get_attribute("href")
+            assert link is not None
+            return link
+        assert time.monotonic() < deadline, "the demo's call-back case never came"
+        await asyncio.sleep(2)
+
+
+async def test_the_operator_takes_notes_and_closes_the_demos_call_back_case(
+    demo: str, browser: Browser
+) -> None:
+    page = await signed_in(browser, demo, lang="en")
+    watch = Watch(page)
+    started = time.monotonic()
+    await page.get_by_test_id("nav-cases").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Call-backs")
+    link = await _demo_case(page, demo, lang="en")
+    waited = time.monotonic() - started
+    print(f"the demo's call-back case listed after {waited:.0f} s on the cases page")
+    row = page.get_by_test_id("case-row").first
+    await expect(row).to_contain_text("CSAT 2 · SMS · Recipient")
+    await expect(row).to_contain_text("It was late")
+    await expect(row).to_contain_text("It came two days late")
+    await expect(row.get_by_test_id("case-state")).to_have_text("open")
+    await shoot(page, "console-cases-en.png")
+
+    # the same case on a phone, in Russian: whom to call, the timeline, the forms
+    phone = await signed_in(browser, demo, lang="ru", phone=True)
+    await phone.goto(f"{demo}{link.replace('lang=en', 'lang=ru')}")
+    await expect(phone.get_by_role("heading", level=1)).to_contain_text("Обращение")
+    await expect(phone.get_by_test_id("phone")).to_have_text("+79123456789")
+    await expect(phone.get_by_test_id("timeline")).to_contain_text("Доставлено")
+    assert await check_readable_and_reachable(phone) >= 10
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width  # the timeline scrolls inside
+    await shoot(phone, "console-case-phone-ru.png")
+    assert await phone.evaluate("window.violations") == []
+
+    await row.get_by_test_id("open-case").click()
+    await expect(page.get_by_test_id("customer")).to_contain_text("Мария Иванова")
+    await page.get_by_test_id("operator").fill("Maria")
+    await page.get_by_test_id("take").click()
+    await expect(page.get_by_test_id("flash")).to_have_text("Done: the case shows the change.")
+    await expect(page.get_by_test_id("taken-by")).to_have_text("Maria")
+    await expect(page.get_by_test_id("case-state")).to_have_text("in progress")
+    await page.get_by_test_id("note-text").fill("Called her: the van broke down on the way.")
+    await page.get_by_test_id("add-note").click()
+    await expect(page.get_by_test_id("note")).to_contain_text("the van broke down")
+    await page.get_by_test_id("outcome-choice").select_option("apologised")
+    await page.get_by_test_id("cause-choice").select_option("transport")
+    await page.get_by_test_id("close-note").fill("Apologised; she was fine with it.")
+    await page.get_by_test_id("close").click()
+    await expect(page.get_by_test_id("case-state")).to_have_text("closed")
+    await expect(page.get_by_test_id("outcome")).to_have_text("Apologised")
+    await expect(page.get_by_test_id("cause")).to_have_text("Transport")
+    await expect(page.get_by_test_id("close-form")).to_have_count(0)
+
+    await page.get_by_test_id("back").click()
+    await expect(page.get_by_test_id("no-cases")).to_be_visible()  # no open case left
+    await page.get_by_test_id("state").select_option("closed")
+    await page.get_by_test_id("apply").click()
+    await expect(page.get_by_test_id("case-row").first.get_by_test_id("case-state")).to_have_text(
+        "closed"
+    )
+    assert await page.evaluate("window.violations") == []
+    assert watch.errors == []
+    assert all(u.startswith(demo + "/") for u in watch.requested), watch.requested

@@ -13,8 +13,8 @@ import pytest
 from multidict import CIMultiDictProxy
 
 from shipnotify.hooks import landing
-from shipnotify.hooks.feedback_events import follow_up_id
 from shipnotify.model import survey
+from shipnotify.model.feedback_events import follow_up_id
 from shipnotify.model.survey import survey_token
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import feedback_pb2 as fpb

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from shipnotify.hooks.feedback_events import follow_up_id
 from shipnotify.model import survey
+from shipnotify.model.feedback_events import follow_up_id
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.status import Status
 from shipnotify.store import TrackingStore

@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from shipnotify.config import Settings
-from shipnotify.hooks.feedback_events import follow_up_id
 from shipnotify.model import survey
+from shipnotify.model.feedback_events import follow_up_id
 from shipnotify.model.quiet import zone_of
 from shipnotify.store.keys import survey_help_key
 from shipnotify.store.notices import NoticeBook

@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 from shipnotify import web
 from shipnotify.config import Settings
 from shipnotify.hooks import app as hooks_app
-from shipnotify.hooks import cases, page_answers, push
+from shipnotify.hooks import page_answers, push
 from shipnotify.ingest import app as ingest_app
 from shipnotify.ingest.schemas import (
     MAX_TAP_AGE,
@@ -34,6 +34,7 @@ from shipnotify.ingest.schemas import (
     StatusEvent,
 )
 from shipnotify.status_api import app as status_app
+from shipnotify.web import case_changes
 from tests import api_formats
 
 SETTINGS = Settings(
@@ -500,9 +501,9 @@ def test_generated_push_subscriptions_are_accepted_iff_the_document_allows_them(
 BODIES: list[tuple[str, str, type[BaseModel]]] = [
     ("/v1/answers/{tracking_id}", "PageAnswer", page_answers.PageAnswer),
     ("/v1/answers/{tracking_id}/follow-up", "PageFollowUp", page_answers.PageFollowUp),
-    ("/v1/cases/{case_id}/take", "TakeCase", cases.TakeCase),
-    ("/v1/cases/{case_id}/notes", "NoteCase", cases.NoteCase),
-    ("/v1/cases/{case_id}/close", "CloseCase", cases.CloseCase),
+    ("/v1/cases/{case_id}/take", "TakeCase", case_changes.TakeCase),
+    ("/v1/cases/{case_id}/notes", "NoteCase", case_changes.NoteCase),
+    ("/v1/cases/{case_id}/close", "CloseCase", case_changes.CloseCase),
 ]
 
 

@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shipnotify import i18n, loop
-from shipnotify.hooks import feedback_events, nonces, overdue, survey_forms
-from shipnotify.hooks.feedback_events import Answer
+from shipnotify.hooks import nonces, overdue, survey_forms
 from shipnotify.hooks.survey_reply import TEXTS, Decision, decide
-from shipnotify.model import sms, survey
+from shipnotify.model import feedback_events, sms, survey
+from shipnotify.model.feedback_events import Answer
 from shipnotify.model.survey import Depot, Rules
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb

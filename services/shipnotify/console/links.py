@@ -16,12 +16,11 @@ from email.message import EmailMessage
 
 import aiosmtplib
 from aiohttp import web
-from redis.asyncio import Redis
 
 from shipnotify import logs
 from shipnotify.config import Settings
 from shipnotify.console import forms, view
-from shipnotify.console.resources import SETTINGS
+from shipnotify.console.resources import REDIS, SETTINGS
 from shipnotify.console.sessions import Viewer
 from shipnotify.console.sign_in import begin
 from shipnotify.i18n import language_for, mark, text
@@ -36,7 +35,6 @@ ASK_PATH = forms.ASK
 LINK_PATH = forms.ASK + "/{token}"
 LINK_S = 15 * 60
 _MAIL = (mark("console.link.subject"), mark("console.link.body"))
-REDIS = web.AppKey("console_links_redis", Redis)
 _ACCOUNT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 

@@ -5,6 +5,7 @@ each table also as CSV (`?csv=<table>`)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import functools
 import io
@@ -17,29 +18,35 @@ from babel.dates import format_date, get_day_names
 from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 from markupsafe import Markup
 
+from shipnotify import logs
 from shipnotify.console import charts, figures, view
 from shipnotify.console.filters import Filters, filters
-from shipnotify.console.resources import DAYS, SETTINGS, ZONE
+from shipnotify.console.resources import DAYS, FEEDBACK, SETTINGS, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.i18n import mark, text
 from shipnotify.i18n.questions import REASON
 from shipnotify.model.satisfaction import Figure
 from shipnotify.model.survey import SCALE_NAMES
+from shipnotify.store import UNREACHABLE
 
-OVERVIEW, SATISFACTION = "/console", "/console/satisfaction"
-SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION))
+OVERVIEW, SATISFACTION, CASES = "/console", "/console/satisfaction", "/console/cases"
+SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION), ("cases", CASES))
+_FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period
 CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")
 # A chart's bars and a table's rows on the page: those below average first, then the lowest;
 # the CSV has them all (a year of a big carrier's couriers is hundreds of rows).
 CHART_ROWS, TABLE_ROWS = 25, 50
 
+log = logs.get(__name__)
 Fmt = Callable[[float], str]
+_COUNT_TIMEOUT_S = 1.0
 _REASONS: dict[int, str] = {int(r): t for r, t in REASON.items()}
 
 # the texts named by a part of their id (the templates and _named make the rest)
 NAMED = (
     mark("console.section.overview"),
     mark("console.section.satisfaction"),
+    mark("console.section.cases"),
     mark("console.scale.csat"),
     mark("console.scale.nps"),
     mark("console.scale.ces"),
@@ -96,7 +103,7 @@ async def overview(request: web.Request) -> web.Response:
         request,
         "overview.html",
         lang,
-        **_frame(request, viewer, chosen, lang, "overview"),
+        **await _frame(request, viewer, chosen, lang, "overview"),
         headlines=headlines,
         satisfaction_link=view.link(SATISFACTION, lang, **_query(chosen)),
     )
@@ -153,7 +160,7 @@ async def satisfaction(request: web.Request) -> web.StreamResponse:
         "satisfaction.html",
         lang,
         **{
-            **_frame(request, viewer, chosen, lang, "satisfaction"),
+            **await _frame(request, viewer, chosen, lang, "satisfaction"),
             "scales": [(n, text(lang, f"console.scale.{n}")) for n in SCALE_NAMES],
         },
         scale_label=scale_label,
@@ -285,14 +292,39 @@ def _filters(request: web.Request, viewer: Viewer) -> Filters:
     )
 
 
-def _frame(
-    request: web.Request, viewer: Viewer, chosen: Filters, lang: str, section: str
+async def nav(
+    request: web.Request, viewer: Viewer, lang: str, section: str, query: dict[str, str]
 ) -> dict[str, Any]:
+    """The frame's header: the sections (the figures' keeping the period of `query`), the
+    one shown, signing out, and for the operator the count of overdue cases."""
     return {
         "viewer": viewer,
         "section": section,
-        "sections": [(name, view.link(path, lang, **_query(chosen))) for name, path in SECTIONS],
+        "sections": [
+            (name, view.link(path, lang, **(query if name in _FIGURES else {})))
+            for name, path in SECTIONS
+        ],
         "sign_out": view.link("/console/sign-out", lang),
+        "overdue": await _overdue(request) if viewer.operator else 0,
+    }
+
+
+async def _overdue(request: web.Request) -> int:
+    """One count in Redis; a page is shown without it rather than not at all."""
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    try:
+        async with asyncio.timeout(_COUNT_TIMEOUT_S):
+            return await request.app[FEEDBACK].overdue_count(now_ms)
+    except (*UNREACHABLE, TimeoutError) as e:
+        log.warning("overdue cases not counted", error=repr(e))
+        return 0
+
+
+async def _frame(
+    request: web.Request, viewer: Viewer, chosen: Filters, lang: str, section: str
+) -> dict[str, Any]:
+    return {
+        **await nav(request, viewer, lang, section, _query(chosen)),
         "action": request.path,
         "period": chosen.period,
         "account": chosen.account,

@@ -45,8 +45,17 @@ def link(path: str, lang: str, **query: str) -> str:
 
 def render(request: web.Request, template: str, lang: str, **context: Any) -> web.Response:
     env = pages.environment("shipnotify.console", lang)
-    switch = {code: link(request.path, code, **_kept(request)) for code in LANGUAGES}
-    frame: dict[str, Any] = {"viewer": None, "sections": [], "section": "", "sign_out": ""}
+    # a form's answer (a POST's page) switches to the page the form is on
+    here = context.pop("here", None)
+    kept = {} if here else _kept(request)
+    switch = {code: link(here or request.path, code, **kept) for code in LANGUAGES}
+    frame: dict[str, Any] = {
+        "viewer": None,
+        "sections": [],
+        "section": "",
+        "sign_out": "",
+        "overdue": 0,
+    }
     # texts with a "%" of their own: a template's _() would take it for a placeholder
     frame["words"] = {name: text(lang, f"console.{name}") for name in ("interval", "below_rule")}
     frame["more"] = text(lang, "console.more_rows")  # "{shown}" and "{total}" in it

@@ -9,9 +9,10 @@ from datetime import datetime
 from aiohttp import web
 
 from shipnotify import logs
-from shipnotify.hooks import feedback_events, lookups
-from shipnotify.hooks.feedback_events import Answer
+from shipnotify.hooks import lookups
 from shipnotify.hooks.resources import FEEDBACK, RULES
+from shipnotify.model import feedback_events
+from shipnotify.model.feedback_events import Answer
 from shipnotify.web import event_log as topics
 
 log = logs.get(__name__)

@@ -20,7 +20,7 @@ from shipnotify.store import TrackingStore
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_help import SurveyHelp
-from shipnotify.web import Route, cors
+from shipnotify.web import Route, case_changes, cors
 from shipnotify.web import event_log as events_topic
 from shipnotify.web import redis as sredis
 from shipnotify.web.event_log import EventLog
@@ -307,7 +307,7 @@ ROUTES = [
         cases.take,
         "Operators: an operator takes the case (open -> in_progress)",
         _CASE_CHANGE,
-        body=cases.TakeCase,
+        body=case_changes.TakeCase,
         security="apiKey",
         path_types={"case_id": cases.CaseId},
         tag="cases",
@@ -318,7 +318,7 @@ ROUTES = [
         cases.note,
         "Operators: a note on the case",
         _CASE_CHANGE,
-        body=cases.NoteCase,
+        body=case_changes.NoteCase,
         security="apiKey",
         path_types={"case_id": cases.CaseId},
         tag="cases",
@@ -329,7 +329,7 @@ ROUTES = [
         cases.close,
         "Operators: the case is closed, with its outcome, its cause and a note",
         _CASE_CHANGE,
-        body=cases.CloseCase,
+        body=case_changes.CloseCase,
         security="apiKey",
         path_types={"case_id": cases.CaseId},
         tag="cases",

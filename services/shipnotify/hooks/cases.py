@@ -15,23 +15,23 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from shipnotify.hooks import feedback_events, lookups, names
+from shipnotify.hooks import lookups
 from shipnotify.hooks.resources import FEEDBACK, SETTINGS, TRACKING
-from shipnotify.model import survey
+from shipnotify.model import survey_names as names
 from shipnotify.model.codec import TimelineEntry
 from shipnotify.store.feedback import Case, CaseFilter, Survey
 from shipnotify.store.tracking import Shipment
 from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
-from shipnotify.web import ApiError, json_response, parse_body, validation_error
+from shipnotify.web import ApiError, case_changes, json_response, parse_body, validation_error
 from shipnotify.web import event_log as topics
 from shipnotify.web.auth import check_api_key
-from shipnotify.web.fields import Strict, printable
+from shipnotify.web.case_changes import CloseCase, NoteCase, TakeCase
+from shipnotify.web.fields import Strict
 
 PATH = "/v1/cases"
 CASE_PATH = "/v1/cases/{case_id}"
 MAX_LIMIT = 500
-MAX_NOTE = 2000
 
 CaseId = Annotated[
     str,
@@ -41,13 +41,6 @@ CaseId = Annotated[
     ),
 ]
 _CASE_ID: TypeAdapter[str] = TypeAdapter(CaseId)
-Operator = Annotated[str, *printable(100)]
-# Free text, line breaks and tabs allowed, no other control character.
-Note = Annotated[
-    str, Field(min_length=1, max_length=MAX_NOTE, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")
-]
-Outcome = Literal["apologised", "solved", "compensated", "could_not_reach"]
-Cause = Literal["courier", "depot", "transport", "address", "notices", "customer", "other"]
 Which = Literal["open", "overdue", "closed", "all"]
 
 
@@ -141,24 +134,6 @@ class CaseQuery(Strict):
     limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
 
 
-class TakeCase(Strict):
-    operator: Operator
-
-
-class NoteCase(Strict):
-    operator: Operator
-    note: Note
-
-
-class CloseCase(Strict):
-    operator: Operator
-    outcome: Outcome
-    cause: Cause
-    note: Annotated[
-        str, Field(max_length=MAX_NOTE, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")
-    ] = ""
-
-
 def query_parameters() -> list[dict[str, Any]]:
     """GET /v1/cases's query parameters, as the OpenAPI document states them."""
     schema = CaseQuery.model_json_schema()
@@ -209,37 +184,15 @@ async def get_case(request: web.Request) -> web.Response:
 
 
 async def take(request: web.Request) -> web.Response:
-    _authorized(request)
-    body = await parse_body(request, TakeCase)
-    case = await _open_case(request)
-    change = fpb.CaseTaken(case_id=case.case_id, operator=body.operator)
-    # (taken twice by one operator, as by a retry, it is theirs all the same)
-    return await _append(request, case, str(uuid.uuid4()), "case_taken", change)
+    return await _change(request, TakeCase)
 
 
 async def note(request: web.Request) -> web.Response:
-    _authorized(request)
-    body = await parse_body(request, NoteCase)
-    case = await _open_case(request)
-    change = fpb.CaseNoted(case_id=case.case_id, operator=body.operator, note=body.note)
-    return await _append(request, case, str(uuid.uuid4()), "case_noted", change)
+    return await _change(request, NoteCase)
 
 
 async def close(request: web.Request) -> web.Response:
-    _authorized(request)
-    body = await parse_body(request, CloseCase)
-    case = await _open_case(request)
-    change = fpb.CaseClosed(
-        case_id=case.case_id,
-        operator=body.operator,
-        outcome=names.OUTCOMES[body.outcome],  # type: ignore[arg-type]
-        cause=names.CAUSES[body.cause],  # type: ignore[arg-type]
-        note=body.note,
-    )
-    # a case closes once: a retried request is the same event
-    return await _append(
-        request, case, survey.feedback_event_id("closed", case.case_id), "case_closed", change
-    )
+    return await _change(request, CloseCase)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -265,22 +218,15 @@ async def _case(request: web.Request) -> Case:
     return case
 
 
-async def _open_case(request: web.Request) -> Case:
-    case = await _case(request)
-    if case.state == "closed":
-        raise ApiError(
-            409, "case_closed", "the case is closed; it takes no change", {"case_id": "closed"}
-        )
-    return case
-
-
-async def _append(
-    request: web.Request, case: Case, event_id: str, body: str, change: Any
+async def _change(
+    request: web.Request, kind: type[TakeCase] | type[NoteCase] | type[CloseCase]
 ) -> web.Response:
-    event = feedback_events.envelope(event_id, case.shipment_id, datetime.now(UTC))
-    getattr(event, body).CopyFrom(change)
+    _authorized(request)
+    body = await parse_body(request, kind)
+    case = case_changes.open_only(await _case(request))
+    event = case_changes.change_event(case, body, datetime.now(UTC))
     await topics.append_feedback(request, [event])
-    return json_response(CaseChanged(case_id=case.case_id, event_id=uuid.UUID(event_id)), 202)
+    return json_response(CaseChanged(case_id=case.case_id, event_id=uuid.UUID(event.event_id)), 202)
 
 
 async def _view(

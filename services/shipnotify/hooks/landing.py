@@ -27,11 +27,12 @@ from aiohttp import web
 
 from shipnotify import logs
 from shipnotify.config import Settings
-from shipnotify.hooks import answers, feedback_events, lookups, names, nonces, survey_forms
+from shipnotify.hooks import answers, lookups, nonces, survey_forms
 from shipnotify.hooks.resources import FEEDBACK, RULES, SETTINGS
 from shipnotify.hooks.survey_forms import Problems
 from shipnotify.i18n import LANGUAGES, language_for, mark, negotiate, questions, text
-from shipnotify.model import survey
+from shipnotify.model import feedback_events, survey
+from shipnotify.model import survey_names as names
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import ApiError, Handler, pages, parse_form

@@ -15,10 +15,11 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
-from shipnotify.hooks import answers, feedback_events, lookups, names, survey_forms
+from shipnotify.hooks import answers, lookups, survey_forms
 from shipnotify.hooks.push import TrackingId
 from shipnotify.hooks.resources import FEEDBACK, RULES, TRACKING
-from shipnotify.model import survey
+from shipnotify.model import feedback_events, survey
+from shipnotify.model import survey_names as names
 from shipnotify.model.status import Status
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import ApiError, cors, json_response, parse_body, validation_error

@@ -13,10 +13,10 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
-from shipnotify.hooks import answers, feedback_events, lookups, survey_reply
+from shipnotify.hooks import answers, lookups, survey_reply
 from shipnotify.hooks.resources import BOOK, FEEDBACK, HELP, RULES, SETTINGS
 from shipnotify.i18n import DEFAULT, language_for, mark, text
-from shipnotify.model import survey
+from shipnotify.model import feedback_events, survey
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import ApiError, parse_form

@@ -9,9 +9,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shipnotify.hooks import names, nonces
+from shipnotify.hooks import nonces
 from shipnotify.i18n import DEFAULT, mark, text
 from shipnotify.model import survey
+from shipnotify.model import survey_names as names
 
 # A comment is free text: any character but the controls, line breaks and tabs aside.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -1,5 +1,5 @@
-"""The words the HTTP API uses for the survey vocabulary's enums: the proto names, lower
-case, without their enum's prefix (REASON_NOT_INFORMED -> "not_informed")."""
+"""The words the HTTP API and the forms use for the survey vocabulary's enums: the proto
+names, lower case, without their enum's prefix (REASON_NOT_INFORMED -> "not_informed")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from shipnotify.i18n import questions
 from shipnotify.model import survey
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -23,7 +22,7 @@ def _names(enum: EnumTypeWrapper, prefix: str) -> Mapping[str, int]:
 
 
 # in the order they are offered (an SMS reply names one by its place)
-REASONS = {name: number for number, name in questions.REASON_NAMES.items()}
+REASONS = {spb.Reason.Name(n).removeprefix("REASON_").lower(): n for n in survey.REASONS}
 OUTCOMES = _names(spb.CaseOutcome, "CASE_OUTCOME_")
 CAUSES = _names(spb.CaseCause, "CASE_CAUSE_")
 SOURCES = _names(spb.AnswerSource, "ANSWER_SOURCE_")

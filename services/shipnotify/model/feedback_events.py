@@ -1,9 +1,12 @@
-"""The feedback events hooks appends, made without I/O: an answer (with the call-back case an
-unhappy one opens, appended together), a follow-up, and the operators' changes of a case.
-Their ids are the contract's, so that a retried request appends the same events."""
+"""The feedback events the HTTP deployables append, made without I/O: an answer (with the
+call-back case an unhappy one opens, appended together), a follow-up (hooks), and the
+operators' changes of a case (hooks' case API, the console's forms). Their ids are the
+contract's, so that a retried request appends the same events: a take or a note is a new
+event each time, a case closes once."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,3 +106,42 @@ def follow_up_id(source: str, *parts: str) -> str:
     """A follow-up's event id: from its message or form, as an answer's, but never the
     same as its answer's (an SMS's own message id names it; a form's nonce is its own)."""
     return survey.feedback_event_id("follow_up", source, *parts)
+
+
+def case_taken(shipment_id: str, case_id: str, operator: str, now: datetime) -> fpb.FeedbackEvent:
+    # (taken twice by one operator, as by a retry, it is theirs all the same)
+    event = envelope(str(uuid.uuid4()), shipment_id, now)
+    event.case_taken.CopyFrom(fpb.CaseTaken(case_id=case_id, operator=operator))
+    return event
+
+
+def case_noted(
+    shipment_id: str, case_id: str, operator: str, note: str, now: datetime
+) -> fpb.FeedbackEvent:
+    event = envelope(str(uuid.uuid4()), shipment_id, now)
+    event.case_noted.CopyFrom(fpb.CaseNoted(case_id=case_id, operator=operator, note=note))
+    return event
+
+
+def case_closed(
+    shipment_id: str,
+    case_id: str,
+    operator: str,
+    *,
+    outcome: int,
+    cause: int,
+    note: str,
+    now: datetime,
+) -> fpb.FeedbackEvent:
+    # a case closes once: a retried request is the same event
+    event = envelope(survey.feedback_event_id("closed", case_id), shipment_id, now)
+    event.case_closed.CopyFrom(
+        fpb.CaseClosed(
+            case_id=case_id,
+            operator=operator,
+            outcome=outcome,  # type: ignore[arg-type]
+            cause=cause,  # type: ignore[arg-type]
+            note=note,
+        )
+    )
+    return event
