@@ -19,13 +19,16 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from shipnotify.devstack import history
 from shipnotify.devstack.history import WORSE_COURIER, WORSE_DEPOT
 from shipnotify.devstack.processes import free_port
+from shipnotify.devstack.stack import DEV_ZONE
 
 from .conftest import API_KEY
 from .courier import PHONE, check_readable_and_reachable, shoot
@@ -88,18 +91,28 @@ async def signed_in(browser: Browser, base: str, *, lang: str, phone: bool = Fal
 
 
 async def _history_in(base: str) -> None:
-    """Waits until the tracker has applied the history: the overview counts its answers."""
-    deadline = time.monotonic() + 60
+    """Waits until the tracker has applied the whole history: every answer and every reason
+    counted (the demo's own answers may come on top)."""
+    answers, reasons = history.answered(ZoneInfo(DEV_ZONE))
+    deadline = time.monotonic() + 90
     async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         form = await (await http.get("/console/sign-in")).text()
         token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         await http.post("/console/sign-in", data={"key": API_KEY, "csrf": token})
         while True:
-            got = await http.get("/console/satisfaction", params={"csv": "depot"})
-            rows = list(csv.DictReader(io.StringIO(await got.text())))
-            if sum(int(r["answers"]) for r in rows) >= 200:
+            counted = []
+            for table in ("depot", "reason"):
+                got = await http.get("/console/satisfaction", params={"csv": table})
+                rows = list(csv.DictReader(io.StringIO(await got.text())))
+                # a reason's answers are the unhappy ones, the same on each row: its value's share
+                counted.append(
+                    sum(int(r["answers"]) for r in rows)
+                    if table == "depot"
+                    else sum(round(float(r["value"]) * int(r["answers"]) / 100) for r in rows)
+                )
+            if counted[0] >= answers and counted[1] >= reasons:
                 return
-            assert time.monotonic() < deadline, rows
+            assert time.monotonic() < deadline, (counted, answers, reasons)
             await asyncio.sleep(0.5)
 
 

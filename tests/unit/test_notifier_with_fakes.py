@@ -232,6 +232,46 @@ async def test_a_notice_delivered_twice_is_sent_once() -> None:
     assert (worker.counts.sent, book.attempts[job.notification_id]) == (1, 1)
 
 
+class SlowBook(FakeBook):
+    """Holds the first notice's end (its removal from the due set) until told: a second copy
+    of its job can be taken in between, as from another batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.removed, self.go_on = asyncio.Event(), asyncio.Event()
+
+    async def finish(self, *args: Any, **kwargs: Any) -> None:
+        await super().finish(*args, **kwargs)
+        if not self.removed.is_set():
+            self.removed.set()
+            await self.go_on.wait()
+
+
+async def test_a_copy_taken_while_its_first_ends_is_found_sent_at_once() -> None:
+    """The copy is due again (its batch put it back in the due set after the first left it);
+    once the first's handling ends, it is handled again and found sent, not left due until
+    its lease runs out."""
+    book, email = SlowBook(), FakeSender(EMAIL)
+    worker, _ = notifier(book, email)
+    _, raw = notice()
+    book.due[raw] = 0
+    worker._start(raw)
+    await asyncio.wait_for(book.removed.wait(), 5)
+    book.due[raw] = now_ms() + 60_000  # the copy's batch: due again, leased for a minute
+    worker._start(raw)
+    book.go_on.set()
+    for _ in range(100):
+        if raw not in book.due:
+            break
+        await asyncio.sleep(0.01)
+    assert raw not in book.due  # not waiting for the lease
+    assert email.messages == [notice_id(raw)]  # and sent once
+
+
+def notice_id(raw: bytes) -> str:
+    return npb.NotificationJob.FromString(raw).notification_id
+
+
 async def test_an_sms_to_a_number_that_opted_out_is_skipped() -> None:
     book, sms = FakeBook(), FakeSender(SMS)
     book.opted_out.add("+40721234567")

@@ -123,6 +123,9 @@ class Notifier:
         self.rules = decision.Rules.of(settings)
         self.counts = Counts()
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
+        # notices due again while their handling ran (a job delivered twice): handled again
+        # once it ends, so the second copy is found sent at once, not when its lease runs out
+        self._again: set[bytes] = set()
         # a claim's lease outlasts the longest try (a webhook's timeout may be the longer)
         self._lease_s = max(settings.send_timeout_s, settings.webhook_timeout_s) * 3
         self._capacity = 4 * settings.sends_in_flight  # notices handled at once
@@ -192,14 +195,20 @@ class Notifier:
         return False
 
     def _start(self, raw: bytes) -> None:
-        if raw not in self._tasks:
-            task = asyncio.create_task(self._handle_safely(raw))
-            self._tasks[raw] = task
-            task.add_done_callback(lambda _: self._finished(raw))
+        if raw in self._tasks:
+            self._again.add(raw)
+            return
+        task = asyncio.create_task(self._handle_safely(raw))
+        self._tasks[raw] = task
+        task.add_done_callback(lambda _: self._finished(raw))
 
     def _finished(self, raw: bytes) -> None:
         self._tasks.pop(raw, None)
         self._room.set()
+        if raw in self._again:
+            self._again.discard(raw)
+            if not self._stopping:  # else it stays due for whoever runs next
+                self._start(raw)
 
     async def drain(self, timeout_s: float) -> None:
         """On shutdown: sends under way finish; notices not yet claimed stay due for others."""
