@@ -166,7 +166,7 @@ class Notifier:
                 jobs[i] = raw
         await self.book.schedule(jobs, now_ms() + int(self._lease_s * 1000))
         await asyncio.gather(*(await asyncio.gather(*sends)))
-        for raw in jobs:
+        for raw in dict.fromkeys(jobs):  # a job twice in a batch is one notice, handled once
             self._start(raw)
 
     async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
