@@ -8,16 +8,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from playwright.async_api import Browser, async_playwright
 
 from shipnotify.devstack.processes import free_port
 
 API_KEY = "e2e-test-key"
+CHROMIUM = "/usr/bin/chromium"
+# As the machine's closed network wants: no background connections, no first-run work.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _b64url(raw: bytes) -> str:
@@ -67,6 +79,40 @@ def dev(dev_output: Path) -> Iterator[str]:
             assert time.monotonic() < deadline, out.read_text()
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`shipnotify dev` with its demo and history, once the history's figures are in."""
+    out = tmp_path_factory.mktemp("console") / "dev.log"
+    port = free_port()
+    env = {**os.environ, "SHIPNOTIFY_API_KEYS": API_KEY}
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipnotify", "dev", "--http-port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while "history " not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        yield base
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

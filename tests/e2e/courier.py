@@ -34,7 +34,8 @@ from tests.integration.conftest import running_tracker
 from tests.integration.test_notifier import running_notifier
 from tests.offsets import read_all
 
-from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .test_browser import ARTIFACTS
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 

@@ -13,13 +13,12 @@ import secrets
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 from standardwebhooks import Webhook
 
 from shipnotify.devstack.stack import DEV_COURIER_TOKEN_SECRET
@@ -28,17 +27,6 @@ from shipnotify.web.auth import issue_courier_token
 from .conftest import API_KEY
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-# As the machine's closed network wants: no background connections, no first-run work.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -51,14 +39,6 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, 
     with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
         reply: dict[str, Any] = json.load(resp)
         return reply
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 def _ship(base: str) -> tuple[str, str]:

@@ -11,115 +11,26 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from shipnotify.devstack import history
 from shipnotify.devstack.history import WORSE_COURIER, WORSE_DEPOT
-from shipnotify.devstack.processes import free_port
-from shipnotify.devstack.stack import DEV_ZONE
 
-from .conftest import API_KEY
+from .console import history_in, signed_in
 from .courier import PHONE, check_readable_and_reachable, shoot
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, RECORD_VIOLATIONS, Watch
+from .test_browser import Watch
 
 pytestmark = pytest.mark.timeout(240)
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`shipnotify dev` with its demo and history, once the history's figures are in."""
-    out = tmp_path_factory.mktemp("console") / "dev.log"
-    port = free_port()
-    env = {**os.environ, "SHIPNOTIFY_API_KEYS": API_KEY}
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shipnotify", "dev", "--http-port", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while "history " not in out.read_text():
-            assert proc.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-async def signed_in(browser: Browser, base: str, *, lang: str, phone: bool = False) -> Page:
-    context = await browser.new_context(
-        viewport=PHONE if phone else DESKTOP,  # type: ignore[arg-type]
-        is_mobile=phone,
-        has_touch=phone,
-        locale={"en": "en-GB", "ru": "ru-RU", "ro": "ro-RO"}[lang],
-        accept_downloads=True,
-    )
-    page = await context.new_page()
-    await page.add_init_script(RECORD_VIOLATIONS)
-    await page.goto(f"{base}/console")
-    await expect(page.get_by_test_id("sign-in-form")).to_be_visible()
-    await page.get_by_test_id("key").fill(API_KEY)
-    await page.get_by_test_id("sign-in").click()
-    await expect(page.get_by_test_id("headline-csat")).to_be_visible()
-    return page
-
-
-async def _history_in(base: str) -> None:
-    """Waits until the tracker has applied the whole history: every answer and every reason
-    counted (the demo's own answers may come on top)."""
-    answers, reasons = history.answered(ZoneInfo(DEV_ZONE))
-    deadline = time.monotonic() + 90
-    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        form = await (await http.get("/console/sign-in")).text()
-        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        await http.post("/console/sign-in", data={"key": API_KEY, "csrf": token})
-        while True:
-            counted = []
-            for table in ("depot", "reason"):
-                got = await http.get("/console/satisfaction", params={"csv": table})
-                rows = list(csv.DictReader(io.StringIO(await got.text())))
-                # a reason's answers are the unhappy ones, the same on each row: its value's share
-                counted.append(
-                    sum(int(r["answers"]) for r in rows)
-                    if table == "depot"
-                    else sum(round(float(r["value"]) * int(r["answers"]) / 100) for r in rows)
-                )
-            if counted[0] >= answers and counted[1] >= reasons:
-                return
-            assert time.monotonic() < deadline, (counted, answers, reasons)
-            await asyncio.sleep(0.5)
 
 
 async def test_the_operator_signs_in_and_finds_the_weak_cells_of_the_demo(
     demo: str, browser: Browser
 ) -> None:
-    await _history_in(demo)
+    await history_in(demo)
     page = await signed_in(browser, demo, lang="en")
     watch = Watch(page)
     value = await page.get_by_test_id("value-csat").inner_text()
@@ -177,7 +88,7 @@ async def test_the_operator_signs_in_and_finds_the_weak_cells_of_the_demo(
 async def test_the_console_speaks_en_ru_ro_and_fits_a_phone(
     demo: str, browser: Browser, lang: str, overview: str, below: str
 ) -> None:
-    await _history_in(demo)
+    await history_in(demo)
     page = await signed_in(browser, demo, lang=lang, phone=True)
     await expect(page.locator("html")).to_have_attribute("lang", lang)
     await expect(page.get_by_role("heading", level=1)).to_have_text(overview)

@@ -17,7 +17,7 @@ from shipnotify.devstack.processes import free_port
 from shipnotify.ingest import courier_app
 from shipnotify.web.serving import serve
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 # One browser for the module's tests: they only call pure functions in it.
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, expect
 
 from shipnotify import kafka
 from shipnotify.config import Settings
@@ -31,7 +31,7 @@ from tests.integration.conftest import eventually, unique
 from tests.offsets import read_all
 
 from .courier import PHONE, check_readable_and_reachable, shoot
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, RECORD_VIOLATIONS, Watch
+from .test_browser import RECORD_VIOLATIONS, Watch
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -81,14 +81,6 @@ async def hooks(settings: Settings) -> AsyncIterator[Hooks]:
 
         await eventually(ready)
         yield Hooks(base, settings, feedback)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def phone(browser: Browser, *, javascript: bool = True) -> BrowserContext:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, ViewportSize, expect
 
 from tests.integration.conftest import eventually
 
 from .conftest import API_KEY
 from .test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     RECORD_VIOLATIONS,
     Watch,
     _ship,
@@ -29,14 +26,6 @@ from .test_browser import (
 )
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 def _cases(base: str) -> list[dict[str, Any]]:

@@ -53,9 +53,9 @@ from playwright.async_api import (
 from shipnotify.v1 import shipment_events_pb2 as pb
 from tests.integration.conftest import eventually
 
-from .conftest import VAPID_PUBLIC_KEY
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VAPID_PUBLIC_KEY
 from .desktop_notices import NotificationServer, session_bus
-from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _ship, _tap, _wait_for_tracking
+from .test_browser import ARTIFACTS, _ship, _tap, _wait_for_tracking
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
