@@ -62,19 +62,19 @@ async def endpoint_list(request: web.Request) -> web.Response:
     viewer = await view.viewer(request)
     lang = view.language(request)
     account = account_choice.account_of(viewer, request.query)
-    frame = await _frame(request, viewer, lang, account)
+    context = {**await frame(request, viewer, lang, account), "problems": {}}
     if not account:
         return view.render(
             request,
             "webhooks.html",
             lang,
-            **frame,
+            **context,
             **await account_choice.choices(request, request.app[REDIS], WEBHOOKS, lang),
             endpoints=[],
         )
     name, endpoints = await _endpoints(request, account)
     if name is None and viewer.operator:
-        frame["problems"] = {"account": mark("console.webhooks.problem.account")}
+        context["problems"] = {"account": mark("console.webhooks.problem.account")}
     latest = await webhook_log.tries(
         request.app[REDIS], [e.endpoint_id for e in endpoints], count=LATEST
     )
@@ -95,7 +95,7 @@ async def endpoint_list(request: web.Request) -> web.Response:
         for e in endpoints
     ]
     return view.render(
-        request, "webhooks.html", lang, **frame, account_name=name or "", endpoints=shown
+        request, "webhooks.html", lang, **context, account_name=name or "", endpoints=shown
     )
 
 
@@ -147,7 +147,7 @@ async def render_endpoint(
         request,
         "webhook.html",
         lang,
-        **await _frame(request, viewer, lang, account),
+        **await frame(request, viewer, lang, account),
         endpoint=endpoint_view(endpoint, lang),
         tries=[try_row(t, types.get(t.message_id, ""), zone, lang) for _, t in entries[:LOG_ROWS]],
         older=older,
@@ -224,7 +224,7 @@ async def endpoint_of(
     found = None
     if account and account_choice.ACCOUNT.fullmatch(endpoint_id):
         raw = await request.app[REDIS].hget(account_endpoints_key(account), endpoint_id)
-        found = apb.Endpoint.FromString(raw) if raw else None
+        found = apb.Endpoint.FromString(raw) if isinstance(raw, bytes) else None
     if found is None:
         raise web.HTTPNotFound(text="no such endpoint", content_type="text/plain")
     return account, found
@@ -311,7 +311,7 @@ def _own(viewer: Viewer, account: str) -> str:
     return "" if viewer.account else account
 
 
-async def _frame(request: web.Request, viewer: Viewer, lang: str, account: str) -> dict[str, Any]:
+async def frame(request: web.Request, viewer: Viewer, lang: str, account: str) -> dict[str, Any]:
     """The header, and the webhooks and team pages' own tabs (keeping the operator's
     account)."""
     own = _own(viewer, account)
@@ -323,5 +323,4 @@ async def _frame(request: web.Request, viewer: Viewer, lang: str, account: str) 
             ("webhooks", view.link(WEBHOOKS, lang, account=own)),
             ("team", view.link("/console/team", lang, account=own)),
         ],
-        "problems": {},
     }

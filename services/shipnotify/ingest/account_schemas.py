@@ -9,14 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from shipnotify.ingest.schemas import Name
-from shipnotify.web.account_changes import (  # noqa: F401 (shared with the console)
-    Label,
-    MessageId,
-    Replay,
-    Team,
-    TeamMember,
-)
+from shipnotify.web.account_changes import Label
+from shipnotify.web.contacts import Name
 from shipnotify.web.fields import Strict, printable
 
 EventType = Literal[  # model/webhooks.EVENT_TYPES (tests/unit/test_accounts.py)

@@ -179,7 +179,7 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 
 async def set_team(request: web.Request) -> web.Response:
-    body = await parse_body(request, s.Team)
+    body = await parse_body(request, changes.Team)
     account = await _account(request)
     return json_response(await _append(request, changes.team_set(account.account_id, body)), 202)
 
@@ -289,7 +289,7 @@ async def deliveries(request: web.Request) -> web.Response:
 
 
 async def replay(request: web.Request) -> web.Response:
-    body = await parse_body(request, s.Replay)
+    body = await parse_body(request, changes.Replay)
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
     event = changes.webhooks_replayed(account.account_id, endpoint.endpoint_id, body)
@@ -477,7 +477,7 @@ ROUTES = [
         set_team,
         "Set the team: the contacts of a registration that names none for a party",
         {202: _CHANGED},
-        body=s.Team,
+        body=changes.Team,
     ),
     _route(
         "PUT",
@@ -543,6 +543,6 @@ ROUTES = [
         replay,
         "Send again every message since a time, or one message, with the same webhook-id",
         {202: _CHANGED},
-        body=s.Replay,
+        body=changes.Replay,
     ),
 ]

@@ -29,26 +29,13 @@ from pydantic_core import PydanticCustomError
 
 from shipnotify.config import Settings
 from shipnotify.model.status import AttemptFailure, Status
-from shipnotify.web.contacts import (  # noqa: F401 (the contact's rules, shared with the console)
-    EMAIL_PATTERN,
-    LOCAL_PART_PATTERN,
-    PHONE_PATTERN,
-    Channel,
+from shipnotify.web.contacts import (
     Contact,
     CourierStatus,
-    Email,
     Name,
-    Phone,
 )
 from shipnotify.web.contacts import given as _given
-from shipnotify.web.fields import (  # noqa: F401
-    TIME_PATTERN,
-    Locale,
-    Strict,
-    TimeZone,
-    matching,
-    printable,
-)
+from shipnotify.web.fields import TIME_PATTERN, Strict, matching, printable
 
 # A tap may be uploaded long after it happened, but never from the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
