@@ -55,6 +55,11 @@ PROBLEMS = {
     "kafka": mark("console.team.problem.unavailable"),
 }
 NAMED = (
+    mark("console.team.name"),
+    mark("console.team.role"),
+    mark("console.team.email"),
+    mark("console.team.phone"),
+    mark("console.team.statuses"),
     mark("console.team.channels.any"),
     mark("console.team.channels.email"),
     mark("console.team.channels.sms"),
