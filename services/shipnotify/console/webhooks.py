@@ -63,6 +63,7 @@ async def endpoint_list(request: web.Request) -> web.Response:
     lang = view.language(request)
     account = account_choice.account_of(viewer, request.query)
     context = {**await frame(request, viewer, lang, account), "problems": {}}
+    context["zone"] = request.app[ZONE].key
     if not account:
         return view.render(
             request,
@@ -95,7 +96,11 @@ async def endpoint_list(request: web.Request) -> web.Response:
         for e in endpoints
     ]
     return view.render(
-        request, "webhooks.html", lang, **context, account_name=name or "", endpoints=shown
+        request,
+        "webhooks.html",
+        lang,
+        **{**context, "account_name": name or ""},
+        endpoints=shown,
     )
 
 
@@ -318,6 +323,7 @@ async def frame(request: web.Request, viewer: Viewer, lang: str, account: str) -
     return {
         **await pages.nav(request, viewer, lang, SECTION, {}),
         "account": account,
+        "account_name": "",
         "choose": view.link(request.path, lang),
         "tabs": [
             ("webhooks", view.link(WEBHOOKS, lang, account=own)),
