@@ -109,7 +109,10 @@ async def test_the_demo_accounts_endpoint_its_log_a_replay_and_its_team(
     await expect(page.get_by_test_id("member")).to_have_count(1)
 
     assert await page.evaluate("window.violations") == []
-    assert watch.errors == []
+    # the two forms refused on purpose answered 422, which the browser reports; nothing else
+    refused = [e for e in watch.errors if "status of 422" in e]
+    assert len(refused) == 2, watch.errors
+    assert [e for e in watch.errors if e not in refused] == []
     assert all(u.startswith(demo + "/") for u in watch.requested), watch.requested
     assert account.startswith("acct_")
 
