@@ -13,6 +13,7 @@ import pytest
 from shipnotify.console import team, webhooks
 from shipnotify.console.account_choice import account_of
 from shipnotify.console.sessions import Viewer
+from shipnotify.store.accounts import AccountState, changes
 from shipnotify.store.webhooks import Try, try_of
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -170,7 +171,7 @@ def test_no_secret_is_shown_of_an_endpoint() -> None:
         disabled=True,
         disabled_reason="answered 410",
     )
-    shown = webhooks.endpoint_view(endpoint, "en")
+    shown = webhooks.endpoint_view(endpoint, "en", ZONE)
     assert "whsec_c2VjcmV0" not in repr(shown)
     assert (shown["disabled"], shown["why"], shown["types"]) == (
         True,
@@ -186,3 +187,33 @@ def test_a_member_sees_their_own_account_whatever_is_asked() -> None:
     assert account_of(Viewer("operator"), {"account": " acct_theirs "}) == "acct_theirs"
     assert account_of(Viewer("operator"), {"account": "a b"}) == ""
     assert account_of(Viewer("operator"), {}) == ""
+
+
+def test_the_tracker_dates_an_endpoint_added_changed_and_disabled() -> None:
+    state = AccountState("acct_1")
+
+    def at(event: apb.AccountEvent, seconds: int) -> apb.AccountEvent:
+        event.account_id, event.event_id = "acct_1", f"e{seconds}"
+        event.occurred_at.FromSeconds(seconds)
+        return event
+
+    whole = apb.Endpoint(endpoint_id="ep_1", url="https://shop.example/in")
+    whole.created_at.FromSeconds(5)  # a producer's: ignored
+    changes(state, at(apb.AccountEvent(endpoint_set=apb.EndpointSet(endpoint=whole)), 100))
+    assert whole.created_at.seconds == 5  # the event is left as it came
+    kept = state.endpoints["ep_1"]
+    assert (kept.created_at.seconds, kept.changed_at.seconds) == (100, 100)
+    sparse = apb.EndpointSet(endpoint=apb.Endpoint(endpoint_id="ep_1", description="erp"))
+    sparse.fields.paths.append("description")
+    changes(state, at(apb.AccountEvent(endpoint_set=sparse), 200))
+    kept = state.endpoints["ep_1"]
+    assert (kept.created_at.seconds, kept.changed_at.seconds, kept.description) == (100, 200, "erp")
+    off = apb.EndpointDisabled(endpoint_id="ep_1", reason="answered 410")
+    changes(state, at(apb.AccountEvent(endpoint_disabled=off), 300))
+    kept = state.endpoints["ep_1"]
+    assert (kept.created_at.seconds, kept.changed_at.seconds, kept.disabled) == (100, 300, True)
+    changes(state, at(apb.AccountEvent(endpoint_set=apb.EndpointSet(endpoint=whole)), 400))
+    assert state.endpoints["ep_1"].created_at.seconds == 100  # set whole again: still 100
+    shown = webhooks.endpoint_view(state.endpoints["ep_1"], "en", ZONE)
+    assert (shown["created"], shown["changed"]) == ("1 Jan 1970, 03:01", "1 Jan 1970, 03:06")
+    assert webhooks.endpoint_view(apb.Endpoint(endpoint_id="ep_2"), "en", ZONE)["created"] == ""

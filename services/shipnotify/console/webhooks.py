@@ -84,7 +84,7 @@ async def endpoint_list(request: web.Request) -> web.Response:
     )
     shown = [
         {
-            **endpoint_view(e, lang),
+            **endpoint_view(e, lang, request.app[ZONE]),
             "link": view.link(
                 ENDPOINT_PATH.format(endpoint_id=e.endpoint_id), lang, account=_own(viewer, account)
             ),
@@ -153,7 +153,7 @@ async def render_endpoint(
         "webhook.html",
         lang,
         **await frame(request, viewer, lang, account),
-        endpoint=endpoint_view(endpoint, lang),
+        endpoint=endpoint_view(endpoint, lang, zone),
         tries=[try_row(t, types.get(t.message_id, ""), zone, lang) for _, t in entries[:LOG_ROWS]],
         older=older,
         newest=view.link(path, lang, account=own) if before else "",
@@ -235,9 +235,18 @@ async def endpoint_of(
     return account, found
 
 
-def endpoint_view(e: apb.Endpoint, lang: str) -> dict[str, Any]:
+def endpoint_view(e: apb.Endpoint, lang: str, zone: ZoneInfo) -> dict[str, Any]:
     """What a page shows of an endpoint: never its secrets."""
+
+    def when(field: str) -> str:
+        if not e.HasField(field):  # kept before the tracker dated endpoints
+            return ""
+        at = getattr(e, field).ToDatetime(UTC).astimezone(zone)
+        return format_datetime(at, "d MMM y, HH:mm", locale=lang)
+
     return {
+        "created": when("created_at"),
+        "changed": when("changed_at"),
         "id": e.endpoint_id,
         "url": e.url,
         "description": e.description,
