@@ -58,6 +58,7 @@ async def test_the_demo_accounts_endpoint_its_log_a_replay_and_its_team(
     await expect(endpoint.get_by_test_id("endpoint-url")).to_contain_text(f"/webhooks/{ENDPOINT}")
     await expect(endpoint.get_by_test_id("endpoint-state")).to_have_text("On")
     await expect(endpoint.get_by_test_id("endpoint-types")).to_have_text("every event type")
+    await expect(endpoint.get_by_test_id("endpoint-created")).to_contain_text(":")  # a time
     await endpoint.get_by_test_id("open-endpoint").click()
     path = page.url.removeprefix(demo)
     message = await _tried(page, demo, path)
