@@ -165,8 +165,9 @@ async def test_a_bad_field_is_named_on_the_page_and_nothing_appended(console: Co
     account = await an_account(console.redis, DANA)
     form = team_form(await console.page(f"/console/team?lang=ru&account={account}"))
     form |= {"m-1-name": "Mia", "m-1-email": "mia-at-shop"}
-    status, _, html = await console.post("/console/team?lang=ru", form)
+    status, _, html = await console.post(f"/console/team?lang=ru&account={account}", form)
     assert status == 422, html
+    assert f'href="/console/team?lang=ro&amp;account={account}"' in html  # the switch keeps it
     assert 'data-testid="problem-1.email"' in html
     assert "Это не адрес эл. почты" in html
     assert 'value="mia-at-shop"' in html  # what was typed is kept
@@ -194,7 +195,7 @@ async def test_stale_forms_are_refused(console: Console) -> None:
         got = await console.post("/console/team", form | {"m-0-role": "x", "csrf": csrf})
         assert got[0] == 403
         replay = {"csrf": csrf, "account": account, "message_id": "msg_1"}
-        got = await console.post(f"/console/webhooks/{endpoint.endpoint_id}/replay", replay)
+        got = await console.post(f"/console/webhooks/{endpoint.endpoint_id}", replay)
         assert got[0] == 403
     assert await console.appended(account) == []
 
@@ -225,6 +226,8 @@ async def test_the_endpoints_page_shows_the_log_and_never_a_secret(console: Cons
     lines = (await got.text()).splitlines()
     assert lines[0] == "at,message_id,event_type,status,error,attempt,ms"
     assert [line.split(",")[3] for line in lines[1:]] == ["204", "0", "503"]
+    unknown = await console.page(f"/console/webhooks?lang=en&account=acct_{uuid.uuid4().hex}", 404)
+    assert 'data-testid="problem-account"' in unknown
     # without an account the operator is asked to choose one
     choose = await console.page("/console/webhooks?lang=en")
     assert 'data-testid="account-choice"' in choose
@@ -234,7 +237,7 @@ async def test_the_endpoints_page_shows_the_log_and_never_a_secret(console: Cons
 async def test_a_bad_replay_is_named_and_nothing_appended(console: Console) -> None:
     account = await an_account(console.redis, DANA, endpoint="http://127.0.0.1:9/in")
     [endpoint] = await stored.endpoints(console.redis, account)
-    path = f"/console/webhooks/{endpoint.endpoint_id}/replay?lang=en"
+    path = f"/console/webhooks/{endpoint.endpoint_id}?lang=en&account={account}"
     for form, field in (
         ({}, "body"),
         ({"message_id": "message-1"}, "message_id"),
@@ -243,6 +246,8 @@ async def test_a_bad_replay_is_named_and_nothing_appended(console: Console) -> N
         status, _, html = await console.post(path, {"account": account, **form})
         assert status == 422, html
         assert f'data-testid="problem-{field}"' in html
+    switch = f"/console/webhooks/{endpoint.endpoint_id}?lang=ru&amp;account={account}"
+    assert f'href="{switch}"' in html  # the language switch: to the endpoint's page
     assert await console.appended(account) == []
 
 
@@ -259,7 +264,7 @@ async def test_a_member_sees_and_changes_their_own_account_alone(console: Consol
         async with member.get(f"/console/webhooks/{ep}?lang=en&account={theirs}&csv=log") as got:
             assert got.status == 404
         replay = {"csrf": dana.csrf, "account": theirs, "message_id": "msg_1"}
-        async with member.post(f"/console/webhooks/{ep}/replay", data=replay) as got:
+        async with member.post(f"/console/webhooks/{ep}", data=replay) as got:
             assert got.status == 404
         async with member.get(f"/console/webhooks?lang=en&account={theirs}") as got:
             html = await got.text()
@@ -336,7 +341,7 @@ async def _replayed(console: Console, api: Api, settings: Settings, hooks: Webho
     assert "shipment.status_changed" in page
 
     status, location, _ = await console.post(
-        f"/console/webhooks/{ep}/replay?lang=en", {"account": account, "message_id": webhook_id}
+        f"/console/webhooks/{ep}?lang=en", {"account": account, "message_id": webhook_id}
     )
     assert (status, location) == (
         303,

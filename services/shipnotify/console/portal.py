@@ -38,7 +38,7 @@ ROUTES = [
         webhooks.WEBHOOKS,
         webhooks.endpoint_list,
         "Console: the account's webhook endpoints, each with its latest tries",
-        _PAGE,
+        {**_PAGE, 404: ("no such account: the page saying so", None)},
         parameters=_QUERY,
         tag="console",
     ),
@@ -73,7 +73,7 @@ ROUTES = [
         webhooks.REPLAY_PATH,
         webhooks.replay,
         "Console: send again one message, or every message since a time, to the endpoint (a"
-        " form; the account API's replay)",
+        " form, posted to the endpoint's page; the account API's replay)",
         _FORM,
         tag="console",
     ),

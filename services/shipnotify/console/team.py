@@ -167,14 +167,13 @@ async def render_team(
             lang,
             **context,
             **await account_choice.choices(request, request.app[REDIS], TEAM, lang),
-            here=TEAM,
         )
     name, members = await _team(request, account)
     if name is None:
         if not viewer.operator:
             raise web.HTTPNotFound(text="no such account", content_type="text/plain")
         context["problems"] = {"account": mark("console.webhooks.problem.account")}
-        unknown = view.render(request, "team.html", lang, **context, here=TEAM)
+        unknown = view.render(request, "team.html", lang, **context)
         unknown.set_status(404)
         return unknown
     shown = rows if rows is not None else rows_of(members)
@@ -187,12 +186,11 @@ async def render_team(
         **{**context, "account_name": name},
         rows=[*shown, blank] if len(shown) < MAX_TEAM else shown,
         version=digest(members),
-        save=view.link(TEAM, lang),
+        save=view.link(TEAM, lang, account="" if viewer.account else account),
         statuses=[(s, STATUS_LABELS[lang][Status(s)]) for s in STATUSES],
         channels=[(c, text(lang, f"console.team.channels.{c or 'any'}")) for c in CHANNELS],
         langs=LANGUAGES,
         flash=flash,
-        here=TEAM,
     )
     page.set_status(status)
     return page

@@ -37,7 +37,7 @@ log = logs.get(__name__)
 
 WEBHOOKS = "/console/webhooks"
 ENDPOINT_PATH = WEBHOOKS + "/{endpoint_id}"
-REPLAY_PATH = ENDPOINT_PATH + "/replay"
+REPLAY_PATH = ENDPOINT_PATH  # POSTed: "send again" (its answer is the page itself)
 LATEST = 5  # tries under each endpoint on the list
 LOG_ROWS = 50  # tries a page of an endpoint's log
 CSV_ROWS = 1000  # tries in the CSV, as the account API gives at most
@@ -95,13 +95,16 @@ async def endpoint_list(request: web.Request) -> web.Response:
         }
         for e in endpoints
     ]
-    return view.render(
+    page = view.render(
         request,
         "webhooks.html",
         lang,
         **{**context, "account_name": name or ""},
         endpoints=shown,
     )
+    if name is None:
+        page.set_status(404)  # the page says so, with the choice of another
+    return page
 
 
 async def endpoint_page(request: web.Request) -> web.StreamResponse:
@@ -158,13 +161,12 @@ async def render_endpoint(
         older=older,
         newest=view.link(path, lang, account=own) if before else "",
         csv=view.link(path, lang, account=own, csv="log"),
-        replay=view.link(REPLAY_PATH.format(endpoint_id=endpoint.endpoint_id), lang),
+        replay=view.link(path, lang, account=own),
         back=view.link(WEBHOOKS, lang, account=own),
         problems=problems or {},
         posted=posted or {},
         flash=flash,
         zone=zone.key,
-        here=path,
     )
     page.set_status(status)
     return page
