@@ -363,3 +363,24 @@ async def _replayed(console: Console, api: Api, settings: Settings, hooks: Webho
         return html.count(f'data-message="{webhook_id}"') == 2
 
     await eventually(logged)  # the second try, in the log too
+
+
+async def test_kafka_unreachable_records_nothing_and_the_page_says_so(
+    settings: Settings, redis: Redis
+) -> None:
+    account = await an_account(redis, DANA, endpoint="http://127.0.0.1:9/in")
+    [endpoint] = await stored.endpoints(redis, account)
+    nowhere = settings.with_(kafka_bootstrap="127.0.0.1:9")  # nothing listens there
+    app = console_app.init_app(nowhere, redis=redis)
+    async with TestClient(TestServer(app)) as client:
+        csrf = await sign_in(client)
+        page = await client.get(f"/console/team?lang=en&account={account}")
+        form = team_form(await page.text()) | {"csrf": csrf, "m-0-role": "lost"}
+        saved = await client.post(f"/console/team?lang=en&account={account}", data=form)
+        assert saved.status == 503
+        assert 'data-testid="problem-kafka"' in await saved.text()
+        replay = {"csrf": csrf, "account": account, "message_id": "msg_1"}
+        sent = await client.post(f"/console/webhooks/{endpoint.endpoint_id}?lang=en", data=replay)
+        assert sent.status == 503
+        assert 'data-testid="problem-kafka"' in await sent.text()
+    assert list(await stored.team(redis, account)) == [DANA]
