@@ -384,3 +384,26 @@ async def test_kafka_unreachable_records_nothing_and_the_page_says_so(
         assert sent.status == 503
         assert 'data-testid="problem-kafka"' in await sent.text()
     assert list(await stored.team(redis, account)) == [DANA]
+
+
+async def test_the_log_is_shown_50_tries_a_page_newest_first(console: Console) -> None:
+    account = await an_account(console.redis, DANA, endpoint="http://127.0.0.1:9/in")
+    [endpoint] = await stored.endpoints(console.redis, account)
+    ep = endpoint.endpoint_id
+    pipe = console.redis.pipeline(transaction=False)
+    for n in range(55):
+        entry = {"msg": f"msg_{n:04x}", "n": "n", "try": 1, "status": 204, "ms": 3}
+        pipe.xadd(endpoint_log_key(ep), entry | {"error": "", "at": 1764585000000 + n})  # type: ignore[arg-type]
+    await pipe.execute()
+    first = await console.page(f"/console/webhooks/{ep}?lang=en&account={account}")
+    shown = re.findall(r'data-testid="try" data-message="msg_([0-9a-f]+)"', first)
+    assert shown == [f"{n:04x}" for n in range(54, 4, -1)]  # the newest 50
+    [older] = re.findall(r'href="([^"]+)" data-testid="older"', first)
+    second = await console.page(older.replace("&amp;", "&"))
+    assert re.findall(r'data-testid="try" data-message="msg_([0-9a-f]+)"', second) == [
+        f"{n:04x}" for n in range(4, -1, -1)
+    ]
+    assert 'data-testid="older"' not in second
+    assert 'data-testid="newest"' in second
+    listed = await console.page(f"/console/webhooks?lang=en&account={account}")
+    assert len(re.findall(r'data-testid="try"', listed)) == 5  # the latest few on the list

@@ -134,7 +134,7 @@ async def render_endpoint(
 ) -> web.Response:
     lang = view.language(request)
     before = request.query.get("before", "")
-    if not _ENTRY_ID(before):
+    if not _entry_id(before):
         before = ""
     found = await webhook_log.tries(
         request.app[REDIS], [endpoint.endpoint_id], count=LOG_ROWS + 1, before=before
@@ -316,7 +316,7 @@ def _safe(cell: str) -> str:
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def _ENTRY_ID(raw: str) -> bool:
+def _entry_id(raw: str) -> bool:
     """A stream entry's id, as the "older" link gives it."""
     ms, _, seq = raw.partition("-")
     return ms.isdigit() and seq.isdigit() and len(raw) <= 41
