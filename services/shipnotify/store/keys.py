@@ -270,3 +270,24 @@ def console_link_key(token_digest: str) -> str:
     """A hash: a console sign-in link not used yet (console/links.py), under the SHA-256 of
     its token: the account and the team member's address; it expires with the link."""
     return f"console:link:{token_digest}"
+
+
+# ---- the shipments listed by account (store/shipment_list.py), for the console ----
+
+
+def listed_key(shipment_id: str) -> str:
+    """Where a shipment is listed: "<account>|<registered at, ms>|<status>" (account "": the
+    carrier's own), so that the tracker moves it from the status it was listed under, and a
+    status change without its registration in the batch knows the registration's time.
+    Expires SHIPNOTIFY_RETENTION_DAYS after it was written."""
+    return _key(shipment_id, "listed")
+
+
+def shipments_key(account: str = "", status: str = "") -> str:
+    """A sorted set of shipment ids by registration time (ms): an account's (account "":
+    every shipment, the operator's), of every status or of one (a status name, e.g.
+    "delivered"), so that a status filter reads only the rows it shows. The tracker moves a
+    shipment between the status sets as it changes; each set forgets a shipment registered
+    SHIPNOTIFY_RETENTION_DAYS ago. An account id has no ":", so the names never collide."""
+    scope = "shipments:" + ("acct:" + account if account else "all")
+    return scope + (":" + status if status else "")

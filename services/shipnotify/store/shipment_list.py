@@ -1,0 +1,259 @@
+"""The shipments listed by account, for the console's shipments page: sorted sets of shipment
+ids by registration time, an account's and every shipment's, of every status and of each
+status (keys.shipments_key), so that a page of one account's delivered shipments reads its 50
+rows and no more.
+
+`TrackingStore.apply` keeps them after its script, like the other writes beside it: it reads
+where each shipment of the batch is listed (`{shp:<id>}:listed`), its owner and its current
+status in one round trip, and writes only what changed in a second. What a shipment should
+be listed as comes from the state as it then stands, not from the batch's events, so a
+redelivered batch, or one replayed by `rebuild`, ends where the first delivery did (or repairs
+what a crash between the script and these writes left undone). Which writes a change makes is
+decided in Python, without I/O (`listing_for`, `moves`).
+
+A set forgets a shipment registered `keep_days` ago (trimmed as the tracker writes it; a
+read never asks for older ones)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from shipnotify.model.status import Status
+from shipnotify.store.keys import listed_key, owner_key, shipments_key, state_key
+from shipnotify.store.replies import text
+
+if TYPE_CHECKING:
+    from shipnotify.store.tracking import Applied
+
+_TIES_READ = 10_000  # shipments registered in the same millisecond that a page may step over
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Where a shipment is listed: its account ("": the carrier's), when it was registered
+    (ms) and its status."""
+
+    account: str
+    registered_ms: int
+    status: str
+
+    def encode(self) -> str:
+        return f"{self.account}|{self.registered_ms}|{self.status}"
+
+    @classmethod
+    def decode(cls, raw: bytes | str | None) -> Listing | None:
+        if not raw:
+            return None
+        account, registered, status = text(raw).split("|")
+        return cls(account, int(registered), status)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One write to a list: a shipment put in (`score` its registration time) or taken out."""
+
+    key: str
+    add: bool
+    score: int = 0
+
+
+def listing_for(
+    *, old: Listing | None, registered_ms: int | None, owner: str, status: str
+) -> Listing | None:
+    """What a shipment should be listed as, by its state now: its owner, its current status
+    (""; it has no state) and its registration's time (that of the registration in the batch,
+    else the one it was listed with). None: not to be listed (not registered yet, or no
+    state). Pure."""
+    if not status:
+        return None
+    when = registered_ms if registered_ms is not None else old.registered_ms if old else None
+    if when is None:
+        return None
+    return Listing(owner, when, status)
+
+
+def moves(old: Listing | None, new: Listing | None) -> list[Move]:
+    """The writes that take a shipment from being listed as `old` to `new`: out of the sets
+    it leaves, into (again: idempotent) those it is in, every shipment's and, when it has an
+    owner, its account's. Pure."""
+    if old == new:
+        return []
+    kept = _keys(new)
+    out = [Move(key, add=False) for key in _keys(old) if key not in kept]
+    if new is not None:
+        out += [Move(key, add=True, score=new.registered_ms) for key in kept]
+    return out
+
+
+def _keys(listing: Listing | None) -> list[str]:
+    if listing is None:
+        return []
+    accounts = dict.fromkeys(("", listing.account))
+    return [shipments_key(a, s) for a in accounts for s in ("", listing.status)]
+
+
+def touched(applied: Iterable[Applied]) -> dict[str, int | None]:
+    """The shipments whose listing an applied batch may change: those with a registration or
+    a status change applied (or redelivered), with the registration's time (ms) when the
+    batch holds it."""
+    found: dict[str, int | None] = {}
+    for a in applied:
+        if a.conflict:
+            continue
+        body = a.event.WhichOneof("body")
+        if body == "registered":
+            found[a.event.shipment_id] = _ms(a.event.occurred_at)
+        elif body == "status_changed":
+            found.setdefault(a.event.shipment_id, None)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A row of the list: a shipment and what its state says now."""
+
+    shipment_id: str
+    registered_ms: int
+    tracking_id: str
+    status: Status | None  # None: its state is gone (expired) while it is still listed
+    status_at_ms: int
+    account: str  # its owner ("": the carrier's)
+
+
+Cursor = tuple[int, str]  # the last row shown: its registration time (ms) and shipment id
+
+
+class ShipmentList:
+    def __init__(self, redis: Redis, *, keep_days: int) -> None:
+        self._redis = redis
+        self._keep_ms = keep_days * 86_400_000
+        self._keep_s = keep_days * 86_400
+
+    def oldest_ms(self, now_ms: int | None = None) -> int:
+        """The registration time before which nothing is listed."""
+        return (now_ms if now_ms is not None else int(time.time() * 1000)) - self._keep_ms
+
+    async def apply(self, applied: Sequence[Applied]) -> None:
+        """Lists the batch's shipments as they now stand: two round trips, the second only
+        for the shipments whose listing changed. Idempotent."""
+        found = touched(applied)
+        if not found:
+            return
+        ids = list(found)
+        pipe = self._redis.pipeline(transaction=False)
+        for sid in ids:
+            pipe.get(listed_key(sid))
+            pipe.get(owner_key(sid))
+            pipe.hget(state_key(sid), "s")
+        read = await pipe.execute()
+        oldest = self.oldest_ms()
+        write, listed = (self._redis.pipeline(transaction=False) for _ in range(2))
+        trimmed: set[str] = set()
+        for n, sid in enumerate(ids):
+            raw_listed, raw_owner, raw_status = read[3 * n : 3 * n + 3]
+            old = Listing.decode(raw_listed)
+            new = listing_for(
+                old=old,
+                registered_ms=found[sid],
+                owner=text(raw_owner) if raw_owner else "",
+                status=text(raw_status) if raw_status else "",
+            )
+            if new is not None and new.registered_ms < oldest:
+                new = None  # older than what the lists keep
+            for move in moves(old, new):
+                if move.add:
+                    write.zadd(move.key, {sid: move.score})
+                    trimmed.add(move.key)
+                else:
+                    write.zrem(move.key, sid)
+            if new is None and old is not None:
+                listed.delete(listed_key(sid))
+            elif new is not None and new != old:
+                listed.set(listed_key(sid), new.encode(), ex=self._keep_s)
+        for key in sorted(trimmed):
+            write.zremrangebyscore(key, "-inf", f"({oldest}")
+        if len(write):
+            await write.execute()
+        # after the sets: a failure between the two leaves the old listing, and a redelivery
+        # makes the same writes again (on a cluster, a pipeline's nodes fail apart)
+        if len(listed):
+            await listed.execute()
+
+    async def page(
+        self,
+        *,
+        account: str,
+        status: str,
+        first_ms: int,
+        last_ms: int,
+        after: Cursor | None,
+        limit: int,
+    ) -> tuple[list[tuple[str, int]], Cursor | None]:
+        """Up to `limit` (shipment id, registered ms), newest first, registered from
+        `first_ms` to `last_ms` (both in) and before `after`; and the cursor of the next page
+        (None: this is the last). One round trip: its rows and the next one's first."""
+        key = shipments_key(account, status)
+        low = max(first_ms, self.oldest_ms())
+        high = last_ms
+        if after is not None:
+            high = min(high, after[0])
+        if high < low:
+            return [], None
+        pipe = self._redis.pipeline(transaction=False)
+        if after is not None and after[0] <= last_ms:
+            # those of the same millisecond as the last shown come in reverse order of id
+            pipe.zrange(key, high, high, desc=True, byscore=True, offset=0, num=_TIES_READ)
+            pipe.zrange(
+                key, f"({high}", low, desc=True, byscore=True, withscores=True, offset=0,
+                num=limit + 1,
+            )  # fmt: skip
+            ties, rest = await pipe.execute()
+            rows = [(text(m), high) for m in ties if text(m) < after[1]]
+        else:
+            pipe.zrange(
+                key, high, low, desc=True, byscore=True, withscores=True, offset=0, num=limit + 1
+            )
+            [rest] = await pipe.execute()
+            rows = []
+        rows += [(text(m), int(s)) for m, s in rest]
+        if len(rows) > limit:
+            shown = rows[:limit]
+            return shown, shown[-1][::-1]
+        return rows, None
+
+    async def rows(self, found: Sequence[tuple[str, int]]) -> list[Listed]:
+        """The shipments' tracking ids, statuses and owners now, in one round trip."""
+        if not found:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for sid, _ in found:
+            pipe.hmget(state_key(sid), "s", "o", "t")
+            pipe.get(owner_key(sid))
+        replies = await pipe.execute()
+        out = []
+        for n, (sid, registered) in enumerate(found):
+            (s, o, t), owner = replies[2 * n], replies[2 * n + 1]
+            out.append(
+                Listed(
+                    shipment_id=sid,
+                    registered_ms=registered,
+                    tracking_id=text(t) if t else "",
+                    status=Status(text(s)) if s else None,
+                    status_at_ms=int(o) if o else 0,
+                    account=text(owner) if owner else "",
+                )
+            )
+        return out
+
+    async def listing(self, shipment_id: str) -> Listing | None:
+        """Where one shipment is listed (None: nowhere)."""
+        return Listing.decode(await self._redis.get(listed_key(shipment_id)))
+
+
+def _ms(t: Any) -> int:
+    return int(t.seconds) * 1000 + int(t.nanos) // 1_000_000
