@@ -62,15 +62,16 @@ def _account() -> str:
     return f"acct_{uuid.uuid4().hex[:12]}"
 
 
-async def _ids(redis: Redis, key: str) -> list[str]:
-    return [m.decode() for m in await redis.zrange(key, 0, -1, desc=True)]
+async def listed_ids(redis: Redis, key: str) -> list[str]:
+    found: list[bytes] = await redis.zrange(key, 0, -1, desc=True)  # type: ignore[assignment]
+    return [m.decode() for m in found]
 
 
 async def _lists(redis: Redis, account: str) -> dict[str, list[str]]:
     """An account's lists that hold something: "" every status, else by status."""
-    found = {"": await _ids(redis, shipments_key(account))}
+    found = {"": await listed_ids(redis, shipments_key(account))}
     for status in Status:
-        if got := await _ids(redis, shipments_key(account, status.value)):
+        if got := await listed_ids(redis, shipments_key(account, status.value)):
             found[status.value] = got
     return found
 
@@ -106,7 +107,7 @@ async def test_the_tracker_lists_an_accounts_shipments_and_moves_them_by_status(
     after = {"": [b, a], "delivered": [a], "in_transit": [b]}
     assert await _lists(redis, mine) == after
     assert await _lists(redis, theirs) == {"": [c], "registered": [c]}
-    every = await _ids(redis, shipments_key())
+    every = await listed_ids(redis, shipments_key())
     assert {a, b, c, own} <= set(every)
     assert await redis.zscore(shipments_key("", "registered"), own) == t0 + 3000
     assert await redis.zscore(shipments_key(mine), a) == t0
@@ -142,7 +143,7 @@ async def test_a_redelivered_batch_ends_where_the_first_did(
     # taps before the registration list nothing; the registration lists the status it finds
     late = unique("late")
     await store.apply([tapped(late, Status.PICKED_UP, t0 + 1000)])
-    assert late not in await _ids(redis, shipments_key())
+    assert late not in await listed_ids(redis, shipments_key())
     await store.apply([registered(late, mine, t0)])
     assert (await _lists(redis, mine))["picked_up"] == [late]
 

@@ -24,6 +24,7 @@ from shipnotify.v1 import accounts_pb2 as apb
 
 from .conftest import Api
 from .test_console import ZONE, _answers, _token, sign_in
+from .test_console_shipments import listed_ids
 
 BASE = "https://console.carrier.example"
 
@@ -199,8 +200,8 @@ async def _shipments_are_mine_only(
     """The shipments page, its CSV and a shipment's page, asked every way for the other
     account's shipments: the member's own alone (the two accounts' shipments share one
     tracking id here, which leads to theirs: a search by it finds nothing)."""
-    own = {m.decode() for m in await redis.zrange(shipments_key(mine), 0, -1)}
-    other = [m.decode() for m in await redis.zrange(shipments_key(theirs), 0, -1)]
+    own = set(await listed_ids(redis, shipments_key(mine)))
+    other = await listed_ids(redis, shipments_key(theirs))
     assert (len(own), len(other)) == (2, 4)
     for asked_for in ("", theirs):
         base = f"/console/shipments?lang=en&account={asked_for}"

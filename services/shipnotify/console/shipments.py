@@ -133,7 +133,7 @@ async def shipment_page(request: web.Request) -> web.Response:
         }
         for entry in shipment.timeline
     ]
-    registered = pb.ShipmentRegistered.FromString(bytes(parties)) if parties else None
+    registered = pb.ShipmentRegistered.FromString(parties) if isinstance(parties, bytes) else None
     return view.render(
         request,
         "shipment.html",
