@@ -28,9 +28,10 @@ def shipment_keys(shipment_id: str) -> list[str]:
 
 
 def state_key(shipment_id: str) -> str:
-    """A hash: apply_events.lua's fields (s, o, v, t, g, x), and `d`, the courier whose
+    """A hash: apply_events.lua's fields (s, o, v, t, g, x), `d`, the courier whose
     delivery made it delivered (couriers.py; a call-back case's courier when none is
-    assigned)."""
+    assigned), and `l`, where the console's lists hold it (shipment_list.py):
+    "<account>|<registered at, ms>|<status>", account "" the carrier's."""
     return _key(shipment_id, "state")
 
 
@@ -273,14 +274,6 @@ def console_link_key(token_digest: str) -> str:
 
 
 # ---- the shipments listed by account (store/shipment_list.py), for the console ----
-
-
-def listed_key(shipment_id: str) -> str:
-    """Where a shipment is listed: "<account>|<registered at, ms>|<status>" (account "": the
-    carrier's own), so that the tracker moves it from the status it was listed under, and a
-    status change without its registration in the batch knows the registration's time.
-    Expires SHIPNOTIFY_RETENTION_DAYS after it was written."""
-    return _key(shipment_id, "listed")
 
 
 def shipments_key(account: str = "", status: str = "") -> str:

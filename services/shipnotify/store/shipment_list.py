@@ -4,27 +4,33 @@ status (keys.shipments_key), so that a page of one account's delivered shipments
 rows and no more.
 
 `TrackingStore.apply` keeps them after its script, like the other writes beside it: it reads
-where each shipment of the batch is listed (`{shp:<id>}:listed`), its owner and its current
-status in one round trip, and writes only what changed in a second. What a shipment should
-be listed as comes from the state as it then stands, not from the batch's events, so a
-redelivered batch, or one replayed by `rebuild`, ends where the first delivery did (or repairs
-what a crash between the script and these writes left undone). Which writes a change makes is
-decided in Python, without I/O (`listing_for`, `moves`).
+where each shipment of the batch is listed (`l` in its `{shp:<id>}:state`, beside the status
+`s`; it goes with the state: the account, the registration's time and the status), in one
+script call for the batch (one a slot on a Redis Cluster), writes what changed in the sets
+in one round trip (a command a set), then notes the new listings in one more call. What a
+shipment should be listed as comes from its state as it then stands, not from the batch's
+events, so a redelivered batch, or one replayed by `rebuild`, ends where the first delivery
+did (or repairs what a crash between the script and these writes left undone). Which writes
+a change makes is decided in Python, without I/O (`listing_for`, `moves`).
 
 A set forgets a shipment registered `keep_days` ago (trimmed as the tracker writes it; a
 read never asks for older ones)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.crc import key_slot
 
 from shipnotify.model.status import Status
-from shipnotify.store.keys import listed_key, owner_key, shipments_key, state_key
+from shipnotify.store.keys import owner_key, shipments_key, state_key
 from shipnotify.store.replies import text
 
 if TYPE_CHECKING:
@@ -128,61 +134,115 @@ class Listed:
 Cursor = tuple[int, str]  # the last row shown: its registration time (ms) and shipment id
 
 
+# KEYS: shipments' state hashes. Per shipment, its status and listing.
+_READ_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, 's', 'l') end
+return out
+"""
+# KEYS: shipments' state hashes, ARGV[i] the ith's listing ("": listed nowhere). A state that
+# expired meanwhile is not made again.
+_NOTE_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if ARGV[i] == '' then
+    out[i] = redis.call('HDEL', key, 'l')
+  elseif redis.call('EXISTS', key) == 1 then
+    out[i] = redis.call('HSET', key, 'l', ARGV[i])
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+
 class ShipmentList:
     def __init__(self, redis: Redis, *, keep_days: int) -> None:
         self._redis = redis
+        self._cluster = isinstance(redis, RedisCluster)
+        self._read = redis.register_script(_READ_LUA)
+        self._note = redis.register_script(_NOTE_LUA)
         self._keep_ms = keep_days * 86_400_000
-        self._keep_s = keep_days * 86_400
 
     def oldest_ms(self, now_ms: int | None = None) -> int:
         """The registration time before which nothing is listed."""
         return (now_ms if now_ms is not None else int(time.time() * 1000)) - self._keep_ms
 
     async def apply(self, applied: Sequence[Applied]) -> None:
-        """Lists the batch's shipments as they now stand: two round trips, the second only
-        for the shipments whose listing changed. Idempotent."""
+        """Lists the batch's shipments as they now stand: a script call to read where each is
+        listed, a round trip to write the sets (a command a set, whatever the batch's size),
+        a script call to note the listings (on a Redis Cluster, each call one a slot)."""
         found = touched(applied)
         if not found:
             return
+        # TrackingStore.apply made a registration's account its shipment's owner; a shipment
+        # listed already keeps the owner it was listed with (an owner is set once)
+        owners = {
+            a.event.shipment_id: a.event.registered.account_id
+            for a in applied
+            if a.event.WhichOneof("body") == "registered"
+        }
         ids = list(found)
-        pipe = self._redis.pipeline(transaction=False)
-        for sid in ids:
-            pipe.get(listed_key(sid))
-            pipe.get(owner_key(sid))
-            pipe.hget(state_key(sid), "s")
-        read = await pipe.execute()
+        read = await self._scripted(self._read, ids, lambda _: [])
         oldest = self.oldest_ms()
-        write, listed = (self._redis.pipeline(transaction=False) for _ in range(2))
-        trimmed: set[str] = set()
-        for n, sid in enumerate(ids):
-            raw_listed, raw_owner, raw_status = read[3 * n : 3 * n + 3]
+        added: dict[str, dict[str, int]] = {}
+        removed: dict[str, list[str]] = {}
+        noted: dict[str, str] = {}
+        for sid, (raw_status, raw_listed) in zip(ids, read, strict=True):
             old = Listing.decode(raw_listed)
             new = listing_for(
                 old=old,
                 registered_ms=found[sid],
-                owner=text(raw_owner) if raw_owner else "",
+                owner=owners.get(sid, old.account if old else ""),
                 status=text(raw_status) if raw_status else "",
             )
             if new is not None and new.registered_ms < oldest:
                 new = None  # older than what the lists keep
             for move in moves(old, new):
                 if move.add:
-                    write.zadd(move.key, {sid: move.score})
-                    trimmed.add(move.key)
+                    added.setdefault(move.key, {})[sid] = move.score
                 else:
-                    write.zrem(move.key, sid)
-            if new is None and old is not None:
-                listed.delete(listed_key(sid))
-            elif new is not None and new != old:
-                listed.set(listed_key(sid), new.encode(), ex=self._keep_s)
-        for key in sorted(trimmed):
+                    removed.setdefault(move.key, []).append(sid)
+            if new != old:
+                noted[sid] = new.encode() if new is not None else ""
+        write = self._redis.pipeline(transaction=False)
+        for key, members in removed.items():
+            write.zrem(key, *members)
+        for key, scored in added.items():
+            write.zadd(key, scored)
             write.zremrangebyscore(key, "-inf", f"({oldest}")
         if len(write):
             await write.execute()
-        # after the sets: a failure between the two leaves the old listing, and a redelivery
-        # makes the same writes again (on a cluster, a pipeline's nodes fail apart)
-        if len(listed):
-            await listed.execute()
+        # after the sets: a failure between the two leaves the old listings, and a
+        # redelivery makes the same writes again (on a cluster, a pipeline's nodes fail apart)
+        if noted:
+            await self._scripted(self._note, list(noted), lambda sid: [noted[sid]])
+
+    async def _scripted(
+        self, script: AsyncScript, ids: list[str], args: Callable[[str], list[str]]
+    ) -> list[Any]:
+        """`script` on the shipments' states, its replies in their order: one call, or on
+        a Redis Cluster one a slot, at once."""
+        groups: dict[int, list[str]] = {}
+        for sid in ids:
+            slot = key_slot(state_key(sid).encode()) if self._cluster else 0
+            groups.setdefault(slot, []).append(sid)
+        calls = [
+            (
+                [state_key(sid) for sid in group],
+                [a for sid in group for a in args(sid)],
+            )
+            for group in groups.values()
+        ]
+        # the script object loads the script again if Redis forgot it
+        replies = await asyncio.gather(*(script(keys=k, args=a) for k, a in calls))
+        by_id = {
+            sid: reply
+            for group, got in zip(groups.values(), replies, strict=True)
+            for sid, reply in zip(group, got, strict=True)
+        }
+        return [by_id[sid] for sid in ids]
 
     async def page(
         self,
@@ -252,7 +312,7 @@ class ShipmentList:
 
     async def listing(self, shipment_id: str) -> Listing | None:
         """Where one shipment is listed (None: nowhere)."""
-        return Listing.decode(await self._redis.get(listed_key(shipment_id)))
+        return Listing.decode(await self._redis.hget(state_key(shipment_id), "l"))
 
 
 def _ms(t: Any) -> int:
