@@ -62,16 +62,19 @@ def _account() -> str:
     return f"acct_{uuid.uuid4().hex[:12]}"
 
 
-async def listed_ids(redis: Redis, key: str) -> list[str]:
-    found: list[bytes] = await redis.zrange(key, 0, -1, desc=True)  # type: ignore[assignment]
-    return [m.decode() for m in found]
+async def listed_ids(redis: Redis, account: str, status: str = "") -> list[str]:
+    """An account's shipments in its list of a status, or of every status, newest first."""
+    found: list[tuple[bytes, float]] = []
+    for s in [status] if status else [s.value for s in Status]:
+        found += await redis.zrange(shipments_key(account, s), 0, -1, withscores=True)  # type: ignore[arg-type]
+    return [m.decode() for m, _ in sorted(found, key=lambda f: (f[1], f[0]), reverse=True)]
 
 
 async def _lists(redis: Redis, account: str) -> dict[str, list[str]]:
     """An account's lists that hold something: "" every status, else by status."""
-    found = {"": await listed_ids(redis, shipments_key(account))}
+    found = {"": await listed_ids(redis, account)}
     for status in Status:
-        if got := await listed_ids(redis, shipments_key(account, status.value)):
+        if got := await listed_ids(redis, account, status.value):
             found[status.value] = got
     return found
 
@@ -107,10 +110,10 @@ async def test_the_tracker_lists_an_accounts_shipments_and_moves_them_by_status(
     after = {"": [b, a], "delivered": [a], "in_transit": [b]}
     assert await _lists(redis, mine) == after
     assert await _lists(redis, theirs) == {"": [c], "registered": [c]}
-    every = await listed_ids(redis, shipments_key())
+    every = await listed_ids(redis, "")
     assert {a, b, c, own} <= set(every)
     assert await redis.zscore(shipments_key("", "registered"), own) == t0 + 3000
-    assert await redis.zscore(shipments_key(mine), a) == t0
+    assert await redis.zscore(shipments_key(mine, "delivered"), a) == t0
     assert await ShipmentList(redis, keep_days=90).listing(own) == Listing(
         "", t0 + 3000, "registered"
     )
@@ -143,7 +146,7 @@ async def test_a_redelivered_batch_ends_where_the_first_did(
     # taps before the registration list nothing; the registration lists the status it finds
     late = unique("late")
     await store.apply([tapped(late, Status.PICKED_UP, t0 + 1000)])
-    assert late not in await listed_ids(redis, shipments_key())
+    assert late not in await listed_ids(redis, "")
     await store.apply([registered(late, mine, t0)])
     assert (await _lists(redis, mine))["picked_up"] == [late]
 

@@ -19,7 +19,6 @@ from shipnotify.console import app as console_app
 from shipnotify.console.pages import CSV_TABLES
 from shipnotify.devstack.mail_sandbox import MailSandbox
 from shipnotify.store.accounts import AccountStore
-from shipnotify.store.keys import shipments_key
 from shipnotify.v1 import accounts_pb2 as apb
 
 from .conftest import Api
@@ -200,8 +199,8 @@ async def _shipments_are_mine_only(
     """The shipments page, its CSV and a shipment's page, asked every way for the other
     account's shipments: the member's own alone (the two accounts' shipments share one
     tracking id here, which leads to theirs: a search by it finds nothing)."""
-    own = set(await listed_ids(redis, shipments_key(mine)))
-    other = await listed_ids(redis, shipments_key(theirs))
+    own = set(await listed_ids(redis, mine))
+    other = await listed_ids(redis, theirs)
     assert (len(own), len(other)) == (2, 4)
     for asked_for in ("", theirs):
         base = f"/console/shipments?lang=en&account={asked_for}"

@@ -276,11 +276,11 @@ def console_link_key(token_digest: str) -> str:
 # ---- the shipments listed by account (store/shipment_list.py), for the console ----
 
 
-def shipments_key(account: str = "", status: str = "") -> str:
+def shipments_key(account: str, status: str) -> str:
     """A sorted set of shipment ids by registration time (ms): an account's (account "":
-    every shipment, the operator's), of every status or of one (a status name, e.g.
-    "delivered"), so that a status filter reads only the rows it shows. The tracker moves a
-    shipment between the status sets as it changes; each set forgets a shipment registered
-    SHIPNOTIFY_RETENTION_DAYS ago. An account id has no ":", so the names never collide."""
-    scope = "shipments:" + ("acct:" + account if account else "all")
-    return scope + (":" + status if status else "")
+    every shipment, the operator's) of one status (its name, e.g. "delivered"), so that a
+    status filter reads only the rows it shows, and a page of every status merges the
+    statuses' first rows. The tracker moves a shipment between the status sets as it
+    changes; each set forgets a shipment registered SHIPNOTIFY_RETENTION_DAYS ago. An
+    account id has no ":", so the names never collide."""
+    return "shipments:" + ("acct:" + account if account else "all") + ":" + status

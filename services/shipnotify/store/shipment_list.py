@@ -1,7 +1,8 @@
 """The shipments listed by account, for the console's shipments page: sorted sets of shipment
-ids by registration time, an account's and every shipment's, of every status and of each
-status (keys.shipments_key), so that a page of one account's delivered shipments reads its 50
-rows and no more.
+ids by registration time, one a status, an account's and every shipment's
+(keys.shipments_key), so that a page of one account's delivered shipments reads its 50 rows
+and no more; a page of every status merges each status's first 51 (a shipment is listed under
+one status: two entries a shipment, one for the carrier's own).
 
 `TrackingStore.apply` keeps them after its script, like the other writes beside it: it reads
 where each shipment of the batch is listed (`l` in its `{shp:<id>}:state`, beside the status
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from shipnotify.store.tracking import Applied
 
 _TIES_READ = 10_000  # shipments registered in the same millisecond that a page may step over
+STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,7 @@ def moves(old: Listing | None, new: Listing | None) -> list[Move]:
 def _keys(listing: Listing | None) -> list[str]:
     if listing is None:
         return []
-    accounts = dict.fromkeys(("", listing.account))
-    return [shipments_key(a, s) for a in accounts for s in ("", listing.status)]
+    return [shipments_key(a, listing.status) for a in dict.fromkeys(("", listing.account))]
 
 
 def touched(applied: Iterable[Applied]) -> dict[str, int | None]:
@@ -254,33 +255,36 @@ class ShipmentList:
         after: Cursor | None,
         limit: int,
     ) -> tuple[list[tuple[str, int]], Cursor | None]:
-        """Up to `limit` (shipment id, registered ms), newest first, registered from
-        `first_ms` to `last_ms` (both in) and before `after`; and the cursor of the next page
-        (None: this is the last). One round trip: its rows and the next one's first."""
-        key = shipments_key(account, status)
+        """Up to `limit` (shipment id, registered ms), newest first (those of one millisecond
+        by id, descending), registered from `first_ms` to `last_ms` (both in) and after
+        `after` in that order; and the cursor of the next page (None: this is the last). One
+        round trip: the status's list, or without one each status's first `limit` + 1,
+        merged (a shipment is in one status's list at a time)."""
         low = max(first_ms, self.oldest_ms())
-        high = last_ms
-        if after is not None:
-            high = min(high, after[0])
+        high = min(last_ms, after[0]) if after is not None else last_ms
         if high < low:
             return [], None
+        keys = [shipments_key(account, s) for s in ([status] if status else STATUSES)]
+        ties = after is not None and after[0] <= last_ms
         pipe = self._redis.pipeline(transaction=False)
-        if after is not None and after[0] <= last_ms:
-            # those of the same millisecond as the last shown come in reverse order of id
-            pipe.zrange(key, high, high, desc=True, byscore=True, offset=0, num=_TIES_READ)
+        for key in keys:
+            if ties:  # those of the millisecond of the last row shown, by id descending
+                pipe.zrange(key, high, high, desc=True, byscore=True, offset=0, num=_TIES_READ)
+            top = f"({high}" if ties else high
             pipe.zrange(
-                key, f"({high}", low, desc=True, byscore=True, withscores=True, offset=0,
-                num=limit + 1,
-            )  # fmt: skip
-            ties, rest = await pipe.execute()
-            rows = [(text(m), high) for m in ties if text(m) < after[1]]
-        else:
-            pipe.zrange(
-                key, high, low, desc=True, byscore=True, withscores=True, offset=0, num=limit + 1
+                key, top, low, desc=True, byscore=True, withscores=True, offset=0, num=limit + 1
             )
-            [rest] = await pipe.execute()
-            rows = []
-        rows += [(text(m), int(s)) for m, s in rest]
+        replies = await pipe.execute()
+        found: dict[str, int] = {}  # a shipment moving between two lists may be in both
+        for n in range(len(keys)):
+            if ties:
+                assert after is not None
+                same, rest = replies[2 * n], replies[2 * n + 1]
+                found.update((text(m), high) for m in same if text(m) < after[1])
+            else:
+                rest = replies[n]
+            found.update((text(m), int(score)) for m, score in rest)
+        rows = sorted(found.items(), key=lambda row: (row[1], row[0]), reverse=True)
         if len(rows) > limit:
             shown = rows[:limit]
             return shown, shown[-1][::-1]
