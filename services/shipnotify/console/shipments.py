@@ -190,7 +190,13 @@ async def _searched(
         if listing is None:
             continue
         [row] = await listed.rows([(sid, listing.registered_ms)])
-        if row.status is not None and (not chosen.account or row.account == chosen.account):
+        if row.status is None:
+            continue
+        # the owner key too: the one a shipment's page and its cases ask
+        if not chosen.account or (
+            row.account == chosen.account
+            and await accounts.owner(request.app[REDIS], sid) == chosen.account
+        ):
             return [row]
     return []
 

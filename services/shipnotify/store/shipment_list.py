@@ -31,7 +31,7 @@ from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 
 from shipnotify.model.status import Status
-from shipnotify.store.keys import owner_key, shipments_key, state_key
+from shipnotify.store.keys import shipments_key, state_key
 from shipnotify.store.replies import text
 
 if TYPE_CHECKING:
@@ -296,12 +296,11 @@ class ShipmentList:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for sid, _ in found:
-            pipe.hmget(state_key(sid), "s", "o", "t")
-            pipe.get(owner_key(sid))
+            pipe.hmget(state_key(sid), "s", "o", "t", "l")
         replies = await pipe.execute()
         out = []
-        for n, (sid, registered) in enumerate(found):
-            (s, o, t), owner = replies[2 * n], replies[2 * n + 1]
+        for (sid, registered), (s, o, t, raw) in zip(found, replies, strict=True):
+            listing = Listing.decode(raw)
             out.append(
                 Listed(
                     shipment_id=sid,
@@ -309,7 +308,7 @@ class ShipmentList:
                     tracking_id=text(t) if t else "",
                     status=Status(text(s)) if s else None,
                     status_at_ms=int(o) if o else 0,
-                    account=text(owner) if owner else "",
+                    account=listing.account if listing else "",
                 )
             )
         return out
