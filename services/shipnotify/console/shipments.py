@@ -102,7 +102,6 @@ async def shipment_list(request: web.Request) -> web.StreamResponse:
         csv=view.link(SHIPMENTS, lang, **query, csv="1"),
         next=view.link(SHIPMENTS, lang, **query, after=cursor_text(after)) if after else "",
         first_page=view.link(SHIPMENTS, lang, **query) if chosen.after else "",
-        every_account=viewer.operator and not chosen.account,
     )
 
 
