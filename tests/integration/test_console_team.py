@@ -23,6 +23,7 @@ from shipnotify.v1 import accounts_pb2 as apb
 
 from .conftest import Api
 from .test_console import ZONE, _answers, _token, sign_in
+from .test_console_shipments import listed_ids
 
 BASE = "https://console.carrier.example"
 
@@ -204,6 +205,7 @@ async def test_every_page_shows_a_member_their_own_account_only(
             for tail in ("", "&csv=log"):
                 other = await member.get(f"/console/webhooks/{their_endpoint}?{query}{tail}")
                 assert other.status == 404
+        await _shipments_are_mine_only(member, redis, mine, theirs, day)
         # the operator chooses: the other account's answers
         await sign_in(console)
         theirs_csv = await console.get(
@@ -213,3 +215,39 @@ async def test_every_page_shows_a_member_their_own_account_only(
         assert [(r["answers"], r["value"]) for r in rows] == [("4", "0.0")]
     finally:
         await member.close()
+
+
+async def _shipments_are_mine_only(
+    member: TestClient,  # type: ignore[type-arg]
+    redis: Redis,
+    mine: str,
+    theirs: str,
+    day: str,
+) -> None:
+    """The shipments page, its CSV and a shipment's page, asked every way for the other
+    account's shipments: the member's own alone (the two accounts' shipments share one
+    tracking id here, which leads to theirs: a search by it finds nothing)."""
+    own = set(await listed_ids(redis, mine))
+    other = await listed_ids(redis, theirs)
+    assert (len(own), len(other)) == (2, 4)
+    for asked_for in ("", theirs):
+        base = f"/console/shipments?lang=en&account={asked_for}"
+        every = f"{base}&from={day}&to={day}&status=delivered"
+        for query in (base, every, f"{base}&q={other[0]}", f"{base}&q={'d' * 20}"):
+            page = await member.get(query)
+            assert page.status == 200
+            html = await page.text()
+            shown = set(re.findall(r'data-testid="shipment-row" data-shipment="([^"]+)"', html))
+            assert shown <= own, query
+            listed = html.split('data-testid="shipments"', 1)[1]  # the search box says what it was
+            assert not any(sid in listed for sid in other), query
+        assert (
+            set(re.findall(r'data-shipment="([^"]+)"', await (await member.get(every)).text()))
+            == own
+        )
+        got = await member.get(f"{every}&csv=1")
+        assert {r["shipment_id"] for r in csv.DictReader(io.StringIO(await got.text()))} == own
+    for sid in other:
+        assert (await member.get(f"/console/shipments/{sid}?lang=en")).status == 404
+    for sid in own:
+        assert (await member.get(f"/console/shipments/{sid}?lang=en")).status == 200

@@ -10,7 +10,17 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.console import case_forms, cases, kpis, links, pages, portal, sign_in, view
+from shipnotify.console import (
+    case_forms,
+    cases,
+    kpis,
+    links,
+    pages,
+    portal,
+    shipments,
+    sign_in,
+    view,
+)
 from shipnotify.console.resources import (
     DAYS,
     FEEDBACK,
@@ -131,6 +141,7 @@ ROUTES = [
         )
     ),
     *portal.ROUTES,
+    *shipments.ROUTES,
     Route(
         "GET",
         sign_in.PATH,

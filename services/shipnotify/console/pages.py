@@ -34,6 +34,7 @@ SECTIONS = (
     ("overview", OVERVIEW),
     ("satisfaction", SATISFACTION),
     ("cases", CASES),
+    ("shipments", "/console/shipments"),  # console/shipments.py
     ("webhooks", "/console/webhooks"),  # and the team (console/webhooks.py, team.py)
 )
 _FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period

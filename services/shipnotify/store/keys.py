@@ -28,9 +28,10 @@ def shipment_keys(shipment_id: str) -> list[str]:
 
 
 def state_key(shipment_id: str) -> str:
-    """A hash: apply_events.lua's fields (s, o, v, t, g, x), and `d`, the courier whose
+    """A hash: apply_events.lua's fields (s, o, v, t, g, x), `d`, the courier whose
     delivery made it delivered (couriers.py; a call-back case's courier when none is
-    assigned)."""
+    assigned), and `l`, where the console's lists hold it (shipment_list.py):
+    "<account>|<registered at, ms>|<status>", account "" the carrier's."""
     return _key(shipment_id, "state")
 
 
@@ -270,3 +271,16 @@ def console_link_key(token_digest: str) -> str:
     """A hash: a console sign-in link not used yet (console/links.py), under the SHA-256 of
     its token: the account and the team member's address; it expires with the link."""
     return f"console:link:{token_digest}"
+
+
+# ---- the shipments listed by account (store/shipment_list.py), for the console ----
+
+
+def shipments_key(account: str, status: str) -> str:
+    """A sorted set of shipment ids by registration time (ms): an account's (account "":
+    every shipment, the operator's) of one status (its name, e.g. "delivered"), so that a
+    status filter reads only the rows it shows, and a page of every status merges the
+    statuses' first rows. The tracker moves a shipment between the status sets as it
+    changes; each set forgets a shipment registered SHIPNOTIFY_RETENTION_DAYS ago. An
+    account id has no ":", so the names never collide."""
+    return "shipments:" + ("acct:" + account if account else "all") + ":" + status

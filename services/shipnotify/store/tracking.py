@@ -38,6 +38,7 @@ from shipnotify.store.keys import (
 )
 from shipnotify.store.push import PushSubscriptions
 from shipnotify.store.replies import text
+from shipnotify.store.shipment_list import ShipmentList
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
@@ -173,13 +174,15 @@ class TrackingStore:
         self.runs = CourierRuns(redis, keep_days=stale_days)
         self.push = PushSubscriptions(redis, keep_days=stale_days)
         self.surveys = SurveyErasure(redis, keep_days=retention_days)
+        self.listed = ShipmentList(redis, keep_days=retention_days)
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         """Applies events in order: the courier assignments and push subscriptions among
         them (idempotent writes), then the rest in one round trip: one script call for the
         batch, or on a Redis Cluster one a slot (a call's keys must share it), each
-        shipment's in order. Then, beside the script, again idempotent: who delivered, and
-        the surveys' personal data of the shipments whose contacts were erased. The events
+        shipment's in order. Then, beside the script, again idempotent: who delivered,
+        the surveys' personal data of the shipments whose contacts were erased, and the
+        console's lists of an account's shipments (shipment_list.py). The events
         whose notices are due come back with the shipment's push subscriptions."""
         await self.runs.assign(events)
         await self.push.apply(events)
@@ -191,6 +194,7 @@ class TrackingStore:
         done = [applied.get(i) or _aside(e) for i, e in enumerate(events)]
         await self.runs.delivered([d for a in done if (d := _delivery(a))])
         await self.surveys.apply(events)
+        await self.listed.apply(done)  # the console's lists of an account's shipments
         due = [i for i, a in enumerate(done) if a.notices_due]
         for i, push in zip(
             due, await self.push.of([events[i].shipment_id for i in due]), strict=True
