@@ -260,6 +260,15 @@ def survey_cut_key(period: str, cut: str, account: str = "") -> str:
     return _month(period[:7], f"{period[8:]}:{name}" if len(period) > 7 else name)
 
 
+def figure_parts_key(day: str, kind: str) -> str:
+    """A hash: what each shipment ("r:<id>" its registration, "d:<id>" its delivery) or each
+    notice (its notification id; "r:<id>" its SMS delivery receipt) adds to its day's cut
+    `kind` ("shipments", "notices": model/day_figures.py names the fields), JSON, so that a
+    later fold replaces the earlier one (store/day_figures.py); kept while the part may
+    change. The cuts are survey_cut_key's, named by the kind."""
+    return _month(day[:7], f"{day[8:]}:parts:{kind}")
+
+
 def console_session_key(token_digest: str) -> str:
     """A hash: a console session (console/sessions.py), under the SHA-256 of its cookie's
     token; it expires with the session."""

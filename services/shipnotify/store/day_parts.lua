@@ -1,11 +1,13 @@
--- A survey's part of its day's and month's figures, written so that it replaces the part
--- written before (a later answer, a redelivered event): the old part's counts are taken back,
--- the new added, in the day's cuts and the same in the month's.
--- KEYS[1]: the day's parts (survey id -> part); KEYS[2..n+1]: the day's cuts in the part's
+-- One part of a day's and its month's figures (a survey's, a shipment's, a notice's),
+-- written so that it replaces the part written before under the same member (a later
+-- answer, a late courier tap, a redelivered event, a retried fold): the old part's counts are
+-- taken back, the new added, in the day's cuts and the same in the month's.
+-- KEYS[1]: the day's parts (member -> part); KEYS[2..n+1]: the day's cuts in the part's
 -- order; KEYS[n+2..2n+1]: the month's cuts, in the same order.
--- ARGV: survey id, the part (JSON: a list of n {field: count}), "1" when only a repair (a
--- duplicate event: its day's parts gone means it was counted long ago), when the parts
--- expire (ms), when the day's cuts expire (ms), when the month's cuts expire (ms).
+-- ARGV: the member (a survey id, "d:<shipment id>", a notification id...), the part (JSON: a
+-- list of n {field: count}), "1" when only a repair (a duplicate event: its day's parts gone
+-- means it was counted long ago), when the parts expire (ms), when the day's cuts expire
+-- (ms), when the month's cuts expire (ms).
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old == ARGV[2] then
   return 0
