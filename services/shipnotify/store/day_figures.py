@@ -61,12 +61,12 @@ class DayFigures:
         (survey_days.plan)."""
         oldest = today(self.zone) - timedelta(self.keep_days - 1)
         pipe = self.redis.pipeline(transaction=False)
-        sizes = []
+        sizes: list[tuple[int, int]] = []
         for w in wanted:
-            plus, minus = plan(w.first, w.last, oldest)
-            for period in (*plus, *minus):
+            added, taken = plan(w.first, w.last, oldest)
+            for period in (*added, *taken):
                 pipe.hgetall(survey_cut_key(period, w.cut, w.account))
-            sizes.append((len(plus), len(minus)))
+            sizes.append((len(added), len(taken)))
         found: list[dict[Any, Any]] = await pipe.execute() if sizes else []
         sums, at = [], 0
         for plus, minus in sizes:
