@@ -20,8 +20,10 @@ local function add(part, sign)
   local n = #cuts
   for i, fields in ipairs(cuts) do
     for name, count in pairs(fields) do
-      redis.call('HINCRBY', KEYS[i + 1], name, sign * count)
-      redis.call('HINCRBY', KEYS[i + 1 + n], name, sign * count)
+      if count ~= 0 then  -- a zero taken back would be -0, which HINCRBY refuses
+        redis.call('HINCRBY', KEYS[i + 1], name, sign * count)
+        redis.call('HINCRBY', KEYS[i + 1 + n], name, sign * count)
+      end
     end
     if sign > 0 then
       redis.call('PEXPIREAT', KEYS[i + 1], ARGV[5])
