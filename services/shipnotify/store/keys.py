@@ -28,8 +28,9 @@ def shipment_keys(shipment_id: str) -> list[str]:
 
 
 def state_key(shipment_id: str) -> str:
-    """A hash: apply_events.lua's fields (s, o, v, t, g, x), and `d`, the courier whose
-    delivery made it delivered (couriers.py; a call-back case's courier when none is
+    """A hash: apply_events.lua's fields (s, o, v, t, g, x, and c, when its earliest courier
+    tap happened: whether its delivery was covered, day_figures.py), and `d`, the courier
+    whose delivery made it delivered (couriers.py; a call-back case's courier when none is
     assigned)."""
     return _key(shipment_id, "state")
 
