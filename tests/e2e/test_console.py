@@ -36,6 +36,8 @@ async def test_the_operator_signs_in_and_finds_the_weak_cells_of_the_demo(
     value = await page.get_by_test_id("value-csat").inner_text()
     assert 50.0 < float(value) < 95.0, value
     await expect(page.get_by_test_id("surveys-csat")).to_contain_text("%")
+    coverage = await page.get_by_test_id("value-coverage").inner_text()
+    assert 60.0 < float(coverage.removesuffix(" %")) < 90.0, coverage  # a quarter tapped nothing
     await shoot(page, "console-overview-en.png")
 
     await page.get_by_test_id("to-satisfaction").click()
