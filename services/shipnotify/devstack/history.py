@@ -105,7 +105,7 @@ def _shipment(sid: str, depot: str, courier: str, at: datetime) -> list[pb.Shipm
     registered.registered.sender.contacts.add(name="Demo Shop")  # no address: no notice
     registered.registered.recipient.contacts.add(name="A customer")
     taps = [registered]
-    stages = (
+    stages: tuple[tuple[Status, timedelta], ...] = (
         (Status.PICKED_UP, timedelta(hours=20)),
         (Status.OUT_FOR_DELIVERY, timedelta(hours=3)),
         (Status.DELIVERED, timedelta()),

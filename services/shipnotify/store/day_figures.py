@@ -22,6 +22,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from shipnotify.model import day_figures as figures
 from shipnotify.model.day_figures import NOTICES, SHIPMENTS, Part
@@ -33,6 +36,7 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 
 _LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
 _DAY_MS = 86_400_000
+Call = tuple[list[str], list[str | int]]  # a script call's keys and arguments
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,48 @@ class DayFigures:
         """A member's part of its day's cut `kind`, of every shipment and of `account`'s,
         replacing the one written before; the part kept `kept_days` after its day, and a day
         at least (a replay brings old days minutes apart)."""
+        keys, args = self._call(kind, member, day, part, account, repair, kept_days)
+        await self._write(keys=keys, args=args)
+
+    async def write_all(self, calls: Sequence[Call]) -> None:
+        """Many members' parts (`_call`'s), independent of one another: in one pipeline, or
+        on a Redis Cluster at once, a call each (a cluster client pipelines no scripts).
+        EVALSHA straight: the script object's way adds a SCRIPT EXISTS round trip."""
+        if not calls:
+            return
+        if isinstance(self.redis, RedisCluster):
+            await asyncio.gather(*(self._write(keys=k, args=a) for k, a in calls))
+            return
+
+        def pipeline() -> Pipeline:
+            pipe = self.redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._write.sha, len(keys), *keys, *args)
+            return pipe
+
+        try:
+            await pipeline().execute()
+        except NoScriptError:  # a restarted Redis forgot the script: none ran, so again
+            await self.redis.script_load(_LUA)
+            await pipeline().execute()
+
+    def _call(
+        self,
+        kind: str,
+        member: str,
+        day: date,
+        part: Part,
+        account: str,
+        repair: bool,
+        kept_days: int,
+    ) -> Call:
         accounts = ("", account) if account else ("",)
         keys = [figure_parts_key(day.isoformat(), kind)]
         keys += [survey_cut_key(day.isoformat(), kind, a) for a in accounts]
         keys += [survey_cut_key(day.isoformat()[:7], kind, a) for a in accounts]
         day_end, month_end = self._end(day + timedelta(1)), self._end(_next_month(day))
         kept = max(day_end + kept_days * _DAY_MS, int(time_now() * 1000) + _DAY_MS)
-        args = [
+        args: list[str | int] = [
             member,
             json.dumps([part] * len(accounts), sort_keys=True, separators=(",", ":")),
             "1" if repair else "0",
@@ -102,7 +141,7 @@ class DayFigures:
             day_end + self.keep_days * _DAY_MS,
             month_end + self.keep_days * _DAY_MS,
         ]
-        await self._write(keys=keys, args=args)
+        return keys, args
 
     def day(self, at_ms: int) -> date:
         return day_of(at_ms, self.zone).date()
@@ -135,22 +174,22 @@ class ShipmentDays(DayFigures):
         if not registrations and not touched:
             return
         kept = self.change_days + 1
-        writes = [
-            self.write(
+        calls = [
+            self._call(
                 SHIPMENTS,
                 "r:" + sid,
                 *figures.registration_part(_ms(event.occurred_at), self.zone),
                 event.registered.account_id,
-                repair=duplicate,
+                duplicate,
+                1,
             )
             for sid, (event, duplicate) in registrations.items()
         ]
-        writes += [
-            self.write(SHIPMENTS, "d:" + sid, day, part, account, repair=repair, kept_days=kept)
+        calls += [
+            self._call(SHIPMENTS, "d:" + sid, day, part, account, repair, kept)
             for sid, repair, day, part, account in await self._deliveries(touched)
         ]
-        # a shipment's parts are independent of one another's
-        await asyncio.gather(*writes)
+        await self.write_all(calls)
 
     async def _deliveries(
         self, touched: Mapping[str, bool]
