@@ -577,7 +577,8 @@ class Notifier:
         elif job.kind == npb.NOTICE_KIND_ENDPOINT_DISABLED:
             account = job.endpoint_alert.account_id
         planned = _ms(job.planned_at)
-        status = job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
+        went = outcome == day_figures.SENT
+        status = went and job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
         await self.figures.final(
             job.shipment_id,
             job.notification_id,
