@@ -18,7 +18,7 @@ from shipnotify.config import Settings
 from shipnotify.model import day_figures as f
 from shipnotify.model.status import Status
 from shipnotify.store.day_figures import DayFigures, NoticeDays, Wanted
-from shipnotify.store.keys import owner_key
+from shipnotify.store.keys import figure_parts_key, owner_key
 from shipnotify.tracker.rebuild import rebuild
 from shipnotify.tracker.service import tracking_store
 from shipnotify.v1 import shipment_events_pb2 as pb
@@ -95,6 +95,11 @@ async def test_a_shipment_counts_once_and_a_late_courier_tap_covers_its_delivery
     )
     assert {k: v for k, v in period.items() if v} == {"registered": 1, "delivered": 1, "covered": 1}
     assert f.coverage(period).percent == 100.0
+    # a registration on the delivery's day leaves the day's parts as long as the delivery's
+    # may change (a late tap, up to the tap age), not a day
+    await store.apply([shipment(unique("fig"), account, delivered)])
+    kept_ms = await redis.pttl(figure_parts_key(delivered.date().isoformat(), f.SHIPMENTS))
+    assert kept_ms > (settings.max_tap_age_days - 3) * 86_400_000
 
 
 async def test_a_tap_after_the_delivery_or_by_another_source_covers_nothing(

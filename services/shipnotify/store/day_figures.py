@@ -37,6 +37,10 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 _LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
 _DAY_MS = 86_400_000
 Call = tuple[list[str], list[str | int]]  # a script call's keys and arguments
+# How long after its day a notice's part is kept: its outcome and its receipts come within
+# hours (a retry's age limit, the provider's receipts). Every part of a day's hash is kept as
+# long, as each write sets the hash's time to live.
+_NOTICE_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ class ShipmentDays(DayFigures):
                 touched[sid] = touched.get(sid, True) and duplicate
         if not registrations and not touched:
             return
+        # every part of a day's hash kept as long: each write sets the hash's time to live,
+        # and a shorter one would drop the parts that may still change
         kept = self.change_days + 1
         calls = [
             self._call(
@@ -181,7 +187,7 @@ class ShipmentDays(DayFigures):
                 *figures.registration_part(_ms(event.occurred_at), self.zone),
                 event.registered.account_id,
                 duplicate,
-                1,
+                kept,
             )
             for sid, (event, duplicate) in registrations.items()
         ]
@@ -234,7 +240,8 @@ class NoticeDays(DayFigures):
         `account` when known (a webhook's), else the shipment's owner."""
         owner = account if account is not None else await self._owner(shipment_id)
         part = figures.notice_part(channel, outcome, latency_ms)
-        await self.write(NOTICES, notification_id, self.day(planned_ms), part, owner)
+        day = self.day(planned_ms)
+        await self.write(NOTICES, notification_id, day, part, owner, kept_days=_NOTICE_DAYS)
 
     async def receipt(
         self, shipment_id: str, notification_id: str, *, planned_ms: int, delivered: bool
@@ -243,7 +250,7 @@ class NoticeDays(DayFigures):
         owner = await self._owner(shipment_id)
         part = figures.receipt_part(delivered)
         day = self.day(planned_ms)
-        await self.write(NOTICES, "r:" + notification_id, day, part, owner, kept_days=2)
+        await self.write(NOTICES, "r:" + notification_id, day, part, owner, kept_days=_NOTICE_DAYS)
 
     async def _owner(self, shipment_id: str) -> str:
         found = await self.redis.get(owner_key(shipment_id)) if shipment_id else None
