@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from time import time as time_now
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -95,11 +96,12 @@ async def test_a_shipment_counts_once_and_a_late_courier_tap_covers_its_delivery
     )
     assert {k: v for k, v in period.items() if v} == {"registered": 1, "delivered": 1, "covered": 1}
     assert f.coverage(period).percent == 100.0
-    # a registration on the delivery's day leaves the day's parts as long as the delivery's
-    # may change (a late tap, up to the tap age), not a day
+    # every part of the day kept as long: a registration on the delivery's day leaves the
+    # day's parts as long as the delivery's may change (3 days after its day)
     await store.apply([shipment(unique("fig"), account, delivered)])
     kept_ms = await redis.pttl(figure_parts_key(delivered.date().isoformat(), f.SHIPMENTS))
-    assert kept_ms > (settings.max_tap_age_days - 3) * 86_400_000
+    until = datetime.combine(delivered.date() + timedelta(days=4), time(), ZONE)
+    assert abs(kept_ms - (until.timestamp() - time_now()) * 1000) < 60_000
 
 
 async def test_a_tap_after_the_delivery_or_by_another_source_covers_nothing(
@@ -122,6 +124,29 @@ async def test_a_tap_after_the_delivery_or_by_another_source_covers_nothing(
     assert await counts(redis, delivered.date(), f.SHIPMENTS, account) == {
         "registered": 2,
         "delivered": 2,
+    }
+
+
+async def test_a_courier_tap_after_the_days_parts_are_gone_counts_nothing_twice(
+    settings: Settings, redis: Redis
+) -> None:
+    """A day's parts are kept a few days: a tap the app uploads after that covers nothing,
+    and never counts its delivery again."""
+    store = tracking_store(settings.with_(time_zone=ZONE.key), redis)
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("fig")
+    delivered = days_ago_at(9, 12)
+    await store.apply(
+        [
+            shipment(sid, account, delivered - timedelta(hours=3)),
+            tapped(sid, Status.DELIVERED, delivered, pb.SOURCE_ORDER_SYSTEM),
+        ]
+    )
+    await redis.delete(figure_parts_key(delivered.date().isoformat(), f.SHIPMENTS))  # expired
+    late = tapped(sid, Status.PICKED_UP, delivered - timedelta(hours=2), pb.SOURCE_COURIER_APP)
+    await store.apply([late])
+    assert await counts(redis, delivered.date(), f.SHIPMENTS, account) == {
+        "registered": 1,
+        "delivered": 1,
     }
 
 

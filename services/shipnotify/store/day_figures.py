@@ -159,22 +159,30 @@ class ShipmentDays(DayFigures):
     """Shipments registered, delivered and covered a day, folded as the tracker applies
     their events."""
 
-    change_days: int = 30  # how long after its day a delivery's part may change: a late tap
+    change_days: int = 2  # how long after its day a shipment's part may still change
 
-    async def fold(self, applied: Iterable[tuple[pb.ShipmentEvent, bool]]) -> None:
-        """Folds in what these applied events (each with whether it was a duplicate) change:
+    async def fold(self, applied: Iterable[tuple[pb.ShipmentEvent, bool, bool]]) -> None:
+        """Folds in what these applied events (each with whether it was a duplicate and
+        whether it advanced its shipment) change:
         a registration's part, and the delivery's part of a shipment delivered, or tapped
-        by its courier since (a late tap from the app's offline queue may cover it)."""
+        by its courier since (a late tap from the app's offline queue may cover it).
+
+        Only a delivery applied for the first time writes a part where its day's parts are
+        gone; a duplicate, or a tap after the delivery, only repairs or replaces a part while
+        its day's parts are kept (`change_days`): a tap that comes later covers nothing, and
+        never counts the delivery twice. So the parts take a few days' room, not the taps'
+        age (a day's parts are one hash on one Redis node)."""
         registrations: dict[str, tuple[pb.ShipmentEvent, bool]] = {}
-        touched: dict[str, bool] = {}  # shipment id -> only duplicates
-        for event, duplicate in applied:
+        touched: dict[str, bool] = {}  # shipment id -> only a repair (no first delivery)
+        for event, duplicate, advanced in applied:
             sid, body = event.shipment_id, event.WhichOneof("body")
             if body == "registered":
                 registrations[sid] = (event, registrations.get(sid, (event, True))[1] and duplicate)
-            elif body == "status_changed" and (
-                figures.is_courier_tap(event) or event.status_changed.status == pb.STATUS_DELIVERED
-            ):
-                touched[sid] = touched.get(sid, True) and duplicate
+            elif body == "status_changed" and event.status_changed.status == pb.STATUS_DELIVERED:
+                # the one that delivered it, the first time; another delivered only repairs
+                touched[sid] = touched.get(sid, True) and (duplicate or not advanced)
+            elif figures.is_courier_tap(event):
+                touched[sid] = touched.get(sid, True)
         if not registrations and not touched:
             return
         # every part of a day's hash kept as long: each write sets the hash's time to live,

@@ -203,7 +203,7 @@ class TrackingStore:
         await self.runs.delivered([d for a in done if (d := _delivery(a))])
         await self.surveys.apply(events)
         if self.days is not None:
-            await self.days.fold((a.event, a.duplicate) for a in done if not a.conflict)
+            await self.days.fold((a.event, a.duplicate, a.advanced) for a in done if not a.conflict)
         due = [i for i, a in enumerate(done) if a.notices_due]
         for i, push in zip(
             due, await self.push.of([events[i].shipment_id for i in due]), strict=True

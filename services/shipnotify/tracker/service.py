@@ -64,7 +64,6 @@ def tracking_store(settings: Settings, redis: Redis) -> TrackingStore:
             redis,
             zone_of(settings.time_zone),
             keep_days=settings.figures_days,
-            change_days=settings.max_tap_age_days,
         ),
     )
 
