@@ -239,7 +239,7 @@ def endpoint_health_key(endpoint_id: str) -> str:
     return _endpoint(endpoint_id, "health")
 
 
-# ---- the satisfaction figures (store/survey_days.py): a month's keys under one tag ----
+# ---- the per-day figures (store/survey_days.py, day_figures.py): a month's keys under one tag ----
 
 
 def _month(month: str, name: str) -> str:
@@ -253,7 +253,8 @@ def survey_parts_key(day: str) -> str:
 
 
 def survey_cut_key(period: str, cut: str, account: str = "") -> str:
-    """A hash: a cut's cells' counts (model/survey_days.py names the fields) on a day
+    """A hash: a cut's cells' counts (model/survey_days.py names the fields; of the cuts
+    "shipments" and "notices", model/day_figures.py) on a day
     (YYYY-MM-DD) or in a month (YYYY-MM: the sum of its days, kept beside them so that a
     long period reads a hash a month), of every shipment, or of one account's. A month's
     days and the month share the tag: one script call writes a survey's day and month."""
