@@ -181,7 +181,9 @@ class ShipmentDays(DayFigures):
             elif body == "status_changed" and event.status_changed.status == pb.STATUS_DELIVERED:
                 # the one that delivered it, the first time; another delivered only repairs
                 touched[sid] = touched.get(sid, True) and (duplicate or not advanced)
-            elif figures.is_courier_tap(event):
+            elif figures.is_courier_tap(event) and not advanced:
+                # one that moved its shipment on found it undelivered (a delivery is final):
+                # only a tap kept behind the status may come after the delivery
                 touched[sid] = touched.get(sid, True)
         if not registrations and not touched:
             return
