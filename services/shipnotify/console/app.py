@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.console import case_forms, cases, kpis, links, pages, sign_in, view
+from shipnotify.console import case_forms, cases, kpis, links, pages, portal, sign_in, view
 from shipnotify.console.resources import (
     DAYS,
     FEEDBACK,
@@ -132,6 +132,7 @@ ROUTES = [
             ("close", case_forms.close, "Console: the case closed, its outcome and cause (a form)"),
         )
     ),
+    *portal.ROUTES,
     Route(
         "GET",
         sign_in.PATH,

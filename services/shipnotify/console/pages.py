@@ -30,7 +30,12 @@ from shipnotify.model.survey import SCALE_NAMES
 from shipnotify.store import UNREACHABLE
 
 OVERVIEW, SATISFACTION, CASES = "/console", "/console/satisfaction", "/console/cases"
-SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION), ("cases", CASES))
+SECTIONS = (
+    ("overview", OVERVIEW),
+    ("satisfaction", SATISFACTION),
+    ("cases", CASES),
+    ("webhooks", "/console/webhooks"),  # and the team (console/webhooks.py, team.py)
+)
 _FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period
 CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")
 # A chart's bars and a table's rows on the page: those below average first, then the lowest;
