@@ -126,6 +126,34 @@ SURVEYS_SENT = Gauge(
     " shipnotify_satisfaction_answers, the response rate.",
     ["scale"],
 )
+SHIPMENTS_TODAY = Gauge(
+    "shipnotify_shipments_today",
+    "Shipments registered and delivered today in the carrier's time zone, by figure"
+    " (registered, delivered; the console reads the per-day figures every 60 s).",
+    ["figure"],
+)
+COVERAGE = Gauge(
+    "shipnotify_coverage_percent",
+    "The share of the shipments delivered in the last 30 days whose courier tapped a status in"
+    " the courier app before the delivery (the console, every 60 s); NaN without deliveries.",
+)
+TAP_TO_NOTICE_QUANTILE = Gauge(
+    "shipnotify_tap_to_notice_quantile_seconds",
+    "The status notices' tap-to-notice latency over the last 30 days, by quantile (0.5,"
+    " 0.95), read from the per-day histogram (the console, every 60 s); NaN without notices.",
+    ["quantile"],
+)
+NOTICES_FINAL = Gauge(
+    "shipnotify_notices_final",
+    "Notices whose outcome became final over the last 30 days (by the day they were planned),"
+    " by channel and outcome: sent, failed (the console, every 60 s).",
+    ["channel", "outcome"],
+)
+SMS_DELIVERED = Gauge(
+    "shipnotify_sms_delivered_percent",
+    "The share of the SMS with a final delivery receipt over the last 30 days that were"
+    " delivered (the console, every 60 s); NaN without receipts.",
+)
 CONSUMER_LAG = Gauge(
     "shipnotify_consumer_lag",
     "Records between the group's position and the end of each assigned partition.",

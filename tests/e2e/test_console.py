@@ -36,6 +36,8 @@ async def test_the_operator_signs_in_and_finds_the_weak_cells_of_the_demo(
     value = await page.get_by_test_id("value-csat").inner_text()
     assert 50.0 < float(value) < 95.0, value
     await expect(page.get_by_test_id("surveys-csat")).to_contain_text("%")
+    coverage = await page.get_by_test_id("value-coverage").inner_text()
+    assert 60.0 < float(coverage.removesuffix(" %")) < 90.0, coverage  # a quarter tapped nothing
     await shoot(page, "console-overview-en.png")
 
     await page.get_by_test_id("to-satisfaction").click()
@@ -94,6 +96,10 @@ async def test_the_console_speaks_en_ru_ro_and_fits_a_phone(
     await expect(page.get_by_role("heading", level=1)).to_have_text(overview)
     assert await check_readable_and_reachable(page) >= 10
     await shoot(page, f"console-overview-phone-{lang}.png")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width  # the shipment and notice figures fit too
+    await page.get_by_test_id("kpi-coverage").scroll_into_view_if_needed()
+    await shoot(page, f"console-overview-figures-phone-{lang}.png")
     await page.get_by_test_id("nav-satisfaction").click()
     await expect(page.get_by_test_id("table-depot").get_by_test_id("below")).to_have_text(below)
     width = await page.evaluate("document.documentElement.scrollWidth")

@@ -23,6 +23,7 @@ from shipnotify.v1 import accounts_pb2 as apb
 
 from .conftest import Api
 from .test_console import ZONE, _answers, _token, sign_in
+from .test_console_operations import shipments
 from .test_console_shipments import listed_ids
 
 BASE = "https://console.carrier.example"
@@ -176,6 +177,8 @@ async def test_every_page_shows_a_member_their_own_account_only(
     their_endpoint = await _endpoint(redis, theirs, "https://theirs.example/hooks")
     at = await _answers(team_settings, redis, mine, [5, 4])
     await _answers(team_settings, redis, theirs, [1, 1, 1, 2])
+    await shipments(team_settings, redis, mine, at.date(), delivered=2, covered=2)
+    await shipments(team_settings, redis, theirs, at.date(), delivered=3, covered=0)
     member = await _member(team_settings, redis, mail, mine, "dana@shop.example")
     try:
         day = at.date().isoformat()
@@ -190,7 +193,11 @@ async def test_every_page_shows_a_member_their_own_account_only(
             for path in ("/console", "/console/satisfaction"):
                 page = await member.get(f"{path}?{query}")
                 assert page.status == 200
-                assert "100.0" in await page.text()  # mine: 2 of 2 satisfied
+                html = await page.text()
+                assert "100.0" in html  # mine: 2 of 2 satisfied
+                if path == "/console":  # and 2 of 2 delivered covered, not theirs' 0 of 3
+                    assert "2 of 2 delivered" in html
+                    assert "of 3 delivered" not in html
             # the webhooks and the team: mine alone; another's endpoint is a 404
             hooks = await member.get(f"/console/webhooks?{query}")
             html = await hooks.text()
@@ -213,6 +220,8 @@ async def test_every_page_shows_a_member_their_own_account_only(
         )
         rows = list(csv.DictReader(io.StringIO(await theirs_csv.text())))
         assert [(r["answers"], r["value"]) for r in rows] == [("4", "0.0")]
+        theirs_page = await console.get(f"/console?lang=en&from={day}&to={day}&account={theirs}")
+        assert "0 of 3 delivered" in await theirs_page.text()
     finally:
         await member.close()
 
@@ -229,7 +238,7 @@ async def _shipments_are_mine_only(
     tracking id here, which leads to theirs: a search by it finds nothing)."""
     own = set(await listed_ids(redis, mine))
     other = await listed_ids(redis, theirs)
-    assert (len(own), len(other)) == (2, 4)
+    assert (len(own), len(other)) == (4, 7)  # the answered ones and the coverage ones
     for asked_for in ("", theirs):
         base = f"/console/shipments?lang=en&account={asked_for}"
         every = f"{base}&from={day}&to={day}&status=delivered"

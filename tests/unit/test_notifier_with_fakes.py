@@ -793,3 +793,62 @@ async def test_a_status_notice_records_no_kind_and_counts_no_survey_notice() -> 
     await worker.handle(job, raw)
     assert "kind" not in book.states[job.notification_id][1]
     assert [survey_notices("sent", k) for k in ("survey", "apology", "case_alert")] == before
+
+
+class FakeFigures:
+    """The per-day notice figures: each notification id's last fold."""
+
+    def __init__(self) -> None:
+        self.folds: dict[str, tuple[str, str, int | None, int]] = {}
+        self.states_then: dict[str, str] = {}  # the notice's state when it was folded
+
+    def __call__(self, book: FakeBook) -> FakeFigures:
+        self.book = book
+        return self
+
+    async def final(
+        self,
+        shipment_id: str,
+        notification_id: str,
+        *,
+        planned_ms: int,
+        channel: str,
+        outcome: str,
+        latency_ms: int | None,
+        account: str | None = None,
+    ) -> None:
+        self.folds[notification_id] = (channel, outcome, latency_ms, planned_ms)
+        self.states_then[notification_id] = self.book.state(notification_id)
+
+
+async def test_a_notice_counts_in_the_figures_as_sent_or_failed_before_it_is_final() -> None:
+    book = FakeBook()
+    figures = FakeFigures()(book)
+    refused = Failed("unsubscribed", permanent=True, code="21610", opted_out=True)
+    email, sms = FakeSender(EMAIL), FakeSender(SMS, [refused])
+    worker = Notifier(
+        SETTINGS,
+        book=book,
+        senders=[email, sms],
+        producer=FakeProducer(),
+        throttle=FakeThrottle(),
+        figures=figures,
+    )
+    (mail, mail_raw), (text, text_raw), (skipped, skipped_raw) = (
+        notice(EMAIL),
+        notice(SMS),
+        notice(SMS),
+    )
+    await worker.handle(mail, mail_raw)
+    await worker.handle(text, text_raw)
+    await worker.handle(skipped, skipped_raw)  # its number opted out: neither sent nor failed
+    await worker.handle(mail, mail_raw)  # found sent: not counted again
+    channel, outcome, latency, planned = figures.folds[mail.notification_id]
+    assert (channel, outcome, planned) == ("email", "sent", mail.planned_at.ToMilliseconds())
+    assert latency is not None
+    assert 0 <= latency < 60_000  # a status notice: from its tap
+    assert figures.folds[text.notification_id][:3] == ("sms", "failed", None)
+    assert skipped.notification_id not in figures.folds
+    # counted before the notice was final: a notifier dying between the two counts it again,
+    # under the same id, which replaces the first
+    assert figures.states_then == {mail.notification_id: "sending", text.notification_id: "sending"}

@@ -24,6 +24,7 @@ from shipnotify.console import (
 from shipnotify.console.resources import (
     DAYS,
     FEEDBACK,
+    FIGURES,
     REDIS,
     SESSIONS,
     SETTINGS,
@@ -33,6 +34,7 @@ from shipnotify.console.resources import (
 from shipnotify.console.sessions import Sessions
 from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore, survey_days
+from shipnotify.store.day_figures import DayFigures
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.survey_days import SurveyDays
 from shipnotify.web import Route
@@ -230,6 +232,7 @@ def install(
     app[SESSIONS] = Sessions(client, lifetime_s=settings.console_session_s)
     app[ZONE] = zone
     app[DAYS] = SurveyDays(client, zone, keep_days=settings.figures_days)
+    app[FIGURES] = DayFigures(client, zone, keep_days=settings.figures_days)
     app[FEEDBACK] = FeedbackStore(
         client, settings.opt_out_secret.encode(), keep_days=settings.retention_days
     )
@@ -238,7 +241,7 @@ def install(
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     sredis.check_ready(app, client)
-    kpis.install(app, app[DAYS], lambda: survey_days.today(zone))
+    kpis.install(app, app[DAYS], lambda: survey_days.today(zone), figures=app[FIGURES])
 
 
 def init_app(

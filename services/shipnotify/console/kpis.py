@@ -1,6 +1,8 @@
-"""The console's figures of the last 7 days as Prometheus gauges (SATISFACTION,
-SATISFACTION_ANSWERS, SURVEYS_SENT), refreshed from Redis while the app runs, so that a
-dashboard or an alert needs no page opened."""
+"""The console's figures as Prometheus gauges, refreshed from Redis while the app runs, so
+that a dashboard or an alert needs no page opened: the last 7 days' satisfaction
+(SATISFACTION, SATISFACTION_ANSWERS, SURVEYS_SENT), today's shipments (SHIPMENTS_TODAY) and
+the last 30 days' coverage, tap-to-notice quantiles, notices by channel and SMS delivered
+(COVERAGE, TAP_TO_NOTICE_QUANTILE, NOTICES_FINAL, SMS_DELIVERED)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ from datetime import date, timedelta
 from aiohttp import web
 
 from shipnotify import logs, loop, metrics
+from shipnotify.console import operations
 from shipnotify.console.figures import Period, headlines
+from shipnotify.model.day_figures import FAILED, SENT
 from shipnotify.model.survey import SCALE_NAMES
+from shipnotify.store.day_figures import DayFigures
 from shipnotify.store.survey_days import SurveyDays
 
 log = logs.get(__name__)
 EVERY_S = 60.0
 DAYS = 7
+OPERATIONS_DAYS = 30  # as the overview's default period
 
 
 async def refresh(days: SurveyDays, today: date) -> None:
@@ -30,12 +36,38 @@ async def refresh(days: SurveyDays, today: date) -> None:
         metrics.SURVEYS_SENT.labels(name).set(h.sent)
 
 
+async def refresh_operations(figures: DayFigures, today: date) -> None:
+    """Today's shipments and the last 30 days' coverage, latency, notices and receipts."""
+    period = Period(today - timedelta(OPERATIONS_DAYS - 1), today)
+    ops = await operations.read(figures, period, today, "")
+    metrics.SHIPMENTS_TODAY.labels("registered").set(ops.today)
+    metrics.SHIPMENTS_TODAY.labels("delivered").set(ops.delivered_today)
+    metrics.COVERAGE.set(_or_nan(ops.coverage.percent))
+    metrics.TAP_TO_NOTICE_QUANTILE.labels("0.5").set(_or_nan(ops.p50_ms, 1000))
+    metrics.TAP_TO_NOTICE_QUANTILE.labels("0.95").set(_or_nan(ops.p95_ms, 1000))
+    for channel, (sent, failed) in ops.notices.items():
+        metrics.NOTICES_FINAL.labels(channel, SENT).set(sent)
+        metrics.NOTICES_FINAL.labels(channel, FAILED).set(failed)
+    metrics.SMS_DELIVERED.set(_or_nan(ops.receipts.percent))
+
+
+def _or_nan(value: float | None, per: float = 1.0) -> float:
+    return math.nan if value is None else value / per
+
+
 def install(
-    app: web.Application, days: SurveyDays, today: Callable[[], date], every_s: float = EVERY_S
+    app: web.Application,
+    days: SurveyDays,
+    today: Callable[[], date],
+    every_s: float = EVERY_S,
+    *,
+    figures: DayFigures | None = None,
 ) -> None:
     async def refresh_safely() -> None:
         try:
             await refresh(days, today())
+            if figures is not None:
+                await refresh_operations(figures, today())
         except Exception as e:  # Redis away, or a bug: the gauges keep their last values
             log.warning("console figures not refreshed", error=repr(e))
 

@@ -19,9 +19,9 @@ from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_s
 from markupsafe import Markup
 
 from shipnotify import logs
-from shipnotify.console import charts, figures, view
+from shipnotify.console import charts, figures, operations, view
 from shipnotify.console.filters import Filters, filters
-from shipnotify.console.resources import DAYS, FEEDBACK, SETTINGS, ZONE
+from shipnotify.console.resources import DAYS, FEEDBACK, FIGURES, SETTINGS, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.i18n import mark, text
 from shipnotify.i18n.questions import REASON
@@ -105,12 +105,15 @@ async def overview(request: web.Request) -> web.Response:
         }
         for name, h in zip(SCALE_NAMES, found, strict=True)
     ]
+    today = datetime.now(UTC).astimezone(request.app[ZONE]).date()
+    ops = await operations.read(request.app[FIGURES], chosen.period, today, chosen.account)
     return view.render(
         request,
         "overview.html",
         lang,
         **await _frame(request, viewer, chosen, lang, "overview"),
         headlines=headlines,
+        ops=operations.shown(ops, lang, fmt),
         satisfaction_link=view.link(SATISFACTION, lang, **_query(chosen)),
     )
 

@@ -14,9 +14,20 @@ from redis.asyncio import Redis
 from shipnotify import web as sweb
 from shipnotify.config import Settings
 from shipnotify.hooks import cases, landing, notices, overdue, page_answers, push, sms
-from shipnotify.hooks.resources import BOOK, FEEDBACK, HELP, REDIS, RULES, SETTINGS, TRACKING
+from shipnotify.hooks.resources import (
+    BOOK,
+    FEEDBACK,
+    FIGURES,
+    HELP,
+    REDIS,
+    RULES,
+    SETTINGS,
+    TRACKING,
+)
 from shipnotify.i18n import LANGUAGES
+from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
+from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_help import SurveyHelp
@@ -366,6 +377,7 @@ def install(
     )
     app[HELP] = SurveyHelp(client)
     app[REDIS] = client
+    app[FIGURES] = NoticeDays(client, zone_of(settings.time_zone), keep_days=settings.figures_days)
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     page = cors.origin_of(settings.public_url)

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
 from shipnotify.hooks import answers, lookups, survey_reply
-from shipnotify.hooks.resources import BOOK, FEEDBACK, HELP, RULES, SETTINGS
+from shipnotify.hooks.resources import BOOK, FEEDBACK, FIGURES, HELP, RULES, SETTINGS
 from shipnotify.i18n import DEFAULT, language_for, mark, text
 from shipnotify.model import feedback_events, survey
 from shipnotify.store.feedback import Survey
@@ -24,6 +24,8 @@ from shipnotify.web import ApiError, parse_form
 log = logs.get(__name__)
 
 
+# The receipts that end an SMS's delivery: delivered, or not (the book's states).
+FINAL_RECEIPTS = frozenset({"delivered", "undelivered", "failed"})
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "СТОП"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
@@ -63,6 +65,10 @@ async def message_status(request: web.Request) -> web.Response:
     state = await request.app[BOOK].receipt(shipment_id, nid, status, form.get("ErrorCode"))
     if state is not None:  # a status the book knows: a bounded label
         metrics.RECEIPTS.labels(status).inc()
+    if state in FINAL_RECEIPTS:  # as the notice now stands: a later receipt replaces it
+        await request.app[FIGURES].receipt(
+            shipment_id, nid, planned_ms=_planned(request), delivered=state == "delivered"
+        )
     log.info(
         "delivery receipt",
         shipment_id=shipment_id,
@@ -71,6 +77,13 @@ async def message_status(request: web.Request) -> web.Response:
         state=state,
     )
     return web.Response(status=204)
+
+
+def _planned(request: web.Request) -> int:
+    """When the SMS was planned (the callback's `p`), so its receipt counts on that day;
+    a callback made before it had one: now."""
+    planned = request.query.get("p", "")
+    return int(planned) if planned.isdigit() else int(time.time() * 1000)
 
 
 async def inbound_sms(request: web.Request) -> web.Response:

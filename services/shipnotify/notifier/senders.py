@@ -145,7 +145,9 @@ class TwilioSms:
 
     def _callback(self, job: npb.NotificationJob) -> str:
         base = self._settings.webhook_url or self._settings.public_url
-        return f"{base}/v1/twilio/status?s={job.shipment_id}&n={job.notification_id}"
+        # p: when it was planned, the day whose figures its receipt counts in (hooks)
+        planned = job.planned_at.ToMilliseconds()
+        return f"{base}/v1/twilio/status?s={job.shipment_id}&p={planned}&n={job.notification_id}"
 
     async def close(self) -> None:
         if self._http.session is not None:

@@ -11,9 +11,11 @@ from opentelemetry import trace
 from shipnotify import logs, tracing
 from shipnotify.config import Settings, env_name
 from shipnotify.consumer import startup
+from shipnotify.model.quiet import zone_of
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
+from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_throttle import SurveyThrottle
 from shipnotify.store.webhooks import WebhookStore
@@ -98,6 +100,9 @@ async def _run(
         producer=clients.producer,
         throttle=throttle,
         webhooks=webhooks,
+        figures=NoticeDays(
+            clients.redis, zone_of(settings.time_zone), keep_days=settings.figures_days
+        ),
         tracer=tracer,
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)

@@ -29,14 +29,14 @@ from opentelemetry import trace
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
-from shipnotify.model import survey
+from shipnotify.model import day_figures, survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Producer, Throttle, Webhooks
+from shipnotify.notifier.ports import Book, Figures, Producer, Throttle, Webhooks
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
@@ -56,6 +56,8 @@ _CHANNEL_NAMES = {
     pb.CHANNEL_WEBHOOK: "webhook",
 }
 _DAY_MS = 86_400_000
+# A final notice's tally, as the per-day figures count it: the rest (skipped, gone) neither.
+_OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
 
@@ -96,9 +98,11 @@ class Notifier:
         producer: Producer,
         throttle: Throttle,
         webhooks: Webhooks | None = None,
+        figures: Figures | None = None,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self.settings = settings
+        self.figures = figures  # None: no per-day notice figures
         self.book = book
         self.producer = producer
         self.throttle = throttle
@@ -501,7 +505,9 @@ class Notifier:
                 if step.survey_sent:
                     await self._survey_sent(job)
                 await self._tell_endpoints(job, step.state, step.reason or "")
-                await self._final(job, raw, step.state, **_fields(step))
+                await self._final(
+                    job, raw, step.state, _OUTCOMES.get(step.tally or ""), **_fields(step)
+                )
             case decision.GiveUp():
                 self.counts.add(step.tally)
                 await self._give_up(job, raw, step.reason, attempts=step.attempts, why=step.why)
@@ -543,14 +549,45 @@ class Notifier:
         await self.book.schedule([raw], due_ms)
 
     async def _final(
-        self, job: npb.NotificationJob, raw: bytes, state: str, **fields: str | int
+        self,
+        job: npb.NotificationJob,
+        raw: bytes,
+        state: str,
+        outcome: str | None,
+        **fields: str | int,
     ) -> None:
+        """The notice's final state; first, if it went or failed, its part of its day's
+        figures: were the notifier to die between the two, the notice comes due again and the
+        same part (by its id) replaces the first."""
+        if outcome is not None and self.figures is not None:
+            await self._count(job, outcome)
         metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
             metrics.SURVEY_NOTICES.labels(kind, state).inc()
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
+        )
+
+    async def _count(self, job: npb.NotificationJob, outcome: str) -> None:
+        assert self.figures is not None
+        account = None  # the shipment's owner
+        if job.channel == pb.CHANNEL_WEBHOOK:
+            account = job.webhook.account_id
+        elif job.kind == npb.NOTICE_KIND_ENDPOINT_DISABLED:
+            account = job.endpoint_alert.account_id
+        planned = _ms(job.planned_at)
+        went = outcome == day_figures.SENT
+        status = went and job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
+        await self.figures.final(
+            job.shipment_id,
+            job.notification_id,
+            planned_ms=planned,
+            channel=_CHANNEL_NAMES.get(job.channel, "?"),
+            outcome=outcome,
+            # the tap's, as TAP_TO_NOTICE; a survey's time is of its own choosing
+            latency_ms=now_ms() - planned if status else None,
+            account=account,
         )
 
     async def _unsubscribe(self, job: npb.NotificationJob) -> None:
@@ -669,7 +706,7 @@ class Notifier:
         said = f"gave up after {attempts} attempts: {reason}" if attempts else reason
         await (await self._dead_letter(raw, said, why))
         await self._tell_endpoints(job, "dead", reason)
-        await self._final(job, raw, "dead", e=reason)
+        await self._final(job, raw, "dead", day_figures.FAILED, e=reason)
 
     async def _dead_letter_due(self, raw: bytes, reason: str) -> None:
         await (await self._dead_letter(raw, reason, "malformed"))

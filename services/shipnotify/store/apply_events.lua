@@ -8,7 +8,8 @@
 -- mangle them). As one JSON string the arguments cost the client a tenth of what 9 apiece do.
 -- K[1] state hash     s: current status, o: its occurred_at (ms), v: version, t: tracking id,
 --                     g: the event id of the registration whose contacts K[3] holds,
---                     x: when the contacts were erased (ms), then the erasures' event ids
+--                     x: when the contacts were erased (ms), then the erasures' event ids,
+--                     c: when its earliest courier tap happened (ms; store/day_figures.py)
 -- K[2] timeline hash  event id -> entry, as model/codec.py lays it out (older ones: JSON)
 -- K[3] parties        registration (protobuf bytes); personal data, never read by status_api
 -- K[4] updates        no key: the sharded pub/sub channel on which each change announces
@@ -20,6 +21,7 @@
 -- A[4] entry without its outcome (the last field, which this script appends: see below)
 -- A[5] tracking id or ""                    A[6] parties bytes or ""
 -- A[7] kind: 'r' a registration, 's' a status, 'x' the contacts erased
+-- A[8] 'c' a status tapped in the courier app, not the delivery (model/day_figures.py)
 -- ARGV[1] retention (s) after a terminal status; ARGV[2] how long (s) a shipment that never
 -- ends keeps its keys after its last event.
 -- An entry's outcome: 0 kept or 1 advanced, then the previous status's code; or, for a
@@ -139,6 +141,10 @@ local function apply(K, A)
     redis.call('HSET', K[1], 'g', A[1])
   end
   redis.call('HSET', K[2], A[1], A[4] .. '|' .. outcome)
+  if A[8] == 'c' then  -- the earliest courier tap: whether a delivery was covered
+    local c = redis.call('HGET', K[1], 'c')
+    if not c or tonumber(A[3]) < tonumber(c) then redis.call('HSET', K[1], 'c', A[3]) end
+  end
   if advanced == 1 then
     redis.call('HSET', K[1], 's', A[2], 'o', A[3])
   end

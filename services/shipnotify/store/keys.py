@@ -28,7 +28,8 @@ def shipment_keys(shipment_id: str) -> list[str]:
 
 
 def state_key(shipment_id: str) -> str:
-    """A hash: apply_events.lua's fields (s, o, v, t, g, x), `d`, the courier whose
+    """A hash: apply_events.lua's fields (s, o, v, t, g, x, and c, when its earliest courier
+    tap happened: whether its delivery was covered, day_figures.py), `d`, the courier whose
     delivery made it delivered (couriers.py; a call-back case's courier when none is
     assigned), and `l`, where the console's lists hold it (shipment_list.py):
     "<account>|<registered at, ms>|<status>", account "" the carrier's."""
@@ -239,7 +240,7 @@ def endpoint_health_key(endpoint_id: str) -> str:
     return _endpoint(endpoint_id, "health")
 
 
-# ---- the satisfaction figures (store/survey_days.py): a month's keys under one tag ----
+# ---- the per-day figures (store/survey_days.py, day_figures.py): a month's keys under one tag ----
 
 
 def _month(month: str, name: str) -> str:
@@ -253,12 +254,22 @@ def survey_parts_key(day: str) -> str:
 
 
 def survey_cut_key(period: str, cut: str, account: str = "") -> str:
-    """A hash: a cut's cells' counts (model/survey_days.py names the fields) on a day
+    """A hash: a cut's cells' counts (model/survey_days.py names the fields; of the cuts
+    "shipments" and "notices", model/day_figures.py) on a day
     (YYYY-MM-DD) or in a month (YYYY-MM: the sum of its days, kept beside them so that a
     long period reads a hash a month), of every shipment, or of one account's. A month's
     days and the month share the tag: one script call writes a survey's day and month."""
     name = f"acct:{account}:{cut}" if account else cut
     return _month(period[:7], f"{period[8:]}:{name}" if len(period) > 7 else name)
+
+
+def figure_parts_key(day: str, kind: str) -> str:
+    """A hash: what each shipment ("r:<id>" its registration, "d:<id>" its delivery) or each
+    notice (its notification id; "r:<id>" its SMS delivery receipt) adds to its day's cut
+    `kind` ("shipments", "notices": model/day_figures.py names the fields), JSON, so that a
+    later fold replaces the earlier one (store/day_figures.py); kept while the part may
+    change. The cuts are survey_cut_key's, named by the kind."""
+    return _month(day[:7], f"{day[8:]}:parts:{kind}")
 
 
 def console_session_key(token_digest: str) -> str:

@@ -1,5 +1,5 @@
 """The per-day satisfaction figures in Redis: each survey's part (model/survey_days.py) folded
-into its day's cuts by one script call (`survey_days.lua`), which takes back what the survey
+into its day's cuts by one script call (`day_parts.lua`), which takes back what the survey
 added before; read back summed over a range of days in one round trip. The feedback store
 folds the surveys its events touched (the tracker's feedback consumer, and `rebuild`, which
 replays the feedback topic into an empty Redis). Keys: store/keys.py; a day's share one hash
@@ -38,7 +38,7 @@ from shipnotify.store.keys import (
 )
 from shipnotify.store.replies import text
 
-_LUA = files("shipnotify.store").joinpath("survey_days.lua").read_text()
+_LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
 _DAY_MS = 86_400_000
 # Days past the answer window before a day's figures count as settled: a day for the carrier's
 # time zone against the consumers', and a day for a tracker catching up after an outage.

@@ -23,9 +23,11 @@ from shipnotify.model.codec import (
     entry_from_stored,
     entry_head,
 )
+from shipnotify.model.day_figures import is_courier_tap
 from shipnotify.model.status import TERMINAL, Status, script_args
 from shipnotify.store import intact
 from shipnotify.store.couriers import CourierRuns
+from shipnotify.store.day_figures import ShipmentDays
 from shipnotify.store.feedback_erasure import SurveyErasure
 from shipnotify.store.keys import (
     OWNER_TTL_S,
@@ -164,7 +166,14 @@ class Shipment:
 
 
 class TrackingStore:
-    def __init__(self, redis: Redis, *, retention_days: int = 90, stale_days: int = 90) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        retention_days: int = 90,
+        stale_days: int = 90,
+        days: ShipmentDays | None = None,
+    ) -> None:
         self._redis = redis
         self._apply = redis.register_script(_APPLY_LUA)
         self._cluster = isinstance(redis, RedisCluster)
@@ -175,14 +184,16 @@ class TrackingStore:
         self.push = PushSubscriptions(redis, keep_days=stale_days)
         self.surveys = SurveyErasure(redis, keep_days=retention_days)
         self.listed = ShipmentList(redis, keep_days=retention_days)
+        self.days = days  # the per-day shipment figures the applied events are folded into
 
     async def apply(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied]:
         """Applies events in order: the courier assignments and push subscriptions among
         them (idempotent writes), then the rest in one round trip: one script call for the
         batch, or on a Redis Cluster one a slot (a call's keys must share it), each
-        shipment's in order. Then, beside the script, again idempotent: who delivered,
-        the surveys' personal data of the shipments whose contacts were erased, and the
-        console's lists of an account's shipments (shipment_list.py). The events
+        shipment's in order. Then, beside the script, again idempotent: who delivered, the
+        surveys' personal data of the shipments whose contacts were erased, the console's
+        lists of an account's shipments (shipment_list.py) and the per-day figures (`days`)
+        the registrations, deliveries and courier taps change. The events
         whose notices are due come back with the shipment's push subscriptions."""
         await self.runs.assign(events)
         await self.push.apply(events)
@@ -195,6 +206,8 @@ class TrackingStore:
         await self.runs.delivered([d for a in done if (d := _delivery(a))])
         await self.surveys.apply(events)
         await self.listed.apply(done)  # the console's lists of an account's shipments
+        if self.days is not None:
+            await self.days.fold((a.event, a.duplicate, a.advanced) for a in done if not a.conflict)
         due = [i for i, a in enumerate(done) if a.notices_due]
         for i, push in zip(
             due, await self.push.of([events[i].shipment_id for i in due]), strict=True
@@ -355,7 +368,7 @@ def _args(event: pb.ShipmentEvent) -> list[Any]:
     """An event's arguments to the script, in its order (A[6], the parties, goes apart)."""
     kind = _KINDS[str(event.WhichOneof("body"))]
     if kind == "x":  # no status, no timeline entry: when, for the notices planned before it
-        return [event.event_id, "", str(_ms(event.recorded_at)), "", "", "", kind]
+        return [event.event_id, "", str(_ms(event.recorded_at)), "", "", "", kind, ""]
     entry = entry_for(event)
     return [
         event.event_id,
@@ -365,6 +378,7 @@ def _args(event: pb.ShipmentEvent) -> list[Any]:
         event.registered.tracking_id,  # "" unless a registration
         "",
         kind,
+        "c" if is_courier_tap(event) else "",
     ]
 
 

@@ -1,8 +1,9 @@
 """`shipnotify rebuild`: restores the tracking state, surveys and call-back cases from Kafka
 after Redis lost them. It replays each partition of the events topic up to the tracker
 group's committed offset, through the same script as the tracker, then the feedback topic up
-to the feedback group's, through the same store as the feedback consumer; it emits no
-notification job. The tracker then goes on from there."""
+to the feedback group's, through the same store as the feedback consumer (so the per-day
+shipment and satisfaction figures come back too; the notice figures, on no topic, do not);
+it emits no notification job. The tracker then goes on from there."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from redis.exceptions import RedisError
 from shipnotify import kafka, logs
 from shipnotify.config import Settings
 from shipnotify.model.codec import MalformedEvent, decode_account, decode_event, decode_feedback
-from shipnotify.store import TrackingStore, connect, intact, learn_slots
+from shipnotify.store import connect, intact, learn_slots
 from shipnotify.store.accounts import AccountStore
 from shipnotify.store.tracking import fails_every_time
-from shipnotify.tracker.service import check, feedback_store
+from shipnotify.tracker.service import check, feedback_store, tracking_store
 
 log = logs.get(__name__)
 
@@ -54,9 +55,7 @@ async def rebuild(settings: Settings, *, batch: int = 500) -> Rebuilt:
     )
     redis = connect(settings)
     await learn_slots(redis)
-    store = TrackingStore(
-        redis, retention_days=settings.retention_days, stale_days=settings.stale_days
-    )
+    store = tracking_store(settings, redis)  # the per-day shipment figures too
     feedback = feedback_store(settings, redis)
     accounts = AccountStore(redis)
 

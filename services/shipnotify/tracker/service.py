@@ -17,6 +17,7 @@ from shipnotify.consumer import startup
 from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
 from shipnotify.store.accounts import AccountStore
+from shipnotify.store.day_figures import ShipmentDays
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.survey_days import SurveyDays
 from shipnotify.tracker.accounts import AccountTracker
@@ -52,6 +53,21 @@ def feedback_store(settings: Settings, redis: Redis) -> FeedbackStore:
     )
 
 
+def tracking_store(settings: Settings, redis: Redis) -> TrackingStore:
+    """The tracking store as the settings make it (the tracker's and the rebuild's), folding
+    the per-day shipment figures."""
+    return TrackingStore(
+        redis,
+        retention_days=settings.retention_days,
+        stale_days=settings.stale_days,
+        days=ShipmentDays(
+            redis,
+            zone_of(settings.time_zone),
+            keep_days=settings.figures_days,
+        ),
+    )
+
+
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
@@ -75,9 +91,7 @@ async def serve(
     async with started as clients:
         if clients is None:
             return
-        tracking = TrackingStore(
-            clients.redis, retention_days=settings.retention_days, stale_days=settings.stale_days
-        )
+        tracking = tracking_store(settings, clients.redis)
         webhooks = WebhookPlanner(clients.redis, tracking_id_secret=settings.tracking_id_secret)
         tracker = Tracker(
             settings,
