@@ -1,0 +1,125 @@
+"""Sending a failed notice again (the console's "send again"): which notices may be, the
+request the console appends to the events topic (NoticeSentAgain), and the job the tracker
+plans from it. Pure.
+
+The job is the failed notice's, planned again from the shipment's stored contacts and the
+timeline entry of its status, under a notification id derived from the failed one's and the
+request's event id (as a webhook replay's is, model/webhooks.py): the notifier's once-only
+claim lets it go once, however often the request is delivered. Its age starts at the
+request (as `shipnotify redrive` gives a dead letter a fresh one), so that an erasure of
+the shipment's contacts after the request cancels it; one before finds no contact to plan
+for, and the job goes out addressed to nobody, planned when they were erased, which the
+notifier cancels as it cancels every notice planned before an erasure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from shipnotify.model.codec import entry_from_stored
+from shipnotify.model.notices import addressees, plan_for, push_addressees
+from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.v1 import shipment_events_pb2 as pb
+
+# The final states of a notice that did not reach its reader and may, once the cause is
+# fixed: the provider refused it, its delivery receipt said it failed, or it gave up (a
+# dead letter). Not "opted_out" (the reader said STOP), "gone" (the push subscription
+# ended), "cancelled" (the contacts were erased), "superseded", "throttled", "removed" or
+# "disabled": those are decisions, not failures.
+FAILED = frozenset({"failed", "undelivered", "rejected", "dead"})
+# The channels whose notices the tracker plans from the shipment's contacts (a webhook has
+# its endpoint's replay instead)
+CHANNELS = {"sms": pb.CHANNEL_SMS, "email": pb.CHANNEL_EMAIL, "push": pb.CHANNEL_PUSH}
+# the address of a notice whose contact was erased before it was planned again
+ERASED = "(erased)"
+PARTIES = {"sender": npb.PARTY_ROLE_SENDER, "recipient": npb.PARTY_ROLE_RECIPIENT}
+
+
+def may_send_again(notice: Mapping[str, Any]) -> bool:
+    """Whether a notice, as NoticeBook.of_shipment spells it, may be sent again: a status's
+    notice to a party by SMS, email or push that ended in a failure. (The survey loop's
+    notices are asked once, at their time: never again.)"""
+    return (
+        notice.get("kind", "status") == "status"
+        and notice.get("s") in FAILED
+        and notice.get("c") in CHANNELS
+        and notice.get("p") in PARTIES
+        and bool(notice.get("ev"))
+    )
+
+
+def sent_again_id(first: str, request_event_id: str) -> str:
+    """The notice sent again: UUIDv5(the failed notice's id, the request's event id)."""
+    return str(uuid.uuid5(uuid.UUID(first), request_event_id))
+
+
+def request(
+    shipment_id: str, nid: str, notice: Mapping[str, Any], requested_by: str, at: datetime
+) -> pb.ShipmentEvent:
+    """The event asking to send a notice again, of a new id; `notice` as of_shipment spells
+    it, one that may_send_again."""
+    event = pb.ShipmentEvent(
+        event_id=str(uuid.uuid4()),
+        shipment_id=shipment_id,
+        notice_sent_again=pb.NoticeSentAgain(
+            notification_id=nid,
+            status_event_id=str(notice["ev"]),
+            channel=CHANNELS[str(notice["c"])],
+            party=PARTIES[str(notice["p"])],
+            requested_by=requested_by,
+        ),
+    )
+    event.occurred_at.FromDatetime(at)
+    event.recorded_at.FromDatetime(at)
+    return event
+
+
+def job(
+    event: pb.ShipmentEvent,
+    *,
+    parties: bytes,
+    push: Sequence[pb.PushSubscribed],
+    entry: str | bytes | None,
+    erased_ms: int,
+) -> npb.NotificationJob | None:
+    """The job a NoticeSentAgain calls for, from what the tracker keeps of its shipment: the
+    registration (`parties`, b"" once the contacts were erased), the push subscriptions,
+    the stored timeline entry of the notice's status event and when the contacts were last
+    erased (0: never). None when nothing is left to send it to though nothing was erased (a
+    push subscription that ended since) or the status event is unknown."""
+    again = event.notice_sent_again
+    if entry is None:
+        return None
+    stored = entry_from_stored(entry)
+    status = pb.ShipmentEvent(event_id=again.status_event_id, shipment_id=event.shipment_id)
+    status.occurred_at.FromMilliseconds(stored.occurred_at_ms)
+    status.recorded_at.CopyFrom(event.recorded_at)  # a fresh age, from the request
+    status.status_changed.status = stored.status.proto
+    if stored.failure:
+        status.status_changed.failure = stored.failure.proto
+    found: npb.NotificationJob | None = None
+    if parties:
+        registered = pb.ShipmentRegistered.FromString(parties)
+        everyone = addressees(registered) + push_addressees(push)
+        planned = plan_for(status, everyone, registered.tracking_id)
+        found = next((j for j in planned if j.notification_id == again.notification_id), None)
+    if found is None:
+        if not erased_ms:
+            return None
+        # nobody to address: planned when the contacts were erased, so it is cancelled
+        found = npb.NotificationJob(
+            shipment_id=event.shipment_id,
+            event_id=again.status_event_id,
+            address=ERASED,  # a job has an address; this one is never sent anywhere
+            party=again.party,  # type: ignore[arg-type]
+            channel=again.channel,
+            status=status.status_changed.status,
+            occurred_at=status.occurred_at,
+        )
+        found.planned_at.FromMilliseconds(erased_ms)
+    found.notification_id = sent_again_id(again.notification_id, event.event_id)
+    found.sent_again_of = again.notification_id
+    return found
