@@ -2,7 +2,8 @@
 throttle (store/survey_throttle.py) and of Kafka's producer (its dead letters; the push
 subscriptions gone, on the events topic; the surveys sent, on the feedback topic), as ports:
 the service hands in the real ones, tests their own. The webhooks' endpoints, message
-stores and delivery logs (store/webhooks.py) are a port too. A provider's port is
+stores and delivery logs (store/webhooks.py) are a port too, and so is the failed notices'
+list. A provider's port is
 outcomes.Sender."""
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ class Webhooks(Protocol):
     ) -> list[bytes]: ...
 
     async def tried(self, endpoint_id: str, entry: Try) -> int | None: ...
+
+
+class Failures(Protocol):
+    """The failed notices' list (store/notice_failures.py), for the console."""
+
+    async def add(self, shipment_id: str, nid: str, at_ms: int | None = None) -> None: ...
+
+    async def remove(self, shipment_id: str, nid: str) -> None: ...
 
 
 class Throttle(Protocol):

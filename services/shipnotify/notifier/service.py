@@ -14,6 +14,7 @@ from shipnotify.consumer import startup
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
+from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_throttle import SurveyThrottle
 from shipnotify.store.webhooks import WebhookStore
@@ -99,6 +100,7 @@ async def _run(
         throttle=throttle,
         webhooks=webhooks,
         tracer=tracer,
+        failures=NoticeFailures(clients.redis, keep_days=settings.retention_days),
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:

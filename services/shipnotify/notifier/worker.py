@@ -32,11 +32,12 @@ from shipnotify.config import Settings
 from shipnotify.model import survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
+from shipnotify.model.sent_again import FAILED
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Producer, Throttle, Webhooks
+from shipnotify.notifier.ports import Book, Failures, Producer, Throttle, Webhooks
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
@@ -97,12 +98,14 @@ class Notifier:
         throttle: Throttle,
         webhooks: Webhooks | None = None,
         tracer: trace.Tracer | None = None,
+        failures: Failures | None = None,
     ) -> None:
         self.settings = settings
         self.book = book
         self.producer = producer
         self.throttle = throttle
         self.webhooks = webhooks
+        self.failures = failures  # None: no console lists the failed notices
         self.gate = EndpointGate(settings.webhooks_per_endpoint)
         self.tracer = tracer or tracing.tracer()
         rates = {
@@ -549,9 +552,21 @@ class Notifier:
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
             metrics.SURVEY_NOTICES.labels(kind, state).inc()
+        await self._list_failure(job, state)
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
+
+    async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
+        """A notice that failed goes on the console's failed notices' list; one sent again
+        that went takes its failed one off. Before the notice is final: were this lost with
+        a crash, the notice comes due again and does it again."""
+        if self.failures is None:
+            return
+        if state in FAILED:
+            await self.failures.add(job.shipment_id, job.notification_id)
+        elif state == "sent" and job.sent_again_of:
+            await self.failures.remove(job.shipment_id, job.sent_again_of)
 
     async def _unsubscribe(self, job: npb.NotificationJob) -> None:
         """Tells the tracker, through the events topic, to delete a push subscription its

@@ -270,3 +270,16 @@ def console_link_key(token_digest: str) -> str:
     """A hash: a console sign-in link not used yet (console/links.py), under the SHA-256 of
     its token: the account and the team member's address; it expires with the link."""
     return f"console:link:{token_digest}"
+
+
+FAILED_NOTICES = "notices:failed"  # every account's (the operator's list)
+
+
+def failed_notices_key(account_id: str = "") -> str:
+    """The notices that ended in a failure (failed, undelivered, rejected, dead), a sorted
+    set of "<shipment id> <notification id>" by when they ended (ms): every account's ("",
+    the operator's), or one account's (its shipments' owner's). The notifier adds a notice
+    when it ends so and hooks when a delivery receipt says so; one sent again and sent
+    leaves it; those older than the retention go as others come (store/notice_failures.py).
+    The console's failed notices page reads a page of it, newest first."""
+    return FAILED_NOTICES if not account_id else _account(account_id, "failed_notices")
