@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.console import case_forms, cases, kpis, links, pages, sign_in, view
+from shipnotify.console import case_forms, cases, kpis, links, notices, pages, sign_in, view
 from shipnotify.console.resources import (
     DAYS,
     FEEDBACK,
@@ -57,6 +57,7 @@ _CASE_FORM: dict[int, tuple[str, type[BaseModel] | None]] = {
     503: ("Kafka did not acknowledge: nothing recorded; the page saying so", None),
 }
 ROUTES = [
+    *notices.ROUTES,
     Route(
         "GET",
         pages.OVERVIEW,
@@ -223,6 +224,7 @@ def install(
     )
     app[TRACKING] = TrackingStore(client)
     app[REDIS] = client
+    notices.install(app, settings)
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     sredis.check_ready(app, client)

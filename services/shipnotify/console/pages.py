@@ -30,7 +30,13 @@ from shipnotify.model.survey import SCALE_NAMES
 from shipnotify.store import UNREACHABLE
 
 OVERVIEW, SATISFACTION, CASES = "/console", "/console/satisfaction", "/console/cases"
-SECTIONS = (("overview", OVERVIEW), ("satisfaction", SATISFACTION), ("cases", CASES))
+NOTICES = "/console/notices"
+SECTIONS = (
+    ("overview", OVERVIEW),
+    ("satisfaction", SATISFACTION),
+    ("cases", CASES),
+    ("notices", NOTICES),
+)
 _FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period
 CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")
 # A chart's bars and a table's rows on the page: those below average first, then the lowest;
