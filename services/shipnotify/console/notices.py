@@ -159,7 +159,7 @@ async def _failed_list(
         row["shipment_link"] = view.link(PATH, lang, shipment=failed.shipment_id)
         rows.append(row)
     more = listed.total > page * PAGE_ROWS
-    page_view = view.render(
+    return view.render(
         request,
         "notices.html",
         lang,
@@ -174,8 +174,6 @@ async def _failed_list(
         send_again=view.link(SEND_AGAIN_PATH, lang),
         zone=request.app[ZONE].key,
     )
-    page_view.set_status(404 if problems.get("q") == "console.notices.problem.not_found" else 200)
-    return page_view
 
 
 async def render_shipment(
@@ -353,7 +351,10 @@ ROUTES = [
         {
             200: ("the page (HTML)", None),
             303: ("a search found the shipment: to its notices; or not signed in", None),
-            404: ("no such shipment, or another account's; a search that found none", None),
+            404: (
+                "no such shipment, or another account's (a search finding none: the page, 200)",
+                None,
+            ),
         },
         parameters=[
             {"name": name, "in": "query", "required": False, "schema": schema, "description": d}
