@@ -55,7 +55,9 @@ async def test_a_demo_shipments_notices_and_receipts_at_phone_width(
     watch = Watch(page)
     await page.get_by_test_id("nav-notices").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    await expect(page.get_by_test_id("failed")).to_be_visible()  # the failed notices' list
+    await expect(page.get_by_test_id("failed")).to_be_visible()
+    if lang == "en":
+        await shoot(page, "console-notices-failed-phone-en.png")  # the failed notices' list
 
     await page.get_by_test_id("q").fill(tracking_id)
     await page.get_by_test_id("find").click()
@@ -69,6 +71,7 @@ async def test_a_demo_shipments_notices_and_receipts_at_phone_width(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width  # the tables scroll inside
     assert await check_readable_and_reachable(page) >= 10
+    await receipts.first.scroll_into_view_if_needed()
     await shoot(page, f"console-notices-phone-{lang}.png")
 
     # a search that finds nothing says so, in the page's language, with the search kept
