@@ -172,26 +172,48 @@ def test_an_erasure_after_the_request_cancels_the_planned_job_too() -> None:
     assert 0 < later >= decision.planned_ms(job)  # as the book's gate and claim compare them
 
 
-def test_nothing_to_plan_without_a_contact_nor_an_erasure_or_without_the_status() -> None:
+def test_a_notice_sent_again_that_failed_again_may_be_sent_again_to_its_party() -> None:
     status, parties = picked_up(), registered()
-    failed = plan(status, parties)[2]
-    event = sent_again.request(SID, failed.notification_id, as_listed(failed, "dead"), "op", AT)
-    other = registered()
-    other.recipient.contacts[0].phone = "+37369000000"  # the failed number is no contact now
-    assert (
-        sent_again.job(
-            event,
-            parties=other.SerializeToString(),
+    failed = plan(status, parties)[2]  # the recipient's SMS
+
+    def again_of(notice: npb.NotificationJob, registration: pb.ShipmentRegistered) -> Any:
+        asked = sent_again.request(SID, notice.notification_id, as_listed(notice, "dead"), "o", AT)
+        return sent_again.job(
+            asked,
+            parties=registration.SerializeToString(),
             push=(),
             entry=stored_entry(status),
             erased_ms=0,
         )
-        is None
-    )
+
+    second = again_of(failed, parties)
+    third = again_of(second, parties)  # its id derived: found by its party and channel
+    assert third is not None
+    assert third.address == failed.address
+    assert third.sent_again_of == second.notification_id
+    assert third.notification_id not in (failed.notification_id, second.notification_id)
+    # the recipient's number changed since: the one SMS contact it has now
+    moved = registered()
+    moved.recipient.contacts[0].phone = "+37369000000"
+    assert again_of(second, moved).address == "+37369000000"
+    # two SMS contacts now: which one is unknown, so none
+    both = registered()
+    both.recipient.contacts.add(name="Ana", phone="+37369111111", channels=[pb.CHANNEL_SMS])
+    assert again_of(second, both) is None
+
+
+def test_nothing_to_plan_without_a_contact_nor_an_erasure_or_without_the_status() -> None:
+    status, parties = picked_up(), registered()
+    failed = plan(status, parties)[2]
+    event = sent_again.request(SID, failed.notification_id, as_listed(failed, "dead"), "op", AT)
+    nobody = registered()
+    del nobody.recipient.contacts[:]  # the recipient has no contact now
+    now = nobody.SerializeToString()
     assert (
-        sent_again.job(event, parties=parties.SerializeToString(), push=(), entry=None, erased_ms=0)
-        is None
+        sent_again.job(event, parties=now, push=(), entry=stored_entry(status), erased_ms=0) is None
     )
+    whole = parties.SerializeToString()
+    assert sent_again.job(event, parties=whole, push=(), entry=None, erased_ms=0) is None
 
 
 def test_the_pages_query() -> None:

@@ -224,7 +224,7 @@ async def render_shipment(
         back=view.link(PATH, lang),
         problems=problems or {},
         flash=flash,
-        here=PATH + "?shipment=" + shipment_id if status != 200 else None,
+        here=PATH if status != 200 else None,  # a form's answer: the switch to the list
     )
     page.set_status(status)
     return page

@@ -89,7 +89,7 @@ def job(
     registration (`parties`, b"" once the contacts were erased), the push subscriptions,
     the stored timeline entry of the notice's status event and when the contacts were last
     erased (0: never). None when nothing is left to send it to though nothing was erased (a
-    push subscription that ended since) or the status event is unknown."""
+    push subscription that ended since, a contact changed), or the status event is unknown."""
     again = event.notice_sent_again
     if entry is None:
         return None
@@ -104,8 +104,7 @@ def job(
     if parties:
         registered = pb.ShipmentRegistered.FromString(parties)
         everyone = addressees(registered) + push_addressees(push)
-        planned = plan_for(status, everyone, registered.tracking_id)
-        found = next((j for j in planned if j.notification_id == again.notification_id), None)
+        found = _the_notice(again, plan_for(status, everyone, registered.tracking_id))
     if found is None:
         if not erased_ms:
             return None
@@ -123,3 +122,16 @@ def job(
     found.notification_id = sent_again_id(again.notification_id, event.event_id)
     found.sent_again_of = again.notification_id
     return found
+
+
+def _the_notice(
+    again: pb.NoticeSentAgain, planned: Sequence[npb.NotificationJob]
+) -> npb.NotificationJob | None:
+    """The planned job of the notice to send again: the one of its id; for a notice that was
+    itself sent again (its id derived), the one job of its party and channel (a party with
+    two contacts on that channel, or two browsers, leaves it unknown: None)."""
+    for job in planned:
+        if job.notification_id == again.notification_id:
+            return job
+    same = [j for j in planned if (j.party, j.channel) == (again.party, again.channel)]
+    return same[0] if len(same) == 1 else None
