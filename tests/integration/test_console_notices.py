@@ -8,6 +8,7 @@ form is a 403, another account's notice a 404."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from html import unescape
@@ -15,13 +16,16 @@ from html import unescape
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
 
 from shipnotify import kafka
 from shipnotify.console import app as console_app
 from shipnotify.console.resources import SESSIONS
 from shipnotify.console.sessions import COOKIE, Viewer
 from shipnotify.model import sent_again
+from shipnotify.store.keys import failed_notices_key, owner_key
 from shipnotify.store.notice_failures import NoticeFailures
+from shipnotify.store.notices import now_ms
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web.event_log import EVENT_LOG
 from tests.offsets import read_all
@@ -37,6 +41,7 @@ from .test_notifications import (
     until,
 )
 
+DAY_MS = 86_400_000
 UNDELIVERABLE = "+15005550030"  # the sandbox accepts it, then its receipt says undelivered
 
 
@@ -222,3 +227,34 @@ async def test_an_undelivered_notice_is_listed_and_an_erased_contact_cancels_it_
     assert sorted(states.values()) == ["cancelled", "undelivered"]
     assert len(parts.sms.messages) == sent_before
     assert nid in await console.listed()  # nothing went: still failed
+
+
+async def test_the_failed_list_is_newest_first_by_account_and_trimmed_past_the_retention(
+    redis: Redis,
+) -> None:
+    failures = NoticeFailures(redis, keep_days=30)
+    account = f"acct_{uuid.uuid4().hex[:12]}"
+    mine, carriers = unique("fl-acct"), unique("fl-carrier")
+    await redis.set(owner_key(mine), account)  # as ingest sets it at registration
+    now = now_ms()
+    old = [str(uuid.uuid4()) for _ in range(2)]
+    new = [str(uuid.uuid4()) for _ in range(3)]
+    await failures.add(mine, old[0], now - 31 * DAY_MS)  # past the retention: never shown
+    await failures.add(carriers, old[1], now - 31 * DAY_MS)
+    await failures.add(mine, new[0], now - 3000)
+    await failures.add(carriers, new[1], now - 2000)
+    await failures.add(mine, new[2], now - 1000)
+    await failures.add(mine, new[0], now)  # listed again: it keeps its first time
+
+    everyone = await failures.page("", offset=0, limit=50)
+    ours = [n.notification_id for n in everyone.notices if n.shipment_id in (mine, carriers)]
+    assert ours == [new[2], new[1], new[0]]  # newest first, the old ones trimmed
+    own = await failures.page(account, offset=0, limit=50)
+    assert [n.notification_id for n in own.notices] == [new[2], new[0]]
+    assert own.total == 2
+    assert (await failures.page(account, offset=1, limit=1)).notices[0].notification_id == new[0]
+    assert await redis.zscore(failed_notices_key(account), f"{mine} {old[0]}") is None
+
+    await failures.remove(mine, new[2])  # sent again, and sent
+    left = await failures.page(account, offset=0, limit=50)
+    assert [n.notification_id for n in left.notices] == [new[0]]

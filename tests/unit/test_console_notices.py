@@ -16,9 +16,20 @@ from shipnotify.model.codec import decode_event, decode_job, entry_for, entry_he
 from shipnotify.model.notices import plan
 from shipnotify.model.status import Status
 from shipnotify.notifier import decision
+from shipnotify.notifier.outcomes import Failed
+from shipnotify.notifier.worker import Notifier
 from shipnotify.store.notices import RANKS, SmsGate
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+
+from .test_notifier_with_fakes import (
+    SETTINGS,
+    FakeBook,
+    FakeProducer,
+    FakeSender,
+    FakeThrottle,
+    notice,
+)
 
 SID = "shp-again-1"
 AT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
@@ -225,3 +236,41 @@ def test_the_pages_query() -> None:
     for page in ("0", "-1", "x", str(MAX_PAGE + 1)):
         assert search_of({"page": page})[2:] == (1, {"page": "console.notices.problem.page"})
     assert Status.PICKED_UP.proto == pb.STATUS_PICKED_UP
+
+
+class FakeFailures:
+    """The failed notices' list in memory."""
+
+    def __init__(self) -> None:
+        self.listed: set[tuple[str, str]] = set()
+
+    async def add(self, shipment_id: str, nid: str, at_ms: int | None = None) -> None:
+        self.listed.add((shipment_id, nid))
+
+    async def remove(self, shipment_id: str, nid: str) -> None:
+        self.listed.discard((shipment_id, nid))
+
+
+async def test_the_notifier_lists_a_failure_and_a_copy_sent_takes_it_off() -> None:
+    refused = Failed("unreachable", permanent=True, code="21211")
+    book, sms = FakeBook(), FakeSender(pb.CHANNEL_SMS, [refused])
+    failures = FakeFailures()
+    worker = Notifier(
+        SETTINGS,
+        book=book,
+        senders=[sms],
+        producer=FakeProducer(),
+        throttle=FakeThrottle(),
+        failures=failures,
+    )
+    job, raw = notice(pb.CHANNEL_SMS)
+    await worker.handle(job, raw)
+    assert book.state(job.notification_id) == "rejected"
+    assert failures.listed == {(job.shipment_id, job.notification_id)}
+    again = npb.NotificationJob()
+    again.CopyFrom(job)
+    again.notification_id = sent_again.sent_again_id(job.notification_id, str(uuid.uuid4()))
+    again.sent_again_of = job.notification_id
+    await worker.handle(again, again.SerializeToString())
+    assert book.state(again.notification_id) == "sent"
+    assert failures.listed == set()
