@@ -172,6 +172,12 @@ async def test_a_dead_notice_is_listed_and_sent_again_once_even_if_asked_twice(
 
         await eventually(delivered)  # its receipt came back through the signed webhook
         assert dead_sms not in await console.listed()  # sent again and sent: off the list
+        # clicked twice: no second copy
+        _, html = await console.page(f"shipment={sid}")
+        assert 'data-testid="send-again"' not in rows(html, "notice-row")[dead_sms]
+        twice = await console.send_again(sid, dead_sms)
+        assert twice.status == 409
+        assert 'data-testid="problem-notification"' in await twice.text()
 
         # the same request delivered again (a producer's retry): planned again, sent once
         producer = kafka.producer(settings)

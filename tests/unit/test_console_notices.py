@@ -274,3 +274,31 @@ async def test_the_notifier_lists_a_failure_and_a_copy_sent_takes_it_off() -> No
     await worker.handle(again, again.SerializeToString())
     assert book.state(again.notification_id) == "sent"
     assert failures.listed == set()
+    # a copy that fails too takes its failed one's place: one of them goes again, not both
+    sms.answers.append(refused)
+    third = npb.NotificationJob()
+    third.CopyFrom(again)
+    third.notification_id = sent_again.sent_again_id(again.notification_id, str(uuid.uuid4()))
+    third.sent_again_of = again.notification_id
+    failures.listed = {(job.shipment_id, again.notification_id)}
+    await worker.handle(third, third.SerializeToString())
+    assert failures.listed == {(job.shipment_id, third.notification_id)}
+
+
+def test_a_copy_on_its_way_holds_a_second_one_back() -> None:
+    status, parties = picked_up(), registered()
+    sender_sms, sender_email, recipient_sms = plan(status, parties)
+    first = recipient_sms.notification_id
+    notices = {
+        first: as_listed(recipient_sms, "dead"),
+        sender_sms.notification_id: as_listed(sender_sms, "sending"),  # another party's
+        sender_email.notification_id: as_listed(sender_email, "sent"),
+    }
+    assert not sent_again.copy_on_its_way(first, notices)
+    copy = sent_again.sent_again_id(first, str(uuid.uuid4()))
+    for state in ("sending", "retrying", "deferred", "redriven"):
+        assert sent_again.copy_on_its_way(first, notices | {copy: as_listed(recipient_sms, state)})
+    for state in ("sent", "delivered", "dead", "cancelled"):
+        assert not sent_again.copy_on_its_way(
+            first, notices | {copy: as_listed(recipient_sms, state)}
+        )

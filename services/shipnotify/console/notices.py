@@ -84,6 +84,7 @@ NAMED = (
     mark("console.notices.problem.page"),
     mark("console.notices.problem.not_found"),
     mark("console.notices.problem.not_again"),
+    mark("console.notices.problem.already"),
     mark("console.notices.problem.unavailable"),
 )
 
@@ -198,6 +199,14 @@ async def render_shipment(
         notice_view(request, shipment_id, nid, doc, lang)
         for nid, doc in sorted(states.items(), key=lambda i: (i[1].get("t", 0), i[0]))
     ]
+    # a failed notice may go again while it is on the failed list (a copy sent takes it
+    # off) and no copy of it is on its way
+    failed = [n["notification_id"] for n in notices if n["again"]]
+    listed = await request.app[NOTICE_FAILURES].listed(shipment_id, failed)
+    still = {nid for nid, on in zip(failed, listed, strict=True) if on}
+    for n in notices:
+        nid = n["notification_id"]
+        n["again"] = nid in still and not sent_again.copy_on_its_way(nid, states)
     timeline = [
         {
             "status": STATUS_LABELS[lang][entry.status],
@@ -274,11 +283,20 @@ async def send_again(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnprocessableEntity(text="notification: not a notification id")
     if not await _may_see(request, viewer, shipment_id):
         raise web.HTTPNotFound(text="no such notice", content_type="text/plain")
-    notice = (await request.app[NOTICES].of_shipment(shipment_id)).get(nid)
+    notices = await request.app[NOTICES].of_shipment(shipment_id)
+    notice = notices.get(nid)
     if notice is None:
         raise web.HTTPNotFound(text="no such notice", content_type="text/plain")
+    refused = ""
     if not sent_again.may_send_again(notice):
-        problems = {"notification": mark("console.notices.problem.not_again")}
+        refused = mark("console.notices.problem.not_again")
+    elif (
+        sent_again.copy_on_its_way(nid, notices)
+        or not (await request.app[NOTICE_FAILURES].listed(shipment_id, [nid]))[0]
+    ):
+        refused = mark("console.notices.problem.already")  # twice clicked: one copy
+    if refused:
+        problems = {"notification": refused}
         return await render_shipment(request, viewer, shipment_id, problems=problems, status=409)
     event = sent_again.request(
         shipment_id, nid, notice, viewer.account or "operator", datetime.now(UTC)
@@ -382,7 +400,11 @@ ROUTES = [
             ),
             403: ("a stale form (not the session's token)", None),
             404: ("no such notice, or another account's", None),
-            409: ("the notice may not be sent again: the page saying so", None),
+            409: (
+                "the notice may not be sent again, or was (its copy sent or on its way): the"
+                " page saying so",
+                None,
+            ),
             422: ("a shipment or notification that cannot be one", None),
             503: ("Kafka did not acknowledge: nothing recorded; the page saying so", None),
         },

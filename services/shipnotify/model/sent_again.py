@@ -51,6 +51,22 @@ def may_send_again(notice: Mapping[str, Any]) -> bool:
     )
 
 
+# the states of a notice not yet final: a copy in one of them is on its way
+IN_FLIGHT = frozenset({"sending", "retrying", "deferred", "redriven"})
+
+
+def copy_on_its_way(nid: str, notices: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether another notice of the same status to the same party by the same channel is
+    on its way (a copy sent again a moment ago, say): then a second copy waits. (A party's
+    second contact on that channel looks the same: it waits too, for seconds.)"""
+    first = notices.get(nid, {})
+    same = ("kind", "c", "p", "st", "ev")
+    return any(
+        other != nid and doc.get("s") in IN_FLIGHT and all(doc.get(f) == first.get(f) for f in same)
+        for other, doc in notices.items()
+    )
+
+
 def sent_again_id(first: str, request_event_id: str) -> str:
     """The notice sent again: UUIDv5(the failed notice's id, the request's event id)."""
     return str(uuid.uuid5(uuid.UUID(first), request_event_id))

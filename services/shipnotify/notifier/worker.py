@@ -559,13 +559,14 @@ class Notifier:
 
     async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
         """A notice that failed goes on the console's failed notices' list; one sent again
-        that went takes its failed one off. Before the notice is final: were this lost with
+        takes its failed one off once it went, or takes its place when it failed too (one of
+        them is sent again next, not both). Before the notice is final: were this lost with
         a crash, the notice comes due again and does it again."""
         if self.failures is None:
             return
         if state in FAILED:
             await self.failures.add(job.shipment_id, job.notification_id)
-        elif state == "sent" and job.sent_again_of:
+        if job.sent_again_of and (state in FAILED or state == "sent"):
             await self.failures.remove(job.shipment_id, job.sent_again_of)
 
     async def _unsubscribe(self, job: npb.NotificationJob) -> None:

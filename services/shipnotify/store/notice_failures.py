@@ -71,6 +71,14 @@ class NoticeFailures:
             notices.append(FailedNotice(shipment_id, nid, int(score)))
         return FailedPage(notices, int(total))
 
+    async def listed(self, shipment_id: str, nids: list[str]) -> list[bool]:
+        """Whether each of a shipment's notices is on the list (one command)."""
+        if not nids:
+            return []
+        members = [_member(shipment_id, nid) for nid in nids]
+        scores = await self._redis.zmscore(failed_notices_key(), members)
+        return [score is not None for score in scores]
+
     async def _keys(self, shipment_id: str) -> list[str]:
         account = await owner(self._redis, shipment_id)
         return [failed_notices_key(), *([failed_notices_key(account)] if account else [])]
