@@ -110,6 +110,11 @@ def test_the_request_names_the_notice_and_passes_the_events_checks() -> None:
     assert again.status_event_id == status.event_id
     assert (again.channel, again.party) == (pb.CHANNEL_SMS, npb.PARTY_ROLE_RECIPIENT)
     assert event.recorded_at.ToDatetime(tzinfo=UTC) == AT
+    # made twice (a double click, two operators at once): the same request, one copy
+    later = datetime(2026, 12, 2, 9, 31, tzinfo=UTC)
+    twice = sent_again.request(SID, failed.notification_id, as_listed(failed, "dead"), "x", later)
+    assert twice.event_id == event.event_id == sent_again.request_id(failed.notification_id)
+    assert sent_again.request_id(status.event_id) != event.event_id
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])
@@ -233,6 +238,11 @@ def test_the_pages_query() -> None:
     assert search_of({"shipment": "s-1"})[1] == "s-1"
     assert search_of({"q": "two words"})[3] == {"q": "console.notices.problem.q"}
     assert search_of({"q": "x" * 129})[3] == {"q": "console.notices.problem.q"}
+    assert search_of({"shipment": "a\x00b"})[1:] == (
+        "",
+        1,
+        {"shipment": "console.notices.problem.q"},
+    )
     for page in ("0", "-1", "x", str(MAX_PAGE + 1)):
         assert search_of({"page": page})[2:] == (1, {"page": "console.notices.problem.page"})
     assert Status.PICKED_UP.proto == pb.STATUS_PICKED_UP

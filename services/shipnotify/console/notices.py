@@ -104,7 +104,7 @@ def search_of(query: Mapping[str, str]) -> tuple[str, str, int, dict[str, str]]:
     for field in ("q", "shipment"):
         raw = query.get(field, "").strip()
         if raw and not (len(raw) <= MAX_ID_LENGTH and _ID.fullmatch(raw)):
-            problems["q"] = mark("console.notices.problem.q")
+            problems[field] = mark("console.notices.problem.q")
             raw = ""
         found[field] = raw
     page = 1
@@ -294,7 +294,7 @@ async def send_again(request: web.Request) -> web.StreamResponse:
         sent_again.copy_on_its_way(nid, notices)
         or not (await request.app[NOTICE_FAILURES].listed(shipment_id, [nid]))[0]
     ):
-        refused = mark("console.notices.problem.already")  # twice clicked: one copy
+        refused = mark("console.notices.problem.already")
     if refused:
         problems = {"notification": refused}
         return await render_shipment(request, viewer, shipment_id, problems=problems, status=409)

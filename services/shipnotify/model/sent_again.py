@@ -4,8 +4,9 @@ plans from it. Pure.
 
 The job is the failed notice's, planned again from the shipment's stored contacts and the
 timeline entry of its status, under a notification id derived from the failed one's and the
-request's event id (as a webhook replay's is, model/webhooks.py): the notifier's once-only
-claim lets it go once, however often the request is delivered. Its age starts at the
+request's event id (as a webhook replay's is, model/webhooks.py), the request's id itself
+derived from the failed notice's: the notifier's once-only claim lets it go once, however
+often the request is delivered or made. Its age starts at the
 request (as `shipnotify redrive` gives a dead letter a fresh one), so that an erasure of
 the shipment's contacts after the request cancels it; one before finds no contact to plan
 for, and the job goes out addressed to nobody, planned when they were erased, which the
@@ -72,13 +73,20 @@ def sent_again_id(first: str, request_event_id: str) -> str:
     return str(uuid.uuid5(uuid.UUID(first), request_event_id))
 
 
+def request_id(nid: str) -> str:
+    """The id of the request to send a failed notice again: one a failed notice, so that
+    two requests (a double click, two operators at once) make one copy. A copy that fails
+    in its turn is a failed notice of its own, which may be sent again."""
+    return str(uuid.uuid5(uuid.UUID(nid), "sent again"))
+
+
 def request(
     shipment_id: str, nid: str, notice: Mapping[str, Any], requested_by: str, at: datetime
 ) -> pb.ShipmentEvent:
-    """The event asking to send a notice again, of a new id; `notice` as of_shipment spells
-    it, one that may_send_again."""
+    """The event asking to send a notice again (its id: request_id); `notice` as
+    of_shipment spells it, one that may_send_again."""
     event = pb.ShipmentEvent(
-        event_id=str(uuid.uuid4()),
+        event_id=request_id(nid),
         shipment_id=shipment_id,
         notice_sent_again=pb.NoticeSentAgain(
             notification_id=nid,
