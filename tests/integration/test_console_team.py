@@ -171,9 +171,11 @@ async def test_every_page_shows_a_member_their_own_account_only(
     member = await _member(team_settings, redis, mail, mine, "dana@shop.example")
     try:
         # the notices: the failed list, a shipment's and a search, its account's alone
-        listed = await (await member.get("/console/notices?lang=en")).text()
-        assert my_notice[1] in listed
-        assert their_notice[1] not in listed
+        for asked_for in ("", theirs):
+            page = await member.get(f"/console/notices?lang=en&account={asked_for}")
+            listed = await page.text()
+            assert my_notice[1] in listed
+            assert their_notice[1] not in listed
         for sid, nid, tracking_id in (my_notice, their_notice):
             shown = await member.get(f"/console/notices?lang=en&shipment={sid}")
             found = await member.get(f"/console/notices?lang=en&q={tracking_id}")
@@ -208,6 +210,9 @@ async def test_every_page_shows_a_member_their_own_account_only(
         every = await (await console.get("/console/notices?lang=en")).text()
         assert my_notice[1] in every
         assert their_notice[1] in every
+        chosen = await (await console.get(f"/console/notices?lang=en&account={theirs}")).text()
+        assert my_notice[1] not in chosen
+        assert their_notice[1] in chosen
     finally:
         await member.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shipnotify.console.notices import MAX_PAGE, search_of
+from shipnotify.console.notices import MAX_PAGE, account_of, search_of
 from shipnotify.model import sent_again
 from shipnotify.model.codec import decode_event, decode_job, entry_for, entry_head
 from shipnotify.model.notices import plan
@@ -312,3 +312,10 @@ def test_a_copy_on_its_way_holds_a_second_one_back() -> None:
         assert not sent_again.copy_on_its_way(
             first, notices | {copy: as_listed(recipient_sms, state)}
         )
+
+
+def test_whose_failed_notices() -> None:
+    assert account_of({}, "") == ("", {})  # the operator: every account's
+    assert account_of({"account": "acct_1"}, "") == ("acct_1", {})
+    assert account_of({"account": "acct_1"}, "acct_2") == ("acct_2", {})  # a member's own
+    assert account_of({"account": "a b"}, "") == ("", {"account": "console.bad_account"})

@@ -45,6 +45,7 @@ PAGE_ROWS = 50
 MAX_PAGE = 200  # 10,000 failed notices back: past that, a search finds the shipment
 APPLIED_WAIT_S = 5.0  # the tracker plans it, the notifier takes it: tens of ms, as a rule
 _ID = re.compile(r"[^\x00-\x20\x7f]+")  # a tracking or shipment id: no space, no control
+_ACCOUNT = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as filters.py checks it
 _NID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 KINDS = ("status", "survey", "follow_up", "apology", "case_alert", "endpoint_disabled")
 CHANNELS = ("sms", "email", "push", "webhook")
@@ -116,10 +117,23 @@ def search_of(query: Mapping[str, str]) -> tuple[str, str, int, dict[str, str]]:
     return found["q"], found["shipment"], page, problems
 
 
+def account_of(query: Mapping[str, str], own_account: str) -> tuple[str, dict[str, str]]:
+    """Whose failed notices: the operator's choice (`account`, "" every account's), a team
+    member's own whatever is asked; a bad one named. Pure."""
+    if own_account:
+        return own_account, {}
+    account = query.get("account", "").strip()
+    if account and not _ACCOUNT.fullmatch(account):
+        return "", {"account": mark("console.bad_account")}
+    return account, {}
+
+
 async def notices_page(request: web.Request) -> web.StreamResponse:
     viewer = await view.viewer(request)
     lang = view.language(request)
     q, shipment_id, page, problems = search_of(request.query)
+    account, bad_account = account_of(request.query, viewer.account)
+    problems |= bad_account
     if q and not problems:
         found = await _find(request, viewer, q)
         if found is not None:
@@ -132,7 +146,7 @@ async def notices_page(request: web.Request) -> web.StreamResponse:
         return await render_shipment(
             request, viewer, shipment_id, flash=done if done in ("applied", "pending") else ""
         )
-    return await _failed_list(request, viewer, lang, q, page, problems)
+    return await _failed_list(request, viewer, lang, q, account, page, problems)
 
 
 async def _failed_list(
@@ -140,13 +154,14 @@ async def _failed_list(
     viewer: Viewer,
     lang: str,
     q: str,
+    account: str,
     page: int,
     problems: dict[str, str],
 ) -> web.Response:
     """The failed and dead-lettered notices, newest first, a page of PAGE_ROWS: two round
     trips (the page of the index, then the notices themselves)."""
     listed = await request.app[NOTICE_FAILURES].page(
-        viewer.account, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS
+        account, offset=(page - 1) * PAGE_ROWS, limit=PAGE_ROWS
     )
     docs = await request.app[NOTICES].some(
         [(n.shipment_id, n.notification_id) for n in listed.notices]
@@ -170,8 +185,9 @@ async def _failed_list(
         problems=problems,
         failed=rows,
         total=listed.total,
-        older=view.link(PATH, lang, page=str(page + 1)) if more else "",
-        newer=view.link(PATH, lang, page=str(page - 1)) if page > 1 else "",
+        account=account if viewer.operator else "",
+        older=view.link(PATH, lang, account=account, page=str(page + 1)) if more else "",
+        newer=view.link(PATH, lang, account=account, page=str(page - 1)) if page > 1 else "",
         send_again=view.link(SEND_AGAIN_PATH, lang),
         zone=request.app[ZONE].key,
     )
@@ -380,6 +396,7 @@ ROUTES = [
                 ("q", {"type": "string"}, "a tracking id or a shipment id"),
                 ("shipment", {"type": "string"}, "a shipment's id: its notices"),
                 ("page", {"type": "integer", "minimum": 1}, "the failed notices' page"),
+                ("account", {"type": "string"}, "the operator's choice of one account's"),
                 ("lang", {"type": "string"}, "en, ru or ro; by default the browser's"),
             )
         ],
