@@ -3,24 +3,29 @@ demo shipment found by the tracking id its SMS carried (as read from the outbox)
 notices with their delivery receipts beside its timeline, no phone number on the page; the
 failed notices' list; in English, Russian and Romanian at phone width, nothing wider than
 the phone, loading nothing from another host and breaking none of its
-Content-Security-Policy. Screenshots go to tests/e2e/artifacts/."""
+Content-Security-Policy. A notice the SMS provider refuses is listed and sent again from
+its form. Screenshots go to tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
+import uuid
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from .console import signed_in
+from .conftest import API_KEY
+from .console import DESKTOP, signed_in
 from .courier import PHONE, check_readable_and_reachable, shoot
 from .test_browser import Watch
 
 pytestmark = pytest.mark.timeout(240)
 _TRACKING = re.compile(r"/t/([A-Za-z0-9_-]+)")
+INVALID_NUMBER = "+15005550001"  # the SMS sandbox refuses it: not a valid phone number
 
 
 async def demo_sms(base: str) -> tuple[str, str]:
@@ -80,6 +85,64 @@ async def test_a_demo_shipments_notices_and_receipts_at_phone_width(
     await expect(page.get_by_test_id("problem-q")).to_be_visible()
     await expect(page.get_by_test_id("q")).to_have_value("NO-SUCH-TRACKING-ID")
 
+    assert await page.evaluate("window.violations") == []
+    assert watch.errors == []
+    assert all(u.startswith(demo + "/") for u in watch.requested), watch.requested
+
+
+async def refused_sms(base: str) -> str:
+    """A shipment whose sender's SMS the provider refuses (a number that cannot be one), its
+    confirmation told (by the order system's key): its id."""
+    sid = f"e2e-refused-{uuid.uuid4().hex[:8]}"
+    registration = {
+        "shipment_id": sid,
+        "sender": {"contacts": [{"name": "Shop", "phone": INVALID_NUMBER, "locale": "en"}]},
+        "recipient": {"contacts": [{"name": "Ion", "email": "ion@example.com"}]},
+    }
+    confirmed = {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "status": "confirmed",
+    }
+    async with aiohttp.ClientSession(base, headers={"X-Api-Key": API_KEY}) as http:
+        async with http.post("/v1/shipments", json=registration) as got:
+            assert got.status == 202, await got.text()
+        async with http.post(f"/v1/shipments/{sid}/events", json=confirmed) as got:
+            assert got.status == 202, await got.text()
+    return sid
+
+
+async def test_a_refused_notice_is_listed_and_sent_again_from_its_form(
+    demo: str, browser: Browser
+) -> None:
+    sid = await refused_sms(demo)
+    page = await signed_in(browser, demo, lang="en")
+    watch = Watch(page)
+    row = page.get_by_test_id("failed-row").filter(has_text=sid)
+    deadline = time.monotonic() + 60
+    while True:
+        await page.goto(f"{demo}/console/notices?lang=en")
+        if await row.count():
+            break
+        assert time.monotonic() < deadline, "the refused notice never listed"
+        await asyncio.sleep(0.5)
+    await expect(row.get_by_test_id("notice-state")).to_have_text("Rejected")
+    await expect(row).to_contain_text("21211")  # the provider's refusal, as the error says
+    assert INVALID_NUMBER not in await page.content()
+    await shoot(page, "console-notices-failed-en.png")
+
+    await row.get_by_test_id("send-again").click()
+    await expect(page).to_have_url(re.compile(rf"shipment={sid}&done=applied"))
+    await expect(page.get_by_test_id("flash")).to_be_visible()
+    sms = page.get_by_test_id("notice-row").filter(has_text="SMS")
+    await expect(sms).to_have_count(2)  # the refused one and its copy
+    # refused again, the copy takes its place on the list: one of them is offered again
+    await page.goto(f"{demo}/console/notices?lang=en")
+    await expect(page.get_by_test_id("failed-row").filter(has_text=sid)).to_have_count(1)
+    await page.goto(f"{demo}/console/notices?lang=en&shipment={sid}")
+    await expect(page.get_by_test_id("send-again")).to_have_count(1)
+    assert page.viewport_size == DESKTOP
+    await shoot(page, "console-notices-en.png")
     assert await page.evaluate("window.violations") == []
     assert watch.errors == []
     assert all(u.startswith(demo + "/") for u in watch.requested), watch.requested

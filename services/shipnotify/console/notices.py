@@ -263,13 +263,16 @@ def notice_view(
     kind = str(doc.get("kind", "status"))
     channel, state, receipt = doc.get("c"), str(doc.get("s", "?")), doc.get("r")
     status, party = doc.get("st"), doc.get("p")
+    kind_label = text(lang, f"console.notices.kind.{kind}") if kind in KINDS else kind
+    status_label = STATUS_LABELS[lang][Status(status)] if status in _STATUSES else ""
+    channel_label = text(lang, f"console.notices.channel.{channel}") if channel in CHANNELS else ""
+    party_label = text(lang, f"console.party.{party}") if party in sent_again.PARTIES else ""
     return {
         "shipment_id": shipment_id,
         "notification_id": nid,
-        "kind": text(lang, f"console.notices.kind.{kind}") if kind in KINDS else kind,
-        "channel": text(lang, f"console.notices.channel.{channel}") if channel in CHANNELS else "",
-        "party": text(lang, f"console.party.{party}") if party in sent_again.PARTIES else "",
-        "status": STATUS_LABELS[lang][Status(status)] if status in _STATUSES else "",
+        # a status notice: the status it told; the survey loop's and a team's: their kind
+        "what": status_label if kind == "status" else kind_label,
+        "to": " · ".join(x for x in (party_label, channel_label) if x),
         "state": state,
         "state_label": text(lang, f"console.notices.state.{state}") if state in RANKS else state,
         "failed": state in sent_again.FAILED,
