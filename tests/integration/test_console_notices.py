@@ -102,7 +102,11 @@ async def test_a_dead_notice_is_listed_and_sent_again_once_even_if_asked_twice(
 ) -> None:
     parts = console.stack
     # the first failure gives up; the SMS lane's breaker pauses it a second at most
-    settings = parts.settings.with_(retry_max_age_s=1, retry_max_delay_s=1.0)
+    settings = parts.settings.with_(
+        retry_max_age_s=1,
+        retry_max_delay_s=1.0,
+        webhook_timeout_s=2.0,  # a lease of 6 s
+    )
     sid = unique("again")
     parts.sms.fail_for(600.0, status=500)
     async with running_tracker(settings), running_notifier(settings):
@@ -193,7 +197,10 @@ async def test_a_dead_notice_is_listed_and_sent_again_once_even_if_asked_twice(
             )
         finally:
             await producer.stop()
-        await eventually(parts.settled)
+        # two requests at once are one request (one id) made at two times: their jobs differ
+        # in planned_at, so the second may find the first's claim and be found sent only
+        # once that claim's lease ends (6 s here)
+        await eventually(parts.settled, timeout_s=30)
         await parts.sms.settled()
     assert len(parts.sms.messages) == sent_before + 1
     states_now = await console.states(sid)

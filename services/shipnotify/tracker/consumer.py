@@ -107,7 +107,7 @@ class Tracker:
                 )
                 continue
             record = (event.shipment_id.encode(), job.SerializeToString())
-            jobs += tracing.in_trace([record], traces[i])
+            jobs += tracing.in_trace([record], traces[i])  # the console's request's trace
         return jobs
 
     async def _with_survey_settings(
