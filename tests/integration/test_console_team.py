@@ -69,6 +69,17 @@ async def _team(redis: Redis, account: str, *members: apb.TeamMember) -> None:
     await AccountStore(redis).apply([event, team])
 
 
+async def _endpoint(redis: Redis, account: str, url: str) -> str:
+    """A webhook endpoint of the account, as the tracker keeps it; its id."""
+    endpoint = apb.Endpoint(endpoint_id=f"ep_{uuid.uuid4().hex[:12]}", url=url)
+    event = apb.AccountEvent(event_id=str(uuid.uuid4()), account_id=account)
+    event.endpoint_set.endpoint.CopyFrom(endpoint)
+    event.occurred_at.GetCurrentTime()
+    event.recorded_at.GetCurrentTime()
+    await AccountStore(redis).apply([event])
+    return endpoint.endpoint_id
+
+
 async def _ask(client: Api, account: str, email: str) -> str:
     form = await client.get("/console/sign-in?lang=en")
     asked = await client.post(
@@ -164,6 +175,9 @@ async def test_every_page_shows_a_member_their_own_account_only(
 ) -> None:
     mine, theirs = (f"acct_{uuid.uuid4().hex[:12]}" for _ in range(2))
     await _team(redis, mine, apb.TeamMember(name="Dana", email="dana@shop.example"))
+    await _team(redis, theirs, apb.TeamMember(name="Eve", email="eve@theirs.example"))
+    await _endpoint(redis, mine, "https://shop.example/mine")
+    their_endpoint = await _endpoint(redis, theirs, "https://theirs.example/hooks")
     at = await _answers(team_settings, redis, mine, [5, 4])
     await _answers(team_settings, redis, theirs, [1, 1, 1, 2])
     my_notice = await _failed_notice(team_settings, redis, mine)
@@ -200,6 +214,20 @@ async def test_every_page_shows_a_member_their_own_account_only(
                 page = await member.get(f"{path}?{query}")
                 assert page.status == 200
                 assert "100.0" in await page.text()  # mine: 2 of 2 satisfied
+            # the webhooks and the team: mine alone; another's endpoint is a 404
+            hooks = await member.get(f"/console/webhooks?{query}")
+            html = await hooks.text()
+            assert hooks.status == 200
+            assert "https://shop.example/mine" in html
+            assert "theirs.example" not in html
+            team = await member.get(f"/console/team?{query}")
+            html = await team.text()
+            assert team.status == 200
+            assert "dana@shop.example" in html
+            assert "eve@theirs.example" not in html
+            for tail in ("", "&csv=log"):
+                other = await member.get(f"/console/webhooks/{their_endpoint}?{query}{tail}")
+                assert other.status == 404
         # the operator chooses: the other account's answers
         await sign_in(console)
         theirs_csv = await console.get(

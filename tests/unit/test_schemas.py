@@ -5,8 +5,8 @@ from typing import get_args
 import pytest
 from pydantic import ValidationError
 
-from shipnotify.ingest.schemas import Contact, CourierStatus
 from shipnotify.model.status import Status
+from shipnotify.web.contacts import Contact, CourierStatus
 
 
 def test_couriers_may_send_every_status_but_registered() -> None:

@@ -508,7 +508,7 @@ class Stack:
                 times[page]["p50"],
                 "ms (p50)",
                 beside=f"{shipments:,} shipments, {answers:,} answers;"
-                f" p95 {times[page]['p95']:.0f} ms",
+                f" p95 {times[page]['p95']:.0f} ms; the first {times[page]['first']:.0f} ms",
                 at_most=100,
             )
 

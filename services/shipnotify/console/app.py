@@ -10,7 +10,17 @@ from redis.asyncio import Redis
 
 from shipnotify import web as sweb
 from shipnotify.config import Settings
-from shipnotify.console import case_forms, cases, kpis, links, notices, pages, sign_in, view
+from shipnotify.console import (
+    case_forms,
+    cases,
+    kpis,
+    links,
+    notices,
+    pages,
+    portal,
+    sign_in,
+    view,
+)
 from shipnotify.console.resources import (
     DAYS,
     FEEDBACK,
@@ -131,6 +141,7 @@ ROUTES = [
             ("close", case_forms.close, "Console: the case closed, its outcome and cause (a form)"),
         )
     ),
+    *portal.ROUTES,
     Route(
         "GET",
         sign_in.PATH,

@@ -36,6 +36,7 @@ SECTIONS = (
     ("satisfaction", SATISFACTION),
     ("cases", CASES),
     ("notices", NOTICES),
+    ("webhooks", "/console/webhooks"),  # and the team (console/webhooks.py, team.py)
 )
 _FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period
 CSV_TABLES = ("hour", *figures.TABLES, "reason", "trend")

@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints
 
-from shipnotify.ingest.schemas import TIME_PATTERN, Contact, Name
+from shipnotify.web.account_changes import Label
+from shipnotify.web.contacts import Name
 from shipnotify.web.fields import Strict, printable
 
 EventType = Literal[  # model/webhooks.EVENT_TYPES (tests/unit/test_accounts.py)
@@ -20,14 +21,9 @@ EventType = Literal[  # model/webhooks.EVENT_TYPES (tests/unit/test_accounts.py)
     "case.opened",
     "case.closed",
 ]
-Label = Annotated[str, *printable(100)]
 Description = Annotated[str, *printable(300)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^https?://\S+$")]
-MessageId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^msg_[0-9a-f]{1,60}$")
-]
 PathId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
-Time = Annotated[AwareDatetime, Field(json_schema_extra={"pattern": TIME_PATTERN})]
 
 
 # -- requests
@@ -39,20 +35,6 @@ class NewAccount(Strict):
 
 class NewKey(Strict):
     label: Label | None = None
-
-
-class TeamMember(Contact):
-    """A person of the account's team: a contact with a role. Heard, for a party whose
-    registration names no contacts, as that party's contact."""
-
-    role: Label | None = None
-    surveys: Literal[True] = Field(
-        default=True, description="A team member may always be asked after delivery."
-    )
-
-
-class Team(Strict):
-    members: Annotated[list[TeamMember], Field(max_length=20)]
 
 
 class Survey(Strict):
@@ -80,19 +62,6 @@ class EndpointChange(Strict):
     disabled: bool | None = Field(
         default=None, description="false enables it again (a replay sends what it missed)."
     )
-
-
-class Replay(Strict):
-    """Exactly one of `since` (every message made since then) and `message_id`."""
-
-    since: Time | None = None
-    message_id: MessageId | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Replay:
-        if (self.since is None) == (self.message_id is None):
-            raise ValueError("give exactly one of since and message_id")
-        return self
 
 
 # -- answers

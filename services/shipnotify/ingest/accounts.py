@@ -26,11 +26,11 @@ from shipnotify.model.status import Status
 from shipnotify.model.survey import SCALE_NAMES
 from shipnotify.store import UNREACHABLE
 from shipnotify.store import accounts as stored
-from shipnotify.store.keys import endpoint_log_key
-from shipnotify.store.replies import text
+from shipnotify.store import webhooks as webhook_log
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, callers, json_response, parse_body
+from shipnotify.web import account_changes as changes
 from shipnotify.web import event_log as topics
 from shipnotify.web.callers import Caller
 
@@ -179,12 +179,9 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 
 async def set_team(request: web.Request) -> web.Response:
-    body = await parse_body(request, s.Team)
+    body = await parse_body(request, changes.Team)
     account = await _account(request)
-    team = apb.TeamSet(members=[_member(m) for m in body.members])
-    return json_response(
-        await _append(request, model.event(account.account_id, team_set=team)), 202
-    )
+    return json_response(await _append(request, changes.team_set(account.account_id, body)), 202)
 
 
 async def set_survey(request: web.Request) -> web.Response:
@@ -286,21 +283,16 @@ async def deliveries(request: web.Request) -> web.Response:
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
     limit = _limit(request)
-    log_key = endpoint_log_key(endpoint.endpoint_id)
-    entries = await _read(request.app[REDIS].xrevrange(log_key, count=limit))
-    return json_response(s.Deliveries(deliveries=[_delivery(fields) for _, fields in entries]))
+    found = await _read(webhook_log.tries(request.app[REDIS], [endpoint.endpoint_id], count=limit))
+    entries = found[endpoint.endpoint_id]
+    return json_response(s.Deliveries(deliveries=[_delivery(t) for _, t in entries]))
 
 
 async def replay(request: web.Request) -> web.Response:
-    body = await parse_body(request, s.Replay)
+    body = await parse_body(request, changes.Replay)
     account = await _account(request)
     endpoint = _endpoint_of(account, request)
-    replayed = apb.WebhooksReplayed(
-        endpoint_id=endpoint.endpoint_id, message_id=body.message_id or ""
-    )
-    if body.since is not None:
-        replayed.since.FromDatetime(body.since.astimezone(UTC))
-    event = model.event(account.account_id, webhooks_replayed=replayed)
+    event = changes.webhooks_replayed(account.account_id, endpoint.endpoint_id, body)
     return json_response(await _append(request, event), 202)
 
 
@@ -350,19 +342,6 @@ def _account_view(a: stored.Account) -> s.AccountView:
     )
 
 
-def _member(m: s.TeamMember) -> apb.TeamMember:
-    return apb.TeamMember(
-        name=m.name,
-        role=m.role or "",
-        phone=m.phone or "",
-        email=m.email or "",
-        locale=m.locale,
-        time_zone=m.time_zone,
-        channels=[pb.CHANNEL_SMS if ch == "sms" else pb.CHANNEL_EMAIL for ch in m.channels or []],
-        statuses=[Status(st).proto for st in m.statuses or []],
-    )
-
-
 def _member_view(m: apb.TeamMember) -> s.MemberView:
     return s.MemberView(
         name=m.name,
@@ -394,16 +373,15 @@ def team_contact(m: apb.TeamMember) -> pb.Contact:
     )
 
 
-def _delivery(fields: dict[Any, Any]) -> s.Delivery:
-    f = {text(k): text(v) for k, v in fields.items()}
+def _delivery(t: webhook_log.Try) -> s.Delivery:
     return s.Delivery(
-        message_id=f.get("msg", ""),
-        notification_id=f.get("n", ""),
-        attempt=int(f.get("try", "0") or 0),
-        status=int(f.get("status", "0") or 0),
-        ms=int(f.get("ms", "0") or 0),
-        error=f.get("error", ""),
-        at=datetime.fromtimestamp(int(f.get("at", "0") or 0) / 1000, UTC),
+        message_id=t.message_id,
+        notification_id=t.notification_id,
+        attempt=t.attempt,
+        status=t.status,
+        ms=t.ms,
+        error=t.error,
+        at=datetime.fromtimestamp(t.at_ms / 1000, UTC),
     )
 
 
@@ -499,7 +477,7 @@ ROUTES = [
         set_team,
         "Set the team: the contacts of a registration that names none for a party",
         {202: _CHANGED},
-        body=s.Team,
+        body=changes.Team,
     ),
     _route(
         "PUT",
@@ -565,6 +543,6 @@ ROUTES = [
         replay,
         "Send again every message since a time, or one message, with the same webhook-id",
         {202: _CHANGED},
-        body=s.Replay,
+        body=changes.Replay,
     ),
 ]

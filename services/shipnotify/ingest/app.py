@@ -24,7 +24,6 @@ from shipnotify.ingest.schemas import (
     AssignCourier,
     BatchResult,
     BatchStatusEvent,
-    Contact,
     Id,
     ItemResult,
     Party,
@@ -46,6 +45,7 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 from shipnotify.web import ApiError, Route, auth, callers, json_response, parse_body
 from shipnotify.web import event_log as events_topic
 from shipnotify.web import redis as sredis
+from shipnotify.web.contacts import Contact
 from shipnotify.web.event_log import EVENT_LOG as EVENT_LOG  # the app's, by ingest's name
 from shipnotify.web.event_log import EventLog
 

@@ -108,6 +108,8 @@ def changes(state: AccountState, event: apb.AccountEvent) -> AccountApplied:
     elif body == "endpoint_set":
         endpoint = _set(state.endpoints, event.endpoint_set)
         if endpoint is not None:
+            added = endpoint.endpoint_id not in state.endpoints
+            _dated(endpoint, event, added=added)
             state.endpoints[endpoint.endpoint_id] = endpoint
             write(("s", _ENDPOINTS, endpoint.endpoint_id, endpoint.SerializeToString()))
     elif body == "endpoint_removed":
@@ -118,6 +120,7 @@ def changes(state: AccountState, event: apb.AccountEvent) -> AccountApplied:
         found = state.endpoints.get(disabled.endpoint_id)
         if found is not None:  # removed meanwhile: nothing to disable
             found.disabled, found.disabled_reason = True, disabled.reason
+            _dated(found, event, added=False)
             write(("s", _ENDPOINTS, disabled.endpoint_id, found.SerializeToString()))
     # webhooks_replayed changes no state: its jobs are the consumer's
     state.applied[event.event_id] = outcome
@@ -128,15 +131,28 @@ def changes(state: AccountState, event: apb.AccountEvent) -> AccountApplied:
 def _set(endpoints: dict[str, apb.Endpoint], change: apb.EndpointSet) -> apb.Endpoint | None:
     """The endpoint after an EndpointSet: added whole, or the change's fields onto it as it
     stands; None for a change to an endpoint removed meanwhile."""
-    if not change.fields.paths:
-        return change.endpoint
     found = endpoints.get(change.endpoint.endpoint_id)
+    if not change.fields.paths:
+        whole = apb.Endpoint()
+        whole.CopyFrom(change.endpoint)  # the event itself stays as it came
+        whole.ClearField("created_at")
+        if found is not None and found.HasField("created_at"):  # set whole again
+            whole.created_at.CopyFrom(found.created_at)
+        return whole
     if found is None:
         return None
     after = apb.Endpoint()
     after.CopyFrom(found)
     change.fields.MergeMessage(change.endpoint, after, replace_repeated_field=True)
     return after
+
+
+def _dated(endpoint: apb.Endpoint, event: apb.AccountEvent, *, added: bool) -> None:
+    """When the endpoint was added and last changed: the event's time, whatever a producer
+    put in those fields."""
+    if added:
+        endpoint.created_at.CopyFrom(event.occurred_at)
+    endpoint.changed_at.CopyFrom(event.occurred_at)
 
 
 def enabled(event: apb.AccountEvent) -> bool:

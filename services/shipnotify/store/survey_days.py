@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
+from time import monotonic
 from time import time as time_now
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +26,7 @@ from shipnotify.model.codec import TimelineEntry, entry_from_stored
 from shipnotify.model.status import Status
 from shipnotify.model.survey_days import CUTS, SurveyFact
 from shipnotify.store.feedback_records import FeedbackApplied, Survey, answerable
+from shipnotify.store.keys import STORE_MARKER as MARKER
 from shipnotify.store.keys import (
     courier_key,
     owner_key,
@@ -37,6 +40,95 @@ from shipnotify.store.replies import text
 
 _LUA = files("shipnotify.store").joinpath("survey_days.lua").read_text()
 _DAY_MS = 86_400_000
+# Days past the answer window before a day's figures count as settled: a day for the carrier's
+# time zone against the consumers', and a day for a tracker catching up after an outage.
+_SETTLING_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Group:
+    """Hashes read together: when settled, as their sum (one hash), kept once read."""
+
+    keys: tuple[str, ...]
+    settled: bool
+
+
+class Settled:
+    """Sums of hashes nothing changes any more (days and months past the answer window), kept
+    once read, so that a year's page reads a few fresh hashes, not hundreds: a sum is read
+    again after `for_s` (a consumer far behind), all are dropped when the store's marker
+    changes (a rebuild), and the oldest go past `max_fields` held (a million fields: some
+    100 MB at most)."""
+
+    def __init__(self, *, for_s: float = 300.0, max_fields: int = 1_000_000) -> None:
+        self.for_s, self.max_fields = for_s, max_fields
+        self._sums: OrderedDict[tuple[str, ...], tuple[float, dict[Any, int]]] = OrderedDict()
+        self._fields = 0
+        self._marker: Any = None
+
+    async def read(self, redis: Redis, groups: Sequence[Group]) -> list[list[dict[Any, Any]]]:
+        """Each group's hashes: a settled one's sum (one hash, none when it has no key), the
+        others as Redis answers them; what is missing read in one round trip."""
+        now = monotonic()
+        cached = {
+            g.keys: kept
+            for g in groups
+            if g.settled and g.keys and (kept := self._fresh(g.keys, now)) is not None
+        }
+        wanted = {g.keys: g.settled for g in groups if g.keys and g.keys not in cached}
+        pipe = redis.pipeline(transaction=False)
+        pipe.get(MARKER)
+        for keys in wanted:
+            for key in keys:
+                pipe.hgetall(key)
+        marker, *replies = await pipe.execute()
+        if marker != self._marker:  # a rebuild, or Redis lost: what was summed may be gone
+            self._sums.clear()
+            self._fields, self._marker = 0, marker
+            if cached:
+                return await self.read(redis, groups)  # nothing cached now: read it all
+        read: dict[tuple[str, ...], list[dict[Any, Any]]] = {}
+        for keys, settled in wanted.items():
+            read[keys], replies = replies[: len(keys)], replies[len(keys) :]
+            if settled:
+                read[keys] = [_sum(read[keys])]
+                if marker is not None:
+                    self._keep(keys, read[keys][0], now)
+        return [
+            [] if not g.keys else [cached[g.keys]] if g.keys in cached else read[g.keys]
+            for g in groups
+        ]
+
+    def _fresh(self, keys: tuple[str, ...], now: float) -> dict[Any, int] | None:
+        kept = self._sums.get(keys)
+        if kept is None or now - kept[0] > self.for_s:
+            return None
+        self._sums.move_to_end(keys)
+        return kept[1]
+
+    def _keep(self, keys: tuple[str, ...], summed: dict[Any, int], now: float) -> None:
+        if (old := self._sums.pop(keys, None)) is not None:
+            self._fields -= len(old[1])
+        self._sums[keys] = (now, summed)
+        self._fields += len(summed)
+        while self._fields > self.max_fields and len(self._sums) > 1:
+            _, (_, dropped) = self._sums.popitem(last=False)
+            self._fields -= len(dropped)
+
+
+def _sum(hashes: Sequence[Mapping[Any, Any]]) -> dict[Any, int]:
+    if len(hashes) == 1:
+        return {name: int(n) for name, n in hashes[0].items()}
+    summed: Counter[Any] = Counter()
+    for counts in hashes:
+        for name, n in counts.items():
+            summed[name] += int(n)
+    return dict(summed)
+
+
+def _settled(period: str, before: str) -> bool:
+    """Whether a day (YYYY-MM-DD) or a month (YYYY-MM) ended before `before` (a day)."""
+    return period < before[: len(period)] if len(period) == 7 else period < before
 
 
 @dataclass
@@ -45,6 +137,7 @@ class SurveyDays:
     zone: ZoneInfo
     answer_days: int = 7  # how long a survey's part may still change
     keep_days: int = 400  # how long a day's figures are kept
+    settled: Settled = field(default_factory=lambda: Settled())
     _write: object = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,24 +173,26 @@ class SurveyDays:
         """Cuts' counts from `first` to `last`, both in, and with `each_day` a cut's hash of
         each day (a trend), all in one round trip. A month's hash for each month wholly in;
         for a month partly in, its days in, or its hash less its days out, whichever reads
-        fewer (`plan`)."""
-        oldest = today(self.zone) - timedelta(self.keep_days - 1)  # older days are gone
-        added, taken = plan(first, last, oldest)
+        fewer (`plan`). Settled days and months are summed once (`Settled`)."""
+        now = today(self.zone)
+        added, taken = plan(first, last, now - timedelta(self.keep_days - 1))  # older: gone
         days = [first + timedelta(d) for d in range((last - first).days + 1)] if each_day else []
-        pipe = self.redis.pipeline(transaction=False)  # on a cluster: a slot a month
+        before = (now - timedelta(self.answer_days + _SETTLING_DAYS)).isoformat()
+        groups: list[Group] = []
         for cut in cuts:
-            for period in (*added, *taken):
-                pipe.hgetall(survey_cut_key(period, cut, account))
+            for periods in (added, taken):
+                keys = [(p, survey_cut_key(p, cut, account)) for p in periods]
+                groups.append(Group(tuple(k for p, k in keys if _settled(p, before)), True))
+                groups.append(Group(tuple(k for p, k in keys if not _settled(p, before)), False))
         for day in days:
-            pipe.hgetall(survey_cut_key(day.isoformat(), each_day, account))
-        found: list[dict[Any, Any]] = await pipe.execute()
-        spans, at = {}, 0
-        for cut in cuts:
-            spans[cut] = Span(
-                found[at : at + len(added)], found[at + len(added) : at + len(added) + len(taken)]
-            )
-            at += len(added) + len(taken)
-        return spans, found[at:]
+            key = survey_cut_key(day.isoformat(), each_day, account)
+            groups.append(Group((key,), _settled(day.isoformat(), before)))
+        found = await self.settled.read(self.redis, groups)
+        spans = {
+            cut: Span(found[4 * i] + found[4 * i + 1], found[4 * i + 2] + found[4 * i + 3])
+            for i, cut in enumerate(cuts)
+        }
+        return spans, [hashes[0] for hashes in found[4 * len(cuts) :]]
 
     async def each_day(
         self, first: date, last: date, cut: str, *, account: str = ""

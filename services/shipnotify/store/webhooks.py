@@ -151,3 +151,58 @@ def _as_kept(job: npb.NotificationJob, raw: bytes, first: bytes | None) -> bytes
     same.CopyFrom(job)
     same.webhook.CopyFrom(message)
     return same.SerializeToString()
+
+
+# ---- the delivery log, as the account API and the console read it
+
+
+def try_of(fields: dict[Any, Any]) -> Try:
+    """A try as its log entry keeps it (bytes or str)."""
+    f = {_text(k): _text(v) for k, v in fields.items()}
+    return Try(
+        message_id=f.get("msg", ""),
+        notification_id=f.get("n", ""),
+        attempt=int(f.get("try", "0") or 0),
+        status=int(f.get("status", "0") or 0),
+        ms=int(f.get("ms", "0") or 0),
+        error=f.get("error", ""),
+        at_ms=int(f.get("at", "0") or 0),
+    )
+
+
+async def tries(
+    redis: Redis, endpoint_ids: Sequence[str], *, count: int, before: str = ""
+) -> dict[str, list[tuple[str, Try]]]:
+    """Each endpoint's latest `count` tries, newest first, with their log entries' ids
+    (`before`: only those older than that id, the next page): one round trip."""
+    pipe = redis.pipeline(transaction=False)  # an endpoint a hash tag: a node each
+    for endpoint_id in endpoint_ids:
+        newest = f"({before}" if before else "+"
+        pipe.xrevrange(keys.endpoint_log_key(endpoint_id), newest, "-", count=count)
+    found = await pipe.execute() if endpoint_ids else []
+    return {
+        endpoint_id: [(_text(entry_id), try_of(fields)) for entry_id, fields in entries]
+        for endpoint_id, entries in zip(endpoint_ids, found, strict=True)
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def event_types(redis: Redis, messages: dict[str, list[str]]) -> dict[str, str]:
+    """The event type of each message (endpoint id -> message ids), from the jobs its
+    endpoint's message store keeps ("" for one trimmed since): one round trip."""
+    wanted = {e: sorted(set(ids)) for e, ids in messages.items() if ids}
+    if not wanted:
+        return {}
+    pipe = redis.pipeline(transaction=False)
+    for endpoint_id, ids in wanted.items():
+        pipe.hmget(keys.endpoint_bodies_key(endpoint_id), ids)
+    found: dict[str, str] = {}
+    for ids, bodies in zip(wanted.values(), await pipe.execute(), strict=True):
+        for message_id, raw in zip(ids, bodies, strict=True):
+            found[message_id] = (
+                npb.NotificationJob.FromString(raw).webhook.event_type if raw else ""
+            )
+    return found

@@ -79,7 +79,7 @@ class EndpointSecret(_message.Message):
     def __init__(self, secret: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Endpoint(_message.Message):
-    __slots__ = ("endpoint_id", "url", "event_types", "secrets", "description", "disabled", "disabled_reason")
+    __slots__ = ("endpoint_id", "url", "event_types", "secrets", "description", "disabled", "disabled_reason", "created_at", "changed_at")
     ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,8 @@ class Endpoint(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     DISABLED_FIELD_NUMBER: _ClassVar[int]
     DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     endpoint_id: str
     url: str
     event_types: _containers.RepeatedScalarFieldContainer[str]
@@ -94,7 +96,9 @@ class Endpoint(_message.Message):
     description: str
     disabled: bool
     disabled_reason: str
-    def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[EndpointSecret, _Mapping]]] = ..., description: _Optional[str] = ..., disabled: _Optional[bool] = ..., disabled_reason: _Optional[str] = ...) -> None: ...
+    created_at: _timestamp_pb2.Timestamp
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[EndpointSecret, _Mapping]]] = ..., description: _Optional[str] = ..., disabled: _Optional[bool] = ..., disabled_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EndpointSet(_message.Message):
     __slots__ = ("endpoint", "fields")

@@ -48,6 +48,13 @@ def whole(value: object) -> object:
     return value
 
 
+# RFC 3339 with T and Z in capitals, seconds required, no leap second.
+TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+
+
 _ZONES = frozenset(available_timezones())
 
 
