@@ -18,13 +18,18 @@ from shipnotify.config import Settings
 from shipnotify.console import app as console_app
 from shipnotify.console.pages import CSV_TABLES
 from shipnotify.devstack.mail_sandbox import MailSandbox
+from shipnotify.model.status import Status
+from shipnotify.store import TrackingStore
 from shipnotify.store.accounts import AccountStore
+from shipnotify.store.notice_failures import NoticeFailures
+from shipnotify.store.notices import NoticeBook
 from shipnotify.v1 import accounts_pb2 as apb
 
 from .conftest import Api
 from .test_console import ZONE, _answers, _token, sign_in
 from .test_console_operations import shipments
 from .test_console_shipments import listed_ids
+from .test_dead_letters import registration_event, status_event
 
 BASE = "https://console.carrier.example"
 
@@ -179,8 +184,27 @@ async def test_every_page_shows_a_member_their_own_account_only(
     await _answers(team_settings, redis, theirs, [1, 1, 1, 2])
     await shipments(team_settings, redis, mine, at.date(), delivered=2, covered=2)
     await shipments(team_settings, redis, theirs, at.date(), delivered=3, covered=0)
+    my_notice = await _failed_notice(team_settings, redis, mine)
+    their_notice = await _failed_notice(team_settings, redis, theirs)
     member = await _member(team_settings, redis, mail, mine, "dana@shop.example")
     try:
+        # the notices: the failed list, a shipment's and a search, its account's alone
+        for asked_for in ("", theirs):
+            page = await member.get(f"/console/notices?lang=en&account={asked_for}")
+            listed = await page.text()
+            assert my_notice[1] in listed
+            assert their_notice[1] not in listed
+        for sid, nid, tracking_id in (my_notice, their_notice):
+            shown = await member.get(f"/console/notices?lang=en&shipment={sid}")
+            found = await member.get(f"/console/notices?lang=en&q={tracking_id}")
+            if nid == my_notice[1]:
+                assert shown.status == 200
+                assert nid in await shown.text()
+                assert found.status == 200  # the redirect, followed
+            else:
+                assert shown.status == 404
+                assert found.status == 200  # the search again, saying it found none
+                assert 'data-testid="problem-q"' in await found.text()
         day = at.date().isoformat()
         for asked_for in ("", theirs):  # the address may name another account: no matter
             query = f"lang=en&from={day}&to={day}&account={asked_for}"
@@ -222,6 +246,12 @@ async def test_every_page_shows_a_member_their_own_account_only(
         assert [(r["answers"], r["value"]) for r in rows] == [("4", "0.0")]
         theirs_page = await console.get(f"/console?lang=en&from={day}&to={day}&account={theirs}")
         assert "0 of 3 delivered" in await theirs_page.text()
+        every = await (await console.get("/console/notices?lang=en")).text()
+        assert my_notice[1] in every
+        assert their_notice[1] in every
+        chosen = await (await console.get(f"/console/notices?lang=en&account={theirs}")).text()
+        assert my_notice[1] not in chosen
+        assert their_notice[1] in chosen
     finally:
         await member.close()
 
@@ -238,7 +268,9 @@ async def _shipments_are_mine_only(
     tracking id here, which leads to theirs: a search by it finds nothing)."""
     own = set(await listed_ids(redis, mine))
     other = await listed_ids(redis, theirs)
-    assert (len(own), len(other)) == (4, 7)  # the answered ones and the coverage ones
+    # the answered ones, the coverage ones, the one of a failed notice (picked up)
+    assert (len(own), len(other)) == (5, 8)
+    delivered = set(await listed_ids(redis, mine, "delivered"))
     for asked_for in ("", theirs):
         base = f"/console/shipments?lang=en&account={asked_for}"
         every = f"{base}&from={day}&to={day}&status=delivered"
@@ -252,11 +284,31 @@ async def _shipments_are_mine_only(
             assert not any(sid in listed for sid in other), query
         assert (
             set(re.findall(r'data-shipment="([^"]+)"', await (await member.get(every)).text()))
-            == own
+            == delivered
         )
         got = await member.get(f"{every}&csv=1")
-        assert {r["shipment_id"] for r in csv.DictReader(io.StringIO(await got.text()))} == own
+        assert {r["shipment_id"] for r in csv.DictReader(io.StringIO(await got.text()))} == (
+            delivered
+        )
     for sid in other:
         assert (await member.get(f"/console/shipments/{sid}?lang=en")).status == 404
     for sid in own:
         assert (await member.get(f"/console/shipments/{sid}?lang=en")).status == 200
+
+
+async def _failed_notice(settings: Settings, redis: Redis, account: str) -> tuple[str, str, str]:
+    """A shipment of `account`, picked up, whose SMS to its recipient gave up (a dead
+    letter), on the failed notices' list: (shipment id, notification id, tracking id)."""
+    sid = f"team-{uuid.uuid4().hex[:10]}"
+    registered = registration_event(sid)
+    registered.registered.account_id = account
+    registered.registered.tracking_id = f"TRK{uuid.uuid4().hex[:17]}"
+    status = status_event(sid, Status.PICKED_UP)
+    await TrackingStore(redis).apply([registered, status])
+    nid = str(uuid.uuid4())
+    book = NoticeBook(redis, settings.notifications_topic)
+    meta = {"c": "sms", "p": "recipient", "st": "picked_up", "ev": status.event_id}
+    await book.claim(sid, nid, meta, 5.0, planned_ms=status.recorded_at.ToMilliseconds())
+    await book.update(sid, nid, "dead", {"e": "gave up after 3 attempts: 500"})
+    await NoticeFailures(redis, keep_days=settings.retention_days).add(sid, nid)
+    return sid, nid, registered.registered.tracking_id

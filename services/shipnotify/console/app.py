@@ -15,6 +15,7 @@ from shipnotify.console import (
     cases,
     kpis,
     links,
+    notices,
     pages,
     portal,
     shipments,
@@ -69,6 +70,7 @@ _CASE_FORM: dict[int, tuple[str, type[BaseModel] | None]] = {
     503: ("Kafka did not acknowledge: nothing recorded; the page saying so", None),
 }
 ROUTES = [
+    *notices.ROUTES,
     Route(
         "GET",
         pages.OVERVIEW,
@@ -238,6 +240,7 @@ def install(
     )
     app[TRACKING] = TrackingStore(client)
     app[REDIS] = client
+    notices.install(app, settings)
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     sredis.check_ready(app, client)

@@ -30,11 +30,13 @@ from shipnotify.model.survey import SCALE_NAMES
 from shipnotify.store import UNREACHABLE
 
 OVERVIEW, SATISFACTION, CASES = "/console", "/console/satisfaction", "/console/cases"
+NOTICES = "/console/notices"
 SECTIONS = (
     ("overview", OVERVIEW),
     ("satisfaction", SATISFACTION),
     ("cases", CASES),
     ("shipments", "/console/shipments"),  # console/shipments.py
+    ("notices", NOTICES),
     ("webhooks", "/console/webhooks"),  # and the team (console/webhooks.py, team.py)
 )
 _FIGURES = frozenset({"overview", "satisfaction"})  # the sections that keep the period

@@ -16,6 +16,7 @@ from shipnotify.config import Settings
 from shipnotify.hooks import cases, landing, notices, overdue, page_answers, push, sms
 from shipnotify.hooks.resources import (
     BOOK,
+    FAILURES,
     FEEDBACK,
     FIGURES,
     HELP,
@@ -29,6 +30,7 @@ from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
 from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.feedback import FeedbackStore
+from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_help import SurveyHelp
 from shipnotify.web import Route, case_changes, cors
@@ -366,6 +368,7 @@ def install(
     app[BOOK] = NoticeBook(
         client, settings.notifications_topic, opt_out_secret=settings.opt_out_secret
     )
+    app[FAILURES] = NoticeFailures(client, keep_days=settings.retention_days)
     app[TRACKING] = TrackingStore(client)
     app[RULES] = settings.survey_rules()
     app[FEEDBACK] = feedback or FeedbackStore(

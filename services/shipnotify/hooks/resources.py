@@ -8,6 +8,7 @@ from shipnotify.model.survey import Rules
 from shipnotify.store import TrackingStore
 from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.feedback import FeedbackStore
+from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_help import SurveyHelp
 
@@ -19,3 +20,4 @@ RULES = web.AppKey("hooks_survey_rules", Rules)
 HELP = web.AppKey("hooks_survey_help", SurveyHelp)
 REDIS = web.AppKey("hooks_redis", Redis)  # account keys and shipments' owners, read only
 FIGURES = web.AppKey("hooks_notice_days", NoticeDays)  # the SMS receipts' per-day figures
+FAILURES = web.AppKey("hooks_notice_failures", NoticeFailures)  # a failed receipt lists it

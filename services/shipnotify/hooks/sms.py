@@ -14,9 +14,10 @@ from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
 from shipnotify.hooks import answers, lookups, survey_reply
-from shipnotify.hooks.resources import BOOK, FEEDBACK, FIGURES, HELP, RULES, SETTINGS
+from shipnotify.hooks.resources import BOOK, FAILURES, FEEDBACK, FIGURES, HELP, RULES, SETTINGS
 from shipnotify.i18n import DEFAULT, language_for, mark, text
 from shipnotify.model import feedback_events, survey
+from shipnotify.model.sent_again import FAILED
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import ApiError, parse_form
@@ -69,6 +70,8 @@ async def message_status(request: web.Request) -> web.Response:
         await request.app[FIGURES].receipt(
             shipment_id, nid, planned_ms=_planned(request), delivered=state == "delivered"
         )
+    if state in FAILED:  # the receipt made it so: on the console's failed notices' list
+        await request.app[FAILURES].add(shipment_id, nid)
     log.info(
         "delivery receipt",
         shipment_id=shipment_id,

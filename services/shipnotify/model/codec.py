@@ -177,6 +177,13 @@ def _check(event: pb.ShipmentEvent) -> None:
         raise MalformedEvent("registered.tracking_id is missing")
     elif body in ("push_subscribed", "push_unsubscribed") and not getattr(event, body).endpoint:
         raise MalformedEvent(f"{body}.endpoint is missing")
+    elif body == "notice_sent_again":
+        again = event.notice_sent_again
+        for name in ("notification_id", "status_event_id"):
+            try:
+                uuid.UUID(getattr(again, name))
+            except ValueError:
+                raise MalformedEvent(f"notice_sent_again.{name} is not a UUID") from None
 
 
 def event_status(event: pb.ShipmentEvent) -> Status:

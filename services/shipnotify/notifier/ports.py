@@ -3,7 +3,7 @@ throttle (store/survey_throttle.py) and of Kafka's producer (its dead letters; t
 subscriptions gone, on the events topic; the surveys sent, on the feedback topic), as ports:
 the service hands in the real ones, tests their own. The webhooks' endpoints, message
 stores and delivery logs (store/webhooks.py) are a port too, and so are the per-day notice
-figures (store/day_figures.py). A provider's port is
+figures (store/day_figures.py) and the failed notices' list. A provider's port is
 outcomes.Sender."""
 
 from __future__ import annotations
@@ -84,6 +84,14 @@ class Figures(Protocol):
         latency_ms: int | None,
         account: str | None = None,
     ) -> None: ...
+
+
+class Failures(Protocol):
+    """The failed notices' list (store/notice_failures.py), for the console."""
+
+    async def add(self, shipment_id: str, nid: str, at_ms: int | None = None) -> None: ...
+
+    async def remove(self, shipment_id: str, nid: str) -> None: ...
 
 
 class Throttle(Protocol):

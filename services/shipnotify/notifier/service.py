@@ -16,6 +16,7 @@ from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
 from shipnotify.store.day_figures import NoticeDays
+from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_throttle import SurveyThrottle
 from shipnotify.store.webhooks import WebhookStore
@@ -104,6 +105,7 @@ async def _run(
             clients.redis, zone_of(settings.time_zone), keep_days=settings.figures_days
         ),
         tracer=tracer,
+        failures=NoticeFailures(clients.redis, keep_days=settings.retention_days),
     )
     log.info("notifier started", group=settings.notifier_group, topic=settings.notifications_topic)
     try:

@@ -32,11 +32,12 @@ from shipnotify.config import Settings
 from shipnotify.model import day_figures, survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
+from shipnotify.model.sent_again import FAILED
 from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Figures, Producer, Throttle, Webhooks
+from shipnotify.notifier.ports import Book, Failures, Figures, Producer, Throttle, Webhooks
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
@@ -100,6 +101,7 @@ class Notifier:
         webhooks: Webhooks | None = None,
         figures: Figures | None = None,
         tracer: trace.Tracer | None = None,
+        failures: Failures | None = None,
     ) -> None:
         self.settings = settings
         self.figures = figures  # None: no per-day notice figures
@@ -107,6 +109,7 @@ class Notifier:
         self.producer = producer
         self.throttle = throttle
         self.webhooks = webhooks
+        self.failures = failures  # None: no console lists the failed notices
         self.gate = EndpointGate(settings.webhooks_per_endpoint)
         self.tracer = tracer or tracing.tracer()
         rates = {
@@ -565,6 +568,7 @@ class Notifier:
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
             metrics.SURVEY_NOTICES.labels(kind, state).inc()
+        await self._list_failure(job, state)
         await self.book.finish(
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
@@ -589,6 +593,18 @@ class Notifier:
             latency_ms=now_ms() - planned if status else None,
             account=account,
         )
+
+    async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
+        """A notice that failed goes on the console's failed notices' list; one sent again
+        takes its failed one off once it went, or takes its place when it failed too (one of
+        them is sent again next, not both). Before the notice is final: were this lost with
+        a crash, the notice comes due again and does it again."""
+        if self.failures is None:
+            return
+        if state in FAILED:
+            await self.failures.add(job.shipment_id, job.notification_id)
+        if job.sent_again_of and (state in FAILED or state == "sent"):
+            await self.failures.remove(job.shipment_id, job.sent_again_of)
 
     async def _unsubscribe(self, job: npb.NotificationJob) -> None:
         """Tells the tracker, through the events topic, to delete a push subscription its

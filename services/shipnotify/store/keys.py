@@ -295,3 +295,16 @@ def shipments_key(account: str, status: str) -> str:
     changes; each set forgets a shipment registered SHIPNOTIFY_RETENTION_DAYS ago. An
     account id has no ":", so the names never collide."""
     return "shipments:" + ("acct:" + account if account else "all") + ":" + status
+
+
+FAILED_NOTICES = "notices:failed"  # every account's (the operator's list)
+
+
+def failed_notices_key(account_id: str = "") -> str:
+    """The notices that ended in a failure (failed, undelivered, rejected, dead), a sorted
+    set of "<shipment id> <notification id>" by when they ended (ms): every account's ("",
+    the operator's), or one account's (its shipments' owner's). The notifier adds a notice
+    when it ends so and hooks when a delivery receipt says so; one sent again and sent
+    leaves it; those older than the retention go as others come (store/notice_failures.py).
+    The console's failed notices page reads a page of it, newest first."""
+    return FAILED_NOTICES if not account_id else _account(account_id, "failed_notices")

@@ -224,6 +224,23 @@ class NoticeBook:
         domain = stored.pop("@", "")  # of the emails' Message-IDs (notice_update.lua)
         return {nid: _readable(nid, raw, domain) for nid, raw in stored.items()}
 
+    async def some(self, notices: list[tuple[str, str]]) -> list[dict[str, Any] | None]:
+        """Notices of many shipments, (shipment id, notification id) each, with their fields
+        spelt out as of_shipment spells them (None: not found), in one round trip."""
+        if not notices:
+            return []
+        pipe = self._redis.pipeline(transaction=False)  # the keys span slots
+        for shipment_id, nid in notices:
+            pipe.hget(sending_key(shipment_id), nid)
+            pipe.hmget(notices_key(shipment_id), [nid, "@"])
+        found = await pipe.execute()
+        out: list[dict[str, Any] | None] = []
+        for i, (_, nid) in enumerate(notices):
+            sending, (final, domain) = found[2 * i], found[2 * i + 1]
+            raw = final or sending
+            out.append(None if raw is None else _readable(nid, _text(raw), _text(domain or b"")))
+        return out
+
     # the due set: retries, deferrals, and every notice while it is being sent
     async def schedule(self, jobs: list[bytes], at_ms: int) -> None:
         if jobs:

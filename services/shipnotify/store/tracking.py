@@ -33,6 +33,7 @@ from shipnotify.store.keys import (
     OWNER_TTL_S,
     account_key,
     owner_key,
+    parties_key,
     shipment_keys,
     state_key,
     timeline_key,
@@ -356,6 +357,22 @@ class TrackingStore:
             version=int(state.get(b"v", 0)),
             timeline_raw=raw_entries,
         )
+
+    async def sent_again_basis(
+        self, shipment_id: str, status_event_id: str
+    ) -> tuple[bytes, bytes | None, int, tuple[pb.PushSubscribed, ...]]:
+        """What a notice sent again is planned from (model/sent_again.py): the shipment's
+        registration (b"" once its contacts were erased), the timeline entry of the status
+        event it told of, when its contacts were last erased (ms, 0: never) and its push
+        subscriptions. One round trip, its keys sharing the shipment's hash tag."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(parties_key(shipment_id))
+        pipe.hget(timeline_key(shipment_id), status_event_id)
+        pipe.hget(state_key(shipment_id), "x")
+        parties, entry, erased = await pipe.execute()
+        erased_ms = int(text(erased).split(",", 1)[0]) if erased else 0
+        [push] = await self.push.of([shipment_id])
+        return bytes(parties or b""), entry, erased_ms, push
 
     async def check_intact(self) -> None:
         await intact.check(self._redis)

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from shipnotify import kafka, logs, metrics, tracing
 from shipnotify.config import Settings
 from shipnotify.consumer import batches, dead_letters
+from shipnotify.model import sent_again
 from shipnotify.store import Applied, TrackingStore
 from shipnotify.store.tracking import fails_every_time
 from shipnotify.tracker.batch import DeadLetter, decoded, jobs_for, sorted_out
@@ -73,10 +74,41 @@ class Tracker:
         jobs = jobs_for(applied, batch.traces, self.plan)
         if self.webhooks is not None:
             jobs += await self.webhooks.plan(applied, batch.traces)
+        jobs += await self._sent_again(applied, batch.traces)
         acks += await self.jobs.send(jobs)
         await asyncio.gather(*acks)
         spans.end()
         self._record(applied, spans, len(jobs), collections.Counter(d.why for d in dead))
+
+    async def _sent_again(
+        self, applied: Sequence[tuple[Applied, int]], traces: Sequence[tracing.Headers]
+    ) -> list[tracing.Record]:
+        """The jobs of the notices the console asked to send again (NoticeSentAgain), planned
+        from the shipment's contacts as they are now; a redelivered request plans the same
+        job again (its id derives from the request's), which the notifier sends once."""
+        jobs: list[tracing.Record] = []
+        for done, i in applied:
+            event = done.event
+            if event.WhichOneof("body") != "notice_sent_again":
+                continue
+            again = event.notice_sent_again
+            parties, entry, erased_ms, push = await self.store.sent_again_basis(
+                event.shipment_id, again.status_event_id
+            )
+            job = sent_again.job(
+                event, parties=parties, push=push, entry=entry, erased_ms=erased_ms
+            )
+            if job is None:
+                log.warning(
+                    "a notice asked to be sent again has nobody to go to",
+                    shipment_id=event.shipment_id,
+                    notification_id=again.notification_id,
+                    event_id=event.event_id,
+                )
+                continue
+            record = (event.shipment_id.encode(), job.SerializeToString())
+            jobs += tracing.in_trace([record], traces[i])  # the console's request's trace
+        return jobs
 
     async def _with_survey_settings(
         self, applied: list[tuple[Applied, int]]

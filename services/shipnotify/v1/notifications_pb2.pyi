@@ -37,7 +37,7 @@ NOTICE_KIND_CASE_ALERT: NoticeKind
 NOTICE_KIND_ENDPOINT_DISABLED: NoticeKind
 
 class NotificationJob(_message.Message):
-    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert", "webhook", "endpoint_alert")
+    __slots__ = ("notification_id", "shipment_id", "event_id", "tracking_id", "party", "channel", "address", "name", "locale", "time_zone", "status", "failure", "occurred_at", "planned_at", "traceparent", "tracestate", "received_by", "push_p256dh", "push_auth", "kind", "not_before", "survey_id", "scale", "case_alert", "webhook", "endpoint_alert", "sent_again_of")
     NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,7 @@ class NotificationJob(_message.Message):
     CASE_ALERT_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_ALERT_FIELD_NUMBER: _ClassVar[int]
+    SENT_AGAIN_OF_FIELD_NUMBER: _ClassVar[int]
     notification_id: str
     shipment_id: str
     event_id: str
@@ -90,7 +91,8 @@ class NotificationJob(_message.Message):
     case_alert: CaseAlert
     webhook: WebhookMessage
     endpoint_alert: EndpointAlert
-    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ..., webhook: _Optional[_Union[WebhookMessage, _Mapping]] = ..., endpoint_alert: _Optional[_Union[EndpointAlert, _Mapping]] = ...) -> None: ...
+    sent_again_of: str
+    def __init__(self, notification_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., event_id: _Optional[str] = ..., tracking_id: _Optional[str] = ..., party: _Optional[_Union[PartyRole, str]] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., address: _Optional[str] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., time_zone: _Optional[str] = ..., status: _Optional[_Union[_shipment_events_pb2.Status, str]] = ..., failure: _Optional[_Union[_shipment_events_pb2.AttemptFailure, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., received_by: _Optional[str] = ..., push_p256dh: _Optional[str] = ..., push_auth: _Optional[str] = ..., kind: _Optional[_Union[NoticeKind, str]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_id: _Optional[str] = ..., scale: _Optional[_Union[_survey_pb2.Scale, str]] = ..., case_alert: _Optional[_Union[CaseAlert, _Mapping]] = ..., webhook: _Optional[_Union[WebhookMessage, _Mapping]] = ..., endpoint_alert: _Optional[_Union[EndpointAlert, _Mapping]] = ..., sent_again_of: _Optional[str] = ...) -> None: ...
 
 class WebhookMessage(_message.Message):
     __slots__ = ("message_id", "event_type", "account_id", "endpoint_id", "payload", "created_at")

@@ -176,8 +176,22 @@ class ContactsErased(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class NoticeSentAgain(_message.Message):
+    __slots__ = ("notification_id", "status_event_id", "channel", "party", "requested_by")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    notification_id: str
+    status_event_id: str
+    channel: Channel
+    party: int
+    requested_by: str
+    def __init__(self, notification_id: _Optional[str] = ..., status_event_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., party: _Optional[int] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
 class ShipmentEvent(_message.Message):
-    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed", "contacts_erased", "courier_assigned", "push_subscribed", "push_unsubscribed")
+    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "source", "registered", "status_changed", "contacts_erased", "courier_assigned", "push_subscribed", "push_unsubscribed", "notice_sent_again")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +203,7 @@ class ShipmentEvent(_message.Message):
     COURIER_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     PUSH_SUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     PUSH_UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_SENT_AGAIN_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     shipment_id: str
     occurred_at: _timestamp_pb2.Timestamp
@@ -200,4 +215,5 @@ class ShipmentEvent(_message.Message):
     courier_assigned: CourierAssigned
     push_subscribed: PushSubscribed
     push_unsubscribed: PushUnsubscribed
-    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., contacts_erased: _Optional[_Union[ContactsErased, _Mapping]] = ..., courier_assigned: _Optional[_Union[CourierAssigned, _Mapping]] = ..., push_subscribed: _Optional[_Union[PushSubscribed, _Mapping]] = ..., push_unsubscribed: _Optional[_Union[PushUnsubscribed, _Mapping]] = ...) -> None: ...
+    notice_sent_again: NoticeSentAgain
+    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[Source, str]] = ..., registered: _Optional[_Union[ShipmentRegistered, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., contacts_erased: _Optional[_Union[ContactsErased, _Mapping]] = ..., courier_assigned: _Optional[_Union[CourierAssigned, _Mapping]] = ..., push_subscribed: _Optional[_Union[PushSubscribed, _Mapping]] = ..., push_unsubscribed: _Optional[_Union[PushUnsubscribed, _Mapping]] = ..., notice_sent_again: _Optional[_Union[NoticeSentAgain, _Mapping]] = ...) -> None: ...

@@ -31,6 +31,7 @@ _KINDS = {
     "courier_assigned": "courier",
     "push_subscribed": "push_subscribed",
     "push_unsubscribed": "push_unsubscribed",
+    "notice_sent_again": "notice_sent_again",
 }
 # AnswerSource -> metric label
 _SOURCES = {
