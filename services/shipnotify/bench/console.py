@@ -1,6 +1,7 @@
 """The console's figure of the benchmark: a year of per-day satisfaction counts, as the
 tracker's feedback consumer would have folded them for `shipments` shipments (three in four
-asked, two in five of those answering, by 20 depots' 400 couriers at every hour), written
+asked, two in five of those answering, by 20 depots' 400 couriers at every hour) and the
+overview's shipment and notice counts as the tracker and notifier fold them, written
 straight into Redis, then the overview and the satisfaction page (the heatmap, the cuts, the
 pain map, the trend) asked for the whole year over HTTP, each timed from request to last byte:
 the first request apart (it compiles the templates and reads every settled month, which later
@@ -21,6 +22,7 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.console import app as console_app
 from shipnotify.devstack import processes
+from shipnotify.model import day_figures as figures
 from shipnotify.model.survey_days import CUTS, field
 from shipnotify.store.keys import survey_cut_key
 from shipnotify.v1 import survey_pb2 as spb
@@ -29,6 +31,47 @@ from shipnotify.web.serving import serve
 CSAT = spb.SCALE_CSAT
 DEPOTS, COURIERS = 20, 400
 _SCORES = ((5, 0.5), (4, 0.25), (3, 0.1), (2, 0.08), (1, 0.07))
+
+
+async def year_of_operations(redis: Redis, *, shipments: int, today: date) -> None:
+    """Writes 365 days of the overview's shipment and notice counts (model/day_figures.py):
+    each day a 365th of the shipments registered and delivered, three in four covered, an
+    SMS and an email each sent (one in fifty failed), their latencies and receipts."""
+    rng = random.Random(2)
+    per_day = round(shipments / 365)
+    months: dict[tuple[str, str], Counter[str]] = {}
+    for back in range(365):
+        day = today - timedelta(back)
+        counts = {
+            figures.SHIPMENTS: Counter(
+                {
+                    figures.REGISTERED: per_day,
+                    figures.DELIVERED: per_day,
+                    figures.COVERED: round(per_day * 0.75),
+                }
+            ),
+            figures.NOTICES: Counter(),
+        }
+        notices = counts[figures.NOTICES]
+        for channel in ("sms", "email"):
+            failed = round(per_day * 2 * 0.02)
+            notices[f"{channel}|{figures.SENT}"] = per_day * 2 - failed
+            notices[f"{channel}|{figures.FAILED}"] = failed
+        for _ in range(200):  # the latencies' shape, scaled to the notices sent
+            notices[f"{figures.LATENCY}{figures.bucket(round(rng.lognormvariate(6, 0.6)))}"] += (
+                per_day * 4 // 200
+            )
+        notices[figures.RECEIPTS] = per_day * 2
+        notices[figures.RECEIPTS_DELIVERED] = per_day * 2 - failed
+        pipe = redis.pipeline(transaction=False)
+        for cut, fields in counts.items():
+            pipe.hset(survey_cut_key(day.isoformat(), cut), mapping=fields)  # type: ignore[arg-type]
+            months.setdefault((day.isoformat()[:7], cut), Counter()).update(fields)
+        await pipe.execute()
+    pipe = redis.pipeline(transaction=False)
+    for (month, cut), fields in months.items():
+        pipe.hset(survey_cut_key(month, cut), mapping=fields)  # type: ignore[arg-type]
+    await pipe.execute()
 
 
 async def year_of_answers(redis: Redis, zone: ZoneInfo, *, shipments: int, today: date) -> int:

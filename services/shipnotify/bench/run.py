@@ -497,6 +497,7 @@ class Stack:
             bench_console.year_of_answers(self.redis, zone, shipments=shipments, today=today),
             unit=" answers",
         )
+        await bench_console.year_of_operations(self.redis, shipments=shipments, today=today)
         times = await bench_console.page_times(self.settings, self.redis, today=today, requests=20)
         report.details["console"] = {"answers": answers, **times}
         for page, what in (
