@@ -10,6 +10,7 @@ requests get the JSON error body of every other error and one log line without a
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -98,6 +99,9 @@ async def serve(
             await web.TCPSite(runner, host, port).start()
         except OSError as e:
             raise CannotListen(f"cannot listen on {host}:{port} ({e.strerror})") from None
+        # What is loaded by now (modules, templates, catalogs) lives as long as the process:
+        # kept out of the collector's full passes, which otherwise stall a request ~80 ms
+        gc.freeze()
         yield runner
     finally:
         await runner.cleanup()
