@@ -7,6 +7,8 @@ import asyncio
 import csv
 import io
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -22,7 +24,9 @@ from .test_browser import RECORD_VIOLATIONS
 DESKTOP = {"width": 1280, "height": 900}
 
 
-async def signed_in(browser: Browser, base: str, *, lang: str, phone: bool = False) -> Page:
+async def new_page(browser: Browser, *, lang: str, phone: bool = False) -> Page:
+    """A page at desktop or phone width in a browser speaking `lang`, recording CSP
+    violations."""
     context = await browser.new_context(
         viewport=PHONE if phone else DESKTOP,  # type: ignore[arg-type]
         is_mobile=phone,
@@ -32,6 +36,21 @@ async def signed_in(browser: Browser, base: str, *, lang: str, phone: bool = Fal
     )
     page = await context.new_page()
     await page.add_init_script(RECORD_VIOLATIONS)
+    return page
+
+
+@asynccontextmanager
+async def operator(base: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client signed in to the console with the operator key."""
+    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        form = await (await http.get("/console/sign-in")).text()
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        await http.post("/console/sign-in", data={"key": API_KEY, "csrf": token})
+        yield http
+
+
+async def signed_in(browser: Browser, base: str, *, lang: str, phone: bool = False) -> Page:
+    page = await new_page(browser, lang=lang, phone=phone)
     await page.goto(f"{base}/console")
     await expect(page.get_by_test_id("sign-in-form")).to_be_visible()
     await page.get_by_test_id("key").fill(API_KEY)
@@ -45,10 +64,7 @@ async def history_in(base: str) -> None:
     counted (the demo's own answers may come on top)."""
     answers, reasons = history.answered(ZoneInfo(DEV_ZONE))
     deadline = time.monotonic() + 90
-    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        form = await (await http.get("/console/sign-in")).text()
-        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        await http.post("/console/sign-in", data={"key": API_KEY, "csrf": token})
+    async with operator(base) as http:
         while True:
             counted = []
             for table in ("depot", "reason"):

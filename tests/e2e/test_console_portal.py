@@ -22,9 +22,9 @@ from playwright.async_api import Browser, Page, expect
 from shipnotify.devstack.demo import ACCOUNT_NAME, ACCOUNT_SHIPMENTS, TEAM_EMAIL
 
 from .conftest import API_KEY
-from .console import DESKTOP, history_in, signed_in
+from .console import DESKTOP, history_in, new_page, operator, signed_in
 from .courier import PHONE, check_readable_and_reachable, shoot
-from .test_browser import RECORD_VIOLATIONS, Watch
+from .test_browser import Watch
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -157,15 +157,7 @@ async def _link(base: str) -> str:
 
 async def _member(browser: Browser, base: str, account: str, *, lang: str) -> Page:
     """A phone signed in as the demo account's team member, by the emailed link."""
-    context = await browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        accept_downloads=True,
-        locale={"en": "en-GB", "ru": "ru-RU", "ro": "ro-RO"}[lang],
-    )
-    page = await context.new_page()
-    await page.add_init_script(RECORD_VIOLATIONS)
+    page = await new_page(browser, lang=lang, phone=True)
     await page.goto(f"{base}/console/sign-in?lang={lang}")
     await page.get_by_test_id("link-account").fill(account)
     await page.get_by_test_id("link-email").fill(TEAM_EMAIL)
@@ -178,10 +170,7 @@ async def _member(browser: Browser, base: str, account: str, *, lang: str) -> Pa
 
 async def _carriers_shipment(base: str) -> str:
     """A shipment of the carrier's own, as the operator's CSV lists it."""
-    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        form = await (await http.get("/console/sign-in")).text()
-        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        await http.post("/console/sign-in", data={"key": API_KEY, "csrf": token})
+    async with operator(base) as http:
         got = await http.get("/console/shipments", params={"csv": "1", "status": "delivered"})
         rows = list(csv.DictReader(io.StringIO(await got.text())))
     return next(r["shipment_id"] for r in rows if not r["account"])

@@ -13,6 +13,8 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -124,27 +126,33 @@ def _day(rng: random.Random, day: date, sent: int) -> dict[str, Counter[str]]:
     return counts
 
 
+@asynccontextmanager
+async def signed_in(settings: Settings, redis: Redis) -> AsyncIterator[aiohttp.ClientSession]:
+    """The console served on a free port and a client signed in to it as the operator."""
+    port = processes.free_port()
+    app = console_app.init_app(settings, redis=redis)
+    jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: cookies of an address
+    async with (
+        serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}", cookie_jar=jar) as http,
+    ):
+        form = await (await http.get("/console/sign-in")).text()
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        await http.post("/console/sign-in", data={"key": settings.api_keys[0], "csrf": token})
+        yield http
+
+
 async def page_times(
     settings: Settings, redis: Redis, *, today: date, requests: int
 ) -> dict[str, dict[str, float]]:
     """Each page for the whole year, `requests` times: ms percentiles of each."""
-    port = processes.free_port()
-    app = console_app.init_app(settings, redis=redis)
     year = f"from={(today - timedelta(364)).isoformat()}&to={today.isoformat()}"
     pages = {
         "overview": f"/console?lang=en&{year}",
         "satisfaction": f"/console/satisfaction?lang=en&scale=csat&{year}",
     }
-    jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: cookies of an address
-    base = f"http://127.0.0.1:{port}"
     timed: dict[str, dict[str, float]] = {}
-    async with (
-        serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
-        aiohttp.ClientSession(base, cookie_jar=jar) as http,
-    ):
-        form = await (await http.get("/console/sign-in")).text()
-        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        await http.post("/console/sign-in", data={"key": settings.api_keys[0], "csrf": token})
+    async with signed_in(settings, redis) as http:
         for name, path in pages.items():
             took = []
             for _ in range(requests + 1):

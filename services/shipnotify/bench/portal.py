@@ -13,16 +13,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from redis.asyncio import Redis
 
+from shipnotify.bench.console import signed_in
 from shipnotify.config import Settings
-from shipnotify.console import app as console_app
 from shipnotify.devstack import processes
 from shipnotify.model.status import Status
 from shipnotify.store.keys import shipments_key, state_key, tracking_key
 from shipnotify.store.shipment_list import Listing, moves
-from shipnotify.web.serving import serve
 
 ACCOUNTS = 20
 _CHUNK = 10_000
@@ -83,8 +81,6 @@ async def page_times(
 ) -> dict[str, dict[str, float]]:
     """Each view `requests` times: ms percentiles of each (the lists kept a year:
     SHIPNOTIFY_RETENTION_DAYS=365)."""
-    port = processes.free_port()
-    app = console_app.init_app(settings.with_(retention_days=365), redis=redis)
     today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
     month = f"from={(today - timedelta(60)).isoformat()}&to={(today - timedelta(31)).isoformat()}"
     half_year = now_ms - 182 * 86_400_000
@@ -103,16 +99,8 @@ async def page_times(
         "search": f"/console/shipments?lang=en&q=T{shipments // 2 + 1:07d}",
         "csv_month": csv,
     }
-    jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: cookies of an address
-    base = f"http://127.0.0.1:{port}"
     timed: dict[str, dict[str, float]] = {}
-    async with (
-        serve(app, "127.0.0.1", port, shutdown_timeout_s=1),
-        aiohttp.ClientSession(base, cookie_jar=jar) as http,
-    ):
-        form = await (await http.get("/console/sign-in")).text()
-        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        await http.post("/console/sign-in", data={"key": settings.api_keys[0], "csrf": token})
+    async with signed_in(settings.with_(retention_days=365), redis) as http:
         for name, path in views.items():
             took, rows = [], 0
             for _ in range(requests + 1):
