@@ -13,13 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_datetime
 
-from shipnotify.console import pages, view
+from shipnotify.console import pages, shown, view
 from shipnotify.console.resources import FEEDBACK, REDIS, TRACKING, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.i18n import mark, text
-from shipnotify.i18n.labels import FAILURE_LABELS, STATUS_LABELS
 from shipnotify.i18n.questions import REASON
 from shipnotify.model import survey_names as names
 from shipnotify.store import accounts
@@ -136,16 +134,7 @@ async def render_case(
         _survey(request, case), request.app[TRACKING].shipment(case.shipment_id)
     )
     zone = request.app[ZONE]
-    timeline = [
-        {
-            "status": STATUS_LABELS[lang][entry.status],
-            "at": _when(entry.occurred_at_ms, request, lang),
-            "iso": datetime.fromtimestamp(entry.occurred_at_ms / 1000, zone).isoformat(),
-            "depot": (entry.location or {}).get("depot", ""),
-            "failure": FAILURE_LABELS[lang][entry.failure] if entry.failure else "",
-        }
-        for entry in (shipment.timeline if shipment is not None else [])
-    ]
+    timeline = shown.timeline(request, lang, (shipment.timeline if shipment is not None else []))
     base = CASE_PATH.format(case_id=case.case_id)
     page = view.render(
         request,
@@ -195,7 +184,7 @@ def case_view(
             "cause": text(lang, f"console.cases.cause.{cause}") if cause else "",
             "note": case.closed.note,
             "by": case.closed.operator,
-            "at": _when(case.closed_at_ms, request, lang) if case.closed_at_ms else "",
+            "at": shown.when(request, case.closed_at_ms, lang) if case.closed_at_ms else "",
         }
     scale = names.name_of(names.SCALES, answer.scale) if answer else None
     source = names.name_of(names.SOURCES, answer.source) if answer else None
@@ -207,8 +196,8 @@ def case_view(
         "state": case.state,
         "state_label": text(lang, f"console.cases.state.{case.state}"),
         "overdue": case.overdue(now_ms),
-        "opened": _when(case.opened_at_ms, request, lang),
-        "due": _when(case.due_at_ms, request, lang),
+        "opened": shown.when(request, case.opened_at_ms, lang),
+        "due": shown.when(request, case.due_at_ms, lang),
         "depot": case.depot,
         "courier": case.courier_id,
         "answer": {
@@ -223,7 +212,7 @@ def case_view(
         "comment": follow_up.comment if follow_up else "",
         "taken_by": case.taken_by,
         "notes": [
-            {"at": _when(n.at_ms, request, lang), "operator": n.operator, "text": n.text}
+            {"at": shown.when(request, n.at_ms, lang), "operator": n.operator, "text": n.text}
             for n in case.notes
         ],
         "closed": closed,
@@ -260,11 +249,6 @@ async def _visible(request: web.Request, viewer: Viewer, found: list[Case]) -> l
 
 async def _survey(request: web.Request, case: Case) -> Survey | None:
     return await request.app[FEEDBACK].survey(case.shipment_id, case.survey_id)
-
-
-def _when(ms: int, request: web.Request, lang: str) -> str:
-    at = datetime.fromtimestamp(ms / 1000, UTC).astimezone(request.app[ZONE])
-    return format_datetime(at, "d MMM y, HH:mm", locale=lang)
 
 
 def _now_ms() -> int:

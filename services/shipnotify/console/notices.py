@@ -18,15 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_datetime
 
 from shipnotify import backoff, logs
 from shipnotify.config import Settings
-from shipnotify.console import pages, view
+from shipnotify.console import pages, shown, view
 from shipnotify.console.resources import REDIS, TRACKING, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.i18n import mark, text
-from shipnotify.i18n.labels import FAILURE_LABELS, STATUS_LABELS
+from shipnotify.i18n.labels import STATUS_LABELS
 from shipnotify.model import sent_again
 from shipnotify.model.codec import MAX_ID_LENGTH
 from shipnotify.model.status import Status
@@ -171,7 +170,7 @@ async def _failed_list(
         if doc is None:  # its shipment's keys have expired meanwhile
             continue
         row = notice_view(request, failed.shipment_id, failed.notification_id, doc, lang)
-        row["ended"] = _when(failed.at_ms, request, lang)
+        row["ended"] = shown.when(request, failed.at_ms, lang, shown.SECONDS)
         row["shipment_link"] = view.link(PATH, lang, shipment=failed.shipment_id)
         rows.append(row)
     more = listed.total > page * PAGE_ROWS
@@ -223,16 +222,9 @@ async def render_shipment(
     for n in notices:
         nid = n["notification_id"]
         n["again"] = nid in still and not sent_again.copy_on_its_way(nid, states)
-    timeline = [
-        {
-            "status": STATUS_LABELS[lang][entry.status],
-            "at": _when(entry.occurred_at_ms, request, lang),
-            "iso": datetime.fromtimestamp(entry.occurred_at_ms / 1000, zone).isoformat(),
-            "depot": (entry.location or {}).get("depot", ""),
-            "failure": FAILURE_LABELS[lang][entry.failure] if entry.failure else "",
-        }
-        for entry in (shipment.timeline if shipment is not None else [])
-    ]
+    timeline = shown.timeline(
+        request, lang, (shipment.timeline if shipment is not None else []), shown.SECONDS
+    )
     page = view.render(
         request,
         "notices_shipment.html",
@@ -280,7 +272,7 @@ def notice_view(
         "provider_id": str(doc.get("id", "")),
         "receipt": text(lang, f"console.notices.state.{receipt}") if receipt in RANKS else "",
         "error": str(doc.get("e", "")),
-        "updated": _when(int(doc["t"]), request, lang) if doc.get("t") else "",
+        "updated": shown.when(request, int(doc["t"]), lang, shown.SECONDS) if doc.get("t") else "",
         "again": sent_again.may_send_again(doc),
     }
 
@@ -370,11 +362,6 @@ async def _may_see(request: web.Request, viewer: Viewer, shipment_id: str) -> bo
     if viewer.operator:
         return True
     return await accounts.owner(request.app[REDIS], shipment_id) == viewer.account
-
-
-def _when(ms: int, request: web.Request, lang: str) -> str:
-    at = datetime.fromtimestamp(ms / 1000, UTC).astimezone(request.app[ZONE])
-    return format_datetime(at, "d MMM y, HH:mm:ss", locale=lang)
 
 
 ROUTES = [

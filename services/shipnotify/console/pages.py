@@ -19,7 +19,7 @@ from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_s
 from markupsafe import Markup
 
 from shipnotify import logs
-from shipnotify.console import charts, figures, operations, view
+from shipnotify.console import charts, figures, operations, shown, view
 from shipnotify.console.filters import Filters, filters
 from shipnotify.console.resources import DAYS, FEEDBACK, FIGURES, SETTINGS, ZONE
 from shipnotify.console.sessions import Viewer
@@ -267,7 +267,7 @@ def _csv(table: dict[str, Any], chosen: Filters, name: str) -> web.Response:
     for label, f, kind in table["all"]:
         writer.writerow(
             [
-                _safe(label),
+                shown.csv_cell(label),
                 round(f.value, 3),
                 round(f.low, 3),
                 round(f.high, 3),
@@ -278,21 +278,7 @@ def _csv(table: dict[str, Any], chosen: Filters, name: str) -> web.Response:
         )
     period = f"{chosen.period.first.isoformat()}_{chosen.period.last.isoformat()}"
     filename = f"satisfaction-{chosen.scale_name}-{name}-{period}.csv"
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-def _safe(cell: str) -> str:
-    # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return shown.csv_response(out.getvalue(), filename)
 
 
 def _filters(request: web.Request, viewer: Viewer) -> Filters:

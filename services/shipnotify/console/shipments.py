@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_datetime
 from pydantic import BaseModel
 
-from shipnotify.console import pages, view
+from shipnotify.console import pages, shown, view
 from shipnotify.console.resources import REDIS, SETTINGS, TRACKING, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.console.shipment_filters import (
@@ -31,7 +30,7 @@ from shipnotify.console.shipment_filters import (
     shipment_filters,
 )
 from shipnotify.i18n import mark, text
-from shipnotify.i18n.labels import FAILURE_LABELS, STATUS_LABELS
+from shipnotify.i18n.labels import STATUS_LABELS
 from shipnotify.model.status import Status
 from shipnotify.store import accounts
 from shipnotify.store.keys import ACCOUNTS, parties_key, tracking_key
@@ -122,16 +121,7 @@ async def shipment_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such shipment", content_type="text/plain")
     name = reply_text(await redis.hget(ACCOUNTS, owner) or b"") if owner else ""
     zone = request.app[ZONE]
-    timeline = [
-        {
-            "status": STATUS_LABELS[lang][entry.status],
-            "at": _when(request, entry.occurred_at_ms, lang),
-            "iso": datetime.fromtimestamp(entry.occurred_at_ms / 1000, zone).isoformat(),
-            "depot": (entry.location or {}).get("depot", ""),
-            "failure": FAILURE_LABELS[lang][entry.failure] if entry.failure else "",
-        }
-        for entry in shipment.timeline
-    ]
+    timeline = shown.timeline(request, lang, shipment.timeline)
     registered = pb.ShipmentRegistered.FromString(parties) if isinstance(parties, bytes) else None
     return view.render(
         request,
@@ -142,8 +132,8 @@ async def shipment_page(request: web.Request) -> web.Response:
         tracking_id=shipment.tracking_id,
         status=STATUS_LABELS[lang][shipment.status],
         status_code=shipment.status.value,
-        status_at=_when(request, shipment.status_at_ms, lang),
-        registered=_when(request, listing.registered_ms, lang) if listing else "",
+        status_at=shown.when(request, shipment.status_at_ms, lang),
+        registered=shown.when(request, listing.registered_ms, lang) if listing else "",
         owner=owner,
         owner_name=name,
         depot=registered.depot if registered else "",
@@ -215,9 +205,9 @@ def _row(request: web.Request, r: Listed, lang: str, names: dict[str, str]) -> d
         "tracking_id": r.tracking_id,
         "status": STATUS_LABELS[lang][r.status] if r.status else "",
         "status_code": r.status.value if r.status else "",
-        "registered": _when(request, r.registered_ms, lang),
+        "registered": shown.when(request, r.registered_ms, lang),
         "registered_iso": _iso(request, r.registered_ms),
-        "updated": _when(request, r.status_at_ms, lang) if r.status_at_ms else "",
+        "updated": shown.when(request, r.status_at_ms, lang) if r.status_at_ms else "",
         "updated_iso": _iso(request, r.status_at_ms) if r.status_at_ms else "",
         "account": r.account,
         "account_name": names.get(r.account, ""),
@@ -253,14 +243,7 @@ async def _csv(
     """The whole filtered list, newest first, streamed a few hundred rows a round trip, at
     most CSV_ROWS; a last line says when it stopped there."""
     name = "-".join(p for p in ("shipments", chosen.account, chosen.status) if p)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        }
-    )
+    response = web.StreamResponse(headers=shown.csv_headers(f"{name}.csv"))
     await response.prepare(request)
     columns = ["shipment_id", "tracking_id", "status", "registered_at", "status_at", "account"]
     await response.write(_lines([columns]))
@@ -295,18 +278,8 @@ def _lines(rows: Any) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
-        writer.writerow([_safe(str(cell)) for cell in row])
+        writer.writerow([shown.csv_cell(str(cell)) for cell in row])
     return out.getvalue().encode()
-
-
-def _safe(cell: str) -> str:
-    # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
-def _when(request: web.Request, ms: int, lang: str) -> str:
-    at = datetime.fromtimestamp(ms / 1000, UTC).astimezone(request.app[ZONE])
-    return format_datetime(at, "d MMM y, HH:mm", locale=lang)
 
 
 def _iso(request: web.Request, ms: int) -> str:

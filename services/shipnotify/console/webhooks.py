@@ -21,7 +21,7 @@ from babel.dates import format_datetime
 from pydantic import ValidationError
 
 from shipnotify import logs
-from shipnotify.console import account_choice, pages, view
+from shipnotify.console import account_choice, pages, shown, view
 from shipnotify.console.resources import REDIS, ZONE
 from shipnotify.console.sessions import Viewer
 from shipnotify.i18n import mark, text
@@ -298,22 +298,10 @@ async def _csv(request: web.Request, endpoint: apb.Endpoint) -> web.Response:
     for _, t in entries:
         at = datetime.fromtimestamp(t.at_ms / 1000, UTC).isoformat()
         kind = types.get(t.message_id, "")
-        writer.writerow([at, t.message_id, kind, t.status, _safe(t.error), t.attempt, t.ms])
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="deliveries-{endpoint.endpoint_id}.csv"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-def _safe(cell: str) -> str:
-    # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+        writer.writerow(
+            [at, t.message_id, kind, t.status, shown.csv_cell(t.error), t.attempt, t.ms]
+        )
+    return shown.csv_response(out.getvalue(), f"deliveries-{endpoint.endpoint_id}.csv")
 
 
 def _entry_id(raw: str) -> bool:
