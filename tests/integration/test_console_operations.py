@@ -7,14 +7,14 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from shipnotify.config import Settings
 from shipnotify.console import kpis
-from shipnotify.model import day_figures as f
+from shipnotify.model import feedback_events
 from shipnotify.model.status import Status
 from shipnotify.store.day_figures import DayFigures, NoticeDays
 from shipnotify.store.keys import owner_key
@@ -50,19 +50,31 @@ async def shipments(
 async def notices(redis: Redis, account: str, day: date) -> None:
     """An account's notices planned on `day`: 3 SMS sent (2 delivered by their receipts, 1
     not), an email sent, a push failed; the status notices 0.3 s from their tap."""
-    figures = NoticeDays(redis, ZONE)
     sid = unique("ops")
     await redis.set(owner_key(sid), account)
-    planned = int(at(day, 12).timestamp() * 1000)
-    for i, (channel, outcome) in enumerate(
-        [("sms", f.SENT)] * 3 + [("email", f.SENT), ("push", f.FAILED)]
+    planned, now = int(at(day, 12).timestamp() * 1000), datetime.now(UTC)
+    events = []
+    for i, (channel, sent) in enumerate(
+        [(pb.CHANNEL_SMS, True)] * 3 + [(pb.CHANNEL_EMAIL, True), (pb.CHANNEL_PUSH, False)]
     ):
         nid = str(uuid.uuid4())
-        await figures.final(
-            sid, nid, planned_ms=planned, channel=channel, outcome=outcome, latency_ms=300
+        events.append(
+            feedback_events.settled(
+                sid,
+                nid,
+                channel=channel,
+                sent=sent,
+                planned_ms=planned,
+                tap_to_notice_ms=300,
+                account="",
+                now=now,
+            )
         )
-        if channel == "sms":
-            await figures.receipt(sid, nid, planned_ms=planned, delivered=i < 2)
+        if channel == pb.CHANNEL_SMS:
+            events.append(
+                feedback_events.receipt(sid, nid, planned_ms=planned, delivered=i < 2, now=now)
+            )
+    await NoticeDays(redis, ZONE).fold(events)
 
 
 def value(html: str, name: str) -> str:

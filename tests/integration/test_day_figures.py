@@ -3,12 +3,13 @@ each shipment once (registered on its registration's day, delivered and covered 
 delivery's, in the carrier's time zone, in its account's figures too), a late courier tap
 covers a delivery, a redelivered event changes nothing and `rebuild` restores them; a
 notifier sending through the sandboxes counts each notice once by channel, with the status
-notices' latency, and hooks the SMS delivery receipts."""
+notices' latency, and hooks the SMS delivery receipts, both through the feedback topic, from
+which `rebuild` restores them too."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import time as time_now
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from shipnotify.config import Settings
 from shipnotify.model import day_figures as f
+from shipnotify.model import feedback_events
 from shipnotify.model.status import Status
 from shipnotify.store.day_figures import DayFigures, NoticeDays, Wanted
 from shipnotify.store.keys import figure_parts_key, owner_key
@@ -170,10 +172,7 @@ async def test_a_tracker_fills_the_shipment_figures_and_rebuild_restores_them(
     assert await counts(redis, at.date(), f.SHIPMENTS, account) == expected
     await rebuild(settings)  # onto a Redis that has them: changes nothing
     assert await counts(redis, at.date(), f.SHIPMENTS, account) == expected
-    if isinstance(redis, RedisCluster):
-        await redis.flushall(target_nodes=RedisCluster.PRIMARIES)
-    else:
-        await redis.flushall()
+    await flushall(redis)
     assert await counts(redis, at.date(), f.SHIPMENTS, account) == {}
     await rebuild(settings)
     assert await counts(redis, at.date(), f.SHIPMENTS, account) == expected
@@ -212,18 +211,70 @@ async def test_a_notifier_counts_each_notice_once_by_channel_with_its_receipts(
     p95 = f.quantile(f.latencies(found), 0.95)
     assert p95 is not None
     assert p95 < 60_000
-    # a fold retried (a notifier that died before the notice was final) counts once
+    # told again (a notifier that died before the notice was final, a receipt redelivered):
+    # counted once
     states = await stack.book.of_shipment(sid)
     [email] = [nid for nid, s in states.items() if s["c"] == "email"]
     [sms] = [nid for nid, s in states.items() if s["c"] == "sms" and s["s"] == "delivered"]
-    days = NoticeDays(stack.redis, ZONE)
-    planned = int(datetime.now(ZONE).timestamp() * 1000)
-    await days.final(
-        sid, email, planned_ms=planned, channel="email", outcome=f.SENT, latency_ms=100
+    planned, now = int(datetime.now(ZONE).timestamp() * 1000), datetime.now(UTC)
+    told = feedback_events.settled(
+        sid,
+        email,
+        channel=pb.CHANNEL_EMAIL,
+        sent=True,
+        planned_ms=planned,
+        tap_to_notice_ms=100,
+        account="",
+        now=now,
     )
-    await days.receipt(sid, sms, planned_ms=planned, delivered=True)
-    again = await counts(stack.redis, today, f.NOTICES, account)
-    assert {k: v for k, v in again.items() if not k.startswith(f.LATENCY)} == {
-        k: v for k, v in found.items() if not k.startswith(f.LATENCY)
-    }
-    assert sum(v for k, v in again.items() if k.startswith(f.LATENCY)) == 2
+    receipt = feedback_events.receipt(sid, sms, planned_ms=planned, delivered=True, now=now)
+    await NoticeDays(stack.redis, ZONE).fold([told, receipt])
+    assert without_latency(await counts(stack.redis, today, f.NOTICES, account)) == without_latency(
+        found
+    )
+    # the outcomes are on the feedback topic: a Redis that lost them gets them back
+    await eventually(lambda: consumed(settings, settings.feedback_group, settings.feedback_topic))
+    await flushall(stack.redis)
+    await stack.redis.set(owner_key(sid), account)  # ingest's, from the account's key
+    await rebuild(settings)
+    assert await counts(stack.redis, today, f.NOTICES, account) == found
+    await rebuild(settings)  # onto the figures that have them: changes nothing
+    assert await counts(stack.redis, today, f.NOTICES, account) == found
+
+
+def without_latency(found: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in found.items() if not k.startswith(f.LATENCY)}
+
+
+async def flushall(redis: Redis) -> None:
+    if isinstance(redis, RedisCluster):
+        await redis.flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await redis.flushall()
+
+
+async def test_a_notice_told_again_after_its_days_parts_are_gone_counts_once(
+    redis: Redis,
+) -> None:
+    """Nothing says whether a notice's outcome is a duplicate (a rebuild replays the topic
+    onto figures that may have it): where its day's parts are gone, it writes only into a
+    day that counts nothing yet, as after a Redis lost its figures."""
+    account, sid = f"acct_{uuid.uuid4().hex[:12]}", unique("fig")
+    await redis.set(owner_key(sid), account)
+    day = days_ago_at(300 + uuid.uuid4().int % 60, 12)  # a day no other test counts notices on
+    told = feedback_events.settled(
+        sid,
+        str(uuid.uuid4()),
+        channel=pb.CHANNEL_SMS,
+        sent=True,
+        planned_ms=int(day.timestamp() * 1000),
+        tap_to_notice_ms=None,
+        account="",
+        now=datetime.now(UTC),
+    )
+    figures = NoticeDays(redis, ZONE)
+    await figures.fold([told])  # into a day with no figures yet: counted
+    assert await counts(redis, day.date(), f.NOTICES, account) == {"sms|sent": 1}
+    await redis.delete(figure_parts_key(day.date().isoformat(), f.NOTICES))  # expired
+    await figures.fold([told])
+    assert await counts(redis, day.date(), f.NOTICES, account) == {"sms|sent": 1}

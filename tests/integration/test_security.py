@@ -20,14 +20,14 @@ from redis.asyncio import Redis
 from structlog.testing import capture_logs
 from twilio.request_validator import RequestValidator
 
-from shipnotify import web
+from shipnotify import kafka, web
 from shipnotify.config import Settings
 from shipnotify.hooks import app as hooks_app
 from shipnotify.status_api import app as status_app
 from shipnotify.store.notices import NoticeBook
 from shipnotify.web.auth import AUDIENCE, issue_courier_token
 
-from .conftest import Api, WindowClock, api_key, courier, registration, tap, unique
+from .conftest import Api, WindowClock, api_key, courier, eventually, registration, tap, unique
 
 TOKEN = "twilio-auth-token-for-tests"
 BASE = "https://hooks.example"
@@ -48,10 +48,17 @@ def signed(form: dict[str, str], url: str, token: str = TOKEN) -> dict[str, str]
 
 @pytest.fixture
 async def hooks(settings: Settings) -> AsyncIterator[Api]:
-    """hooks with a Twilio auth token, reached by the provider at BASE."""
+    """hooks with a Twilio auth token, reached by the provider at BASE, once its producer is
+    connected (a final receipt goes to the feedback topic)."""
+    await kafka.ensure_topics(settings)
     app = web.new_app(settings.max_body_bytes)
     hooks_app.install(app, settings.with_(twilio_auth_token=TOKEN, webhook_url=BASE))
     async with TestClient(TestServer(app)) as client:
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status == 200
+
+        await eventually(ready)
         yield client
 
 

@@ -19,6 +19,7 @@ from aiokafka import ConsumerRecord
 from shipnotify import kafka
 from shipnotify.config import Settings
 from shipnotify.model import survey
+from shipnotify.model.day_figures import NOTICE_EVENTS
 from shipnotify.model.sms import segments
 from shipnotify.notifier.redrive import redrive
 from shipnotify.notifier.survey_texts import apology_sms, follow_up_sms, survey_sms
@@ -136,7 +137,16 @@ async def state_of(stack: Stack, job: npb.NotificationJob) -> str:
 
 
 def told(records: Sequence[ConsumerRecord]) -> list[fpb.FeedbackEvent]:
-    return [fpb.FeedbackEvent.FromString(r.value) for r in records]
+    """The surveys told to the feedback topic, beside every notice's outcome (`outcomes`)."""
+    events = [fpb.FeedbackEvent.FromString(r.value) for r in records]
+    return [e for e in events if e.WhichOneof("body") not in NOTICE_EVENTS]
+
+
+def outcomes(records: Sequence[ConsumerRecord]) -> dict[str, bool]:
+    """The notices' outcomes told to the feedback topic: notification id -> it went."""
+    events = [fpb.FeedbackEvent.FromString(r.value) for r in records]
+    settled = [e.notice_settled for e in events if e.WhichOneof("body") == "notice_settled"]
+    return {s.notification_id: s.sent for s in settled}
 
 
 def text_of(mail: EmailMessage) -> str:
@@ -164,7 +174,8 @@ async def test_a_survey_by_sms_goes_once_and_is_told_to_the_feedback_topic_once(
     assert segments(question) == 1
     records = await read_all(stack.settings, stack.settings.feedback_topic)
     [event] = told(records)
-    assert records[0].key == sid.encode()
+    assert {r.key for r in records} == {sid.encode()}
+    assert outcomes(records) == {job.notification_id: True}  # for the figures, once
     assert event.event_id == survey.feedback_event_id("sent", job.notification_id)
     assert (event.shipment_id, event.WhichOneof("body")) == (sid, "survey_sent")
     sent = event.survey_sent
@@ -388,7 +399,7 @@ async def test_a_follow_up_an_apology_and_a_case_alert_go_at_once_and_once_each(
         "follow_up",
     ]
     assert all(found[j.notification_id]["n"] == 1 for j in jobs)
-    assert await read_all(night, night.feedback_topic) == []  # only a survey is told
+    assert told(await read_all(night, night.feedback_topic)) == []  # only a survey is told
 
 
 async def test_redrive_cancels_a_survey_given_up_before_an_erasure(stack: Stack) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shipnotify.model import day_figures as f
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 ZONE = ZoneInfo("Europe/Chisinau")
@@ -109,3 +110,38 @@ def test_quantiles_are_read_within_their_bucket_on_a_log_scale() -> None:
     assert f.quantile(f.latencies({f"lat|{len(f.BOUNDS_MS)}": 3}), 0.5) == f.BOUNDS_MS[-1]
     # every quantile lies within the bounds of the latencies seen
     assert all(25 < (f.quantile(histogram, q) or 0) <= 3_200 for q in (0.01, 0.25, 0.5, 0.9, 0.99))
+
+
+def settled(
+    channel: pb.Channel, *, sent: bool, latency_ms: int | None, account: str = ""
+) -> fpb.FeedbackEvent:
+    notice = fpb.NoticeSettled(
+        notification_id="n-1", channel=channel, sent=sent, account_id=account
+    )
+    notice.planned_at.FromMilliseconds(ms(2026, 3, 1, 9, 0))
+    if latency_ms is not None:
+        notice.tap_to_notice_ms = latency_ms
+    return fpb.FeedbackEvent(event_id="e", shipment_id="s", notice_settled=notice)
+
+
+def test_a_notices_outcome_counts_on_its_channel_on_the_day_it_was_planned() -> None:
+    went = f.notice_event_part(settled(pb.CHANNEL_SMS, sent=True, latency_ms=300))
+    assert went == f.NoticePart(
+        "n-1", ms(2026, 3, 1, 9, 0), {"sms|sent": 1, f"{f.LATENCY}{f.bucket(300)}": 1}, ""
+    )
+    hook = f.notice_event_part(
+        settled(pb.CHANNEL_WEBHOOK, sent=False, latency_ms=None, account="a")
+    )
+    assert (hook.part, hook.account) == ({"webhook|failed": 1}, "a")
+    # a latency only of a notice that went
+    failed = f.notice_event_part(settled(pb.CHANNEL_EMAIL, sent=False, latency_ms=300))
+    assert failed.part == {"email|failed": 1}
+
+
+def test_an_sms_receipt_counts_under_its_own_member_so_a_later_one_replaces_it() -> None:
+    receipt = fpb.NoticeReceipt(notification_id="n-1", delivered=False)
+    receipt.planned_at.FromMilliseconds(ms(2026, 3, 1, 23, 59))
+    part = f.notice_event_part(fpb.FeedbackEvent(shipment_id="s", notice_receipt=receipt))
+    assert part == f.NoticePart(
+        "r:n-1", ms(2026, 3, 1, 23, 59), {f.RECEIPTS: 1, f.RECEIPTS_DELIVERED: 0}, ""
+    )

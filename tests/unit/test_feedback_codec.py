@@ -26,6 +26,19 @@ def event(**body: object) -> fpb.FeedbackEvent:
     return e
 
 
+def settled() -> fpb.NoticeSettled:
+    notice = fpb.NoticeSettled(notification_id=str(uuid.uuid4()), channel=pb.CHANNEL_PUSH)
+    notice.planned_at.FromMilliseconds(1_780_000_000_000)
+    notice.tap_to_notice_ms = 0
+    return notice
+
+
+def receipt() -> fpb.NoticeReceipt:
+    notice = fpb.NoticeReceipt(notification_id=str(uuid.uuid4()), delivered=True)
+    notice.planned_at.FromMilliseconds(1_780_000_000_000)
+    return notice
+
+
 def opened() -> fpb.CaseOpened:
     case = fpb.CaseOpened(case_id=survey.case_id(SURVEY), survey_id=SURVEY, depot="north")
     case.due_at.FromMilliseconds(1_780_000_100_000)
@@ -51,6 +64,8 @@ VALID = [
     event(
         case_closed=fpb.CaseClosed(case_id="c-1", operator="Mia", outcome=spb.CASE_OUTCOME_SOLVED)
     ),
+    event(notice_settled=settled()),
+    event(notice_receipt=receipt()),
 ]
 
 
@@ -83,6 +98,11 @@ def _set(path: str, value: object) -> Callable[[fpb.FeedbackEvent], None]:
         (3, lambda e: e.case_opened.ClearField("due_at"), "case_opened.due_at missing"),
         (3, _set("case_opened.case_id", ""), "case_opened.case_id missing"),
         (4, _set("case_taken.case_id", ""), "case_taken.case_id missing"),
+        (7, _set("notice_settled.notification_id", ""), "notice_settled.notification_id missing"),
+        (7, _set("notice_settled.channel", 0), "notice_settled.channel is not a channel"),
+        (7, _set("notice_settled.channel", 99), "notice_settled.channel is not a channel"),
+        (7, lambda e: e.notice_settled.ClearField("planned_at"), "notice_settled.planned_at"),
+        (8, lambda e: e.notice_receipt.ClearField("planned_at"), "notice_receipt.planned_at"),
         (0, _without("survey_sent"), "event has no body"),
         (0, _without("recorded_at"), "recorded_at is missing"),
         (0, _without("occurred_at"), "occurred_at is missing"),

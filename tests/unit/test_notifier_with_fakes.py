@@ -30,6 +30,7 @@ SMS, EMAIL, PUSH = pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH
 ADDRESSES = {SMS: "+40721234567", EMAIL: "ion@example.com", PUSH: "https://push.example/s/1"}
 OPEN = SmsGate(opted_out=False, later_deferred=False, erased=False)
 SETTINGS = Settings(quiet_hours="", retry_first_s=2.0, retry_max_age_s=3600)
+FEEDBACK = SETTINGS.feedback_topic
 
 
 class FakeBook:
@@ -158,9 +159,14 @@ class FakeThrottle:
 
 
 class FakeProducer:
-    def __init__(self) -> None:
+    """The records sent, and apart from them the notices' outcomes for the figures (on the
+    feedback topic), each with its notice's state in the book when it was sent."""
+
+    def __init__(self, book: FakeBook | None = None) -> None:
         self.records: list[tuple[str, bytes | None, dict[str, bytes]]] = []
         self.keys: list[bytes | None] = []
+        self.settled: dict[str, tuple[fpb.NoticeSettled, str]] = {}
+        self.book = book
 
     async def send(
         self,
@@ -170,8 +176,14 @@ class FakeProducer:
         key: bytes | None = None,
         headers: Sequence[tuple[str, bytes]],
     ) -> asyncio.Future[Any]:
-        self.records.append((topic, value, dict(headers)))
-        self.keys.append(key)
+        event = fpb.FeedbackEvent.FromString(value or b"") if topic == FEEDBACK else None
+        if event is not None and event.WhichOneof("body") == "notice_settled":
+            nid = event.notice_settled.notification_id
+            then = self.book.state(nid) if self.book else ""
+            self.settled[nid] = (event.notice_settled, then)
+        else:
+            self.records.append((topic, value, dict(headers)))
+            self.keys.append(key)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -202,7 +214,7 @@ def notifier(
     settings: Settings = SETTINGS,
     throttle: FakeThrottle | None = None,
 ) -> tuple[Notifier, FakeProducer]:
-    producer = FakeProducer()
+    producer = FakeProducer(book)
     worker = Notifier(
         settings,
         book=book,
@@ -646,7 +658,9 @@ async def test_a_survey_sent_is_told_to_the_feedback_topic_before_it_is_final() 
     taps_before = sample("shipnotify_tap_to_notice_seconds_count", channel="sms")
     await worker.handle(job, raw)
     await worker.handle(job, raw)  # delivered twice: sent once; told again, the same event
-    assert (sms.messages, states_when_told) == ([job.notification_id], ["sending", "sent"])
+    # the survey sent and the notice's outcome, before it was final; then the survey again
+    expected = ["sending", "sending", "sent"]
+    assert (sms.messages, states_when_told) == ([job.notification_id], expected)
     (topic, value, _), (_, again, _) = producer.records
     told_again = fpb.FeedbackEvent.FromString(again or b"")
     assert told_again.event_id == fpb.FeedbackEvent.FromString(value or b"").event_id
@@ -795,45 +809,11 @@ async def test_a_status_notice_records_no_kind_and_counts_no_survey_notice() -> 
     assert [survey_notices("sent", k) for k in ("survey", "apology", "case_alert")] == before
 
 
-class FakeFigures:
-    """The per-day notice figures: each notification id's last fold."""
-
-    def __init__(self) -> None:
-        self.folds: dict[str, tuple[str, str, int | None, int]] = {}
-        self.states_then: dict[str, str] = {}  # the notice's state when it was folded
-
-    def __call__(self, book: FakeBook) -> FakeFigures:
-        self.book = book
-        return self
-
-    async def final(
-        self,
-        shipment_id: str,
-        notification_id: str,
-        *,
-        planned_ms: int,
-        channel: str,
-        outcome: str,
-        latency_ms: int | None,
-        account: str | None = None,
-    ) -> None:
-        self.folds[notification_id] = (channel, outcome, latency_ms, planned_ms)
-        self.states_then[notification_id] = self.book.state(notification_id)
-
-
-async def test_a_notice_counts_in_the_figures_as_sent_or_failed_before_it_is_final() -> None:
+async def test_a_notice_tells_its_outcome_to_the_feedback_topic_before_it_is_final() -> None:
     book = FakeBook()
-    figures = FakeFigures()(book)
     refused = Failed("unsubscribed", permanent=True, code="21610", opted_out=True)
     email, sms = FakeSender(EMAIL), FakeSender(SMS, [refused])
-    worker = Notifier(
-        SETTINGS,
-        book=book,
-        senders=[email, sms],
-        producer=FakeProducer(),
-        throttle=FakeThrottle(),
-        figures=figures,
-    )
+    worker, producer = notifier(book, email, sms)
     (mail, mail_raw), (text, text_raw), (skipped, skipped_raw) = (
         notice(EMAIL),
         notice(SMS),
@@ -842,13 +822,14 @@ async def test_a_notice_counts_in_the_figures_as_sent_or_failed_before_it_is_fin
     await worker.handle(mail, mail_raw)
     await worker.handle(text, text_raw)
     await worker.handle(skipped, skipped_raw)  # its number opted out: neither sent nor failed
-    await worker.handle(mail, mail_raw)  # found sent: not counted again
-    channel, outcome, latency, planned = figures.folds[mail.notification_id]
-    assert (channel, outcome, planned) == ("email", "sent", mail.planned_at.ToMilliseconds())
-    assert latency is not None
-    assert 0 <= latency < 60_000  # a status notice: from its tap
-    assert figures.folds[text.notification_id][:3] == ("sms", "failed", None)
-    assert skipped.notification_id not in figures.folds
-    # counted before the notice was final: a notifier dying between the two counts it again,
-    # under the same id, which replaces the first
-    assert figures.states_then == {mail.notification_id: "sending", text.notification_id: "sending"}
+    await worker.handle(mail, mail_raw)  # found sent: not told again
+    went, _ = producer.settled[mail.notification_id]
+    assert (went.channel, went.sent, went.planned_at) == (EMAIL, True, mail.planned_at)
+    assert went.HasField("tap_to_notice_ms")
+    assert 0 <= went.tap_to_notice_ms < 60_000  # a status notice: from its tap
+    failed, _ = producer.settled[text.notification_id]
+    assert (failed.channel, failed.sent, failed.HasField("tap_to_notice_ms")) == (SMS, False, False)
+    assert set(producer.settled) == {mail.notification_id, text.notification_id}
+    # told before the notice was final: a notifier dying between the two tells it again,
+    # under the same id, which the figures count once
+    assert {state for _, state in producer.settled.values()} == {"sending"}

@@ -18,7 +18,6 @@ from shipnotify.hooks.resources import (
     BOOK,
     FAILURES,
     FEEDBACK,
-    FIGURES,
     HELP,
     REDIS,
     RULES,
@@ -26,9 +25,7 @@ from shipnotify.hooks.resources import (
     TRACKING,
 )
 from shipnotify.i18n import LANGUAGES
-from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
-from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
@@ -380,7 +377,6 @@ def install(
     )
     app[HELP] = SurveyHelp(client)
     app[REDIS] = client
-    app[FIGURES] = NoticeDays(client, zone_of(settings.time_zone), keep_days=settings.figures_days)
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     page = cors.origin_of(settings.public_url)

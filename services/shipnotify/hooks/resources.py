@@ -6,7 +6,6 @@ from redis.asyncio import Redis
 from shipnotify.config import Settings
 from shipnotify.model.survey import Rules
 from shipnotify.store import TrackingStore
-from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
@@ -19,5 +18,4 @@ FEEDBACK = web.AppKey("hooks_feedback", FeedbackStore)  # surveys and cases, rea
 RULES = web.AppKey("hooks_survey_rules", Rules)
 HELP = web.AppKey("hooks_survey_help", SurveyHelp)
 REDIS = web.AppKey("hooks_redis", Redis)  # account keys and shipments' owners, read only
-FIGURES = web.AppKey("hooks_notice_days", NoticeDays)  # the SMS receipts' per-day figures
 FAILURES = web.AppKey("hooks_notice_failures", NoticeFailures)  # a failed receipt lists it

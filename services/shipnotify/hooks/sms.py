@@ -14,13 +14,14 @@ from twilio.request_validator import RequestValidator
 
 from shipnotify import logs, metrics
 from shipnotify.hooks import answers, lookups, survey_reply
-from shipnotify.hooks.resources import BOOK, FAILURES, FEEDBACK, FIGURES, HELP, RULES, SETTINGS
+from shipnotify.hooks.resources import BOOK, FAILURES, FEEDBACK, HELP, RULES, SETTINGS
 from shipnotify.i18n import DEFAULT, language_for, mark, text
 from shipnotify.model import feedback_events, survey
 from shipnotify.model.sent_again import FAILED
 from shipnotify.store.feedback import Survey
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web import ApiError, parse_form
+from shipnotify.web import event_log as topics
 
 log = logs.get(__name__)
 
@@ -67,9 +68,11 @@ async def message_status(request: web.Request) -> web.Response:
     if state is not None:  # a status the book knows: a bounded label
         metrics.RECEIPTS.labels(status).inc()
     if state in FINAL_RECEIPTS:  # as the notice now stands: a later receipt replaces it
-        await request.app[FIGURES].receipt(
-            shipment_id, nid, planned_ms=_planned(request), delivered=state == "delivered"
+        delivered, now = state == "delivered", datetime.now(UTC)
+        receipt = feedback_events.receipt(
+            shipment_id, nid, planned_ms=_planned(request), delivered=delivered, now=now
         )
+        await topics.append_feedback(request, [receipt])  # for its day's figures
     if state in FAILED:  # the receipt made it so: on the console's failed notices' list
         await request.app[FAILURES].add(shipment_id, nid)
     log.info(

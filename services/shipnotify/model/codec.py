@@ -10,7 +10,7 @@ import orjson
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from shipnotify.model import base36, survey
+from shipnotify.model import base36, day_figures, survey
 from shipnotify.model.status import AttemptFailure, Status
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import feedback_pb2 as fpb
@@ -63,6 +63,10 @@ def decode_feedback(raw: bytes | None) -> fpb.FeedbackEvent:
         raise MalformedEvent("survey_answered.score is off its scale")
     if body == "case_opened" and not message.HasField("due_at"):
         raise MalformedEvent("case_opened.due_at missing")
+    if body in day_figures.NOTICE_EVENTS and not message.HasField("planned_at"):
+        raise MalformedEvent(f"{body}.planned_at missing")
+    if body == "notice_settled" and message.channel not in day_figures.CHANNEL_NAMES:
+        raise MalformedEvent("notice_settled.channel is not a channel")
     return event
 
 
@@ -75,6 +79,8 @@ _FEEDBACK_IDS: dict[str, tuple[str, ...]] = {
     "case_taken": ("case_id",),
     "case_noted": ("case_id",),
     "case_closed": ("case_id",),
+    "notice_settled": ("notification_id",),
+    "notice_receipt": ("notification_id",),
 }
 
 

@@ -25,11 +25,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shipnotify.model.survey_days import day_of
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 SHIPMENTS, NOTICES = "shipments", "notices"  # the cuts, each a hash a day (store/keys.py)
 REGISTERED, DELIVERED, COVERED = "registered", "delivered", "covered"
 CHANNELS = ("sms", "email", "push", "webhook")
+CHANNEL_NAMES = dict(
+    zip(
+        (pb.CHANNEL_SMS, pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH, pb.CHANNEL_WEBHOOK),
+        CHANNELS,
+        strict=True,
+    )
+)
+# The feedback topic's events of notices, folded into the notices' cut.
+NOTICE_EVENTS = frozenset({"notice_settled", "notice_receipt"})
 SENT, FAILED = "sent", "failed"
 RECEIPTS, RECEIPTS_DELIVERED = "sms|receipts", "sms|delivered"
 LATENCY = "lat|"  # a latency bucket's field: "lat|<index>"
@@ -81,6 +91,34 @@ def notice_part(channel: str, outcome: str, latency_ms: int | None) -> Part:
 
 def receipt_part(delivered: bool) -> Part:
     return {RECEIPTS: 1, RECEIPTS_DELIVERED: int(delivered)}
+
+
+@dataclass(frozen=True)
+class NoticePart:
+    """What a notice's feedback event adds: under `member` (its notification id; "r:" and it
+    for its receipt, which a later receipt replaces), on the day it was planned, for the
+    account it names ("": the shipment's owner)."""
+
+    member: str
+    planned_ms: int
+    part: Part
+    account: str
+
+
+def notice_event_part(event: fpb.FeedbackEvent) -> NoticePart:
+    """A NoticeSettled's or NoticeReceipt's part (the codec checked its fields)."""
+    if event.WhichOneof("body") == "notice_receipt":
+        receipt = event.notice_receipt
+        planned = receipt.planned_at.ToMilliseconds()
+        return NoticePart(
+            "r:" + receipt.notification_id, planned, receipt_part(receipt.delivered), ""
+        )
+    settled = event.notice_settled
+    latency = settled.tap_to_notice_ms if settled.HasField("tap_to_notice_ms") else None
+    part = notice_part(CHANNEL_NAMES[settled.channel], SENT if settled.sent else FAILED, latency)
+    return NoticePart(
+        settled.notification_id, settled.planned_at.ToMilliseconds(), part, settled.account_id
+    )
 
 
 def summed(hashes: Iterable[Mapping[Any, Any]], minus: Iterable[Mapping[Any, Any]] = ()) -> Part:

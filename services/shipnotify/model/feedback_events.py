@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from shipnotify.model import survey
 from shipnotify.v1 import feedback_pb2 as fpb
+from shipnotify.v1 import shipment_events_pb2 as pb
 
 
 @dataclass(frozen=True)
@@ -144,4 +145,39 @@ def case_closed(
             note=note,
         )
     )
+    return event
+
+
+def settled(
+    shipment_id: str,
+    notification_id: str,
+    *,
+    channel: pb.Channel,
+    sent: bool,
+    planned_ms: int,
+    tap_to_notice_ms: int | None,
+    account: str,
+    now: datetime,
+) -> fpb.FeedbackEvent:
+    """A notice's final outcome, for its day's figures; told again, the same event."""
+    event = envelope(survey.feedback_event_id("settled", notification_id), shipment_id, now)
+    notice = event.notice_settled
+    notice.notification_id, notice.channel, notice.sent = notification_id, channel, sent
+    notice.planned_at.FromMilliseconds(planned_ms)
+    notice.account_id = account
+    if tap_to_notice_ms is not None:
+        notice.tap_to_notice_ms = tap_to_notice_ms
+    return event
+
+
+def receipt(
+    shipment_id: str, notification_id: str, *, planned_ms: int, delivered: bool, now: datetime
+) -> fpb.FeedbackEvent:
+    """An SMS's final delivery receipt, for its day's figures (a later one replaces it)."""
+    event = envelope(
+        survey.feedback_event_id("receipt", notification_id, str(delivered)), shipment_id, now
+    )
+    event.notice_receipt.notification_id = notification_id
+    event.notice_receipt.planned_at.FromMilliseconds(planned_ms)
+    event.notice_receipt.delivered = delivered
     return event

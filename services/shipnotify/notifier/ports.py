@@ -1,10 +1,9 @@
 """What the notifier's worker needs of the notice book (store/notices.py), of the survey
 throttle (store/survey_throttle.py) and of Kafka's producer (its dead letters; the push
-subscriptions gone, on the events topic; the surveys sent, on the feedback topic), as ports:
-the service hands in the real ones, tests their own. The webhooks' endpoints, message
-stores and delivery logs (store/webhooks.py) are a port too, and so are the per-day notice
-figures (store/day_figures.py) and the failed notices' list. A provider's port is
-outcomes.Sender."""
+subscriptions gone, on the events topic; the surveys sent and every notice's outcome, on the
+feedback topic), as ports: the service hands in the real ones, tests their own. The
+webhooks' endpoints, message stores and delivery logs (store/webhooks.py) are a port too,
+and so is the failed notices' list. A provider's port is outcomes.Sender."""
 
 from __future__ import annotations
 
@@ -67,23 +66,6 @@ class Webhooks(Protocol):
     ) -> list[bytes]: ...
 
     async def tried(self, endpoint_id: str, entry: Try) -> int | None: ...
-
-
-class Figures(Protocol):
-    """The per-day notice figures, as NoticeDays keeps them in Redis: a notice's final
-    outcome, once per notification id."""
-
-    async def final(
-        self,
-        shipment_id: str,
-        notification_id: str,
-        *,
-        planned_ms: int,
-        channel: str,
-        outcome: str,
-        latency_ms: int | None,
-        account: str | None = None,
-    ) -> None: ...
 
 
 class Failures(Protocol):

@@ -11,11 +11,9 @@ from opentelemetry import trace
 from shipnotify import logs, tracing
 from shipnotify.config import Settings, env_name
 from shipnotify.consumer import startup
-from shipnotify.model.quiet import zone_of
 from shipnotify.notifier.outcomes import Sender
 from shipnotify.notifier.webhook_sender import WebhookSender
 from shipnotify.notifier.worker import Notifier
-from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.notice_failures import NoticeFailures
 from shipnotify.store.notices import NoticeBook
 from shipnotify.store.survey_throttle import SurveyThrottle
@@ -101,9 +99,6 @@ async def _run(
         producer=clients.producer,
         throttle=throttle,
         webhooks=webhooks,
-        figures=NoticeDays(
-            clients.redis, zone_of(settings.time_zone), keep_days=settings.figures_days
-        ),
         tracer=tracer,
         failures=NoticeFailures(clients.redis, keep_days=settings.retention_days),
     )

@@ -29,7 +29,7 @@ from opentelemetry import trace
 
 from shipnotify import backoff, kafka, logs, metrics, tracing
 from shipnotify.config import Settings
-from shipnotify.model import day_figures, survey
+from shipnotify.model import day_figures, feedback_events, survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.model.sent_again import FAILED
@@ -37,7 +37,7 @@ from shipnotify.notifier import decision
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
-from shipnotify.notifier.ports import Book, Failures, Figures, Producer, Throttle, Webhooks
+from shipnotify.notifier.ports import Book, Failures, Producer, Throttle, Webhooks
 from shipnotify.store import UNREACHABLE
 from shipnotify.store.intact import StoreLost
 from shipnotify.store.notices import now_ms
@@ -50,12 +50,7 @@ from shipnotify.v1 import shipment_events_pb2 as pb
 log = logs.get(__name__)
 # The final states of a notice its provider took (the notifier's, or a receipt's).
 WENT = frozenset({"sent", "queued", "delivered", "undelivered", "failed"})
-_CHANNEL_NAMES = {
-    pb.CHANNEL_SMS: "sms",
-    pb.CHANNEL_EMAIL: "email",
-    pb.CHANNEL_PUSH: "push",
-    pb.CHANNEL_WEBHOOK: "webhook",
-}
+_CHANNEL_NAMES = day_figures.CHANNEL_NAMES
 _DAY_MS = 86_400_000
 # A final notice's tally, as the per-day figures count it: the rest (skipped, gone) neither.
 _OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
@@ -99,12 +94,10 @@ class Notifier:
         producer: Producer,
         throttle: Throttle,
         webhooks: Webhooks | None = None,
-        figures: Figures | None = None,
         tracer: trace.Tracer | None = None,
         failures: Failures | None = None,
     ) -> None:
         self.settings = settings
-        self.figures = figures  # None: no per-day notice figures
         self.book = book
         self.producer = producer
         self.throttle = throttle
@@ -559,11 +552,11 @@ class Notifier:
         outcome: str | None,
         **fields: str | int,
     ) -> None:
-        """The notice's final state; first, if it went or failed, its part of its day's
-        figures: were the notifier to die between the two, the notice comes due again and the
-        same part (by its id) replaces the first."""
-        if outcome is not None and self.figures is not None:
-            await self._count(job, outcome)
+        """The notice's final state; first, if it went or failed, its outcome on the feedback
+        topic, for its day's figures: were the notifier to die between the two, the notice
+        comes due again and tells the same outcome, which the figures count once (by id)."""
+        if outcome is not None:
+            await self._settled(job, outcome)
         metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
@@ -573,26 +566,22 @@ class Notifier:
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
 
-    async def _count(self, job: npb.NotificationJob, outcome: str) -> None:
-        assert self.figures is not None
-        account = None  # the shipment's owner
-        if job.channel == pb.CHANNEL_WEBHOOK:
-            account = job.webhook.account_id
-        elif job.kind == npb.NOTICE_KIND_ENDPOINT_DISABLED:
-            account = job.endpoint_alert.account_id
-        planned = _ms(job.planned_at)
-        went = outcome == day_figures.SENT
+    async def _settled(self, job: npb.NotificationJob, outcome: str) -> None:
+        went, planned = outcome == day_figures.SENT, _ms(job.planned_at)
         status = went and job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
-        await self.figures.final(
+        event = feedback_events.settled(
             job.shipment_id,
             job.notification_id,
+            channel=job.channel,
+            sent=went,
             planned_ms=planned,
-            channel=_CHANNEL_NAMES.get(job.channel, "?"),
-            outcome=outcome,
-            # the tap's, as TAP_TO_NOTICE; a survey's time is of its own choosing
-            latency_ms=now_ms() - planned if status else None,
-            account=account,
+            # from the tap, as TAP_TO_NOTICE; a survey's time is of its own choosing
+            tap_to_notice_ms=max(0, now_ms() - planned) if status else None,
+            # the account it names; else the figures count it for the shipment's owner
+            account=job.webhook.account_id or job.endpoint_alert.account_id,
+            now=datetime.now(UTC),
         )
+        await self._tell_feedback(event)
 
     async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
         """A notice that failed goes on the console's failed notices' list; one sent again
@@ -689,10 +678,14 @@ class Notifier:
         )
         event.occurred_at.GetCurrentTime()
         event.recorded_at.CopyFrom(event.occurred_at)
+        await self._tell_feedback(event)
+
+    async def _tell_feedback(self, event: fpb.FeedbackEvent) -> None:
+        """Appends to the feedback topic, keyed by shipment, and waits for the broker."""
         sent = await self.producer.send(
             self.settings.feedback_topic,
             event.SerializeToString(),
-            key=job.shipment_id.encode(),
+            key=event.shipment_id.encode(),
             headers=tracing.headers(),
         )
         await sent

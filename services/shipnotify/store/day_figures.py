@@ -6,8 +6,9 @@ the shipment's account. So a redelivered event, a replay or a retried fold count
 
 Shipments are folded by the tracker as it applies their events (TrackingStore.apply), and so
 restored by `shipnotify rebuild`, which replays the events topic through the same store.
-Notices are folded by the notifier when their outcome is final, SMS receipts by hooks when
-a receipt comes: those are on no topic, so a rebuild cannot restore them."""
+Notices are folded by the feedback consumer from the outcomes the notifier appends to the
+feedback topic as each notice becomes final, and the SMS receipts hooks appends: a rebuild
+replays them too."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from shipnotify.model.survey_days import day_of
 from shipnotify.store.keys import figure_parts_key, owner_key, state_key, survey_cut_key
 from shipnotify.store.replies import text
 from shipnotify.store.survey_days import _next_month, plan, today
+from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 _LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
@@ -128,9 +130,12 @@ class DayFigures:
         day: date,
         part: Part,
         account: str,
-        repair: bool,
+        repair: bool | None,
         kept_days: int,
     ) -> Call:
+        """`repair`: the part is a duplicate's, which writes only where its day's parts are
+        kept; None: nobody knows, so where they are gone it writes only if its day has no
+        figures of the kind yet (a rebuild onto figures that have it long ago)."""
         accounts = ("", account) if account else ("",)
         keys = [figure_parts_key(day.isoformat(), kind)]
         keys += [survey_cut_key(day.isoformat(), kind, a) for a in accounts]
@@ -140,7 +145,7 @@ class DayFigures:
         args: list[str | int] = [
             member,
             json.dumps([part] * len(accounts), sort_keys=True, separators=(",", ":")),
-            "1" if repair else "0",
+            "2" if repair is None else "1" if repair else "0",
             kept,
             day_end + self.keep_days * _DAY_MS,
             month_end + self.keep_days * _DAY_MS,
@@ -232,39 +237,36 @@ class ShipmentDays(DayFigures):
 @dataclass
 class NoticeDays(DayFigures):
     """Notices sent and failed a day by channel, the status notices' tap-to-notice latency,
-    and SMS delivery receipts: folded as each notice's outcome becomes final, on the day it
-    was planned, once per notification id."""
+    and SMS delivery receipts: folded by the feedback consumer from the notifier's
+    NoticeSettled and hooks' NoticeReceipt, on the day each notice was planned, once per
+    notification id."""
 
-    async def final(
-        self,
-        shipment_id: str,
-        notification_id: str,
-        *,
-        planned_ms: int,
-        channel: str,
-        outcome: str,
-        latency_ms: int | None,
-        account: str | None = None,
-    ) -> None:
-        """A notice's outcome (figures.SENT or FAILED); `latency_ms` for a status notice;
-        `account` when known (a webhook's), else the shipment's owner."""
-        owner = account if account is not None else await self._owner(shipment_id)
-        part = figures.notice_part(channel, outcome, latency_ms)
-        day = self.day(planned_ms)
-        await self.write(NOTICES, notification_id, day, part, owner, kept_days=_NOTICE_DAYS)
+    async def fold(self, events: Sequence[fpb.FeedbackEvent]) -> None:
+        """These notice events' parts, for the account each names, else its shipment's
+        owner (read in one round trip); of a member twice in the batch, the later."""
+        parts = {p.member: (e, p) for e in events for p in [figures.notice_event_part(e)]}
+        unnamed = sorted({e.shipment_id for e, p in parts.values() if not p.account})
+        owners = dict(zip(unnamed, await self._owners(unnamed), strict=True))
+        calls = [
+            self._call(
+                NOTICES,
+                member,
+                self.day(part.planned_ms),
+                part.part,
+                part.account or owners.get(event.shipment_id, ""),
+                None,
+                _NOTICE_DAYS,
+            )
+            for member, (event, part) in parts.items()
+        ]
+        await self.write_all(calls)
 
-    async def receipt(
-        self, shipment_id: str, notification_id: str, *, planned_ms: int, delivered: bool
-    ) -> None:
-        """An SMS's final delivery receipt (a later one replaces it)."""
-        owner = await self._owner(shipment_id)
-        part = figures.receipt_part(delivered)
-        day = self.day(planned_ms)
-        await self.write(NOTICES, "r:" + notification_id, day, part, owner, kept_days=_NOTICE_DAYS)
-
-    async def _owner(self, shipment_id: str) -> str:
-        found = await self.redis.get(owner_key(shipment_id)) if shipment_id else None
-        return text(found) if found else ""
+    async def _owners(self, shipment_ids: Sequence[str]) -> list[str]:
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in shipment_ids:
+            pipe.get(owner_key(sid))
+        found = await pipe.execute() if shipment_ids else []
+        return [text(o) if o else "" for o in found]
 
 
 def _ms(t: Any) -> int:

@@ -6,14 +6,18 @@
 -- order; KEYS[n+2..2n+1]: the month's cuts, in the same order.
 -- ARGV: the member (a survey id, "d:<shipment id>", a notification id...), the part (JSON: a
 -- list of n {field: count}), "1" when only a repair (a duplicate event: its day's parts gone
--- means it was counted long ago), when the parts expire (ms), when the day's cuts expire
+-- means it was counted long ago), "2" when nobody knows (a notice's event, which a rebuild
+-- replays onto figures that may have it: its day's parts gone and its day counted means it
+-- was counted long ago), else "0"; when the parts expire (ms), when the day's cuts expire
 -- (ms), when the month's cuts expire (ms).
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old == ARGV[2] then
   return 0
 end
-if ARGV[3] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+if ARGV[3] ~= '0' and redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[3] == '1' or redis.call('EXISTS', KEYS[2]) == 1 then
+    return 0
+  end
 end
 local function add(part, sign)
   local cuts = cjson.decode(part)

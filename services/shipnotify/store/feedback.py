@@ -21,7 +21,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shipnotify.model.codec import entry_from_stored
+from shipnotify.model.day_figures import NOTICE_EVENTS
 from shipnotify.store import feedback_rules
+from shipnotify.store.day_figures import NoticeDays
 from shipnotify.store.digests import address_digest
 from shipnotify.store.feedback_records import (
     Case,
@@ -77,6 +79,7 @@ class FeedbackStore:
     answer_days: int = 7
     every_days: int = 30  # SurveySent books its person again (store/survey_throttle.py)
     days: SurveyDays | None = None  # the per-day figures the applied surveys are folded into
+    notices: NoticeDays | None = None  # those the notices' outcomes and receipts are folded into
     _states: FeedbackStates = field(init=False, repr=False)
     _throttle: SurveyThrottle = field(init=False, repr=False)
 
@@ -89,23 +92,33 @@ class FeedbackStore:
     # ---- the tracker's feedback consumer ----
 
     async def apply(self, events: Sequence[fpb.FeedbackEvent]) -> list[FeedbackApplied]:
-        """Applies events in order, each once (by event id); idempotent."""
+        """Applies events in order, each once (by event id); idempotent. A notice's outcome
+        or receipt only adds its part to the per-day figures, which counts it once."""
         if not events:
             return []
         done: list[FeedbackApplied | None] = [None] * len(events)
         of_shipment: dict[str, list[int]] = {}
+        notices = []
         for i, event in enumerate(events):
-            of_shipment.setdefault(event.shipment_id, []).append(i)
+            if event.WhichOneof("body") in NOTICE_EVENTS:
+                notices.append(event)
+                done[i] = FeedbackApplied(event, duplicate=False)
+            else:
+                of_shipment.setdefault(event.shipment_id, []).append(i)
+        if notices and self.notices is not None:
+            await self.notices.fold(notices)
 
         def fold(state: ShipmentFeedback) -> None:
             for i in of_shipment[state.shipment_id]:
                 done[i] = feedback_rules.apply(state, events[i], answer_days=self.answer_days)
 
-        await self._states.update(of_shipment, fold, digest=self._digest)
+        if of_shipment:
+            await self._states.update(of_shipment, fold, digest=self._digest)
         applied = [d for d in done if d is not None]
-        await self._beside(applied)
+        surveys = [d for d in applied if d.event.WhichOneof("body") not in NOTICE_EVENTS]
+        await self._beside(surveys)
         if self.days is not None:
-            await self.days.fold(applied)
+            await self.days.fold(surveys)
         return applied
 
     async def apply_each(

@@ -1,7 +1,8 @@
 """The tracker's second consume loop: the feedback topic (surveys sent, answers, call-back
-cases) applied to Redis, once per event id, and the jobs they call for (the follow-up
-question, the apology, the supervisor's alert) produced before the batch is committed, as
-the events loop does (consumer.py; both run on consumer/batches.py)."""
+cases; the notices' outcomes and SMS receipts, for the per-day figures) applied to Redis,
+once per event id, and the jobs they call for (the follow-up question, the apology, the
+supervisor's alert) produced before the batch is committed, as the events loop does
+(consumer.py; both run on consumer/batches.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from shipnotify.config import Settings
 from shipnotify.consumer import batches, dead_letters
 from shipnotify.model import survey
 from shipnotify.model.codec import decode_feedback
+from shipnotify.model.day_figures import NOTICE_EVENTS
 from shipnotify.store import Shipment, TrackingStore
 from shipnotify.store.feedback import FeedbackApplied, FeedbackStore
 from shipnotify.store.tracking import fails_every_time
@@ -127,6 +129,8 @@ class FeedbackTracker:
             kind = str(event.WhichOneof("body"))
             outcome = "duplicate" if done.duplicate else "kept_out" if done.kept_out else "applied"
             metrics.FEEDBACK_APPLIED.labels(kind, outcome).inc()
+            if kind in NOTICE_EVENTS:
+                continue  # a notice's line is the notifier's (or hooks'): one is enough
             ids: dict[str, Any] = {}
             if done.survey is not None:
                 ids["survey_id"] = done.survey.survey_id

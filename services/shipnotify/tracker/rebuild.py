@@ -2,7 +2,7 @@
 after Redis lost them. It replays each partition of the events topic up to the tracker
 group's committed offset, through the same script as the tracker, then the feedback topic up
 to the feedback group's, through the same store as the feedback consumer (so the per-day
-shipment and satisfaction figures come back too; the notice figures, on no topic, do not);
+shipment, satisfaction and notice figures come back too);
 it emits no notification job. The tracker then goes on from there."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from shipnotify.consumer import startup
 from shipnotify.model.quiet import zone_of
 from shipnotify.store import TrackingStore
 from shipnotify.store.accounts import AccountStore
-from shipnotify.store.day_figures import ShipmentDays
+from shipnotify.store.day_figures import NoticeDays, ShipmentDays
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.survey_days import SurveyDays
 from shipnotify.tracker.accounts import AccountTracker
@@ -50,6 +50,7 @@ def feedback_store(settings: Settings, redis: Redis) -> FeedbackStore:
             answer_days=rules.answer_days,
             keep_days=settings.figures_days,
         ),
+        notices=NoticeDays(redis, zone_of(settings.time_zone), keep_days=settings.figures_days),
     )
 
 

@@ -106,7 +106,7 @@ class CaseClosed(_message.Message):
     def __init__(self, case_id: _Optional[str] = ..., operator: _Optional[str] = ..., outcome: _Optional[_Union[_survey_pb2.CaseOutcome, str]] = ..., cause: _Optional[_Union[_survey_pb2.CaseCause, str]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class FeedbackEvent(_message.Message):
-    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "survey_sent", "survey_answered", "follow_up_answered", "case_opened", "case_taken", "case_noted", "case_closed")
+    __slots__ = ("event_id", "shipment_id", "occurred_at", "recorded_at", "survey_sent", "survey_answered", "follow_up_answered", "case_opened", "case_taken", "case_noted", "case_closed", "notice_settled", "notice_receipt")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SHIPMENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,8 @@ class FeedbackEvent(_message.Message):
     CASE_TAKEN_FIELD_NUMBER: _ClassVar[int]
     CASE_NOTED_FIELD_NUMBER: _ClassVar[int]
     CASE_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_SETTLED_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_RECEIPT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     shipment_id: str
     occurred_at: _timestamp_pb2.Timestamp
@@ -129,4 +131,32 @@ class FeedbackEvent(_message.Message):
     case_taken: CaseTaken
     case_noted: CaseNoted
     case_closed: CaseClosed
-    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_sent: _Optional[_Union[SurveySent, _Mapping]] = ..., survey_answered: _Optional[_Union[SurveyAnswered, _Mapping]] = ..., follow_up_answered: _Optional[_Union[FollowUpAnswered, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_taken: _Optional[_Union[CaseTaken, _Mapping]] = ..., case_noted: _Optional[_Union[CaseNoted, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ...) -> None: ...
+    notice_settled: NoticeSettled
+    notice_receipt: NoticeReceipt
+    def __init__(self, event_id: _Optional[str] = ..., shipment_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., survey_sent: _Optional[_Union[SurveySent, _Mapping]] = ..., survey_answered: _Optional[_Union[SurveyAnswered, _Mapping]] = ..., follow_up_answered: _Optional[_Union[FollowUpAnswered, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_taken: _Optional[_Union[CaseTaken, _Mapping]] = ..., case_noted: _Optional[_Union[CaseNoted, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., notice_settled: _Optional[_Union[NoticeSettled, _Mapping]] = ..., notice_receipt: _Optional[_Union[NoticeReceipt, _Mapping]] = ...) -> None: ...
+
+class NoticeSettled(_message.Message):
+    __slots__ = ("notification_id", "channel", "sent", "planned_at", "tap_to_notice_ms", "account_id")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    TAP_TO_NOTICE_MS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    notification_id: str
+    channel: _shipment_events_pb2.Channel
+    sent: bool
+    planned_at: _timestamp_pb2.Timestamp
+    tap_to_notice_ms: int
+    account_id: str
+    def __init__(self, notification_id: _Optional[str] = ..., channel: _Optional[_Union[_shipment_events_pb2.Channel, str]] = ..., sent: _Optional[bool] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tap_to_notice_ms: _Optional[int] = ..., account_id: _Optional[str] = ...) -> None: ...
+
+class NoticeReceipt(_message.Message):
+    __slots__ = ("notification_id", "planned_at", "delivered")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    notification_id: str
+    planned_at: _timestamp_pb2.Timestamp
+    delivered: bool
+    def __init__(self, notification_id: _Optional[str] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivered: _Optional[bool] = ...) -> None: ...
