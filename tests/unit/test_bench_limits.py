@@ -1,12 +1,20 @@
 """The benchmark's limits worked out from what a run measured (bench/limits.py): Redis's cost
-of an event from its statistics, whether a level of taps kept up, and the saturation search."""
+of an event from its statistics, whether a level of taps kept up, and the saturation search;
+and the provider clients' sends made from what the sandboxes received (bench/providers.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
 
-from shipnotify.bench import limits
+from shipnotify.bench import limits, providers
 from shipnotify.bench.limits import Level, RateSearch
+from shipnotify.bench.providers import Clients
+from shipnotify.devstack.mail_sandbox import ReceivedMail
+from shipnotify.devstack.sms_sandbox import SmsMessage
+from shipnotify.devstack.webhook_sandbox import ReceivedWebhook
 
 
 def stats(**commands: tuple[int, int]) -> dict[str, dict[str, int]]:
@@ -38,6 +46,15 @@ def test_the_scripts_cost_is_evalshas_time_between_the_readings_per_event() -> N
         "hset": {"calls": 2_000, "usec": 10_000},
         "set": {"calls": 500, "usec": 1_000},
     }
+
+
+def test_without_the_main_threads_cpu_the_whole_servers_is_taken() -> None:
+    before, after = (
+        {"used_cpu_user": 1.0, "used_cpu_sys": 0.0},
+        {"used_cpu_user": 1.1, "used_cpu_sys": 0.1},
+    )
+    cost = limits.redis_cost(stats(), stats(), before, after, events=1_000)
+    assert cost.cpu_usec_per_event == pytest.approx(200)
 
 
 def test_no_script_call_is_no_cost_and_no_limit() -> None:
@@ -112,3 +129,73 @@ def test_the_caller_may_stop_the_search_early() -> None:
     search.saw(100, True)
     assert search.next() == 200
     assert search.best == 100
+
+
+# -- the provider clients' sends, from what the sandboxes received -------------------------
+
+
+def test_the_clients_send_what_the_sandboxes_received_in_the_order_it_came(
+    tmp_path: Path,
+) -> None:
+    at = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    sms = SmsMessage(
+        sid="SM1",
+        account_sid="AC1",
+        to="+40720000001",
+        from_="+15005550006",
+        body="Your parcel is out for delivery",
+        status="delivered",
+        created_at=at + timedelta(seconds=2),
+        history=(),
+        status_callback="http://127.0.0.1:1/v1/twilio/status?s=s1&p=1&n=n1",
+    )
+    raw = "Subject: Livr\u00e9\r\n\r\nbody\r\n".encode()
+    mail = ReceivedMail("notices@carrier.example", ("party@example.com",), raw, at)
+    hook = ReceivedWebhook(
+        endpoint="ep_1",
+        webhook_id="msg_1",
+        type="shipment.status_changed",
+        verified=True,
+        reason="",
+        payload={},
+        body='{"type": "shipment.status_changed"}',
+        received_at=at + timedelta(seconds=1),
+        answered=204,
+    )
+    clients = Clients(
+        "AC1", "token", "+15005550006", "http://127.0.0.1:2", "127.0.0.1", 25, 10, 15, 32, 4
+    )
+    sends = providers.plan(
+        clients,
+        sms=[sms],
+        mail=[mail],
+        webhooks=[hook],
+        urls={"ep_1": "http://127.0.0.1:3/webhooks/ep_1"},
+        secrets={"ep_1": "whsec_c2VjcmV0"},
+    )
+    assert [s["channel"] for s in sends.sends] == ["email", "webhook", "sms"]
+    email, webhook, text = sends.sends
+    assert email == {
+        "channel": "email",
+        "from": "notices@carrier.example",
+        "to": ["party@example.com"],
+        "raw": raw.decode("latin-1"),
+    }
+    assert webhook["url"] == "http://127.0.0.1:3/webhooks/ep_1"
+    assert (webhook["id"], webhook["secret"], webhook["body"]) == (
+        "msg_1",
+        "whsec_c2VjcmV0",
+        hook.body,
+    )
+    assert text == {
+        "channel": "sms",
+        "to": sms.to,
+        "body": sms.body,
+        "callback": sms.status_callback,
+    }
+    # as the clients' process reads it: the email's bytes as they came
+    sends.write(tmp_path / "plan.json")
+    read = providers.Plan.read(tmp_path / "plan.json")
+    assert read == sends
+    assert read.sends[0]["raw"].encode("latin-1") == raw
+    assert read.count() == {"sms": 1, "email": 1, "webhook": 1}

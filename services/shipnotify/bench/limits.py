@@ -59,9 +59,11 @@ def redis_cost(
         if calls > 0:
             commands[name.removeprefix("cmdstat_")] = {"calls": calls, "usec": usec}
     scripts = commands.get(SCRIPTS.removeprefix("cmdstat_"), {"calls": 0, "usec": 0})
+    # a Redis before 6.2 tells only the whole process's CPU, its I/O threads' included
+    main = "_main_thread" if "used_cpu_user_main_thread" in cpu_after else ""
     cpu = sum(
         float(cpu_after[k]) - float(cpu_before[k])
-        for k in ("used_cpu_user_main_thread", "used_cpu_sys_main_thread")
+        for k in (f"used_cpu_user{main}", f"used_cpu_sys{main}")
     )
     return RedisCost(
         events=events,
