@@ -84,8 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     for flag, kind, help_ in (
         ("--events", int, "events for the throughput figures (default 30000)"),
         ("--shipments", int, "the shipments those events are of (default 5000)"),
-        ("--rate", float, "events a second for the latency figures (default 500)"),
+        ("--rate", float, "taps a second the saturation search starts at (default 500)"),
         ("--seconds", float, "length of each fixed-rate measurement (default 20)"),
+        ("--saturation-seconds", float, "time for the saturation search (default 60)"),
         ("--webhooks", int, "messages for the webhooks figure (default 5000)"),
         ("--console-shipments", int, "a year of them for the console's figures (default 1e6)"),
         ("--kafka", str, "a broker to use instead of starting one"),
@@ -276,6 +277,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
             "shipments",
             "rate",
             "seconds",
+            "saturation_seconds",
             "webhooks",
             "console_shipments",
             "kafka",

@@ -14,11 +14,19 @@ FIGURES = {
     "redis, pipelined (1000 a trip)",
     "redis, one command a trip",
     "aiokafka consume, events topic",
+    "redis, tracker's scripts per event",
+    "redis main thread per event",
+    "one-Redis limit",
     "tracker, one process",
-    "tracker / raw consume",
+    "tracker / one-Redis limit",
     "notices sent",
+    "provider clients alone",
     "notifier, one process",
+    "notifier / provider clients alone",
+    "webhook client alone",
     "webhooks per second per process",
+    "webhook lane / webhook client alone",
+    "saturation, taps through ingest",
     "kafka produce to consume, p99",
     "tap to SMS, p50",
     "tap to SMS, p99",
@@ -60,4 +68,9 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     assert "webhooks per second per process" in run.stdout
     assert figures["webhooks per second per process"]["value"] > 0
     assert doc["details"]["webhooks"] == {"received": 200, "verified": 200}  # each once, signed
+    # the clients alone sent every notice and webhook again, and nothing failed
+    assert doc["details"]["provider_clients"]["sent"] == {"sms": 300, "email": 300}
+    assert doc["details"]["webhook_client"]["sent"] == {"webhook": 200}
+    assert doc["details"]["saturation"]["levels"]
+    assert doc["details"]["saturation"]["left"] == 0  # every notice of the search arrived
     assert "cores" in doc["machine"]

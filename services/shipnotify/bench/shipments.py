@@ -35,8 +35,13 @@ class Parcel:
     @property
     def notices(self) -> int:
         """How many notices the walk calls for, by the default matrix."""
-        sender = DEFAULT_MATRIX[npb.PARTY_ROLE_SENDER]
-        return sum(s in sender for s in self.walk) + sum(s in SMS_STATUSES for s in self.walk)
+        return sum(self.notices_at(step) for step in range(len(self.walk)))
+
+    def notices_at(self, step: int) -> int:
+        """How many notices step `step` of the walk calls for: the sender's email, the
+        recipient's SMS, by the default matrix."""
+        status = self.walk[step]
+        return int(status in DEFAULT_MATRIX[npb.PARTY_ROLE_SENDER]) + int(status in SMS_STATUSES)
 
     def sms_notice(self, step: int) -> str | None:
         """The id of the SMS that step `step` of the walk calls for, if any."""
