@@ -223,7 +223,11 @@ async def test_an_undelivered_notice_is_listed_and_an_erased_contact_cancels_it_
             return found[0] if found else None
 
         nid = await eventually(undelivered)  # the receipt said so, through hooks
-        assert nid in await console.listed()
+
+        async def listed() -> bool:  # hooks lists it once it has the receipt's state
+            return nid in await console.listed()
+
+        await eventually(listed)
         _, html = await console.page("")
         assert 'data-testid="send-again"' in rows(html, "failed-row")[nid]
 

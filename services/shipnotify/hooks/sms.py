@@ -67,14 +67,14 @@ async def message_status(request: web.Request) -> web.Response:
     state = await request.app[BOOK].receipt(shipment_id, nid, status, form.get("ErrorCode"))
     if state is not None:  # a status the book knows: a bounded label
         metrics.RECEIPTS.labels(status).inc()
+    if state in FAILED:  # the receipt made it so: on the console's failed notices' list
+        await request.app[FAILURES].add(shipment_id, nid)
     if state in FINAL_RECEIPTS:  # as the notice now stands: a later receipt replaces it
         delivered, now = state == "delivered", datetime.now(UTC)
         receipt = feedback_events.receipt(
             shipment_id, nid, planned_ms=_planned(request), delivered=delivered, now=now
         )
         await topics.append_feedback(request, [receipt])  # for its day's figures
-    if state in FAILED:  # the receipt made it so: on the console's failed notices' list
-        await request.app[FAILURES].add(shipment_id, nid)
     log.info(
         "delivery receipt",
         shipment_id=shipment_id,
