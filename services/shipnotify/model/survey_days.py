@@ -131,12 +131,12 @@ def cells(
         if cell is None:
             cell = found[named[1]] = Cell({})
         measure = named[2]
-        if measure == SENT:
-            cell.sent += n
-        elif measure == UNHAPPY:
-            cell.unhappy += n
-        else:
+        if isinstance(measure, int):
             cell.scores[measure] = cell.scores.get(measure, 0) + n
+        elif measure == SENT:
+            cell.sent += n
+        else:
+            cell.unhappy += n
     return found
 
 
