@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -144,11 +144,12 @@ class Settled:
 def _sum(hashes: Sequence[Mapping[Any, Any]]) -> Summed:
     if len(hashes) == 1:
         return Summed({name: int(n) for name, n in hashes[0].items()})
-    summed: Counter[Any] = Counter()
+    summed = Summed({})
+    add = summed.get
     for counts in hashes:
         for name, n in counts.items():
-            summed[name] += int(n)
-    return Summed(summed)
+            summed[name] = add(name, 0) + int(n)
+    return summed
 
 
 def _settled(period: str, before: str) -> bool:
