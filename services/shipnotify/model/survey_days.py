@@ -110,16 +110,20 @@ def cells(
     """One cut's cells for one scale: the sum of its hashes (days or months) less those of
     `minus` (a month's days out of the period). Redis's replies as they come (names and
     counts as bytes or str); each distinct name read once, as hashes repeat the same names."""
-    summed: dict[Any, int] = {}
-    for sign, group in ((1, hashes), (-1, minus)):
-        for counts in group:
+    signed = [*((1, h) for h in hashes), *((-1, h) for h in minus)]
+    summed: Mapping[Any, Any] = signed[0][1] if len(signed) == 1 and signed[0][0] == 1 else {}
+    if not summed:
+        added: dict[Any, int] = {}
+        for sign, counts in signed:
             for name, n in counts.items():
-                summed[name] = summed.get(name, 0) + sign * int(n)
+                added[name] = added.get(name, 0) + sign * int(n)
+        summed = added
     found: dict[str, Cell] = {}
     names, prefix = _NAMES, str(scale)
     if len(names) > _MAX_NAMES:
         names.clear()
-    for raw, n in summed.items():
+    for raw, count in summed.items():
+        n = int(count)
         if not n:
             continue
         named = names.get(raw)
