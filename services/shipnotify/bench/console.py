@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -27,6 +27,7 @@ from shipnotify.console import app as console_app
 from shipnotify.devstack import processes
 from shipnotify.model import day_figures as figures
 from shipnotify.model.survey_days import CUTS, field
+from shipnotify.store import intact
 from shipnotify.store.keys import survey_cut_key
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web.serving import serve
@@ -179,3 +180,35 @@ async def timed(
                 "p95": statistics.quantiles(took, n=20)[-1] if len(took) >= 2 else took[0],
             }
     return found
+
+
+async def main(shipments: int = 1_000_000, requests: int = 20) -> None:
+    """By hand: `python -m shipnotify.bench.console [shipments]` on a fresh redis-server of
+    its own: the year written, then the overview and the satisfaction page timed (step 6 of
+    `shipnotify bench` without the rest of the stack)."""
+    import tempfile
+    from pathlib import Path
+
+    zone = ZoneInfo("Europe/Chisinau")
+    today = datetime.now(zone).date()
+    with processes.redis_server(Path(tempfile.mkdtemp())) as server:
+        settings = Settings(redis_url=server.address, api_keys=("bench-key",), time_zone=zone.key)
+        redis = Redis.from_url(server.address)
+        await intact.mark(redis)  # as the consumers' first start does: sums are kept
+        t0 = time.perf_counter()
+        answers = await year_of_answers(redis, zone, shipments=shipments, today=today)
+        await year_of_operations(redis, shipments=shipments, today=today)
+        took = time.perf_counter() - t0
+        print(f"{shipments:,} shipments, {answers:,} answers written in {took:.0f} s")
+        found = await page_times(settings, redis, today=today, requests=requests)
+        for name, t in found.items():
+            p50, p95, first = t["p50"], t["p95"], t["first"]
+            print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, the first {first:.1f} ms")
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000))
