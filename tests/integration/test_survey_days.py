@@ -5,7 +5,9 @@ replaces its earlier one, a redelivered event changes nothing, and `rebuild` res
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -19,7 +21,7 @@ from shipnotify.store import TrackingStore, intact
 from shipnotify.store.feedback import FeedbackStore
 from shipnotify.store.keys import STORE_MARKER, survey_cut_key
 from shipnotify.store.replies import text
-from shipnotify.store.survey_days import Group, Settled, SurveyDays
+from shipnotify.store.survey_days import Group, Settled, SurveyDays, made
 from shipnotify.tracker.rebuild import rebuild
 from shipnotify.tracker.service import feedback_store
 from shipnotify.v1 import notifications_pb2 as npb
@@ -247,3 +249,27 @@ async def test_settled_sums_past_their_bound_go_oldest_first(redis: Redis) -> No
     await redis.hset(survey_cut_key(months[2], "all"), "a", 100)
     found = await settled.read(redis, groups)
     assert [int(f[0][b"a"]) for f in found] == [100, 1, 2]  # the first had gone; the last kept
+
+
+async def test_what_is_made_of_a_settled_sum_is_made_once_and_of_a_fresh_hash_each_read(
+    redis: Redis,
+) -> None:
+    await intact.mark(redis)
+    settled = Settled()
+    old, fresh = (
+        survey_cut_key("2024-05", "all", unique("acct")),
+        survey_cut_key(datetime.now(ZONE).date().isoformat(), "all", unique("acct")),
+    )
+    await redis.hset(old, "a", 3)
+    await redis.hset(fresh, "a", 4)
+    groups = [Group((old,), settled=True), Group((fresh,), settled=False)]
+    makes: list[int] = []
+
+    def total(counts: Mapping[Any, Any]) -> int:
+        makes.append(1)
+        return sum(int(n) for n in counts.values())
+
+    for _ in range(3):
+        [[kept], [now]] = await settled.read(redis, groups)
+        assert (made(kept, "total", total), made(now, "total", total)) == (3, 4)
+    assert len(makes) == 1 + 3  # the settled sum's once, the fresh hash's each time

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from shipnotify.model.survey_days import SurveyFact, cells, part
+from shipnotify.model.survey_days import SurveyFact, cells, combined, field, part
 from shipnotify.store.survey_days import plan
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import survey_pb2 as spb
@@ -78,6 +79,31 @@ def test_cells_sum_the_days_of_one_scale() -> None:
     north = found["north"]
     assert (north.scores, north.unhappy, north.sent, north.answers) == ({5: 2, 1: 1}, 1, 4, 3)
     assert cells(days, spb.SCALE_NPS)["north"].scores == {9: 1}
+
+
+def test_cells_read_apart_and_combined_are_the_cells_read_together() -> None:
+    rng = random.Random(7)
+    names = [
+        field(scale, cell, measure)
+        for scale in (CSAT, spb.SCALE_NPS)
+        for cell in ("north", "south", "c-1", "-")
+        for measure in ("s", "u", "1", "2", "5", "9")
+    ]
+
+    def counts() -> dict[bytes, bytes]:  # as Redis answers: bytes
+        return {n.encode(): str(rng.randint(0, 3)).encode() for n in rng.sample(names, 12)}
+
+    for _ in range(200):
+        plus = [counts() for _ in range(rng.randint(1, 4))]
+        minus = [
+            {name: n for name, n in rng.choice(plus).items() if rng.random() < 0.7}
+            for _ in range(rng.randint(0, 2))
+        ]
+        for scale in (CSAT, spb.SCALE_NPS):
+            parts = [(1, cells([h], scale)) for h in plus] + [
+                (-1, cells([h], scale)) for h in minus
+            ]
+            assert combined(parts) == cells(plus, scale, minus=minus)
 
 
 def test_a_period_reads_whole_months_and_the_fewest_days() -> None:

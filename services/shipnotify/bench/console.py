@@ -4,8 +4,9 @@ asked, two in five of those answering, by 20 depots' 400 couriers at every hour)
 overview's shipment and notice counts as the tracker and notifier fold them, written
 straight into Redis, then the overview and the satisfaction page (the heatmap, the cuts, the
 pain map, the trend) asked for the whole year over HTTP, each timed from request to last byte:
-the first request apart (it compiles the templates and reads every settled month, which later
-ones find summed: store/survey_days.py `Settled`), then the percentiles of the others."""
+the first request apart (it reads every settled month, which later ones find summed:
+store/survey_days.py `Settled`), then the percentiles of the others. `timed` times any of
+the console's pages so (bench/console_lists.py writes the lists')."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -26,6 +27,7 @@ from shipnotify.console import app as console_app
 from shipnotify.devstack import processes
 from shipnotify.model import day_figures as figures
 from shipnotify.model.survey_days import CUTS, field
+from shipnotify.store import intact
 from shipnotify.store.keys import survey_cut_key
 from shipnotify.v1 import survey_pb2 as spb
 from shipnotify.web.serving import serve
@@ -151,21 +153,62 @@ async def page_times(
         "overview": f"/console?lang=en&{year}",
         "satisfaction": f"/console/satisfaction?lang=en&scale=csat&{year}",
     }
-    timed: dict[str, dict[str, float]] = {}
+    return await timed(settings, redis, pages, requests=requests)
+
+
+async def timed(
+    settings: Settings, redis: Redis, pages: Mapping[str, str], *, requests: int
+) -> dict[str, dict[str, float]]:
+    """Each page (name -> path) asked `requests` + 1 times of a console started for them,
+    each timed from request to last byte: the first apart (it reads what no request has
+    kept yet: settled sums), the percentiles of the others, in ms."""
+    found: dict[str, dict[str, float]] = {}
     async with signed_in(settings, redis) as http:
         for name, path in pages.items():
             took = []
             for _ in range(requests + 1):
                 t0 = time.perf_counter()
-                async with http.get(path) as resp:
+                async with http.get(path, allow_redirects=False) as resp:
                     await resp.read()
                     if resp.status != 200:
                         raise RuntimeError(f"the console answered {resp.status} on {path}")
                 took.append((time.perf_counter() - t0) * 1000)
-            first, took = took[0], took[1:]  # the first compiles the templates, sums the year
-            timed[name] = {
+            first, took = took[0], took[1:]
+            found[name] = {
                 "first": first,
                 "p50": statistics.median(took),
                 "p95": statistics.quantiles(took, n=20)[-1] if len(took) >= 2 else took[0],
             }
-    return timed
+    return found
+
+
+async def main(shipments: int = 1_000_000, requests: int = 20) -> None:
+    """By hand: `python -m shipnotify.bench.console [shipments]` on a fresh redis-server of
+    its own: the year written, then the overview and the satisfaction page timed (step 6 of
+    `shipnotify bench` without the rest of the stack)."""
+    import tempfile
+    from pathlib import Path
+
+    zone = ZoneInfo("Europe/Chisinau")
+    today = datetime.now(zone).date()
+    with processes.redis_server(Path(tempfile.mkdtemp())) as server:
+        settings = Settings(redis_url=server.address, api_keys=("bench-key",), time_zone=zone.key)
+        redis = Redis.from_url(server.address)
+        await intact.mark(redis)  # as the consumers' first start does: sums are kept
+        t0 = time.perf_counter()
+        answers = await year_of_answers(redis, zone, shipments=shipments, today=today)
+        await year_of_operations(redis, shipments=shipments, today=today)
+        took = time.perf_counter() - t0
+        print(f"{shipments:,} shipments, {answers:,} answers written in {took:.0f} s")
+        found = await page_times(settings, redis, today=today, requests=requests)
+        for name, t in found.items():
+            p50, p95, first = t["p50"], t["p95"], t["first"]
+            print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, the first {first:.1f} ms")
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000))

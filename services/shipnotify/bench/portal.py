@@ -81,27 +81,10 @@ async def page_times(
 ) -> dict[str, dict[str, float]]:
     """Each view `requests` times: ms percentiles of each (the lists kept a year:
     SHIPNOTIFY_RETENTION_DAYS=365)."""
-    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
-    month = f"from={(today - timedelta(60)).isoformat()}&to={(today - timedelta(31)).isoformat()}"
-    half_year = now_ms - 182 * 86_400_000
-    key = shipments_key(account(3), "delivered")
-    middle: list[tuple[bytes, float]] = await redis.zrange(  # type: ignore[assignment]
-        key, half_year, 0, desc=True, byscore=True, offset=0, num=1, withscores=True
-    )
-    after = f"{int(middle[0][1])}~{middle[0][0].decode()}"
-    csv = f"/console/shipments?lang=en&account={account(3)}&status=delivered&{month}&csv=1"
-    views = {
-        "newest": "/console/shipments?lang=en",
-        "status_month": f"/console/shipments?lang=en&account={account(3)}&status=delivered&{month}",
-        "half_year_back": f"/console/shipments?lang=en&account={account(3)}&after={after}",
-        "status_half_year_back": f"/console/shipments?lang=en&account={account(3)}"
-        f"&status=delivered&after={after}",
-        "search": f"/console/shipments?lang=en&q=T{shipments // 2 + 1:07d}",
-        "csv_month": csv,
-    }
+    found = await views(redis, zone, shipments=shipments, now_ms=now_ms)
     timed: dict[str, dict[str, float]] = {}
     async with signed_in(settings.with_(retention_days=365), redis) as http:
-        for name, path in views.items():
+        for name, path in found.items():
             took, rows = [], 0
             for _ in range(requests + 1):
                 t0 = time.perf_counter()
@@ -122,6 +105,30 @@ async def page_times(
                 "rows": rows,
             }
     return timed
+
+
+async def views(redis: Redis, zone: ZoneInfo, *, shipments: int, now_ms: int) -> dict[str, str]:
+    """The shipments page's views of the lists `year_of_shipments` wrote: every account's
+    newest, one account's delivered ones of a month, a page half a year back (of all its
+    shipments and of its delivered ones), a search, a month's CSV."""
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
+    month = f"from={(today - timedelta(60)).isoformat()}&to={(today - timedelta(31)).isoformat()}"
+    half_year = now_ms - 182 * 86_400_000
+    key = shipments_key(account(3), "delivered")
+    middle: list[tuple[bytes, float]] = await redis.zrange(  # type: ignore[assignment]
+        key, half_year, 0, desc=True, byscore=True, offset=0, num=1, withscores=True
+    )
+    after = f"{int(middle[0][1])}~{middle[0][0].decode()}"
+    csv = f"/console/shipments?lang=en&account={account(3)}&status=delivered&{month}&csv=1"
+    return {
+        "newest": "/console/shipments?lang=en",
+        "status_month": f"/console/shipments?lang=en&account={account(3)}&status=delivered&{month}",
+        "half_year_back": f"/console/shipments?lang=en&account={account(3)}&after={after}",
+        "status_half_year_back": f"/console/shipments?lang=en&account={account(3)}"
+        f"&status=delivered&after={after}",
+        "search": f"/console/shipments?lang=en&q=T{shipments // 2 + 1:07d}",
+        "csv_month": csv,
+    }
 
 
 async def main(shipments: int = 1_000_000, requests: int = 20) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -28,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shipnotify import kafka, tracing
 from shipnotify.bench import console as bench_console
-from shipnotify.bench import limits, providers, raw, shipments
+from shipnotify.bench import console_lists, limits, portal, providers, raw, shipments
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
 from shipnotify.config import Settings
@@ -43,6 +44,7 @@ from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.quiet import zone_of
 from shipnotify.store import keys, survey_days
 from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
+from shipnotify.store.webhooks import LOG_ENTRIES
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.web.auth import issue_courier_token
 
@@ -748,6 +750,57 @@ class Stack:
                 "ms (p50)",
                 beside=f"{shipments:,} shipments, {answers:,} answers;"
                 f" p95 {times[page]['p95']:.0f} ms; the first {times[page]['first']:.0f} ms",
+                at_most=100,
+            )
+        await self._console_lists(report, zone)
+
+    async def _console_lists(self, report: Report, zone: ZoneInfo) -> None:
+        """The console's lists on a year's history (bench/console_lists.py): the failed
+        notices, a shipment's notices, webhook endpoints and a delivery log, the shipments."""
+        o = self.options
+        failures = o.console_shipments * 6 // 100  # six notices a shipment, one in a hundred
+        tries = min(LOG_ENTRIES, o.console_shipments // 100)
+        listed = o.console_shipments // 10
+        now_ms = int(time.time() * 1000)
+        pages = await self._phase(
+            "console's lists",
+            1,
+            console_lists.year_of_failures(
+                self.redis, self.settings, failures=failures, now_ms=now_ms
+            ),
+        )
+        pages |= await console_lists.endpoints_with_tries(self.redis, tries=tries, now_ms=now_ms)
+        await portal.year_of_shipments(self.redis, shipments=listed, now_ms=now_ms)
+        views = await portal.views(self.redis, zone, shipments=listed, now_ms=now_ms)
+        pages |= {"shipments": views["newest"], "shipments_month": views["status_month"]}
+        kept_a_year = self.settings.with_(retention_days=365)
+        times = await bench_console.timed(kept_a_year, self.redis, pages, requests=20)
+        report.details["console_lists"] = times
+        for page, what, beside in (
+            ("failed_notices", "failed notices, newest", f"{failures:,} failed in a year"),
+            ("failed_notices_deep", "failed notices, the deepest page", f"{failures:,} failed"),
+            ("failed_notices_account", "failed notices, one account's", f"{failures:,} failed"),
+            (
+                "shipment_notices",
+                "a shipment's notices",
+                f"{console_lists.STEPS} statuses, {2 * console_lists.STEPS} notices",
+            ),
+            ("webhooks", "webhook endpoints", f"{console_lists.ENDPOINTS} with their latest tries"),
+            ("webhook_log", "an endpoint's delivery log", f"{tries:,} tries"),
+            ("webhook_log_older", "an endpoint's delivery log, older", f"{tries:,} tries"),
+            ("shipments", "shipments, newest", f"{listed:,} shipments in a year"),
+            (
+                "shipments_month",
+                "shipments, one account's delivered in a month",
+                f"{listed:,} shipments in a year",
+            ),
+        ):
+            t = times[page]
+            report.add(
+                f"console {what}",
+                t["p50"],
+                "ms (p50)",
+                beside=f"{beside}; p95 {t['p95']:.0f} ms; the first {t['first']:.0f} ms",
                 at_most=100,
             )
 

@@ -244,6 +244,7 @@ def install(
     events_topic.install(app, settings, given=event_log)
     sweb.add_routes(app, ROUTES)
     sredis.check_ready(app, client)
+    app.on_startup.append(view.warm)
     kpis.install(app, app[DAYS], lambda: survey_days.today(zone), figures=app[FIGURES])
 
 

@@ -5,14 +5,16 @@ counts mean is model/satisfaction.py's."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from shipnotify.model import satisfaction
 from shipnotify.model.satisfaction import Figure, Pain, Tally
-from shipnotify.model.survey_days import ALL, Cell, cells
-from shipnotify.store.survey_days import Span, SurveyDays
+from shipnotify.model.survey_days import ALL, Cell, cells, combined
+from shipnotify.store.survey_days import Span, Summed, SurveyDays, made
 
 TABLES = ("depot", "courier", "channel", "party")
 
@@ -70,14 +72,16 @@ class Cuts:
 def tally(scale: int, cell: Cell) -> Tally:
     """A cell's scores as a tally (model/satisfaction.py's), from their counts."""
     (good_low, good_high), (bad_low, bad_high) = satisfaction.KINDS[scale]
-    scores = cell.scores.items()
-    return Tally(
-        n=sum(k for _, k in scores),
-        total=sum(s * k for s, k in scores),
-        squares=sum(s * s * k for s, k in scores),
-        good=sum(k for s, k in scores if good_low <= s <= good_high),
-        bad=sum(k for s, k in scores if bad_low <= s <= bad_high),
-    )
+    n = total = squares = good = bad = 0
+    for s, k in cell.scores.items():  # one pass: a year's page tallies some 1,000 cells
+        n += k
+        total += s * k
+        squares += s * s * k
+        if good_low <= s <= good_high:
+            good += k
+        if bad_low <= s <= bad_high:
+            bad += k
+    return Tally(n=n, total=total, squares=squares, good=good, bad=bad)
 
 
 async def headlines(
@@ -121,8 +125,9 @@ async def cuts(days: SurveyDays, period: Period, scale: int, account: str) -> Cu
         for h in range(24)
     }
     reasons = {int(r): c.unhappy for r, c in _cells(read["reason"], scale).items()}
+    day_figure = functools.partial(_day_figure, scale)
     trend = [
-        (period.first + timedelta(i), satisfaction.figure(scale, tally(scale, _all_of(day, scale))))
+        (period.first + timedelta(i), made(day, ("figure", scale), day_figure))
         for i, day in enumerate(each_day)
     ]
     return Cuts(
@@ -138,11 +143,24 @@ async def cuts(days: SurveyDays, period: Period, scale: int, account: str) -> Cu
 
 
 def _cells(span: Span, scale: int) -> dict[str, Cell]:
-    return cells(span.plus, scale, minus=span.minus)
+    """The span's cells: a settled sum's as made once (store/survey_days.py `made`), the
+    fresh hashes' summed and read on each call."""
+    parse = functools.partial(_parsed, scale)
+    parts = [(1, made(h, ("cells", scale), parse)) for h in span.plus if isinstance(h, Summed)]
+    parts += [(-1, made(h, ("cells", scale), parse)) for h in span.minus if isinstance(h, Summed)]
+    plus = [h for h in span.plus if not isinstance(h, Summed)]
+    minus = [h for h in span.minus if not isinstance(h, Summed)]
+    if plus or minus:
+        parts.append((1, cells(plus, scale, minus=minus)))
+    return combined(parts) if parts else {}
 
 
-def _all_of(day: Mapping[str, int], scale: int) -> Cell:
-    return cells([day], scale).get(ALL, Cell({}))
+def _parsed(scale: int, counts: Mapping[Any, Any]) -> dict[str, Cell]:
+    return cells([counts], scale)
+
+
+def _day_figure(scale: int, day: Mapping[Any, Any]) -> Figure | None:
+    return satisfaction.figure(scale, tally(scale, cells([day], scale).get(ALL, Cell({}))))
 
 
 def _rows(scale: int, found: Mapping[str, Cell], overall: Figure | None) -> list[Row]:

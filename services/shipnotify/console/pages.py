@@ -10,11 +10,11 @@ import csv
 import functools
 import io
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Any, Literal, NamedTuple
 
 from aiohttp import web
-from babel.dates import format_date, get_day_names
+from babel.dates import get_day_names, get_month_names
 from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 from markupsafe import Markup
 
@@ -155,7 +155,7 @@ async def satisfaction(request: web.Request) -> web.StreamResponse:
             title=tables["trend"]["title"],
             unit=unit,
             fmt=fmt,
-            day=lambda d: format_date(d, "d MMM", locale=lang),
+            day=functools.partial(_short_day, lang),
         )
     )
     heatmap = charts.heatmap(
@@ -216,6 +216,17 @@ def _named(cuts: figures.Cuts, lang: str) -> list[tuple[str, list[tuple[str, Fig
     return named
 
 
+def _short_day(lang: str, day: date) -> str:
+    """A day as the trend names it, Babel's "d MMM" ("3 Dec", "3 дек."), of the month's name
+    looked up (a year's trend names 365 days; Babel formats one in some 80 us)."""
+    return f"{day.day} {_months(lang)[day.month]}"
+
+
+@functools.cache
+def _months(lang: str) -> dict[int, str]:
+    return dict(get_month_names("abbreviated", context="format", locale=lang))
+
+
 def _weekdays(width: Literal["abbreviated", "wide"], lang: str) -> list[str]:
     names = get_day_names(width, locale=lang)
     return [names[day] for day in range(7)]  # 0 is Monday, as datetime.weekday() counts
@@ -248,16 +259,21 @@ def _table(
         "all": rows,  # for the CSV
         "total": len(rows),
         "rows": [
-            {
-                "label": label,
-                "value": fmt(f.value),
-                "interval": _interval(f, fmt),
-                "n": f.n,
-                "kind": kind,
-            }
+            Shown(label, fmt(f.value), _interval(f, fmt), f.n, kind)
             for label, f, kind in (rows if name == "trend" else rows[:TABLE_ROWS])
         ],
     }
+
+
+class Shown(NamedTuple):
+    """A table's row as shown (a tuple: a template reads its fields without a miss first, as
+    it does a dict's; a year's page shows some 600 rows)."""
+
+    label: str
+    value: str
+    interval: str
+    n: int
+    kind: str
 
 
 def _csv(table: dict[str, Any], chosen: Filters, name: str) -> web.Response:
@@ -347,9 +363,12 @@ def _fmt(lang: str) -> Fmt:
     decimal, group = get_decimal_symbol(lang), get_group_symbol(lang)
     minus = get_minus_sign_symbol(lang)
 
+    if (decimal, group, minus) == (".", ",", "-"):
+        return "{:,.1f}".format
+    symbols = str.maketrans({",": group, ".": decimal, "-": minus})
+
     def fmt(v: float) -> str:
-        plain = f"{v:,.1f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
-        return plain.replace("-", minus)
+        return f"{v:,.1f}".translate(symbols)
 
     return fmt
 

@@ -10,7 +10,7 @@ unhappy by the rules in force when answered, and how many surveys were sent. The
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -110,23 +110,78 @@ def cells(
     """One cut's cells for one scale: the sum of its hashes (days or months) less those of
     `minus` (a month's days out of the period). Redis's replies as they come (names and
     counts as bytes or str); each distinct name read once, as hashes repeat the same names."""
-    summed: dict[Any, int] = {}
-    for sign, group in ((1, hashes), (-1, minus)):
-        for counts in group:
+    signed = [*((1, h) for h in hashes), *((-1, h) for h in minus)]
+    summed: Mapping[Any, Any] = signed[0][1] if len(signed) == 1 and signed[0][0] == 1 else {}
+    if not summed:
+        added: dict[Any, int] = {}
+        for sign, counts in signed:
             for name, n in counts.items():
-                summed[name] = summed.get(name, 0) + sign * int(n)
+                added[name] = added.get(name, 0) + sign * int(n)
+        summed = added
     found: dict[str, Cell] = {}
-    prefix = f"{scale}|"
-    for raw, n in summed.items():
-        name = raw.decode() if isinstance(raw, bytes) else raw
-        if not n or not name.startswith(prefix):
+    names, prefix = _NAMES, str(scale)
+    if len(names) > _MAX_NAMES:
+        names.clear()
+    for raw, count in summed.items():
+        n = int(count)
+        if not n:
             continue
-        _, cell_name, measure = name.split("|", 2)
-        cell = found.setdefault(cell_name, Cell({}))
-        if measure == SENT:
+        named = names.get(raw)
+        if named is None:
+            named = names[raw] = _named(raw)
+        if named[0] != prefix:
+            continue
+        cell = found.get(named[1])
+        if cell is None:
+            cell = found[named[1]] = Cell({})
+        measure = named[2]
+        if isinstance(measure, int):
+            cell.scores[measure] = cell.scores.get(measure, 0) + n
+        elif measure == SENT:
             cell.sent += n
-        elif measure == UNHAPPY:
-            cell.unhappy += n
         else:
-            cell.scores[int(measure)] = cell.scores.get(int(measure), 0) + n
+            cell.unhappy += n
+    return found
+
+
+# Fields' names as read (a year's page reads the same few thousand on every request), kept
+# up to a bound: what they name costs more to work out than to look up.
+_NAMES: dict[Any, tuple[str, str, int | str]] = {}
+_MAX_NAMES = 200_000
+
+
+def _named(raw: Any) -> tuple[str, str, int | str]:
+    """A field's scale, cell and measure (a score, SENT or UNHAPPY); no scale if none."""
+    name = raw.decode() if isinstance(raw, bytes) else raw
+    parts = name.split("|", 2)
+    if len(parts) != 3:
+        return ("", "", "")
+    scale, cell, measure = parts
+    if measure in (SENT, UNHAPPY):
+        return (scale, cell, measure)
+    return (scale, cell, int(measure)) if measure.isascii() and measure.isdigit() else ("", "", "")
+
+
+def combined(parts: Sequence[tuple[int, Mapping[str, Cell]]]) -> dict[str, Cell]:
+    """Cells already read, each set added (1) or taken away (-1): what `cells` gives for
+    their hashes read together (a measure that sums to 0 left out, a cell of none gone), so
+    that a sum read once (a settled month's) need not be read again with the days beside."""
+    if len(parts) == 1 and parts[0][0] == 1:
+        return dict(parts[0][1])
+    found: dict[str, Cell] = {}
+    for sign, group in parts:
+        for name, cell in group.items():
+            into = found.get(name)
+            if into is None:
+                into = found[name] = Cell({})
+            into.sent += sign * cell.sent
+            into.unhappy += sign * cell.unhappy
+            for score, n in cell.scores.items():
+                into.scores[score] = into.scores.get(score, 0) + sign * n
+    for name in list(found):
+        cell = found[name]
+        if any(not n for n in cell.scores.values()):
+            cell.scores = {score: n for score, n in cell.scores.items() if n}
+        if not (cell.scores or cell.sent or cell.unhappy):
+            del found[name]
     return found

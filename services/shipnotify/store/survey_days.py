@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib.resources import files
 from time import monotonic
 from time import time as time_now
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -38,6 +38,7 @@ from shipnotify.store.keys import (
 )
 from shipnotify.store.replies import text
 
+T = TypeVar("T")
 _LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
 _DAY_MS = 86_400_000
 # Days past the answer window before a day's figures count as settled: a day for the carrier's
@@ -53,16 +54,39 @@ class Group:
     settled: bool
 
 
+class Summed(dict[Any, int]):
+    """A settled sum as `Settled` keeps it, with what readers made of it (`made`): parsed
+    once, not on every request."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self, counts: Mapping[Any, int]) -> None:
+        super().__init__(counts)
+        self.kept: dict[Hashable, Any] = {}
+
+
+def made(counts: Mapping[Any, Any], what: Hashable, make: Callable[[Mapping[Any, Any]], T]) -> T:
+    """make(counts): made once for a settled sum (`Summed`) and kept with it, so `make` must
+    give the same for the same counts and `what` name what it makes; its result is shared,
+    to be read, not changed."""
+    if not isinstance(counts, Summed):
+        return make(counts)
+    if what in counts.kept:
+        return cast(T, counts.kept[what])
+    found = counts.kept[what] = make(counts)
+    return found
+
+
 class Settled:
     """Sums of hashes nothing changes any more (days and months past the answer window), kept
     once read, so that a year's page reads a few fresh hashes, not hundreds: a sum is read
     again after `for_s` (a consumer far behind), all are dropped when the store's marker
     changes (a rebuild), and the oldest go past `max_fields` held (a million fields: some
-    100 MB at most)."""
+    100 MB at most, twice that with what pages made of them, `made`)."""
 
     def __init__(self, *, for_s: float = 300.0, max_fields: int = 1_000_000) -> None:
         self.for_s, self.max_fields = for_s, max_fields
-        self._sums: OrderedDict[tuple[str, ...], tuple[float, dict[Any, int]]] = OrderedDict()
+        self._sums: OrderedDict[tuple[str, ...], tuple[float, Summed]] = OrderedDict()
         self._fields = 0
         self._marker: Any = None
 
@@ -91,22 +115,23 @@ class Settled:
         for keys, settled in wanted.items():
             read[keys], replies = replies[: len(keys)], replies[len(keys) :]
             if settled:
-                read[keys] = [_sum(read[keys])]
+                summed = _sum(read[keys])
+                read[keys] = [summed]
                 if marker is not None:
-                    self._keep(keys, read[keys][0], now)
+                    self._keep(keys, summed, now)
         return [
             [] if not g.keys else [cached[g.keys]] if g.keys in cached else read[g.keys]
             for g in groups
         ]
 
-    def _fresh(self, keys: tuple[str, ...], now: float) -> dict[Any, int] | None:
+    def _fresh(self, keys: tuple[str, ...], now: float) -> Summed | None:
         kept = self._sums.get(keys)
         if kept is None or now - kept[0] > self.for_s:
             return None
         self._sums.move_to_end(keys)
         return kept[1]
 
-    def _keep(self, keys: tuple[str, ...], summed: dict[Any, int], now: float) -> None:
+    def _keep(self, keys: tuple[str, ...], summed: Summed, now: float) -> None:
         if (old := self._sums.pop(keys, None)) is not None:
             self._fields -= len(old[1])
         self._sums[keys] = (now, summed)
@@ -116,14 +141,15 @@ class Settled:
             self._fields -= len(dropped)
 
 
-def _sum(hashes: Sequence[Mapping[Any, Any]]) -> dict[Any, int]:
+def _sum(hashes: Sequence[Mapping[Any, Any]]) -> Summed:
     if len(hashes) == 1:
-        return {name: int(n) for name, n in hashes[0].items()}
-    summed: Counter[Any] = Counter()
+        return Summed({name: int(n) for name, n in hashes[0].items()})
+    summed = Summed({})
+    add = summed.get
     for counts in hashes:
         for name, n in counts.items():
-            summed[name] += int(n)
-    return dict(summed)
+            summed[name] = add(name, 0) + int(n)
+    return summed
 
 
 def _settled(period: str, before: str) -> bool:
