@@ -273,3 +273,21 @@ async def test_what_is_made_of_a_settled_sum_is_made_once_and_of_a_fresh_hash_ea
         [[kept], [now]] = await settled.read(redis, groups)
         assert (made(kept, "total", total), made(now, "total", total)) == (3, 4)
     assert len(makes) == 1 + 3  # the settled sum's once, the fresh hash's each time
+
+
+async def test_a_sum_dropped_for_its_age_is_read_again_and_a_younger_one_kept(
+    redis: Redis,
+) -> None:
+    """The console's warm-up (console/kpis.py `warm`) drops the sums near their lifetime and
+    reads them again before a page finds them lapsed."""
+    await intact.mark(redis)
+    settled = Settled()
+    key = survey_cut_key("2024-07", "all", unique("acct"))
+    await redis.hset(key, "a", 1)
+    group = Group((key,), settled=True)
+    await settled.read(redis, [group])
+    await redis.hset(key, "a", 2)
+    settled.drop_older(60.0)  # read a moment ago: kept
+    assert int((await settled.read(redis, [group]))[0][0][b"a"]) == 1
+    settled.drop_older(0.0)
+    assert int((await settled.read(redis, [group]))[0][0][b"a"]) == 2

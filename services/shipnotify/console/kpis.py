@@ -2,7 +2,8 @@
 that a dashboard or an alert needs no page opened: the last 7 days' satisfaction
 (SATISFACTION, SATISFACTION_ANSWERS, SURVEYS_SENT), today's shipments (SHIPMENTS_TODAY) and
 the last 30 days' coverage, tap-to-notice quantiles, notices by channel and SMS delivered
-(COVERAGE, TAP_TO_NOTICE_QUANTILE, NOTICES_FINAL, SMS_DELIVERED)."""
+(COVERAGE, TAP_TO_NOTICE_QUANTILE, NOTICES_FINAL, SMS_DELIVERED); and, on the same round,
+the satisfaction page's settled sums of every account kept warm (`warm`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from aiohttp import web
 
 from shipnotify import logs, loop, metrics
 from shipnotify.console import operations
-from shipnotify.console.figures import Period, headlines
+from shipnotify.console.figures import Period, cuts, headlines
+from shipnotify.console.filters import DEFAULT_DAYS
 from shipnotify.model.day_figures import FAILED, SENT
 from shipnotify.model.survey import SCALE_NAMES
 from shipnotify.store.day_figures import DayFigures
 from shipnotify.store.survey_days import SurveyDays
+from shipnotify.v1 import survey_pb2 as spb
 
 log = logs.get(__name__)
 EVERY_S = 60.0
@@ -34,6 +37,16 @@ async def refresh(days: SurveyDays, today: date) -> None:
         metrics.SATISFACTION.labels(name).set(h.now.value if h.now else math.nan)
         metrics.SATISFACTION_ANSWERS.labels(name).set(h.answered)
         metrics.SURVEYS_SENT.labels(name).set(h.sent)
+
+
+async def warm(days: SurveyDays, today: date, every_s: float) -> None:
+    """Reads the satisfaction page of every account for the last year and for the default
+    period, so that the sums of their settled days and months are kept: the first page after
+    a start, and every page after, finds them summed. Those read more than two rounds short
+    of their lifetime are read again now, so that they never lapse before a page."""
+    days.settled.drop_older(days.settled.for_s - 2 * every_s)
+    for first in (today - timedelta(364), today - timedelta(DEFAULT_DAYS - 1)):
+        await cuts(days, Period(first, today), spb.SCALE_CSAT, "")
 
 
 async def refresh_operations(figures: DayFigures, today: date) -> None:
@@ -66,6 +79,7 @@ def install(
     async def refresh_safely() -> None:
         try:
             await refresh(days, today())
+            await warm(days, today(), every_s)
             if figures is not None:
                 await refresh_operations(figures, today())
         except Exception as e:  # Redis away, or a bug: the gauges keep their last values

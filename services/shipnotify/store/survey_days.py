@@ -124,6 +124,13 @@ class Settled:
             for g in groups
         ]
 
+    def drop_older(self, age_s: float) -> None:
+        """Forgets the sums read more than `age_s` ago, so that the next read, a warm-up's
+        ahead of the pages' (console/kpis.py), reads them again."""
+        oldest = monotonic() - age_s
+        for keys in [k for k, (at, _) in self._sums.items() if at < oldest]:
+            self._fields -= len(self._sums.pop(keys)[1])
+
     def _fresh(self, keys: tuple[str, ...], now: float) -> Summed | None:
         kept = self._sums.get(keys)
         if kept is None or now - kept[0] > self.for_s:
