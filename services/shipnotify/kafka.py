@@ -183,6 +183,37 @@ async def _led(
         await reader.stop()
 
 
+async def consumed(settings: Settings, group: str, topic: str) -> bool:
+    """Whether `group` has committed every record on `topic` so far: the tracker and the
+    notifier commit a record only once what it causes is durable (the tracker's jobs sent,
+    the notifier's notices in the due set)."""
+    ends = await end_offsets(settings, topic)
+    done = await committed(settings, group, topic)
+    return all(done.get(tp, 0) >= end for tp, end in ends.items())
+
+
+async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
+    """Where the next record of each partition of a topic will go; nothing for a topic never
+    made (the test broker makes none by itself)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"]:  # unknown
+        return {}
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return ends
+
+
 async def reachable(settings: Settings, timeout_s: float = 2.0) -> bool:
     """A readiness probe: can we fetch cluster metadata right now?"""
     admin = AIOKafkaAdminClient(

@@ -26,6 +26,8 @@ FIGURES = {
     "webhook client alone",
     "webhooks per second per process",
     "webhook lane / webhook client alone",
+    "surveys sent a second",
+    "answers a second",
     "saturation, taps through ingest",
     "kafka produce to consume, p99",
     "tap to SMS, p50",
@@ -72,7 +74,8 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     counted = {n: f for n, f in figures.items() if n != "SMS later than 60 s"}
     assert all(f["value"] > 0 for f in counted.values()), figures
     assert all(f["met"] in (True, False) for f in figures.values() if f["target"])
-    assert doc["details"]["sent"]["sms"] == doc["details"]["sent"]["email"] > 0
+    # a status SMS beside each email, and the 100 surveys by SMS
+    assert doc["details"]["sent"]["sms"] == doc["details"]["sent"]["email"] + 100 > 100
     assert figures["notices sent"]["value"] == 600  # 100 shipments, 6 notices each, once
     assert "webhooks per second per process" in run.stdout
     assert figures["webhooks per second per process"]["value"] > 0
@@ -83,3 +86,7 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     assert doc["details"]["saturation"]["levels"]
     assert doc["details"]["saturation"]["left"] == 0  # every notice of the search arrived
     assert "cores" in doc["machine"]
+    # every survey answered by its phone and the answers in Redis (a sample of them)
+    assert doc["details"]["surveys"]["refused"] == 0
+    recorded, sampled = doc["details"]["surveys"]["answered_sample"]
+    assert recorded == sampled == 50

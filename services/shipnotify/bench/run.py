@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import json
 import os
 import statistics
@@ -29,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shipnotify import kafka, tracing
 from shipnotify.bench import console as bench_console
-from shipnotify.bench import console_lists, limits, portal, providers, raw, shipments
+from shipnotify.bench import console_lists, limits, portal, providers, raw, shipments, surveys
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
 from shipnotify.config import Settings
@@ -43,6 +44,7 @@ from shipnotify.model import webhooks as wh
 from shipnotify.model.ids import tracking_id_for
 from shipnotify.model.quiet import zone_of
 from shipnotify.store import keys, survey_days
+from shipnotify.store.feedback import FeedbackStore, Survey
 from shipnotify.store.keys import SHIPMENT_KEY_NAMES, shipment_keys, tracking_key
 from shipnotify.store.webhooks import LOG_ENTRIES
 from shipnotify.v1 import accounts_pb2 as apb
@@ -65,6 +67,7 @@ class Options:
     seconds: float = 20.0  # how long each fixed-rate and HTTP measurement runs
     saturation_seconds: float = 60.0  # the saturation search's time, its levels and pauses
     webhooks: int = 5_000  # signed messages for the webhooks figure
+    surveys: int = 2_000  # survey SMS sent and answered, for the survey loop's figures
     console_shipments: int = 1_000_000  # a year of them, for the console's figures
     kafka: str = ""  # a given broker instead of starting one
     redis: str = ""  # a given Redis instead of a local redis-server
@@ -83,6 +86,7 @@ class Options:
             "seconds": 2.0,
             "saturation_seconds": 4.0,
             "webhooks": 200,
+            "surveys": 100,
             "console_shipments": 10_000,
         }
         return cls(**smoke | given)
@@ -128,6 +132,7 @@ class Stack:
         await self._tracker(report, events, consume)
         await self._notifier(report, parcels)
         await self._webhooks(report)
+        await self._surveys(report)
         saturation = await self._saturation(report)
         await self._latency(report, saturation / 2)
         await self._status_api(report, parcels)
@@ -399,6 +404,91 @@ class Stack:
             f" {rate / alone:.2f} of the client alone",
         )
         report.add("webhook lane / webhook client alone", rate / alone, "ratio", at_least=0.7)
+
+    async def _surveys(self, report: Report) -> None:
+        """Survey SMS planned on the notifications topic, timed as they reach the SMS sandbox
+        (the notifier's survey lane: claim, send, SurveySent on the feedback topic); once
+        the tracker's feedback consumer has applied those, every phone answers by SMS, as
+        fast as hooks takes them (32 at once), timed until the consumer has applied every
+        answer: answers a second through hooks, Kafka and the consumer into Redis."""
+        asked = surveys.asked(self.run_id, self.options.surveys)
+        phones = {a.phone for a in asked}
+        before = len(self.sms.messages)
+
+        async def sent() -> int:
+            return sum(m.to in phones for m in self.sms.messages[before:])
+
+        await self._produce_jobs([(a.shipment_id, a.job) for a in asked])
+        rate = await self._phase("surveys", len(asked), self._rate_until(sent, len(asked)))
+        report.add(
+            "surveys sent a second",
+            rate,
+            "surveys/s",
+            beside="SMS, each told to the feedback topic (SurveySent) before it is final",
+        )
+        # each survey applied, so that hooks finds each phone's (a SurveySent is told after
+        # its SMS went)
+        await until_surveys(self.redis, asked, lambda s: s.sent is not None)
+        inbound = f"{self.settings.webhook_url}/v1/twilio/inbound"
+        gate = asyncio.Semaphore(32)
+        refused, replies = 0, collections.Counter[str]()
+
+        async def answer(phone: str) -> None:
+            nonlocal refused
+            async with gate:
+                status, said = await self.sms.send_inbound(
+                    inbound, from_=phone, to=self.settings.twilio_from, body=surveys.ANSWER
+                )
+            refused += status != 200
+            replies[said[-80:]] += 1
+            self._tick()
+
+        self._task = self.progress.add_task("answers", total=len(asked))
+        t0 = time.monotonic()
+        await asyncio.gather(*(answer(a.phone) for a in asked))
+        taken = time.monotonic() - t0
+        await self._feedback_applied()
+        applied = time.monotonic() - t0
+        sample = asked[:: max(1, len(asked) // 50)]
+        recorded = await surveys_kept(self.redis, sample, lambda s: s.answer is not None)
+        report.details["surveys"] = {
+            "refused": refused,
+            "answered_sample": recorded,
+            "replies": dict(replies),
+        }
+        report.add(
+            "answers a second",
+            len(asked) / applied,
+            "answers/s",
+            beside=f"SMS replies through hooks ({len(asked) / taken:,.0f}/s taken) to Redis"
+            f" by the feedback consumer; {refused} refused; a sample of {recorded[1]}:"
+            f" {recorded[0]} recorded",
+        )
+
+    async def _produce_jobs(self, jobs: list[tuple[str, Any]]) -> None:
+        producer = kafka.producer(self.settings)
+        await producer.start()
+        try:
+            acks = [
+                await producer.send(
+                    self.settings.notifications_topic,
+                    key=sid.encode(),
+                    value=job.SerializeToString(),
+                )
+                for sid, job in jobs
+            ]
+            await asyncio.gather(*acks)
+        finally:
+            await producer.stop()
+
+    async def _feedback_applied(self, timeout_s: float = 120.0) -> None:
+        """Until the tracker's feedback consumer has committed everything on its topic."""
+        settings = self.settings
+        deadline = time.monotonic() + timeout_s
+        while not await kafka.consumed(settings, settings.feedback_group, settings.feedback_topic):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the feedback consumer did not catch up in {timeout_s:.0f} s")
+            await asyncio.sleep(0.05)
 
     async def _rate_until(
         self,
@@ -841,6 +931,25 @@ class Stack:
         report.details["redis_bytes_per_shipment"] = per
         info = await self.redis.info("memory")
         report.details["redis_used_memory"] = info["used_memory"]
+
+
+async def surveys_kept(
+    redis: Redis, asked: list[surveys.Asked], such: Callable[[Survey], bool]
+) -> tuple[int, int]:
+    """How many of the surveys Redis has such (sent, answered), of how many."""
+    store = FeedbackStore(redis, b"")
+    found = await asyncio.gather(*(store.survey(a.shipment_id, a.job.survey_id) for a in asked))
+    return sum(s is not None and such(s) for s in found), len(asked)
+
+
+async def until_surveys(
+    redis: Redis, asked: list[surveys.Asked], such: Callable[[Survey], bool], timeout_s: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (kept := await surveys_kept(redis, asked, such))[0] < len(asked):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{kept[0]} of {kept[1]} surveys in Redis after {timeout_s} s")
+        await asyncio.sleep(0.1)
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
