@@ -343,33 +343,22 @@ class Stack:
                 keys.account_endpoints_key(account), endpoint_id, endpoint.SerializeToString()
             )
             endpoints.append(endpoint)
-        producer = kafka.producer(self.settings)
-        await producer.start()
-        try:
-            acks = []
-            for n in range(total):
-                shipment_id = f"bench-wh-{self.run_id}-{n}"
-                message = wh.make(
-                    wh.STATUS_CHANGED,
-                    str(uuid.uuid4()),
-                    account_id=account,
-                    shipment_id=shipment_id,
-                    tracking_id=tracking_id_for(shipment_id, self.settings.tracking_id_secret),
-                    version=1,
-                    at=datetime.now(UTC),
-                    data={"status": "in_transit"},
-                )
-                (job,) = wh.fan_out(message, [endpoints[n % len(endpoints)]])
-                acks.append(
-                    await producer.send(
-                        self.settings.notifications_topic,
-                        key=shipment_id.encode(),
-                        value=job.SerializeToString(),
-                    )
-                )
-            await asyncio.gather(*acks)
-        finally:
-            await producer.stop()
+        jobs = []
+        for n in range(total):
+            shipment_id = f"bench-wh-{self.run_id}-{n}"
+            message = wh.make(
+                wh.STATUS_CHANGED,
+                str(uuid.uuid4()),
+                account_id=account,
+                shipment_id=shipment_id,
+                tracking_id=tracking_id_for(shipment_id, self.settings.tracking_id_secret),
+                version=1,
+                at=datetime.now(UTC),
+                data={"status": "in_transit"},
+            )
+            (job,) = wh.fan_out(message, [endpoints[n % len(endpoints)]])
+            jobs.append((shipment_id, job))
+        await self._produce_jobs(jobs)
 
         async def received() -> int:
             return len(hooks.received)
