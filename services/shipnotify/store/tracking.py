@@ -279,9 +279,13 @@ class TrackingStore:
         keys: list[str] = []
         args: list[list[Any]] = []
         parties: list[bytes] = []
+        shipments: dict[str, int] = {}  # shipment id -> n, its keys' place (from 1)
         for event in events:
-            keys += shipment_keys(event.shipment_id)
-            args.append(_args(event))
+            n = shipments.get(event.shipment_id)
+            if n is None:
+                n = shipments[event.shipment_id] = len(shipments) + 1
+                keys += shipment_keys(event.shipment_id)
+            args.append([*_args(event), n])
             registered = event.WhichOneof("body") == "registered"
             parties.append(event.registered.SerializeToString() if registered else b"")
         ttl = (self._retention_s, self._stale_s)
