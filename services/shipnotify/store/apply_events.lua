@@ -45,33 +45,40 @@
 -- of progress as ALWAYS_FROM[new][current] (advances) and LATER_FROM[new][current]
 -- (advances if it happened later); TERMINAL[status]; then entries.lua.
 
+local KEPT = {1, 2, 3, 4, 6}  -- the keys a time to live is given to
+local RENEW = tonumber(ARGV[2]) * 0.99
+
 -- A shipment as this call knows it: read when its first event comes. `ids`: the event ids
 -- of its events in the batch (their records in K[5] go, erasures' too, as each is applied).
+-- Kept small (Lua's own work, its tables, costs more than Redis's commands here).
 local function shipment(n, ids)
   local K = {}
   for j = 1, 7 do K[j] = KEYS[7 * (n - 1) + j] end
   redis.call('HDEL', K[5], unpack(ids))
   local f = redis.call('HMGET', K[1], 's', 'o', 'v', 'c', 'g', 'x')
   local v = tonumber(f[3] or 0)
-  local S = {
+  -- s, o, v, c, g, x: K[1]'s fields as this call leaves them; v0: v as read; ids, found:
+  -- the timeline entries of the events as read (false: none); new: those written here
+  -- (id, entry, id, entry...), written after the last; p: K[3]'s bytes once read or written
+  -- (false: none), pw: K[3] to 'set' or 'del'; ttl: K[1]'s time to live (s) once read, as
+  -- this call leaves it; exp: the time to live (s) to give the KEPT keys; follow: K[3] to
+  -- take K[1]'s (a SET drops its own); ws (s and o), wc, wg, wt, wx: fields to write.
+  return {
     K = K, s = f[1], o = f[2], v = v, v0 = v, c = f[4], g = f[5], x = f[6],
-    w = {},        -- K[1]'s fields to write (false: to delete)
-    tl = {},       -- event id -> its entry as stored (false: none)
-    new = {},      -- K[2]'s entries to write: id, entry, id, entry...
-    p = nil,       -- K[3]'s bytes once read or written (false: none)
-    pw = nil,      -- K[3] to 'set' or 'del'
-    ttl = nil,     -- K[1]'s time to live (s) once read, as this call leaves it
-    exp = nil,     -- the time to live (s) to give keys 1, 2, 3, 4 and 6
-    follow = false -- K[3] to take K[1]'s time to live (a SET drops its own)
+    ids = ids, found = redis.call('HMGET', K[2], unpack(ids)), new = {}
   }
-  local found = redis.call('HMGET', K[2], unpack(ids))
-  for i, id in ipairs(ids) do S.tl[id] = found[i] end
-  return S
 end
 
 local function entry_of(S, id)
-  if S.tl[id] == nil then S.tl[id] = redis.call('HGET', S.K[2], id) end
-  return S.tl[id]
+  local new = S.new
+  for i = #new - 1, 1, -2 do
+    if new[i] == id then return new[i + 1] end
+  end
+  local ids = S.ids
+  for i = 1, #ids do
+    if ids[i] == id then return S.found[i] end
+  end
+  return redis.call('HGET', S.K[2], id)
 end
 
 local function parties(S)
@@ -93,7 +100,7 @@ local function keep_for(S, status, advanced, registered)
     if advanced == 1 then ttl = ARGV[1] end
   else
     if S.ttl == nil then S.ttl = redis.call('TTL', S.K[1]) end
-    if S.ttl < tonumber(ARGV[2]) * 0.99 then ttl = ARGV[2] end
+    if S.ttl < RENEW then ttl = ARGV[2] end
   end
   if ttl then
     S.exp, S.ttl, S.follow = ttl, tonumber(ttl), false
@@ -102,28 +109,19 @@ local function keep_for(S, status, advanced, registered)
   end
 end
 
-local function set(S, field, value)
-  S[field] = value
-  S.w[field] = value
-end
-
 -- What applying the shipment's events left, written.
 local function flush(S)
-  local K, fields, gone = S.K, {}, {}
-  for name, value in pairs(S.w) do
-    if value then
-      fields[#fields + 1] = name
-      fields[#fields + 1] = value
-    else
-      gone[#gone + 1] = name
-    end
-  end
-  if #gone > 0 then redis.call('HDEL', K[1], unpack(gone)) end
-  if #fields > 0 then redis.call('HSET', K[1], unpack(fields)) end
-  if #S.new > 0 then
-    redis.call('HSET', K[2], unpack(S.new))
-    S.new = {}
-  end
+  local K = S.K
+  if S.wg == false then redis.call('HDEL', K[1], 'g') end
+  local f, n = {}, 0
+  if S.v ~= S.v0 then f[1], f[2], n = 'v', S.v, 2 end  -- else no event applied
+  if S.ws then f[n + 1], f[n + 2], f[n + 3], f[n + 4], n = 's', S.s, 'o', S.o, n + 4 end
+  if S.wc then f[n + 1], f[n + 2], n = 'c', S.c, n + 2 end
+  if S.wg then f[n + 1], f[n + 2], n = 'g', S.g, n + 2 end
+  if S.wt then f[n + 1], f[n + 2], n = 't', S.wt, n + 2 end
+  if S.wx then f[n + 1], f[n + 2], n = 'x', S.x, n + 2 end
+  if n > 0 then redis.call('HSET', K[1], unpack(f)) end
+  if #S.new > 0 then redis.call('HSET', K[2], unpack(S.new)) end
   if S.pw == 'set' then
     redis.call('SET', K[3], S.p)
   elseif S.pw == 'del' then
@@ -132,7 +130,7 @@ local function flush(S)
   S.pw = nil
   if S.exp then
     -- K[4] too: a stream an older version kept under that name goes with the rest
-    for _, i in ipairs({1, 2, 3, 4, 6}) do redis.call('EXPIRE', K[i], S.exp) end
+    for i = 1, 5 do redis.call('EXPIRE', K[KEPT[i]], S.exp) end
   elseif S.follow then
     local left = redis.call('PTTL', K[1])
     if left > 0 then redis.call('PEXPIRE', K[3], left) end
@@ -142,9 +140,8 @@ end
 
 -- The event whose status is the current one: the advanced entry with its status and time.
 local function current_event(S)
-  if #S.new > 0 then  -- the entries of this call's earlier events first
-    redis.call('HSET', S.K[2], unpack(S.new))
-    S.new = {}
+  if #S.new > 0 then  -- the entries of this call's earlier events first (written again
+    redis.call('HSET', S.K[2], unpack(S.new))  -- with the rest: the same)
   end
   local entries = redis.call('HGETALL', S.K[2])
   for i = 1, #entries, 2 do
@@ -195,8 +192,8 @@ local function erase(S, A)
   if n > 16 then ids = string.sub(ids, string.find(ids, ',', 2, true)) end  -- the oldest goes
   redis.call('DEL', S.K[7])
   S.p, S.pw, S.follow = false, 'del', false
-  set(S, 'g', false)
-  set(S, 'x', at .. ids)
+  S.g, S.wg = false, false
+  S.x, S.wx = at .. ids, true
   keep_for(S, S.s, 0, false)
   return {0, 0, '', S.v, '', '', ''}
 end
@@ -224,23 +221,21 @@ local function apply(S, A)
       if owed then outcome = '2' .. STATUS_CODES[previous] .. owed else owed = '' end
     end
     S.p, S.pw = A[6], 'set'
-    set(S, 'g', A[1])
+    S.g, S.wg = A[1], true
   end
-  local entry = A[4] .. '|' .. outcome
-  S.tl[A[1]] = entry
-  S.new[#S.new + 1] = A[1]
-  S.new[#S.new + 1] = entry
+  local new = S.new
+  new[#new + 1] = A[1]
+  new[#new + 1] = A[4] .. '|' .. outcome
   if A[8] == 'c' then  -- the earliest courier tap: whether a delivery was covered
-    if not S.c or tonumber(A[3]) < tonumber(S.c) then set(S, 'c', A[3]) end
+    if not S.c or tonumber(A[3]) < tonumber(S.c) then S.c, S.wc = A[3], true end
   end
   if advanced == 1 then
-    set(S, 's', A[2])
-    set(S, 'o', A[3])
+    S.s, S.o, S.ws = A[2], A[3], true
   end
   if A[5] ~= '' then
-    set(S, 't', A[5])
+    S.wt = A[5]
   end
-  set(S, 'v', S.v + 1)
+  S.v = S.v + 1
   keep_for(S, advanced == 1 and A[2] or previous, advanced, A[7] == 'r')
   if advanced == 1 then
     return {0, 1, previous, S.v, parties(S) or '', '', ''}
@@ -249,13 +244,14 @@ local function apply(S, A)
 end
 
 local events = cjson.decode(ARGV[3])
-local ids = {}  -- per shipment, its events' ids
-for _, A in ipairs(events) do
+local ids, last = {}, {}  -- per shipment, its events' ids and the place of its last
+for i, A in ipairs(events) do
   local n = A[9]
-  if not ids[n] then ids[n] = {} end
-  table.insert(ids[n], A[1])
+  local mine = ids[n]
+  if mine then mine[#mine + 1] = A[1] else ids[n] = {A[1]} end
+  last[n] = i
 end
-local shipments, order = {}, {}
+local shipments = {}
 local results = {}
 for i, A in ipairs(events) do
   local n = A[9]
@@ -263,10 +259,12 @@ for i, A in ipairs(events) do
   if not S then
     S = shipment(n, ids[n])
     shipments[n] = S
-    order[#order + 1] = S
   end
   A[6] = ARGV[i + 3]
   results[i] = apply(S, A)
+  if last[n] == i then  -- its last event here: written while its keys are at hand
+    flush(S)
+    shipments[n] = nil
+  end
 end
-for _, S in ipairs(order) do flush(S) end
 return results
