@@ -7,8 +7,8 @@
 -- entries of its events are read once, when its first event comes, and what they change is
 -- written once, after its last (a hash's fields in one HSET, the time to live once, one
 -- announcement of the new version). Nothing outside sees a call half done, so that is what
--- applying them one by one would leave, for a tenth of the commands when a batch holds a
--- shipment's several events (a replay, a burst) and a quarter fewer for one.
+-- applying them one by one would leave, for a fifth of the commands when a batch holds a
+-- shipment's several events (a replay, a burst) and a fifth fewer for one.
 --
 -- Per shipment n (from 1, in the order of its first event), its keys at KEYS[7n-6..7n]; per
 -- event i (from 1), its arguments A[1..9] are the ith array of the JSON in ARGV[3], and its
