@@ -268,7 +268,9 @@ class TrackingStore:
     async def apply_each(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied | RedisError]:
         """apply(), a script call an event: for a batch that Redis refused because of one of
         its events, the others' outcomes and that one's error. Events applied before the
-        refusal come back as duplicates, with what they did."""
+        refusal come back as duplicates, with what they did (those of the refused event's
+        shipment before it were not written: the script writes a shipment after its last
+        event of the call, so they come back as applied now)."""
         return await each_alone(self.apply, events)
 
     def _groups(self, events: Sequence[pb.ShipmentEvent]) -> list[list[int]]:
