@@ -356,13 +356,16 @@ async def replayed_messages(redis: Redis, replay: apb.WebhooksReplayed) -> list[
 
 
 async def owners(redis: Redis, shipment_ids: Sequence[str]) -> list[str]:
-    """Many shipments' owners in one round trip ("" for the carrier's)."""
+    """Many shipments' owners in one round trip ("" for the carrier's); a shipment named
+    more than once (a batch's several events of it) is read once."""
     if not shipment_ids:
         return []
+    ids = list(dict.fromkeys(shipment_ids))
     pipe = redis.pipeline(transaction=False)  # GETs: the keys span slots
-    for shipment_id in shipment_ids:
+    for shipment_id in ids:
         pipe.get(owner_key(shipment_id))
-    return [text(v) if v else "" for v in await pipe.execute()]
+    found = {sid: text(v) if v else "" for sid, v in zip(ids, await pipe.execute(), strict=True)}
+    return [found[sid] for sid in shipment_ids]
 
 
 async def endpoints_of(redis: Redis, account_ids: Sequence[str]) -> dict[str, list[apb.Endpoint]]:

@@ -37,6 +37,7 @@ from shipnotify.v1 import feedback_pb2 as fpb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 _LUA = files("shipnotify.store").joinpath("day_parts.lua").read_text()
+_MANY_LUA = files("shipnotify.store").joinpath("day_parts_many.lua").read_text()
 _DAY_MS = 86_400_000
 Call = tuple[list[str], list[str | int]]  # a script call's keys and arguments
 # How long after its day a notice's part is kept: its outcome and its receipts come within
@@ -61,9 +62,11 @@ class DayFigures:
     zone: ZoneInfo
     keep_days: int = 400  # how long a day's figures are kept
     _write: Any = field(init=False, repr=False)
+    _write_many: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._write = self.redis.register_script(_LUA)
+        self._write_many = self.redis.register_script(_MANY_LUA)
 
     async def read(self, wanted: Sequence[Wanted]) -> list[Part]:
         """Each wanted cut's counts summed over its days, all in one round trip: a month's
@@ -102,25 +105,30 @@ class DayFigures:
         await self._write(keys=keys, args=args)
 
     async def write_all(self, calls: Sequence[Call]) -> None:
-        """Many members' parts (`_call`'s), independent of one another: in one pipeline, or
-        on a Redis Cluster at once, a call each (a cluster client pipelines no scripts).
-        EVALSHA straight: the script object's way adds a SCRIPT EXISTS round trip."""
+        """Many members' parts (`_call`'s), in their order: one `day_parts_many.lua` call a
+        month (its keys share the month's hash tag), in one pipeline, or on a Redis Cluster
+        at once (a cluster client pipelines no scripts). EVALSHA straight: the script
+        object's way adds a SCRIPT EXISTS round trip."""
         if not calls:
             return
+        months: dict[str, list[Call]] = {}
+        for call in calls:
+            months.setdefault(call[0][0].split("}", 1)[0], []).append(call)
+        batched = [_many(month) for month in months.values()]
         if isinstance(self.redis, RedisCluster):
-            await asyncio.gather(*(self._write(keys=k, args=a) for k, a in calls))
+            await asyncio.gather(*(self._write_many(keys=k, args=a) for k, a in batched))
             return
 
         def pipeline() -> Pipeline:
             pipe = self.redis.pipeline(transaction=False)
-            for keys, args in calls:
-                pipe.evalsha(self._write.sha, len(keys), *keys, *args)
+            for keys, args in batched:
+                pipe.evalsha(self._write_many.sha, len(keys), *keys, *args)
             return pipe
 
         try:
             await pipeline().execute()
         except NoScriptError:  # a restarted Redis forgot the script: none ran, so again
-            await self.redis.script_load(_LUA)
+            await self.redis.script_load(_MANY_LUA)
             await pipeline().execute()
 
     def _call(
@@ -267,6 +275,38 @@ class NoticeDays(DayFigures):
             pipe.get(owner_key(sid))
         found = await pipe.execute() if shipment_ids else []
         return [text(o) if o else "" for o in found]
+
+
+def _many(calls: Sequence[Call]) -> Call:
+    """`_call`s of one month as one call of day_parts_many.lua: each key once, each part
+    naming its keys by their place."""
+    keys: list[str] = []
+    places: dict[str, int] = {}
+
+    def place(key: str) -> int:
+        if key not in places:
+            keys.append(key)
+            places[key] = len(keys)  # Lua counts from 1
+        return places[key]
+
+    parts = []
+    for call_keys, args in calls:
+        n = (len(call_keys) - 1) // 2
+        member, part, mode, kept, day_end, month_end = args
+        parts.append(
+            [
+                place(call_keys[0]),
+                [place(k) for k in call_keys[1 : n + 1]],
+                [place(k) for k in call_keys[n + 1 :]],
+                member,
+                part,
+                mode,
+                str(kept),
+                str(day_end),
+                str(month_end),
+            ]
+        )
+    return keys, [json.dumps(parts, separators=(",", ":"), ensure_ascii=False)]
 
 
 def _ms(t: Any) -> int:

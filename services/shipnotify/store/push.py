@@ -44,13 +44,16 @@ class PushSubscriptions:
         return n
 
     async def of(self, shipment_ids: Sequence[str]) -> list[tuple[pb.PushSubscribed, ...]]:
-        """Each shipment's subscriptions (at most MAX_SUBSCRIPTIONS), in one round trip."""
+        """Each shipment's subscriptions (at most MAX_SUBSCRIPTIONS), in one round trip; a
+        shipment named more than once (a batch's several events of it) is read once."""
         if not shipment_ids:
             return []
+        ids = list(dict.fromkeys(shipment_ids))
         pipe = self._redis.pipeline(transaction=False)
-        for sid in shipment_ids:
+        for sid in ids:
             pipe.hvals(push_key(sid))
-        return [
-            tuple(pb.PushSubscribed.FromString(v) for v in values[:MAX_SUBSCRIPTIONS])
-            for values in await pipe.execute()
-        ]
+        found = {
+            sid: tuple(pb.PushSubscribed.FromString(v) for v in values[:MAX_SUBSCRIPTIONS])
+            for sid, values in zip(ids, await pipe.execute(), strict=True)
+        }
+        return [found[sid] for sid in shipment_ids]

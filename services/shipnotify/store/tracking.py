@@ -204,18 +204,24 @@ class TrackingStore:
             zip(scripted, await self._scripted([events[i] for i in scripted]), strict=True)
         )
         done = [applied.get(i) or _aside(e) for i, e in enumerate(events)]
-        await self.runs.delivered([d for a in done if (d := _delivery(a))])
-        await self.surveys.apply(events)
-        await self.listed.apply(done)  # the console's lists of an account's shipments
-        if self.days is not None:
-            await self.days.fold((a.event, a.duplicate, a.advanced) for a in done if not a.conflict)
         due = [i for i, a in enumerate(done) if a.notices_due]
-        for i, push in zip(
-            due, await self.push.of([events[i].shipment_id for i in due]), strict=True
-        ):
+        # independent of one another, each idempotent: at once, so that their round trips
+        # overlap (a failure of one fails the batch, which is applied again whole)
+        *_, subscriptions = await _together(
+            self.runs.delivered([d for a in done if (d := _delivery(a))]),
+            self.surveys.apply(events),
+            self.listed.apply(done),  # the console's lists of an account's shipments
+            self._fold(done),
+            self.push.of([events[i].shipment_id for i in due]),
+        )
+        for i, push in zip(due, subscriptions, strict=True):
             if push:
                 done[i] = replace(done[i], push=push)
         return done
+
+    async def _fold(self, done: Sequence[Applied]) -> None:
+        if self.days is not None:
+            await self.days.fold((a.event, a.duplicate, a.advanced) for a in done if not a.conflict)
 
     async def survey_settings(self, account_ids: Iterable[str]) -> dict[str, apb.SurveySettings]:
         """The accounts' survey settings, in one round trip; an account with none is left out."""
@@ -262,7 +268,9 @@ class TrackingStore:
     async def apply_each(self, events: Sequence[pb.ShipmentEvent]) -> list[Applied | RedisError]:
         """apply(), a script call an event: for a batch that Redis refused because of one of
         its events, the others' outcomes and that one's error. Events applied before the
-        refusal come back as duplicates, with what they did."""
+        refusal come back as duplicates, with what they did (those of the refused event's
+        shipment before it were not written: the script writes a shipment after its last
+        event of the call, so they come back as applied now)."""
         return await each_alone(self.apply, events)
 
     def _groups(self, events: Sequence[pb.ShipmentEvent]) -> list[list[int]]:
@@ -279,9 +287,13 @@ class TrackingStore:
         keys: list[str] = []
         args: list[list[Any]] = []
         parties: list[bytes] = []
+        shipments: dict[str, int] = {}  # shipment id -> n, its keys' place (from 1)
         for event in events:
-            keys += shipment_keys(event.shipment_id)
-            args.append(_args(event))
+            n = shipments.get(event.shipment_id)
+            if n is None:
+                n = shipments[event.shipment_id] = len(shipments) + 1
+                keys += shipment_keys(event.shipment_id)
+            args.append([*_args(event), n])
             registered = event.WhichOneof("body") == "registered"
             parties.append(event.registered.SerializeToString() if registered else b"")
         ttl = (self._retention_s, self._stale_s)
@@ -379,6 +391,19 @@ class TrackingStore:
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
+
+
+async def _together(*steps: Awaitable[Any]) -> list[Any]:
+    """The steps' results, run at once; the first failure cancels the rest and is raised as
+    it is (the callers tell a Redis error by its type)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _args(event: pb.ShipmentEvent) -> list[Any]:
