@@ -1,9 +1,7 @@
 """Commands of many callers in one round trip: what the notifier's notices ask of Redis
-while earlier round trips are under way (their claims, states, finishes, gates) goes in
-one pipeline as soon as one of those is answered, each caller awaiting its own answers;
-when Redis is idle, a caller's commands go at once. Round trips, not Redis's work, were
-most of what a notice cost the notifier; a notice's own steps still go in order, each
-awaited.
+within one turn of the event loop (their claims, states, finishes, gates) goes in one
+pipeline, each caller awaiting its own answers. Round trips, not Redis's work, were most of
+what a notice cost the notifier; a notice's own steps still go in order, each awaited.
 
 Each caller's commands keep their meaning: a script runs atomically as on its own, and the
 commands of one caller run in the order given (a pipeline is not a transaction, as the
@@ -20,48 +18,39 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError, NoScriptError
+from redis.exceptions import NoScriptError
 
 Commands = Callable[[Pipeline], object]  # adds one caller's commands to a pipeline
 
 
 class RoundTrips:
-    def __init__(self, redis: Redis, scripts: Sequence[AsyncScript], *, at_once: int = 2) -> None:
+    def __init__(self, redis: Redis, scripts: Sequence[AsyncScript]) -> None:
         self._redis = redis
         self._scripts = list(scripts)
-        self._at_once = at_once  # pipelines under way at once
-        self._under_way = 0
-        self.sent = 0  # pipelines sent
         self._waiting: list[tuple[Commands, asyncio.Future[list[Any]]]] = []
         self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self, commands: Commands) -> list[Any]:
-        """The answers to `commands`; an error answer is raised (the first), as the command
-        alone would have. Sent at once when fewer than `at_once` pipelines are under way
-        (no wait when idle); else with whatever else is asked meanwhile, as soon as one
-        of them is answered."""
-        answer: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        """The answers to `commands`, sent with whatever else is asked in this turn of the
+        loop; an error answer is raised (the first), as the command alone would have."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[Any]] = loop.create_future()
         self._waiting.append((commands, answer))
-        if self._under_way < self._at_once:
-            await self._execute()  # in the caller's own task: no turn of the loop lost
+        if len(self._waiting) == 1:
+            loop.call_soon(self._send)
         answers = await answer
         for one in answers:
             if isinstance(one, Exception):
                 raise one
         return answers
 
-    def _next(self) -> None:
-        """Sends what was asked while the pipelines were under way."""
-        if self._waiting and self._under_way < self._at_once:
-            task = asyncio.create_task(self._execute())
-            self._sending.add(task)  # held: a task only the loop refers to may be collected
-            task.add_done_callback(self._sending.discard)
-
-    async def _execute(self) -> None:
+    def _send(self) -> None:
         batch, self._waiting = self._waiting, []
-        if not batch:
-            return
-        self._under_way += 1
+        task = asyncio.create_task(self._execute(batch))
+        self._sending.add(task)  # held: a task only the loop refers to may be collected
+        task.add_done_callback(self._sending.discard)
+
+    async def _execute(self, batch: list[tuple[Commands, asyncio.Future[list[Any]]]]) -> None:
         try:
             answers = await self._pipelined([commands for commands, _ in batch])
             forgot = [i for i, one in enumerate(answers) if _no_script(one)]
@@ -72,24 +61,17 @@ class RoundTrips:
                 for i, one in zip(forgot, again, strict=True):
                     answers[i] = one
         except BaseException as e:  # the connection's trouble is every caller's
-            # whether the commands ran is not known, as when a connection breaks
-            trouble = e if isinstance(e, Exception) else ConnectionError(repr(e))
             for _, answer in batch:
                 if not answer.done():
-                    answer.set_exception(trouble)
+                    answer.set_exception(e)
             if not isinstance(e, Exception):
                 raise
             return
-        else:
-            for (_, answer), one in zip(batch, answers, strict=True):
-                if not answer.done():  # its caller may have been cancelled meanwhile
-                    answer.set_result(one)
-        finally:
-            self._under_way -= 1
-            self._next()
+        for (_, answer), one in zip(batch, answers, strict=True):
+            if not answer.done():  # its caller may have been cancelled meanwhile
+                answer.set_result(one)
 
     async def _pipelined(self, callers: list[Commands]) -> list[list[Any]]:
-        self.sent += 1
         pipe = self._redis.pipeline(transaction=False)
         sizes = []
         for commands in callers:
