@@ -27,7 +27,8 @@ async def test_every_service_serves_health_and_metrics_that_count_the_work(
     parcels = make_load(6, seed=11)
     taps = sum(len(p.taps) for p in parcels)
     expected = set().union(*(p.expected()[2] for p in parcels))
-    async with stack(tmp_path) as s:
+    # at debug: the tracker's line an event (at info it writes one a batch, with its counts)
+    async with stack(tmp_path, log_level="debug") as s:
         s.start_all()
         await s.ready()
         await s.drive(parcels, over_s=1)
