@@ -32,6 +32,11 @@ FIGURES = {
     "kafka produce to consume, p99",
     "tap to SMS, p50",
     "tap to SMS, p99",
+    "tap to SMS, tracker's hop, p50",
+    "tap to SMS, tracker's hop, p99",
+    "tap to SMS, notifier's hop, p50",
+    "tap to SMS, notifier's hop, p99",
+    "tap to SMS, ingest's answer, p99",
     "bare aiohttp handler, 304",
     "status API, 304 (ETag matches)",
     "status API / bare, 304",
@@ -85,6 +90,8 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     assert doc["details"]["webhook_client"]["sent"] == {"webhook": 200}
     assert doc["details"]["saturation"]["levels"]
     assert doc["details"]["saturation"]["left"] == 0  # every notice of the search arrived
+    latency = doc["details"]["latency_ms"]  # each SMS's hops found from its records
+    assert latency["hops"]["samples"] == latency["samples"] > 0
     assert "cores" in doc["machine"]
     # every survey answered by its phone and the answers in Redis (a sample of them)
     assert doc["details"]["surveys"]["refused"] == 0

@@ -30,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shipnotify import kafka, tracing
 from shipnotify.bench import console as bench_console
-from shipnotify.bench import console_lists, limits, portal, providers, raw, shipments, surveys
+from shipnotify.bench import console_lists, hops, limits, portal, providers, raw, shipments, surveys
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
 from shipnotify.config import Settings
@@ -641,7 +641,10 @@ class Stack:
             ),
         )
         parcels = self._new_parcels(max(1, total // shipments.MIN_EVENTS))
-        tap_ms = await self._phase("tap to SMS", total, self._taps_to_sms(parcels, rate))
+        since = await hops.starts(self.settings)
+        accepted, arrived = await self._phase("tap to SMS", total, self._taps_to_sms(parcels, rate))
+        tap_ms = [(arrived[n] - accepted[n]) * 1000 for n in arrived]
+        taken = await hops.measured(self.settings, since, arrived_s=arrived, accepted_s=accepted)
         for name, values in (("kafka produce to consume", kafka_ms), ("tap to SMS", tap_ms)):
             q = _percentiles(values)
             for p in ("p50", "p95", "p99"):
@@ -654,6 +657,19 @@ class Stack:
                     f" {len(values)} samples",
                     at_most=limit,
                 )
+        for name, values, what in (
+            ("tracker's hop", taken.tracker, "the event appended to its SMS's job appended"),
+            ("notifier's hop", taken.notifier, "the job appended to the SMS at the provider"),
+            ("ingest's answer", taken.answer, "the event appended to the bench reading its 202"),
+        ):
+            q = _percentiles(values)
+            for p in ("p50", "p99"):
+                report.add(
+                    f"tap to SMS, {name}, {p}",
+                    q[p],
+                    "ms",
+                    beside=f"{what} (the records' CreateTime); {len(values)} samples",
+                )
         report.add(
             "SMS later than 60 s",
             self._late,
@@ -665,11 +681,21 @@ class Stack:
             "rate": rate,
             "kafka": _percentiles(kafka_ms),
             "tap_to_sms": _percentiles(tap_ms),
+            "samples": len(tap_ms),
+            "hops": {
+                "samples": len(taken.tracker),
+                "tracker": _percentiles(taken.tracker),
+                "notifier": _percentiles(taken.notifier),
+                "ingest_answer": _percentiles(taken.answer),
+            },
         }
 
-    async def _taps_to_sms(self, parcels: list[shipments.Parcel], rate: float) -> list[float]:
-        """The couriers' taps at `rate` a second, open loop; milliseconds from each tap's 202
-        to its SMS reaching the sandbox."""
+    async def _taps_to_sms(
+        self, parcels: list[shipments.Parcel], rate: float
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """The couriers' taps at `rate` a second, open loop: when each SMS's tap was answered
+        202 and when the SMS reached the sandbox (seconds since the epoch, by notification
+        id)."""
         accepted: dict[str, float] = {}  # SMS notification id -> when its tap was accepted
 
         def tapped(parcel: shipments.Parcel, step: int) -> None:
@@ -681,7 +707,7 @@ class Stack:
         await self._taps(parcels, rate, tapped)
         arrived = await self._until_arrived(set(accepted))
         self._late = len(accepted) - len(arrived)
-        return [(arrived[n] - accepted[n]) * 1000 for n in arrived]
+        return accepted, arrived
 
     async def _taps(
         self,
