@@ -4,6 +4,7 @@ the tracker appends the notice's job, the notifier hands the SMS to the provider
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 Offsets = dict[TopicPartition, int]
+TICK_S = 0.005  # how often the bench's own event loop is looked at
 
 
 @dataclass
@@ -25,6 +27,16 @@ class Hops:
     tracker: list[float] = field(default_factory=list)  # event appended -> its job appended
     notifier: list[float] = field(default_factory=list)  # job appended -> SMS at the provider
     answer: list[float] = field(default_factory=list)  # event appended -> ingest's 202 read
+
+
+async def loop_lateness(late_ms: list[float]) -> None:
+    """How late the bench's own event loop wakes (it runs the sandboxes whose clocks time
+    each SMS's arrival, and the couriers' taps): appended to `late_ms` until cancelled."""
+    loop = asyncio.get_running_loop()
+    while True:
+        t = loop.time()
+        await asyncio.sleep(TICK_S)
+        late_ms.append(max(0.0, (loop.time() - t - TICK_S) * 1000))
 
 
 async def starts(settings: Settings) -> tuple[Offsets, Offsets]:

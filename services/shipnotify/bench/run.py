@@ -30,7 +30,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shipnotify import kafka, tracing
 from shipnotify.bench import console as bench_console
-from shipnotify.bench import console_lists, hops, limits, portal, providers, raw, shipments, surveys
+from shipnotify.bench import (
+    console_lists,
+    cpu,
+    hops,
+    limits,
+    portal,
+    providers,
+    raw,
+    shipments,
+    surveys,
+)
 from shipnotify.bench.figures import Report
 from shipnotify.bench.http_load import BARE_ETAG
 from shipnotify.config import Settings
@@ -117,6 +127,7 @@ class Stack:
     _late: int = 0  # taps whose SMS did not arrive in time
     _parcels: int = 0  # shipments made so far: the next one's number
     _planned: int = 0  # notices the saturation search's accepted taps called for
+    _loop_late: list[float] = field(default_factory=list)  # the bench's own loop, ms late
 
     # -- the whole run, in order
 
@@ -199,16 +210,22 @@ class Stack:
         scripts' time (INFO commandstats) and its main thread's CPU (INFO cpu), read before
         the tracker starts and once it has committed the last event (nothing else writes
         meanwhile)."""
-        stats, cpu = await self.redis.info("commandstats"), await self.redis.info("cpu")
+        stats, used = await self.redis.info("commandstats"), await self.redis.info("cpu")
         proc = self.services.start("tracker")
         self.pids["tracker"] = proc.pid
+        marks: list[cpu.Mark] = []  # from its first commit, as its rate
         rate = await self._phase(
-            "tracker", events, self._until_committed(self.settings.tracker_group, events)
+            "tracker",
+            events,
+            self._until_committed(
+                self.settings.tracker_group, events, lambda: marks.append(cpu.mark(proc.pid))
+            ),
         )
+        spent = cpu.between(marks[0], cpu.mark(proc.pid)) if marks else None
         cost = limits.redis_cost(
             stats,
             await self.redis.info("commandstats"),
-            cpu,
+            used,
             await self.redis.info("cpu"),
             events,
         )
@@ -245,8 +262,22 @@ class Stack:
         report.add(
             "tracker / one-Redis limit", rate / limit if limit else 0.0, "ratio", at_least=0.5
         )
+        if spent is None or not spent.process_s:
+            return  # all committed at once: no stretch to time
+        per_event = spent.process_s * 1e6 / max(rate * spent.wall_s, 1.0)
+        report.add(
+            "tracker CPU per event",
+            per_event,
+            "µs/event",
+            beside=f"its user and system time; {spent.process_cores:.2f} of a core while"
+            f" applying, the machine's {os.cpu_count()} cores {spent.busy_cores:.2f} busy;"
+            f" {1e6 / per_event:,.0f} events/s a core of its own"
+            f" ({1e6 / per_event / limit if limit else 0:.2f} of the one-Redis limit)",
+        )
 
-    async def _until_committed(self, group: str, total: int) -> float:
+    async def _until_committed(
+        self, group: str, total: int, at_first: Callable[[], None] = lambda: None
+    ) -> float:
         """Events a second the group commits, from its first commit to its last."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
         await admin.start()
@@ -256,7 +287,7 @@ class Stack:
                 offsets = await admin.list_consumer_group_offsets(group)
                 return sum(kafka.offsets_on(offsets, self.settings.events_topic).values())
 
-            return await self._rate_until(committed, total)
+            return await self._rate_until(committed, total, at_first=at_first)
         finally:
             await admin.close()
 
@@ -484,6 +515,7 @@ class Stack:
         count: Callable[[], Awaitable[int]],
         total: int,
         gave_up: Callable[[], bool] = lambda: False,
+        at_first: Callable[[], None] = lambda: None,
     ) -> float:
         """Polls count() until it reaches total (or the sender gave up): the rate from its
         first rise (the start-up left out) to the end, or from the call when the first rise
@@ -498,6 +530,7 @@ class Stack:
             done = now
             if done and first is None:
                 first = (time.monotonic(), done)
+                at_first()
             if ended:
                 break
         if first is None:
@@ -670,6 +703,14 @@ class Stack:
                     "ms",
                     beside=f"{what} (the records' CreateTime); {len(values)} samples",
                 )
+        q = _percentiles(self._loop_late)
+        report.add(
+            "the bench's own event loop, late, p99",
+            q["p99"],
+            "ms",
+            beside=f"p50 {q['p50']:.1f} ms: how late the process that times the SMS's arrival"
+            f" and taps woke, every {hops.TICK_S * 1000:.0f} ms of the phase",
+        )
         report.add(
             "SMS later than 60 s",
             self._late,
@@ -704,8 +745,12 @@ class Stack:
                 accepted[notice] = time.time()
             self._tick()
 
-        await self._taps(parcels, rate, tapped)
-        arrived = await self._until_arrived(set(accepted))
+        watch = asyncio.create_task(hops.loop_lateness(self._loop_late))
+        try:
+            await self._taps(parcels, rate, tapped)
+            arrived = await self._until_arrived(set(accepted))
+        finally:
+            watch.cancel()
         self._late = len(accepted) - len(arrived)
         return accepted, arrived
 

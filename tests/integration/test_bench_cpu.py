@@ -1,0 +1,19 @@
+"""The bench's CPU accounting, read from this machine's /proc."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from shipnotify.bench import cpu
+
+
+def test_a_busy_stretch_is_counted_as_this_processs_cpu_and_the_machines() -> None:
+    first = cpu.mark(os.getpid())
+    until = time.process_time() + 0.3
+    while time.process_time() < until:  # a third of a second of CPU, spent here
+        pass
+    spent = cpu.between(first, cpu.mark(os.getpid()))
+    assert 0.25 <= spent.process_s <= spent.wall_s + 0.05
+    assert 0.5 <= spent.process_cores <= 1.05
+    assert spent.process_cores - 0.1 <= spent.busy_cores <= (os.cpu_count() or 1) + 0.05
