@@ -16,7 +16,7 @@ import asyncio
 import random
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,9 @@ _DAY_MS = 86_400_000
 _OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
+# How long a webhook whose endpoint has its tries in flight waits for one of them to end
+# before it goes back to the due set: a fast endpoint is kept busy, a slow one holds nothing.
+ENDPOINT_WAIT_S = 1.0
 
 
 @dataclass
@@ -103,7 +106,13 @@ class Notifier:
         self.throttle = throttle
         self.webhooks = webhooks
         self.failures = failures  # None: no console lists the failed notices
-        self.gate = EndpointGate(settings.webhooks_per_endpoint)
+        self._capacity = 4 * settings.sends_in_flight  # notices handled at once
+        # a quick endpoint's backlog waits in line here rather than circling the due set
+        self.gate = EndpointGate(
+            settings.webhooks_per_endpoint,
+            waiting=self._capacity,
+            waiting_in_all=8 * self._capacity,
+        )
         self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
@@ -128,7 +137,6 @@ class Notifier:
         self._again: set[bytes] = set()
         # a claim's lease outlasts the longest try (a webhook's timeout may be the longer)
         self._lease_s = max(settings.send_timeout_s, settings.webhook_timeout_s) * 3
-        self._capacity = 4 * settings.sends_in_flight  # notices handled at once
         self._room = asyncio.Event()  # set when a notice is done: the consumer may go on
         self._stopping = False
 
@@ -142,7 +150,7 @@ class Notifier:
             if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
             await lag.update()
-            while len(self._tasks) > self._capacity:
+            while self._under_way() > self._capacity:
                 # backpressure: Kafka keeps what we cannot start yet
                 self._room.clear()
                 await self._room.wait()
@@ -172,7 +180,7 @@ class Notifier:
     async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
         """Takes up notices whose time has come: retries, mornings, expired leases."""
         while not stop.is_set():
-            room = min(200, self._capacity - len(self._tasks))  # the rest stays due
+            room = min(200, self._capacity - self._under_way())  # the rest stays due
             try:
                 if room > 0 and await self.book.intact():  # an emptied Redis has nothing due
                     for raw in await self.book.take_due(self._lease_s, limit=room):
@@ -193,6 +201,11 @@ class Notifier:
             except (*UNREACHABLE, KafkaError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
         return False
+
+    def _under_way(self) -> int:
+        """Notices being handled, less the webhooks waiting for their endpoint's turn
+        (bounded by the gate, and briefly): a slow endpoint holds up no other notice."""
+        return len(self._tasks) - self.gate.waiting
 
     def _start(self, raw: bytes) -> None:
         if raw in self._tasks:
@@ -303,21 +316,37 @@ class Notifier:
         assert self.webhooks is not None
         endpoint_id = job.webhook.endpoint_id
         endpoint = await self.webhooks.endpoint(job.webhook.account_id, endpoint_id)
+        usable = endpoint is not None and not endpoint.disabled
+        # a full endpoint's message may wait a little for a try to end (endpoint_gate.py)
+        entered = (
+            usable
+            and self.gate.paused_until_ms(endpoint_id, now_ms()) is None
+            and await self.gate.enter_within(endpoint_id, ENDPOINT_WAIT_S)
+        )
         now = now_ms()
         taken_up = decision.webhook_before_claim(
             endpoint,
-            full=self.gate.full(endpoint_id),
-            paused_until_ms=self.gate.paused_until_ms(endpoint_id, now),
+            full=not entered,
+            paused_until_ms=self.gate.paused_until_ms(endpoint_id, now),  # paused meanwhile?
             now_ms=now,
         )
         if not isinstance(taken_up, decision.Go):
+            if entered:
+                self.gate.leave(endpoint_id)
             await self._perform(job, raw, taken_up)
             return
-        self.gate.enter(endpoint_id)
+        left = False
+
+        def leave() -> None:  # once the try is over: what follows it is not the endpoint's
+            nonlocal left
+            if not left:
+                left = True
+                self.gate.leave(endpoint_id)
+
         try:
-            await self._claim_and_send(lane, job, raw, bound)
+            await self._claim_and_send(lane, job, raw, bound, tried=leave)
         finally:
-            self.gate.leave(endpoint_id)
+            leave()
 
     async def _tried(
         self, job: npb.NotificationJob, attempt: int, outcome: Outcome, started_ms: int
@@ -416,7 +445,13 @@ class Notifier:
         )
 
     async def _claim_and_send(
-        self, lane: Lane, job: npb.NotificationJob, raw: bytes, bound: Any
+        self,
+        lane: Lane,
+        job: npb.NotificationJob,
+        raw: bytes,
+        bound: Any,
+        *,
+        tried: Callable[[], None] | None = None,  # a webhook's: its try is over
     ) -> None:
         sid, nid = job.shipment_id, job.notification_id
         async with lane.in_flight, lane.rate:
@@ -438,6 +473,8 @@ class Notifier:
             return
         if job.channel == pb.CHANNEL_WEBHOOK:
             await self._tried(job, claim.attempt, outcome, started)
+            if tried is not None:  # logged, and a Retry-After has paused the endpoint
+                tried()
         else:  # one endpoint's failures say nothing of another's: no breaker for webhooks
             lane.breaker.saw(outcome)
         channel = _CHANNEL_NAMES[job.channel]
