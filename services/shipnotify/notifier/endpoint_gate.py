@@ -24,7 +24,7 @@ class EndpointGate:
         self._waiting_in_all = waiting_in_all
         self._in_flight: Counter[str] = Counter()
         self._paused_until: dict[str, int] = {}
-        self._queues: dict[str, deque[asyncio.Future[None]]] = {}
+        self._queues: dict[str, deque[asyncio.Future[bool]]] = {}
         self.waiting = 0  # messages waiting for a slot, all endpoints together
 
     def paused_until_ms(self, endpoint_id: str, now_ms: int) -> int | None:
@@ -33,6 +33,10 @@ class EndpointGate:
             del self._paused_until[endpoint_id]
             return None
         return until
+
+    def crowded(self) -> bool:
+        """As many waiting, all endpoints together, as may wait."""
+        return self.waiting >= self._waiting_in_all
 
     def full(self, endpoint_id: str) -> bool:
         return self._in_flight[endpoint_id] >= self._per_endpoint
@@ -51,33 +55,33 @@ class EndpointGate:
             return False
         if queue is not None and len(queue) >= self._waiting_limit:
             return False
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[bool] = loop.create_future()  # True: a slot handed over
         queue = self._queues.setdefault(endpoint_id, deque())
         queue.append(turn)
         self.waiting += 1
+        timer = loop.call_later(wait_s, self._out_of_line, endpoint_id, turn)
         try:
-            await asyncio.wait_for(asyncio.shield(turn), wait_s)
-            return True  # leave() handed its slot over: counted in flight already
-        except TimeoutError:
-            return self._out_of_line(endpoint_id, turn)
+            return await turn
         except asyncio.CancelledError:
-            if self._out_of_line(endpoint_id, turn):
-                self.leave(endpoint_id)
+            if turn.done() and not turn.cancelled() and turn.result():
+                self.leave(endpoint_id)  # handed over just as its waiter was cancelled
+            else:
+                self._out_of_line(endpoint_id, turn)
             raise
         finally:
+            timer.cancel()
             self.waiting -= 1
 
-    def _out_of_line(self, endpoint_id: str, turn: asyncio.Future[None]) -> bool:
-        """Leaves the line; True when a slot was handed over just as the wait ended."""
-        if turn.done() and not turn.cancelled():
-            return True
-        turn.cancel()
+    def _out_of_line(self, endpoint_id: str, turn: asyncio.Future[bool]) -> None:
+        """The wait is over with no slot: out of the line."""
+        if not turn.done():
+            turn.set_result(False)
         queue = self._queues.get(endpoint_id)
         if queue is not None and turn in queue:
             queue.remove(turn)
             if not queue:
                 del self._queues[endpoint_id]
-        return False
 
     def leave(self, endpoint_id: str) -> None:
         queue = self._queues.get(endpoint_id)
@@ -86,7 +90,7 @@ class EndpointGate:
             if not queue:
                 self._queues.pop(endpoint_id, None)
             if not turn.done():
-                turn.set_result(None)
+                turn.set_result(True)
                 return
         self._in_flight[endpoint_id] -= 1
         if self._in_flight[endpoint_id] <= 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from shipnotify.model import day_figures, feedback_events, survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.model.sent_again import FAILED
-from shipnotify.notifier import decision
+from shipnotify.notifier import decision, webhook_sender
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
@@ -57,8 +58,9 @@ _OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
 # How long a webhook whose endpoint has its tries in flight waits for one of them to end
-# before it goes back to the due set: a fast endpoint is kept busy, a slow one holds nothing.
-ENDPOINT_WAIT_S = 1.0
+# before it goes back to the due set (well within a claim's lease): a quick endpoint's
+# backlog waits in line, a slow endpoint's circles the due set, holding nothing meanwhile.
+ENDPOINT_WAIT_S = 5.0
 
 
 @dataclass
@@ -150,7 +152,7 @@ class Notifier:
             if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
             await lag.update()
-            while self._under_way() > self._capacity:
+            while self._full():
                 # backpressure: Kafka keeps what we cannot start yet
                 self._room.clear()
                 await self._room.wait()
@@ -180,7 +182,7 @@ class Notifier:
     async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
         """Takes up notices whose time has come: retries, mornings, expired leases."""
         while not stop.is_set():
-            room = min(200, self._capacity - self._under_way())  # the rest stays due
+            room = 0 if self._full() else min(200, self._capacity - self._under_way())
             try:
                 if room > 0 and await self.book.intact():  # an emptied Redis has nothing due
                     for raw in await self.book.take_due(self._lease_s, limit=room):
@@ -201,6 +203,11 @@ class Notifier:
             except (*UNREACHABLE, KafkaError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
         return False
+
+    def _full(self) -> bool:
+        """No room for more notices: as many under way as we handle at once, or the
+        webhooks' lines full (more would only circle the due set)."""
+        return self._under_way() > self._capacity or self.gate.crowded()
 
     def _under_way(self) -> int:
         """Notices being handled, less the webhooks waiting for their endpoint's turn
@@ -316,6 +323,7 @@ class Notifier:
         assert self.webhooks is not None
         endpoint_id = job.webhook.endpoint_id
         endpoint = await self.webhooks.endpoint(job.webhook.account_id, endpoint_id)
+        read_at = time.monotonic()
         usable = endpoint is not None and not endpoint.disabled
         # a full endpoint's message may wait a little for a try to end (endpoint_gate.py)
         entered = (
@@ -335,6 +343,9 @@ class Notifier:
                 self.gate.leave(endpoint_id)
             await self._perform(job, raw, taken_up)
             return
+        assert endpoint is not None  # as it is whenever the decision is to go
+        # the sender's try uses this read if it begins soon enough (this task's context)
+        webhook_sender.AS_READ.set((endpoint, read_at))
         left = False
 
         def leave() -> None:  # once the try is over: what follows it is not the endpoint's
