@@ -55,6 +55,7 @@ _CHANNEL_NAMES = day_figures.CHANNEL_NAMES
 _DAY_MS = 86_400_000
 # A final notice's tally, as the per-day figures count it: the rest (skipped, gone) neither.
 _OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
+Delivery = asyncio.Future[object]  # the broker's answer to a record sent
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
 # How long a webhook whose endpoint has its tries in flight waits for one of them to end
@@ -546,12 +547,10 @@ class Notifier:
                 if step.disable_endpoint:
                     cause = f"gone at {job.notification_id}"  # a replay's 410 is news
                     await self._endpoint_disabled(job, step.reason or "gone", cause=cause)
-                if step.survey_sent:
-                    await self._survey_sent(job)
-                await self._tell_endpoints(job, step.state, step.reason or "")
-                await self._final(
-                    job, raw, step.state, _OUTCOMES.get(step.tally or ""), **_fields(step)
-                )
+                told = [await self._survey_sent(job)] if step.survey_sent else []
+                told += await self._tell_endpoints(job, step.state, step.reason or "")
+                outcome = _OUTCOMES.get(step.tally or "")
+                await self._final(job, raw, step.state, outcome, told, **_fields(step))
             case decision.GiveUp():
                 self.counts.add(step.tally)
                 await self._give_up(job, raw, step.reason, attempts=step.attempts, why=step.why)
@@ -598,13 +597,17 @@ class Notifier:
         raw: bytes,
         state: str,
         outcome: str | None,
+        told: list[Delivery],
         **fields: str | int,
     ) -> None:
         """The notice's final state; first, if it went or failed, its outcome on the feedback
         topic, for its day's figures: were the notifier to die between the two, the notice
-        comes due again and tells the same outcome, which the figures count once (by id)."""
+        comes due again and tells the same outcome, which the figures count once (by id).
+        What else was `told` before it is final is waited for with the outcome: one wait for
+        the broker, not one each, while an email that went is not yet known to have gone."""
         if outcome is not None:
-            await self._settled(job, outcome)
+            told.append(await self._settled(job, outcome))
+        await asyncio.gather(*told)
         metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
@@ -614,7 +617,7 @@ class Notifier:
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
 
-    async def _settled(self, job: npb.NotificationJob, outcome: str) -> None:
+    async def _settled(self, job: npb.NotificationJob, outcome: str) -> Delivery:
         went, planned = outcome == day_figures.SENT, _ms(job.planned_at)
         status = went and job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
         event = feedback_events.settled(
@@ -629,7 +632,7 @@ class Notifier:
             account=job.webhook.account_id or job.endpoint_alert.account_id,
             now=datetime.now(UTC),
         )
-        await self._tell_feedback(event)
+        return await self._tell_feedback(event)
 
     async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
         """A notice that failed goes on the console's failed notices' list; one sent again
@@ -663,16 +666,18 @@ class Notifier:
         )
         await sent
 
-    async def _tell_endpoints(self, job: npb.NotificationJob, state: str, reason: str) -> None:
+    async def _tell_endpoints(
+        self, job: npb.NotificationJob, state: str, reason: str
+    ) -> list[Delivery]:
         """notice.sent / notice.failed to the endpoints of the shipment's account, appended
         to the notifications topic before the notice is final (its id is the notice's, so
         a notice that comes due again makes the same message)."""
         event_type = wh.notice_event_type(job.channel, state)
         if event_type is None or self.webhooks is None:
-            return
+            return []
         listeners = await self.webhooks.listeners(job.shipment_id)
         if listeners is None:
-            return
+            return []
         message = wh.make(
             event_type,
             job.notification_id,
@@ -684,7 +689,7 @@ class Notifier:
             data=wh.notice_data(job, version=listeners.version, state=state, reason=reason),
         )
         jobs = wh.fan_out(message, listeners.endpoints)
-        sent = [
+        return [
             await self.producer.send(
                 self.settings.notifications_topic,
                 j.SerializeToString(),
@@ -693,7 +698,6 @@ class Notifier:
             )
             for j in jobs
         ]
-        await asyncio.gather(*sent)
 
     async def _survey_sent_if_it_went(self, job: npb.NotificationJob) -> None:
         """A survey found done: its sender may have died after the provider took it and
@@ -702,9 +706,9 @@ class Notifier:
         the consumer applies once."""
         state = await self.book.state_of(job.shipment_id, job.notification_id)
         if state in WENT:
-            await self._survey_sent(job)
+            await (await self._survey_sent(job))
 
-    async def _survey_sent(self, job: npb.NotificationJob) -> None:
+    async def _survey_sent(self, job: npb.NotificationJob) -> Delivery:
         """Tells the feedback topic that a survey went (its consumer keeps the survey, to
         read its answers, and books its person). Durable before the notice is final; were
         it lost with a crash, the notice comes due again in doubt and the same event (its id
@@ -726,17 +730,17 @@ class Notifier:
         )
         event.occurred_at.GetCurrentTime()
         event.recorded_at.CopyFrom(event.occurred_at)
-        await self._tell_feedback(event)
+        return await self._tell_feedback(event)
 
-    async def _tell_feedback(self, event: fpb.FeedbackEvent) -> None:
-        """Appends to the feedback topic, keyed by shipment, and waits for the broker."""
-        sent = await self.producer.send(
+    async def _tell_feedback(self, event: fpb.FeedbackEvent) -> Delivery:
+        """Appends to the feedback topic, keyed by shipment: the broker's answer to wait for."""
+        sent: Delivery = await self.producer.send(
             self.settings.feedback_topic,
             event.SerializeToString(),
             key=event.shipment_id.encode(),
             headers=tracing.headers(),
         )
-        await sent
+        return sent
 
     def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
         meta: dict[str, str | int] = {
@@ -761,18 +765,18 @@ class Notifier:
         """A dead letter with the reason (`shipnotify redrive` sends it again), then the
         notice's final state: the record is durable before the notice stops being due."""
         said = f"gave up after {attempts} attempts: {reason}" if attempts else reason
-        await (await self._dead_letter(raw, said, why))
-        await self._tell_endpoints(job, "dead", reason)
-        await self._final(job, raw, "dead", day_figures.FAILED, e=reason)
+        told = [await self._dead_letter(raw, said, why)]
+        told += await self._tell_endpoints(job, "dead", reason)
+        await self._final(job, raw, "dead", day_figures.FAILED, told, e=reason)
 
     async def _dead_letter_due(self, raw: bytes, reason: str) -> None:
         await (await self._dead_letter(raw, reason, "malformed"))
         await self.book.done(raw)
 
-    async def _dead_letter(self, raw: bytes, reason: str, why: str) -> asyncio.Future[object]:
+    async def _dead_letter(self, raw: bytes, reason: str, why: str) -> Delivery:
         self.counts.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.settings.notifications_dead_letter_topic, why).inc()
-        future: asyncio.Future[object] = await self.producer.send(
+        future: Delivery = await self.producer.send(
             self.settings.notifications_dead_letter_topic,
             value=raw,
             headers=[("reason", reason.encode())],
