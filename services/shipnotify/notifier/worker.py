@@ -473,14 +473,19 @@ class Notifier:
             claim = await self.book.claim(
                 sid, nid, self._meta(job), self._lease_s, planned_ms=decision.planned_ms(job)
             )
-            claimed: decision.Send | decision.Effect = decision.after_claim(claim)
+            claimed: decision.Send | decision.Went | decision.Effect = decision.after_claim(claim)
             if isinstance(claimed, decision.Send) and job.kind == npb.NOTICE_KIND_SURVEY:
                 may_ask = await self.throttle.ask(job.address, job.survey_id)
                 claimed = decision.asked(claimed, may_ask=may_ask)
             if isinstance(claimed, decision.Send):
                 started = now_ms()
                 outcome = await self._send(lane, job, claimed, bound)
-        if not isinstance(claimed, decision.Send):
+                if isinstance(outcome, Sent) and job.channel in decision.NOTED_WHEN_GONE:
+                    await self.book.went(sid, nid, outcome.provider_id)
+        if isinstance(claimed, decision.Went):
+            started, outcome = now_ms(), Sent(claimed.provider_id)
+            bound.warning("notice went before its last sender stopped", attempt=claim.attempt)
+        elif not isinstance(claimed, decision.Send):
             await self._perform(job, raw, claimed)
             return
         if job.channel == pb.CHANNEL_WEBHOOK:
