@@ -350,6 +350,33 @@ async def test_a_final_notice_keeps_what_operators_see_and_drops_what_sending_ne
     assert not await redis.exists("{shp:" + sid + "}:sending")  # gone with the last in flight
 
 
+async def test_an_email_noted_as_gone_is_claimed_as_gone_once_its_lease_ends(
+    redis: Redis,
+) -> None:
+    """A sender that stopped after SMTP took the email and before it was final: the next
+    claim says it went (no doubt, nothing to send), and the final state drops the note."""
+    book, sid = _book(redis)
+    nid, message_id = str(uuid.uuid4()), f"<{uuid.uuid4()}@notices.carrier-example.com>"
+    meta = SMS_META | {"c": "email"}
+    first = await book.claim(sid, nid, meta, lease_s=0.05, planned_ms=0)
+    await book.went(sid, nid, message_id)
+    held = await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)
+    assert held.attempt == -1  # still its sender's while the lease lasts
+    await asyncio.sleep(0.1)
+    again = await book.claim(sid, nid, meta, lease_s=30, planned_ms=0)
+    assert (again.attempt, again.went, again.in_doubt_since_ms) == (2, message_id, None)
+    assert "d" not in (await book.of_shipment(sid))[nid]  # not counted as in doubt
+    await book.update(sid, nid, "sent", meta | {"id": message_id})
+    final = (await book.of_shipment(sid))[nid]
+    assert (final["s"], final["id"], "w" in final) == ("sent", message_id, False)
+    assert first.went == ""
+    await book.went(sid, nid, message_id)  # a late note changes nothing final
+    later = (await book.of_shipment(sid))[nid]
+    assert {k: v for k, v in later.items() if k != "t"} == {
+        k: v for k, v in final.items() if k != "t"
+    }
+
+
 async def test_a_delivered_shipments_notices_stay_a_listpack(redis: Redis) -> None:
     """Three SMS with receipts and three emails, each value within Redis' default
     hash-max-listpack-value (64 bytes), so the hash stays compact."""

@@ -24,6 +24,7 @@ from shipnotify.notifier.decision import (
     Rules,
     Send,
     Wait,
+    Went,
 )
 from shipnotify.notifier.outcomes import Failed, Sent
 from shipnotify.store.notices import CANCELLED, Claim, SmsGate
@@ -157,6 +158,8 @@ def test_what_the_claim_says() -> None:
     assert decision.after_claim(Claim(3, in_doubt_since_ms=NOON - 9, at_ms=NOON)) == Send(
         3, NOON - 9
     )
+    # the provider took it in an earlier attempt whose sender stopped before it was final
+    assert decision.after_claim(Claim(4, at_ms=NOON, went="<n@x>")) == Went(4, "<n@x>")
 
 
 # -- once the provider answered ------------------------------------------------------------

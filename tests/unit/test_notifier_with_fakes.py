@@ -85,14 +85,19 @@ class FakeBook:
             return Claim(0)
         if nid in self.erased or 0 < self.erased_at >= planned_ms:
             return Claim(CANCELLED)
-        doubt = self.states.get(nid, ("", {}))[1].get("q")
+        fields = self.states.get(nid, ("", {}))[1]
+        doubt, went = fields.get("q"), fields.get("w", "")
         self.attempts[nid] = self.attempts.get(nid, 0) + 1
-        self.states[nid] = ("sending", {})
-        return Claim(self.attempts[nid], in_doubt_since_ms=doubt, at_ms=now_ms())
+        self.states[nid] = ("sending", {"w": went} if went else {})
+        doubt = None if went else doubt
+        return Claim(self.attempts[nid], in_doubt_since_ms=doubt, at_ms=now_ms(), went=went)
 
     async def update(self, shipment_id: str, nid: str, state: str, fields: dict[str, Any]) -> str:
         self.states[nid] = (state, dict(fields))
         return state
+
+    async def went(self, shipment_id: str, nid: str, provider_id: str) -> None:
+        self.states[nid] = ("sending", {"w": provider_id})
 
     async def finish(
         self, shipment_id: str, nid: str, state: str, fields: dict[str, Any], job: bytes
@@ -340,6 +345,50 @@ async def test_a_provider_that_took_the_message_but_answered_late_is_asked_not_s
     assert sms.asked == [since]
     assert (sms.tries, sms.messages) == (1, [job.notification_id])
     assert book.states[job.notification_id][1]["id"] == "id-1"
+
+
+class FailingFinish(FakeBook):
+    """Redis goes away once, after the provider took a notice and before it is final: as a
+    notifier killed there, the notice is left being sent and comes due again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    async def finish(self, *args: Any, **kwargs: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("Redis went away")
+        await super().finish(*args, **kwargs)
+
+
+@pytest.mark.parametrize("channel", [EMAIL, PUSH])
+async def test_a_notice_its_provider_took_before_its_sender_stopped_is_not_sent_again(
+    channel: pb.Channel,
+) -> None:
+    book, sender = FailingFinish(), FakeSender(channel)
+    worker, producer = notifier(book, sender)
+    job, raw = notice(channel)
+    with pytest.raises(ConnectionError):
+        await worker.handle(job, raw)
+    assert book.states[job.notification_id] == ("sending", {"w": "id-1"})  # noted at once
+    await worker.handle(job, raw)  # due again: no provider can be asked whether it has it
+    assert (sender.tries, sender.messages) == (1, [job.notification_id])
+    state, fields = book.states[job.notification_id]
+    assert (state, fields["id"], book.attempts[job.notification_id]) == ("sent", "id-1", 2)
+    assert "w" not in fields
+    assert raw not in book.due
+    assert producer.settled[job.notification_id][0].sent  # its outcome told, as sent
+
+
+async def test_an_sms_is_not_noted_as_gone_before_it_is_final() -> None:
+    """The SMS provider can be asked, as an in-doubt attempt does: one write less a notice."""
+    book, sms = FailingFinish(), FakeSender(SMS)
+    worker, _ = notifier(book, sms)
+    job, raw = notice(SMS)
+    with pytest.raises(ConnectionError):
+        await worker.handle(job, raw)
+    assert book.states[job.notification_id] == ("sending", {})
 
 
 async def test_a_sender_that_raises_leaves_the_notice_in_doubt() -> None:

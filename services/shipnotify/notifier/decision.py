@@ -37,6 +37,10 @@ Tally = Literal["sent", "failed", "skipped", "gone"]  # the count a notice's end
 # The channels that wake a phone: they wait out the quiet hours, and then only the latest
 # status of a contact (an SMS's number, a push subscription's endpoint) goes.
 QUIET_CHANNELS = frozenset((pb.CHANNEL_SMS, pb.CHANNEL_PUSH))
+# Providers that cannot be asked whether they have a message (SMTP, a push service): that
+# one took it is noted at once, before what follows a send (the SMS provider is asked; a
+# webhook's receiver knows its webhook-id).
+NOTED_WHEN_GONE = frozenset((pb.CHANNEL_EMAIL, pb.CHANNEL_PUSH))
 
 STATUS = npb.NOTICE_KIND_UNSPECIFIED  # a job's kind when it tells of a status
 # The survey loop's kinds, and an account's team's notice of its disabled endpoint, as the
@@ -103,6 +107,16 @@ class Send:
 
     attempt: int
     in_doubt_since_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Went:
+    """Claimed for attempt `attempt`, though the provider took the message (`provider_id`)
+    in an earlier one whose sender died before the notice was final: not sent again; what
+    follows a send follows."""
+
+    attempt: int
+    provider_id: str
 
 
 @dataclass(frozen=True)
@@ -271,7 +285,7 @@ def planned_ms(job: npb.NotificationJob) -> int:
     return int(planned.ToMilliseconds())
 
 
-def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send:
+def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send | Went:
     if claim.attempt == 0:
         return AlreadySent()
     if claim.attempt == CANCELLED:  # its contacts were erased after it was planned
@@ -279,6 +293,8 @@ def after_claim(claim: Claim) -> AlreadySent | Final | LookAgain | Send:
     if claim.attempt < 0:
         first, last = LEASE_SPREAD_MS
         return LookAgain(claim.until_ms + first, claim.until_ms + last)
+    if claim.went:
+        return Went(claim.attempt, claim.went)
     return Send(claim.attempt, claim.in_doubt_since_ms)
 
 

@@ -3,13 +3,15 @@ specification's own library by every secret of the endpoint not yet expired (two
 secret is being rotated), POSTed on the lane's one aiohttp session, which never repeats a
 POST itself and reaches only safe targets (`targets.SafeResolver`; an IP literal is checked
 here, since aiohttp asks no resolver about it). The endpoint (its URL, its secrets) is read
-at each try, so a change or a rotation applies to the retries."""
+at each try, so a change or a rotation applies to the retries: the worker's read, when it
+took the message up, if that was at most FRESH_S before the try began."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -23,6 +25,11 @@ from shipnotify.notifier.outcomes import Failed, Outcome, Sent
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 from shipnotify.v1 import shipment_events_pb2 as pb
+
+# The endpoint as the worker read it to take the message up, in the try's own context: a try
+# that begins within FRESH_S of that read signs and posts with it rather than reading again.
+AS_READ: ContextVar[tuple[apb.Endpoint, float] | None] = ContextVar("endpoint", default=None)
+FRESH_S = 0.5
 
 
 class Endpoints(Protocol):
@@ -64,7 +71,15 @@ class WebhookSender:
 
     async def send(self, job: npb.NotificationJob) -> Outcome:
         message = job.webhook
-        endpoint = await self._endpoints.endpoint(message.account_id, message.endpoint_id)
+        read = AS_READ.get()
+        if (
+            read is not None
+            and read[0].endpoint_id == message.endpoint_id
+            and (time.monotonic() - read[1] <= FRESH_S)
+        ):
+            endpoint: apb.Endpoint | None = read[0]
+        else:
+            endpoint = await self._endpoints.endpoint(message.account_id, message.endpoint_id)
         if endpoint is None:
             return Failed("the endpoint was removed", permanent=True, code="removed")
         allow = self._settings.webhook_allow_loopback

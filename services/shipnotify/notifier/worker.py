@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from shipnotify.model import day_figures, feedback_events, survey
 from shipnotify.model import webhooks as wh
 from shipnotify.model.codec import MalformedEvent, decode_job
 from shipnotify.model.sent_again import FAILED
-from shipnotify.notifier import decision
+from shipnotify.notifier import decision, webhook_sender
 from shipnotify.notifier.breaker import Breaker
 from shipnotify.notifier.endpoint_gate import EndpointGate
 from shipnotify.notifier.outcomes import Failed, Outcome, Sender, Sent, Unbuildable, redact
@@ -54,8 +55,13 @@ _CHANNEL_NAMES = day_figures.CHANNEL_NAMES
 _DAY_MS = 86_400_000
 # A final notice's tally, as the per-day figures count it: the rest (skipped, gone) neither.
 _OUTCOMES = {"sent": day_figures.SENT, "failed": day_figures.FAILED}
+Delivery = asyncio.Future[object]  # the broker's answer to a record sent
 # A case alert answered on the tracking page names no party: "?"
 _PARTY_NAMES = {npb.PARTY_ROLE_SENDER: "sender", npb.PARTY_ROLE_RECIPIENT: "recipient"}
+# How long a webhook whose endpoint has its tries in flight waits for one of them to end
+# before it goes back to the due set (well within a claim's lease): a quick endpoint's
+# backlog waits in line, a slow endpoint's circles the due set, holding nothing meanwhile.
+ENDPOINT_WAIT_S = 5.0
 
 
 @dataclass
@@ -103,7 +109,13 @@ class Notifier:
         self.throttle = throttle
         self.webhooks = webhooks
         self.failures = failures  # None: no console lists the failed notices
-        self.gate = EndpointGate(settings.webhooks_per_endpoint)
+        self._capacity = 4 * settings.sends_in_flight  # notices handled at once
+        # a quick endpoint's backlog waits in line here rather than circling the due set
+        self.gate = EndpointGate(
+            settings.webhooks_per_endpoint,
+            waiting=self._capacity,
+            waiting_in_all=8 * self._capacity,
+        )
         self.tracer = tracer or tracing.tracer()
         rates = {
             pb.CHANNEL_SMS: settings.sms_per_second,
@@ -128,7 +140,6 @@ class Notifier:
         self._again: set[bytes] = set()
         # a claim's lease outlasts the longest try (a webhook's timeout may be the longer)
         self._lease_s = max(settings.send_timeout_s, settings.webhook_timeout_s) * 3
-        self._capacity = 4 * settings.sends_in_flight  # notices handled at once
         self._room = asyncio.Event()  # set when a notice is done: the consumer may go on
         self._stopping = False
 
@@ -142,7 +153,7 @@ class Notifier:
             if records and await self._until_taken(records, stop):
                 await kafka.commit_batch(consumer, records)
             await lag.update()
-            while len(self._tasks) > self._capacity:
+            while self._full():
                 # backpressure: Kafka keeps what we cannot start yet
                 self._room.clear()
                 await self._room.wait()
@@ -172,7 +183,7 @@ class Notifier:
     async def due(self, stop: asyncio.Event, every_s: float = 0.2) -> None:
         """Takes up notices whose time has come: retries, mornings, expired leases."""
         while not stop.is_set():
-            room = min(200, self._capacity - len(self._tasks))  # the rest stays due
+            room = 0 if self._full() else min(200, self._capacity - self._under_way())
             try:
                 if room > 0 and await self.book.intact():  # an emptied Redis has nothing due
                     for raw in await self.book.take_due(self._lease_s, limit=room):
@@ -193,6 +204,16 @@ class Notifier:
             except (*UNREACHABLE, KafkaError, StoreLost) as e:
                 log.error("jobs not taken, retrying", error=str(e))
         return False
+
+    def _full(self) -> bool:
+        """No room for more notices: as many under way as we handle at once, or the
+        webhooks' lines full (more would only circle the due set)."""
+        return self._under_way() > self._capacity or self.gate.crowded()
+
+    def _under_way(self) -> int:
+        """Notices being handled, less the webhooks waiting for their endpoint's turn
+        (bounded by the gate, and briefly): a slow endpoint holds up no other notice."""
+        return len(self._tasks) - self.gate.waiting
 
     def _start(self, raw: bytes) -> None:
         if raw in self._tasks:
@@ -303,21 +324,41 @@ class Notifier:
         assert self.webhooks is not None
         endpoint_id = job.webhook.endpoint_id
         endpoint = await self.webhooks.endpoint(job.webhook.account_id, endpoint_id)
+        read_at = time.monotonic()
+        usable = endpoint is not None and not endpoint.disabled
+        # a full endpoint's message may wait a little for a try to end (endpoint_gate.py)
+        entered = (
+            usable
+            and self.gate.paused_until_ms(endpoint_id, now_ms()) is None
+            and await self.gate.enter_within(endpoint_id, ENDPOINT_WAIT_S)
+        )
         now = now_ms()
         taken_up = decision.webhook_before_claim(
             endpoint,
-            full=self.gate.full(endpoint_id),
-            paused_until_ms=self.gate.paused_until_ms(endpoint_id, now),
+            full=not entered,
+            paused_until_ms=self.gate.paused_until_ms(endpoint_id, now),  # paused meanwhile?
             now_ms=now,
         )
         if not isinstance(taken_up, decision.Go):
+            if entered:
+                self.gate.leave(endpoint_id)
             await self._perform(job, raw, taken_up)
             return
-        self.gate.enter(endpoint_id)
+        assert endpoint is not None  # as it is whenever the decision is to go
+        # the sender's try uses this read if it begins soon enough (this task's context)
+        webhook_sender.AS_READ.set((endpoint, read_at))
+        left = False
+
+        def leave() -> None:  # once the try is over: what follows it is not the endpoint's
+            nonlocal left
+            if not left:
+                left = True
+                self.gate.leave(endpoint_id)
+
         try:
-            await self._claim_and_send(lane, job, raw, bound)
+            await self._claim_and_send(lane, job, raw, bound, tried=leave)
         finally:
-            self.gate.leave(endpoint_id)
+            leave()
 
     async def _tried(
         self, job: npb.NotificationJob, attempt: int, outcome: Outcome, started_ms: int
@@ -416,7 +457,13 @@ class Notifier:
         )
 
     async def _claim_and_send(
-        self, lane: Lane, job: npb.NotificationJob, raw: bytes, bound: Any
+        self,
+        lane: Lane,
+        job: npb.NotificationJob,
+        raw: bytes,
+        bound: Any,
+        *,
+        tried: Callable[[], None] | None = None,  # a webhook's: its try is over
     ) -> None:
         sid, nid = job.shipment_id, job.notification_id
         async with lane.in_flight, lane.rate:
@@ -426,18 +473,25 @@ class Notifier:
             claim = await self.book.claim(
                 sid, nid, self._meta(job), self._lease_s, planned_ms=decision.planned_ms(job)
             )
-            claimed: decision.Send | decision.Effect = decision.after_claim(claim)
+            claimed: decision.Send | decision.Went | decision.Effect = decision.after_claim(claim)
             if isinstance(claimed, decision.Send) and job.kind == npb.NOTICE_KIND_SURVEY:
                 may_ask = await self.throttle.ask(job.address, job.survey_id)
                 claimed = decision.asked(claimed, may_ask=may_ask)
             if isinstance(claimed, decision.Send):
                 started = now_ms()
                 outcome = await self._send(lane, job, claimed, bound)
-        if not isinstance(claimed, decision.Send):
+                if isinstance(outcome, Sent) and job.channel in decision.NOTED_WHEN_GONE:
+                    await self.book.went(sid, nid, outcome.provider_id)
+        if isinstance(claimed, decision.Went):
+            started, outcome = now_ms(), Sent(claimed.provider_id)
+            bound.warning("notice went before its last sender stopped", attempt=claim.attempt)
+        elif not isinstance(claimed, decision.Send):
             await self._perform(job, raw, claimed)
             return
         if job.channel == pb.CHANNEL_WEBHOOK:
             await self._tried(job, claim.attempt, outcome, started)
+            if tried is not None:  # logged, and a Retry-After has paused the endpoint
+                tried()
         else:  # one endpoint's failures say nothing of another's: no breaker for webhooks
             lane.breaker.saw(outcome)
         channel = _CHANNEL_NAMES[job.channel]
@@ -498,12 +552,10 @@ class Notifier:
                 if step.disable_endpoint:
                     cause = f"gone at {job.notification_id}"  # a replay's 410 is news
                     await self._endpoint_disabled(job, step.reason or "gone", cause=cause)
-                if step.survey_sent:
-                    await self._survey_sent(job)
-                await self._tell_endpoints(job, step.state, step.reason or "")
-                await self._final(
-                    job, raw, step.state, _OUTCOMES.get(step.tally or ""), **_fields(step)
-                )
+                told = [await self._survey_sent(job)] if step.survey_sent else []
+                told += await self._tell_endpoints(job, step.state, step.reason or "")
+                outcome = _OUTCOMES.get(step.tally or "")
+                await self._final(job, raw, step.state, outcome, told, **_fields(step))
             case decision.GiveUp():
                 self.counts.add(step.tally)
                 await self._give_up(job, raw, step.reason, attempts=step.attempts, why=step.why)
@@ -550,13 +602,17 @@ class Notifier:
         raw: bytes,
         state: str,
         outcome: str | None,
+        told: list[Delivery],
         **fields: str | int,
     ) -> None:
         """The notice's final state; first, if it went or failed, its outcome on the feedback
         topic, for its day's figures: were the notifier to die between the two, the notice
-        comes due again and tells the same outcome, which the figures count once (by id)."""
+        comes due again and tells the same outcome, which the figures count once (by id).
+        What else was `told` before it is final is waited for with the outcome: one wait for
+        the broker, not one each, while an email that went is not yet known to have gone."""
         if outcome is not None:
-            await self._settled(job, outcome)
+            told.append(await self._settled(job, outcome))
+        await asyncio.gather(*told)
         metrics.NOTICES.labels(_CHANNEL_NAMES.get(job.channel, "?"), state).inc()
         if job.kind != decision.STATUS:
             kind = decision.KIND_NAMES.get(job.kind, "?")
@@ -566,7 +622,7 @@ class Notifier:
             job.shipment_id, job.notification_id, state, self._meta(job) | fields, raw
         )
 
-    async def _settled(self, job: npb.NotificationJob, outcome: str) -> None:
+    async def _settled(self, job: npb.NotificationJob, outcome: str) -> Delivery:
         went, planned = outcome == day_figures.SENT, _ms(job.planned_at)
         status = went and job.kind == decision.STATUS and job.channel != pb.CHANNEL_WEBHOOK
         event = feedback_events.settled(
@@ -581,7 +637,7 @@ class Notifier:
             account=job.webhook.account_id or job.endpoint_alert.account_id,
             now=datetime.now(UTC),
         )
-        await self._tell_feedback(event)
+        return await self._tell_feedback(event)
 
     async def _list_failure(self, job: npb.NotificationJob, state: str) -> None:
         """A notice that failed goes on the console's failed notices' list; one sent again
@@ -615,16 +671,18 @@ class Notifier:
         )
         await sent
 
-    async def _tell_endpoints(self, job: npb.NotificationJob, state: str, reason: str) -> None:
+    async def _tell_endpoints(
+        self, job: npb.NotificationJob, state: str, reason: str
+    ) -> list[Delivery]:
         """notice.sent / notice.failed to the endpoints of the shipment's account, appended
         to the notifications topic before the notice is final (its id is the notice's, so
         a notice that comes due again makes the same message)."""
         event_type = wh.notice_event_type(job.channel, state)
         if event_type is None or self.webhooks is None:
-            return
+            return []
         listeners = await self.webhooks.listeners(job.shipment_id)
         if listeners is None:
-            return
+            return []
         message = wh.make(
             event_type,
             job.notification_id,
@@ -636,7 +694,7 @@ class Notifier:
             data=wh.notice_data(job, version=listeners.version, state=state, reason=reason),
         )
         jobs = wh.fan_out(message, listeners.endpoints)
-        sent = [
+        return [
             await self.producer.send(
                 self.settings.notifications_topic,
                 j.SerializeToString(),
@@ -645,7 +703,6 @@ class Notifier:
             )
             for j in jobs
         ]
-        await asyncio.gather(*sent)
 
     async def _survey_sent_if_it_went(self, job: npb.NotificationJob) -> None:
         """A survey found done: its sender may have died after the provider took it and
@@ -654,9 +711,9 @@ class Notifier:
         the consumer applies once."""
         state = await self.book.state_of(job.shipment_id, job.notification_id)
         if state in WENT:
-            await self._survey_sent(job)
+            await (await self._survey_sent(job))
 
-    async def _survey_sent(self, job: npb.NotificationJob) -> None:
+    async def _survey_sent(self, job: npb.NotificationJob) -> Delivery:
         """Tells the feedback topic that a survey went (its consumer keeps the survey, to
         read its answers, and books its person). Durable before the notice is final; were
         it lost with a crash, the notice comes due again in doubt and the same event (its id
@@ -678,17 +735,17 @@ class Notifier:
         )
         event.occurred_at.GetCurrentTime()
         event.recorded_at.CopyFrom(event.occurred_at)
-        await self._tell_feedback(event)
+        return await self._tell_feedback(event)
 
-    async def _tell_feedback(self, event: fpb.FeedbackEvent) -> None:
-        """Appends to the feedback topic, keyed by shipment, and waits for the broker."""
-        sent = await self.producer.send(
+    async def _tell_feedback(self, event: fpb.FeedbackEvent) -> Delivery:
+        """Appends to the feedback topic, keyed by shipment: the broker's answer to wait for."""
+        sent: Delivery = await self.producer.send(
             self.settings.feedback_topic,
             event.SerializeToString(),
             key=event.shipment_id.encode(),
             headers=tracing.headers(),
         )
-        await sent
+        return sent
 
     def _meta(self, job: npb.NotificationJob) -> dict[str, str | int]:
         meta: dict[str, str | int] = {
@@ -713,18 +770,18 @@ class Notifier:
         """A dead letter with the reason (`shipnotify redrive` sends it again), then the
         notice's final state: the record is durable before the notice stops being due."""
         said = f"gave up after {attempts} attempts: {reason}" if attempts else reason
-        await (await self._dead_letter(raw, said, why))
-        await self._tell_endpoints(job, "dead", reason)
-        await self._final(job, raw, "dead", day_figures.FAILED, e=reason)
+        told = [await self._dead_letter(raw, said, why)]
+        told += await self._tell_endpoints(job, "dead", reason)
+        await self._final(job, raw, "dead", day_figures.FAILED, told, e=reason)
 
     async def _dead_letter_due(self, raw: bytes, reason: str) -> None:
         await (await self._dead_letter(raw, reason, "malformed"))
         await self.book.done(raw)
 
-    async def _dead_letter(self, raw: bytes, reason: str, why: str) -> asyncio.Future[object]:
+    async def _dead_letter(self, raw: bytes, reason: str, why: str) -> Delivery:
         self.counts.dead_letters += 1
         metrics.DEAD_LETTERS.labels(self.settings.notifications_dead_letter_topic, why).inc()
-        future: asyncio.Future[object] = await self.producer.send(
+        future: Delivery = await self.producer.send(
             self.settings.notifications_dead_letter_topic,
             value=raw,
             headers=[("reason", reason.encode())],

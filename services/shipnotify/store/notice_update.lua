@@ -2,7 +2,7 @@
 -- "sent" receipt does not undo "delivered"), unless forced (redrive). Below rank 2 a notice
 -- is in flight, a JSON document in KEYS[2]; from rank 2 on it is final, compact in KEYS[1]
 -- (notice_codec.lua), without what only its sending needed: the lease, the doubt, a
--- retry's reason and time (the outcome replaces them).
+-- retry's reason and time, the note that it went (the outcome replaces them).
 -- KEYS[1] the shipment's final notices  KEYS[2] its notices in flight  KEYS[3] its state
 -- ARGV: id, JSON patch, rank of its state, force 0|1, one-letter code of its state.
 -- Returns the state: its name in flight, its code once final.
@@ -30,8 +30,9 @@ if patch.s and ARGV[4] ~= '1' and (doc.k or 0) > rank then
   patch.s = nil
 end
 if patch.s and rank >= 2 and (doc.k or 0) < 2 then  -- final now
-  for _, key in ipairs({'l', 'q', 'e', 'code', 'due', 'until'}) do doc[key] = nil end
+  for _, key in ipairs({'l', 'q', 'e', 'code', 'due', 'until', 'w'}) do doc[key] = nil end
 end
+if (doc.k or 0) >= 2 then patch.w = nil end  -- a final notice needs no note that it went
 for k, v in pairs(patch) do doc[k] = v end
 if patch.s then doc.k = rank end
 if legacy then

@@ -53,6 +53,9 @@ class Claim:
     in_doubt_since_ms: int | None = None
     until_ms: int = 0
     at_ms: int = 0  # when it was claimed
+    # The provider's id of the message, when an earlier attempt's provider took it and its
+    # sender died before the notice was final: it went, and is not sent again.
+    went: str = ""
 
 
 # state -> rank; from rank 2 on a notice is never sent again
@@ -151,10 +154,18 @@ class NoticeBook:
         initial = json.dumps(_compact(nid, meta))
         args: list[str | int] = [nid, now, now + int(lease_s * 1000), initial, planned_ms]
         keys = [*_keys(shipment_id), state_key(shipment_id)]
-        attempt, at = (int(x) for x in await self._claim(keys=keys, args=args))
+        reply = await self._claim(keys=keys, args=args)
+        attempt, at = int(reply[0]), int(reply[1])
         if attempt < 0:
             return Claim(attempt, until_ms=at, at_ms=now)
-        return Claim(attempt, in_doubt_since_ms=at or None, at_ms=now)
+        went = _text(reply[2]) if len(reply) > 2 else ""
+        return Claim(attempt, in_doubt_since_ms=at or None, at_ms=now, went=went)
+
+    async def went(self, shipment_id: str, nid: str, provider_id: str) -> None:
+        """Notes, while the notice is still being sent, that its provider took it: a sender
+        that dies before the notice is final leaves it gone, not in doubt (an email cannot
+        be looked up at the provider)."""
+        await self.update(shipment_id, nid, "sending", {"w": provider_id})
 
     async def update(
         self,
