@@ -221,7 +221,9 @@ async def test_a_tracker_restarted_before_its_commit_sends_no_duplicate(stack: S
                 records += [r for recs in batch.values() for r in recs]
         store = TrackingStore(stack.redis)
         await intact.mark(stack.redis)  # as a tracker's first start does, which this one skips
-        await Tracker(s, store, consumer, producer, plan_notices).handle(records)
+        await asyncio.gather(
+            *await Tracker(s, store, consumer, producer, plan_notices).handle(records)
+        )
     finally:
         await consumer.stop()  # no commit
         await producer.stop()

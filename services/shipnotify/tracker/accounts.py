@@ -64,9 +64,9 @@ class AccountTracker:
             lag=self.lag,
         )
 
-    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        """Applies a batch; returns once its effects are in Redis and its jobs and dead
-        letters acknowledged by Kafka."""
+    async def handle(self, records: Sequence[ConsumerRecord]) -> batches.Acks:
+        """Applies a batch; returns once its effects are in Redis, with its jobs and dead
+        letters for Kafka to acknowledge before the batch is committed."""
         await self.tracking.check_intact()  # never apply onto a Redis that came back empty
         batch = decoded(records, decode_account)
         applied, refused = split(batch.sources, await self._apply(batch.events))
@@ -79,8 +79,8 @@ class AccountTracker:
             if done.event.WhichOneof("body") == "webhooks_replayed":
                 jobs += tracing.in_trace(await self._replay(done.event), batch.traces[i])
         acks += await self.jobs.send(jobs)
-        await asyncio.gather(*acks)
         self._record([d for d, _ in applied], len(jobs), collections.Counter(d.why for d in dead))
+        return acks
 
     async def _apply(
         self, events: Sequence[apb.AccountEvent]

@@ -61,9 +61,10 @@ class Tracker:
             lag=self.lag,
         )
 
-    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        """Applies a batch; returns once its effects are in Redis and acknowledged by Kafka.
-        An event that can never be applied goes to the dead letters with the reason."""
+    async def handle(self, records: Sequence[ConsumerRecord]) -> batches.Acks:
+        """Applies a batch; returns once its effects are in Redis, with what it sent for Kafka
+        to acknowledge (its jobs and dead letters) before the batch is committed. An event
+        that can never be applied goes to the dead letters with the reason."""
         await self.store.check_intact()  # never apply onto a Redis that came back empty
         batch = decoded(records)
         spans = tracing.RecordSpans(self.tracer, "apply event", batch.traces)
@@ -76,9 +77,9 @@ class Tracker:
             jobs += await self.webhooks.plan(applied, batch.traces)
         jobs += await self._sent_again(applied, batch.traces)
         acks += await self.jobs.send(jobs)
-        await asyncio.gather(*acks)
         spans.end()
         self._record(applied, spans, len(jobs), collections.Counter(d.why for d in dead))
+        return acks
 
     async def _sent_again(
         self, applied: Sequence[tuple[Applied, int]], traces: Sequence[tracing.Headers]
