@@ -39,6 +39,7 @@ FIGURES = {
     "tap to SMS, notifier's hop, p99",
     "tap to SMS, ingest's answer, p99",
     "the bench's own event loop, late, p99",
+    "cores busy during tap to SMS",
     "bare aiohttp handler, 304",
     "status API, 304 (ETag matches)",
     "status API / bare, 304",

@@ -38,6 +38,14 @@ def between(first: Mark, last: Mark) -> Spent:
     return Spent(wall, last.process_s - first.process_s, busy)
 
 
+def cores_since(first: Mark, pid: int) -> float:
+    """The cores the process kept busy since `first` (0 once it is gone)."""
+    try:
+        return between(first, mark(pid)).process_cores
+    except FileNotFoundError:
+        return 0.0
+
+
 def _process_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         # the fields after the command's name, which is in parentheses and may hold spaces

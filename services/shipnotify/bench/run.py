@@ -675,7 +675,9 @@ class Stack:
         )
         parcels = self._new_parcels(max(1, total // shipments.MIN_EVENTS))
         since = await hops.starts(self.settings)
+        busy = self._cores_busy()
         accepted, arrived = await self._phase("tap to SMS", total, self._taps_to_sms(parcels, rate))
+        cores, each = busy()
         tap_ms = [(arrived[n] - accepted[n]) * 1000 for n in arrived]
         taken = await hops.measured(self.settings, since, arrived_s=arrived, accepted_s=accepted)
         for name, values in (("kafka produce to consume", kafka_ms), ("tap to SMS", tap_ms)):
@@ -703,6 +705,13 @@ class Stack:
                     "ms",
                     beside=f"{what} (the records' CreateTime); {len(values)} samples",
                 )
+        shares = ", ".join(f"{name} {used:.2f}" for name, used in each.items())
+        report.add(
+            "cores busy during tap to SMS",
+            cores,
+            "cores",
+            beside=f"of {os.cpu_count()}: {shares}; the rest Kafka, Redis and the system's",
+        )
         q = _percentiles(self._loop_late)
         report.add(
             "the bench's own event loop, late, p99",
@@ -730,6 +739,24 @@ class Stack:
                 "ingest_answer": _percentiles(taken.answer),
             },
         }
+
+    def _cores_busy(self) -> Callable[[], tuple[float, dict[str, float]]]:
+        """From now: the machine's cores busy, and each service's and the bench's share."""
+        pids = {
+            name: [p.pid for p in procs] for name, procs in self.services.running.items() if procs
+        } | {"the bench": [os.getpid()]}
+        first = cpu.mark(os.getpid())
+        marks = {name: [cpu.mark(pid) for pid in each] for name, each in pids.items()}
+
+        def since() -> tuple[float, dict[str, float]]:
+            spent = cpu.between(first, cpu.mark(os.getpid()))
+            shares = {
+                name: sum(cpu.cores_since(m, pid) for m, pid in zip(ms, pids[name], strict=True))
+                for name, ms in marks.items()
+            }
+            return spent.busy_cores, shares
+
+        return since
 
     async def _taps_to_sms(
         self, parcels: list[shipments.Parcel], rate: float
