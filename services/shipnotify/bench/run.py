@@ -213,7 +213,7 @@ class Stack:
         stats, used = await self.redis.info("commandstats"), await self.redis.info("cpu")
         proc = self.services.start("tracker")
         self.pids["tracker"] = proc.pid
-        marks: list[cpu.Mark] = []  # from its first commit, as its rate
+        marks = [cpu.mark(proc.pid)]  # from its start, then from its first commit (as its rate)
         rate = await self._phase(
             "tracker",
             events,
@@ -221,7 +221,12 @@ class Stack:
                 self.settings.tracker_group, events, lambda: marks.append(cpu.mark(proc.pid))
             ),
         )
-        spent = cpu.between(marks[0], cpu.mark(proc.pid)) if marks else None
+        last = cpu.mark(proc.pid)
+        spent = cpu.between(marks[-1], last)
+        counted, since = rate * spent.wall_s, "from its first commit to its last"
+        if len(marks) == 1 or not spent.process_s:  # all committed at once (a short run)
+            spent, since = cpu.between(marks[0], last), "from its start, the start-up included"
+            counted = events
         cost = limits.redis_cost(
             stats,
             await self.redis.info("commandstats"),
@@ -262,14 +267,12 @@ class Stack:
         report.add(
             "tracker / one-Redis limit", rate / limit if limit else 0.0, "ratio", at_least=0.5
         )
-        if spent is None or not spent.process_s:
-            return  # all committed at once: no stretch to time
-        per_event = spent.process_s * 1e6 / max(rate * spent.wall_s, 1.0)
+        per_event = max(spent.process_s * 1e6 / max(counted, 1.0), 1e-3)
         report.add(
             "tracker CPU per event",
             per_event,
             "µs/event",
-            beside=f"its user and system time; {spent.process_cores:.2f} of a core while"
+            beside=f"its user and system time {since}; {spent.process_cores:.2f} of a core while"
             f" applying, the machine's {os.cpu_count()} cores {spent.busy_cores:.2f} busy;"
             f" {1e6 / per_event:,.0f} events/s a core of its own"
             f" ({1e6 / per_event / limit if limit else 0:.2f} of the one-Redis limit)",
