@@ -119,3 +119,19 @@ async def test_a_stop_commits_the_batch_whose_records_were_acknowledged() -> Non
     handler.answer(0)
     await task
     assert seen == ["handle 0", "commit 1"]
+
+
+async def test_a_short_batch_gathers_what_came_meanwhile_when_asked_to() -> None:
+    seen: list[str] = []
+    handler, stop = Handler(seen), asyncio.Event()
+    consumer = Consumer([[record(0)], [record(1), record(2)]], seen)
+    lag = metrics.LagGauge(consumer, "feedback")
+    task = asyncio.create_task(
+        batches.consume(consumer, handler, stop, batch_size=10, lag=lag, gather_s=0.01)
+    )
+    await until(seen, "handle 0")
+    handler.answer(0)
+    await until(seen, "commit 3")  # the three records as one batch
+    stop.set()
+    await task
+    assert seen == ["handle 0", "commit 3"]

@@ -37,13 +37,20 @@ async def consume(
     *,
     batch_size: int,
     lag: metrics.LagGauge,
+    gather_s: float = 0.0,
 ) -> None:
-    """Consumes until `stop` is set; the batches under way are finished and committed first."""
+    """Consumes until `stop` is set; the batches under way are finished and committed first.
+    `gather_s`: a batch short of `batch_size` waits that long for more records first (fewer,
+    larger batches: a batch's round trips are paid once, on the process's one loop)."""
     last: asyncio.Task[bool] | None = None  # the last batch's acknowledgements and commit
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=batch_size)
             records = [r for recs in batch.values() for r in recs]
+            if records and gather_s and len(records) < batch_size:
+                await asyncio.sleep(gather_s)
+                more = await consumer.getmany(timeout_ms=0, max_records=batch_size - len(records))
+                records += [r for recs in more.values() for r in recs]
             acks = await until_done(handle, records, stop) if records else ()
             if acks is None:
                 return  # stopped while a dependency was down: uncommitted, redelivered later

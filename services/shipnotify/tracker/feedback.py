@@ -30,6 +30,9 @@ from shipnotify.tracker.webhooks import WebhookPlanner
 from shipnotify.v1 import feedback_pb2 as fpb
 
 log = logs.get(__name__)
+# How long a short batch of feedback waits for more (outcomes, receipts and answers trickle
+# in a few at a time, and each batch pays its round trips on the loop the events share).
+FEEDBACK_GATHER_S = 0.05
 
 # The events whose jobs need the shipment as Redis has it (its tracking id, its timeline).
 _WITH_JOBS = frozenset({"survey_answered", "case_opened"})
@@ -74,6 +77,7 @@ class FeedbackTracker:
             stop,
             batch_size=self.settings.tracker_batch_size,
             lag=self.lag,
+            gather_s=FEEDBACK_GATHER_S,
         )
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> batches.Acks:
