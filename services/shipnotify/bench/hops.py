@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from google.protobuf.message import DecodeError
 
 from shipnotify import kafka
 from shipnotify.config import Settings
-from shipnotify.v1 import notifications_pb2 as npb
+from shipnotify.model.codec import MalformedEvent, decode_event, decode_job
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 Offsets = dict[TopicPartition, int]
@@ -110,18 +109,15 @@ def _keep(
 
 
 def _job(value: bytes) -> tuple[str, str] | None:
-    job = npb.NotificationJob()
     try:
-        job.ParseFromString(value)
-    except DecodeError:
+        job = decode_job(value)
+    except MalformedEvent:
         return None
     return (job.notification_id, job.event_id) if job.channel == pb.CHANNEL_SMS else None
 
 
 def _event(value: bytes) -> tuple[str, str] | None:
-    event = pb.ShipmentEvent()
     try:
-        event.ParseFromString(value)
-    except DecodeError:
+        return (decode_event(value).event_id, "")
+    except MalformedEvent:
         return None
-    return (event.event_id, "")
