@@ -1069,19 +1069,19 @@ def _spent(
 def _cpu_beside_alone(
     report: Report, name: str, spent: tuple[cpu.Spent, float, str], alone: dict[str, Any], unit: str
 ) -> None:
-    """The notifier's CPU per `unit` beside its clients' alone (bench/providers.py): were
-    each on a core of its own, the notifier would go at most their ratio of the clients'
-    rate."""
+    """The notifier's CPU per `unit` beside its clients' alone (bench/providers.py): how
+    much more than the sends themselves it spends on each."""
     used, counted, since = spent
     per = max(used.process_s * 1e6 / max(counted, 1.0), 1e-3)
     alone_per = alone["cpu_s"] * 1e6 / max(sum(alone["sent"].values()), 1)
+    alone_cores = alone["cpu_s"] / max(alone["seconds"], 1e-3)
     report.add(
         name,
         per,
         f"µs/{unit}",
         beside=f"its user and system time {since}, {used.process_cores:.2f} of a core;"
-        f" the clients alone {alone_per:.0f} µs a {unit}: on a core each, at most"
-        f" {alone_per / per:.2f} of their rate",
+        f" {per / max(alone_per, 1e-3):.1f} times the clients' alone ({alone_per:.0f} µs a"
+        f" {unit}, {alone_cores:.2f} of a core)",
     )
 
 
