@@ -185,8 +185,10 @@ class NoticeBook:
     async def went(self, shipment_id: str, nid: str, provider_id: str) -> None:
         """Notes, while the notice is still being sent, that its provider took it: a sender
         that dies before the notice is final leaves it gone, not in doubt (an email cannot
-        be looked up at the provider)."""
-        await self.update(shipment_id, nid, "sending", {"w": provider_id})
+        be looked up at the provider). Sent at once, not with the next turn's round trip:
+        until it is in Redis, a sender killed would send the email again."""
+        keys, args = self._update_args(shipment_id, nid, "sending", {"w": provider_id}, False)
+        await self._update(keys=keys, args=args)
 
     async def update(
         self,
