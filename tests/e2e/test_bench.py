@@ -24,9 +24,11 @@ FIGURES = {
     "provider clients alone",
     "notifier, one process",
     "notifier / provider clients alone",
+    "notifier CPU per notice",
     "webhook client alone",
     "webhooks per second per process",
     "webhook lane / webhook client alone",
+    "notifier CPU per webhook",
     "surveys sent a second",
     "answers a second",
     "saturation, taps through ingest",
@@ -91,6 +93,7 @@ def test_the_benchmark_completes_and_reports_every_figure(tmp_path: Path) -> Non
     # the clients alone sent every notice and webhook again, and nothing failed
     assert doc["details"]["provider_clients"]["sent"] == {"sms": 300, "email": 300}
     assert doc["details"]["webhook_client"]["sent"] == {"webhook": 200}
+    assert doc["details"]["provider_clients"]["cpu_s"] > 0  # beside the notifier's CPU
     assert doc["details"]["saturation"]["levels"]
     assert doc["details"]["saturation"]["left"] == 0  # every notice of the search arrived
     latency = doc["details"]["latency_ms"]  # each SMS's hops found from its records

@@ -221,12 +221,7 @@ class Stack:
                 self.settings.tracker_group, events, lambda: marks.append(cpu.mark(proc.pid))
             ),
         )
-        last = cpu.mark(proc.pid)
-        spent = cpu.between(marks[-1], last)
-        counted, since = rate * spent.wall_s, "from its first commit to its last"
-        if len(marks) == 1 or not spent.process_s:  # all committed at once (a short run)
-            spent, since = cpu.between(marks[0], last), "from its start, the start-up included"
-            counted = events
+        spent, counted, since = _spent(marks, cpu.mark(proc.pid), rate, events, "commit")
         cost = limits.redis_cost(
             stats,
             await self.redis.info("commandstats"),
@@ -298,11 +293,17 @@ class Stack:
         expected = sum(p.notices for p in parcels)
         proc = self.services.start("notifier")
         self.pids["notifier"] = proc.pid
+        marks = [cpu.mark(proc.pid)]  # from its start, then from its first notice (as its rate)
 
         async def sent() -> int:
             return self._sent()
 
-        rate = await self._phase("notifier", expected, self._rate_until(sent, expected))
+        rate = await self._phase(
+            "notifier",
+            expected,
+            self._rate_until(sent, expected, at_first=lambda: marks.append(cpu.mark(proc.pid))),
+        )
+        spent = _spent(marks, cpu.mark(proc.pid), rate, expected, "notice")
         await asyncio.sleep(1)  # a notice sent twice would show by now
         report.add("notices sent", self._sent(), "notices", beside=f"{expected} expected")
         # the same SMS and emails again, by the same clients alone (bench/providers.py)
@@ -326,6 +327,7 @@ class Stack:
             beside=f"{rate / alone:.2f} of the provider clients alone, to the local sandboxes",
         )
         report.add("notifier / provider clients alone", rate / alone, "ratio", at_least=0.7)
+        _cpu_beside_alone(report, "notifier CPU per notice", spent, result, "notice")
 
     async def _replay(
         self, name: str, sends: providers.Plan, count: Callable[[], Awaitable[int]]
@@ -397,7 +399,14 @@ class Stack:
         async def received() -> int:
             return len(hooks.received)
 
-        rate = await self._phase("webhooks", total, self._rate_until(received, total))
+        pid = self.pids["notifier"]
+        marks = [cpu.mark(pid)]
+        rate = await self._phase(
+            "webhooks",
+            total,
+            self._rate_until(received, total, at_first=lambda: marks.append(cpu.mark(pid))),
+        )
+        spent = _spent(marks, cpu.mark(pid), rate, total, "webhook")
         verified = sum(r.verified and r.answered == 204 for r in hooks.received)
         report.details["webhooks"] = {"received": len(hooks.received), "verified": verified}
         # the same messages again, by the same client alone (bench/providers.py)
@@ -427,6 +436,7 @@ class Stack:
             f" {rate / alone:.2f} of the client alone",
         )
         report.add("webhook lane / webhook client alone", rate / alone, "ratio", at_least=0.7)
+        _cpu_beside_alone(report, "notifier CPU per webhook", spent, result, "webhook")
 
     async def _surveys(self, report: Report) -> None:
         """Survey SMS planned on the notifications topic, timed as they reach the SMS sandbox
@@ -1042,6 +1052,37 @@ async def until_surveys(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{kept[0]} of {kept[1]} surveys in Redis after {timeout_s} s")
         await asyncio.sleep(0.1)
+
+
+def _spent(
+    marks: list[cpu.Mark], last: cpu.Mark, rate: float, total: int, unit: str
+) -> tuple[cpu.Spent, float, str]:
+    """A process's CPU over a phase timed as `_rate_until` times it: from the first `unit`
+    (its mark) to the last, with the count it made meanwhile; or from the start, when all
+    came at once (a short run)."""
+    spent = cpu.between(marks[-1], last)
+    if len(marks) > 1 and spent.process_s:
+        return spent, rate * spent.wall_s, f"from its first {unit} to its last"
+    return cpu.between(marks[0], last), total, "from its start, the start-up included"
+
+
+def _cpu_beside_alone(
+    report: Report, name: str, spent: tuple[cpu.Spent, float, str], alone: dict[str, Any], unit: str
+) -> None:
+    """The notifier's CPU per `unit` beside its clients' alone (bench/providers.py): how
+    much more than the sends themselves it spends on each."""
+    used, counted, since = spent
+    per = max(used.process_s * 1e6 / max(counted, 1.0), 1e-3)
+    alone_per = alone["cpu_s"] * 1e6 / max(sum(alone["sent"].values()), 1)
+    alone_cores = alone["cpu_s"] / max(alone["seconds"], 1e-3)
+    report.add(
+        name,
+        per,
+        f"µs/{unit}",
+        beside=f"its user and system time {since}, {used.process_cores:.2f} of a core;"
+        f" {per / max(alone_per, 1e-3):.1f} times the clients' alone ({alone_per:.0f} µs a"
+        f" {unit}, {alone_cores:.2f} of a core)",
+    )
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

@@ -302,7 +302,12 @@ async def survey_settings(redis: Redis, account_id: str) -> apb.SurveySettings |
 
 async def endpoints(redis: Redis, account_id: str) -> list[apb.Endpoint]:
     """An account's webhook endpoints, by id."""
-    return _endpoints((await redis.hgetall(account_endpoints_key(account_id))).values())
+    return endpoints_from(await redis.hgetall(account_endpoints_key(account_id)))
+
+
+def endpoints_from(stored: dict[Any, Any]) -> list[apb.Endpoint]:
+    """The endpoints of an account's endpoints hash as read (HGETALL), by id."""
+    return _endpoints(stored.values())
 
 
 async def endpoint(redis: Redis, account_id: str, endpoint_id: str) -> apb.Endpoint | None:

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
+from redis.commands.core import AsyncScript
 
 from shipnotify.model import base36
 from shipnotify.store import intact
@@ -38,6 +38,7 @@ from shipnotify.store.keys import (
     state_key,
 )
 from shipnotify.store.replies import text as _text
+from shipnotify.store.round_trips import Commands, RoundTrips
 from shipnotify.v1 import shipment_events_pb2 as pb
 
 CANCELLED = -2  # a claim's attempt when the notice must not go
@@ -145,6 +146,26 @@ class NoticeBook:
         )
         self._take = redis.register_script(_script("due_take.lua"))
         self._quiet = redis.register_script(_script("quiet_latest.lua"))
+        # the notices' claims, states and gates of one turn of the loop: one round trip
+        scripts = [self._claim, self._update, self._quiet]
+        self._trips = None if self._cluster else RoundTrips(redis, scripts)
+
+    async def _together(self, commands: Commands) -> list[Any]:
+        """`commands`' answers, in a round trip shared with other notices' (a cluster
+        client: a pipeline of their own)."""
+        if self._trips is not None:
+            return await self._trips.run(commands)
+        pipe = self._redis.pipeline(transaction=False)
+        commands(pipe)
+        return list(await pipe.execute())
+
+    async def _call(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
+        if self._trips is None:  # a cluster client pipelines no scripts
+            return await script(keys=keys, args=args)
+        (answer,) = await self._trips.run(
+            lambda pipe: pipe.evalsha(script.sha, len(keys), *keys, *args)
+        )
+        return answer
 
     async def claim(
         self, shipment_id: str, nid: str, meta: dict[str, Any], lease_s: float, *, planned_ms: int
@@ -154,7 +175,7 @@ class NoticeBook:
         initial = json.dumps(_compact(nid, meta))
         args: list[str | int] = [nid, now, now + int(lease_s * 1000), initial, planned_ms]
         keys = [*_keys(shipment_id), state_key(shipment_id)]
-        reply = await self._claim(keys=keys, args=args)
+        reply = await self._call(self._claim, keys, args)
         attempt, at = int(reply[0]), int(reply[1])
         if attempt < 0:
             return Claim(attempt, until_ms=at, at_ms=now)
@@ -164,8 +185,10 @@ class NoticeBook:
     async def went(self, shipment_id: str, nid: str, provider_id: str) -> None:
         """Notes, while the notice is still being sent, that its provider took it: a sender
         that dies before the notice is final leaves it gone, not in doubt (an email cannot
-        be looked up at the provider)."""
-        await self.update(shipment_id, nid, "sending", {"w": provider_id})
+        be looked up at the provider). Sent at once, not with the next turn's round trip:
+        until it is in Redis, a sender killed would send the email again."""
+        keys, args = self._update_args(shipment_id, nid, "sending", {"w": provider_id}, False)
+        await self._update(keys=keys, args=args)
 
     async def update(
         self,
@@ -177,32 +200,26 @@ class NoticeBook:
         force: bool = False,
     ) -> str:
         keys, args = self._update_args(shipment_id, nid, state, fields, force)
-        state_now = _text(await self._update(keys=keys, args=args))
+        state_now = _text(await self._call(self._update, keys, args))
         return _NAMES.get(state_now, state_now)
 
     async def finish(
         self, shipment_id: str, nid: str, state: str, fields: dict[str, Any], job: bytes
     ) -> None:
         """Records a notice's final state and takes its job off the due set, in one round
-        trip (round trips are most of what a notice costs the notifier). A cluster client
-        pipelines no scripts: there, two, the state first (a job left due finds it final)."""
-        if self._cluster:
+        trip (shared with other notices'): the state first, so a job left due finds it
+        final. A cluster client pipelines no scripts: there, two."""
+        if self._trips is None:
             await self.update(shipment_id, nid, state, fields)
             await self.done(job)
             return
+        keys, args = self._update_args(shipment_id, nid, state, fields, False)
 
-        def pipeline() -> Pipeline:
-            pipe = self._redis.pipeline(transaction=False)
-            keys, args = self._update_args(shipment_id, nid, state, fields, False)
+        def commands(pipe: Pipeline) -> None:
             pipe.evalsha(self._update.sha, len(keys), *keys, *args)
             pipe.zrem(self._due, job)
-            return pipe
 
-        try:
-            await pipeline().execute()
-        except NoScriptError:  # a restarted Redis forgot the script: it did not run, so again
-            await self._redis.script_load(self._update.script)
-            await pipeline().execute()
+        await self._trips.run(commands)
 
     def _update_args(
         self, shipment_id: str, nid: str, state: str, fields: dict[str, Any] | None, force: bool
@@ -255,7 +272,7 @@ class NoticeBook:
     # the due set: retries, deferrals, and every notice while it is being sent
     async def schedule(self, jobs: list[bytes], at_ms: int) -> None:
         if jobs:
-            await self._redis.zadd(self._due, dict.fromkeys(jobs, at_ms))
+            await self._together(lambda pipe: pipe.zadd(self._due, dict.fromkeys(jobs, at_ms)))
 
     async def take_due(self, lease_s: float, limit: int) -> list[bytes]:
         now = now_ms()
@@ -263,7 +280,7 @@ class NoticeBook:
         return [bytes(i) for i in items]
 
     async def done(self, job: bytes) -> None:
-        await self._redis.zrem(self._due, job)
+        await self._together(lambda pipe: pipe.zrem(self._due, job))
 
     async def intact(self) -> bool:
         return await intact.intact(self._redis)
@@ -273,7 +290,7 @@ class NoticeBook:
 
     async def defer(self, shipment_id: str, address: str, occurred_ms: int, nid: str) -> None:
         """Remembers a notice held back by quiet hours, if it is the contact's latest."""
-        await self._quiet(keys=[quiet_key(shipment_id)], args=[address, occurred_ms, nid])
+        await self._call(self._quiet, [quiet_key(shipment_id)], [address, occurred_ms, nid])
 
     async def sms_gate(
         self, shipment_id: str, phone: str, occurred_ms: int, planned_ms: int
@@ -281,11 +298,13 @@ class NoticeBook:
         """In one round trip: whether the number opted out, whether a later status for it is
         waiting for the morning, and whether the contacts were erased after planning. A push
         is asked the same of its endpoint (which no opt-out names)."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(self._opt_out_key(phone))
-        pipe.hget(quiet_key(shipment_id), phone)
-        pipe.hget(state_key(shipment_id), "x")
-        opted_out, latest, erased = await pipe.execute()
+
+        def commands(pipe: Pipeline) -> None:
+            pipe.exists(self._opt_out_key(phone))
+            pipe.hget(quiet_key(shipment_id), phone)
+            pipe.hget(state_key(shipment_id), "x")
+
+        opted_out, latest, erased = await self._together(commands)
         later = latest is not None and int(_text(latest).split(":", 1)[0]) > occurred_ms
         erased_ms = int(_text(erased).split(",", 1)[0]) if erased else 0
         return SmsGate(bool(opted_out), later, 0 < erased_ms >= planned_ms)

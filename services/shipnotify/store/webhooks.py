@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 
 from shipnotify.store import accounts, keys
+from shipnotify.store.round_trips import Commands, RoundTrips
 from shipnotify.v1 import accounts_pb2 as apb
 from shipnotify.v1 import notifications_pb2 as npb
 
@@ -55,9 +58,21 @@ class WebhookStore:
     def __init__(self, redis: Redis, *, log_days: int) -> None:
         self._redis = redis
         self._keep_ms = log_days * _DAY_MS
+        # what many tries and notices ask in one turn of the loop: one round trip
+        self._trips = None if isinstance(redis, RedisCluster) else RoundTrips(redis, [])
+
+    async def _together(self, commands: Commands) -> list[Any]:
+        if self._trips is not None:
+            return await self._trips.run(commands)
+        pipe = self._redis.pipeline(transaction=False)
+        commands(pipe)
+        return list(await pipe.execute())
 
     async def endpoint(self, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
-        return await accounts.endpoint(self._redis, account_id, endpoint_id)
+        (raw,) = await self._together(
+            lambda pipe: pipe.hget(keys.account_endpoints_key(account_id), endpoint_id)
+        )
+        return apb.Endpoint.FromString(raw) if raw else None
 
     async def team(self, account_id: str) -> Team:
         """The account's name and team (none set: an empty team)."""
@@ -69,14 +84,19 @@ class WebhookStore:
     async def listeners(self, shipment_id: str) -> Listeners | None:
         """The shipment's account and its endpoints; None for the carrier's own shipment or
         an account without endpoints (one round trip then, two otherwise)."""
-        pipe = self._redis.pipeline(transaction=False)  # the owner and the state share a slot
-        pipe.get(keys.owner_key(shipment_id))
-        pipe.hget(keys.state_key(shipment_id), "v")
-        owner, version = await pipe.execute()
+
+        def commands(pipe: Pipeline) -> None:  # the owner and the state share a slot
+            pipe.get(keys.owner_key(shipment_id))
+            pipe.hget(keys.state_key(shipment_id), "v")
+
+        owner, version = await self._together(commands)
         if not owner:
             return None
         account_id = owner.decode()
-        endpoints = await accounts.endpoints(self._redis, account_id)
+        (found,) = await self._together(
+            lambda pipe: pipe.hgetall(keys.account_endpoints_key(account_id))
+        )
+        endpoints = accounts.endpoints_from(found)
         if not endpoints:
             return None
         return Listeners(account_id, endpoints, int(version or 0))
@@ -127,16 +147,19 @@ class WebhookStore:
             "at": entry.at_ms,
         }
         health = keys.endpoint_health_key(endpoint_id)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.xadd(keys.endpoint_log_key(endpoint_id), fields, maxlen=LOG_ENTRIES, approximate=True)
         ok = 200 <= entry.status < 300
-        if ok:
-            pipe.hset(health, "last_ok", entry.at_ms)
-            pipe.hdel(health, "failing_since")
-        else:
-            pipe.hsetnx(health, "failing_since", entry.at_ms)
-            pipe.hget(health, "failing_since")
-        answers = await pipe.execute()
+
+        def commands(pipe: Pipeline) -> None:
+            log = keys.endpoint_log_key(endpoint_id)
+            pipe.xadd(log, fields, maxlen=LOG_ENTRIES, approximate=True)
+            if ok:
+                pipe.hset(health, "last_ok", entry.at_ms)
+                pipe.hdel(health, "failing_since")
+            else:
+                pipe.hsetnx(health, "failing_since", entry.at_ms)
+                pipe.hget(health, "failing_since")
+
+        answers = await self._together(commands)
         return None if ok else int(cast(bytes, answers[-1]))
 
 
