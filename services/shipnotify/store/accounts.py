@@ -311,7 +311,11 @@ def endpoints_from(stored: dict[Any, Any]) -> list[apb.Endpoint]:
 
 
 async def endpoint(redis: Redis, account_id: str, endpoint_id: str) -> apb.Endpoint | None:
-    raw: Any = await redis.hget(account_endpoints_key(account_id), endpoint_id)
+    return endpoint_from(await redis.hget(account_endpoints_key(account_id), endpoint_id))
+
+
+def endpoint_from(raw: Any) -> apb.Endpoint | None:
+    """An endpoint as read from its account's endpoints hash (HGET); None if there is none."""
     return apb.Endpoint.FromString(raw) if raw else None
 
 

@@ -72,7 +72,7 @@ class WebhookStore:
         (raw,) = await self._together(
             lambda pipe: pipe.hget(keys.account_endpoints_key(account_id), endpoint_id)
         )
-        return apb.Endpoint.FromString(raw) if raw else None
+        return accounts.endpoint_from(raw)
 
     async def team(self, account_id: str) -> Team:
         """The account's name and team (none set: an empty team)."""
